@@ -1,0 +1,38 @@
+//! Any bytes through the OCPP-J decoder, with the real OCPP 1.6 schemas (`VOLTYARD_OCPP_SCHEMAS`),
+//! both as a CALL and as a CALLRESULT answering an action: never a panic, and every error keeps
+//! the decoder's promises.
+#![no_main]
+
+use std::sync::LazyLock;
+
+use libfuzzer_sys::fuzz_target;
+use voltyard_core::ocppj::{Frame, SchemaSet, decode, encode_call, encode_call_result, is_valid_message_id};
+
+static SCHEMAS: LazyLock<SchemaSet> = LazyLock::new(|| {
+    let dir = std::env::var_os("VOLTYARD_OCPP_SCHEMAS").expect("set VOLTYARD_OCPP_SCHEMAS to ocpp/v16/schemas");
+    SchemaSet::load_dir(std::path::Path::new(&dir)).expect("schemas load")
+});
+
+fuzz_target!(|data: &[u8]| {
+    for answers in [None, Some("MeterValues"), Some("GetConfiguration")] {
+        match decode(data, &SCHEMAS, answers) {
+            Ok(frame) => {
+                assert!(is_valid_message_id(frame.message_id()));
+                // What decodes re-encodes and decodes to the same frame.
+                let again = match &frame {
+                    Frame::Call { message_id, action, payload } => encode_call(message_id, action, payload),
+                    Frame::CallResult { message_id, payload } if payload.is_object() => encode_call_result(message_id, payload),
+                    _ => continue,
+                }
+                .expect("a decoded frame encodes");
+                assert_eq!(decode(&again, &SCHEMAS, answers).expect("re-decodes"), frame);
+            }
+            Err(error) => {
+                assert!(!error.description.is_empty());
+                if let Some(id) = &error.message_id {
+                    assert!(is_valid_message_id(id));
+                }
+            }
+        }
+    }
+});

@@ -1,0 +1,77 @@
+//! OCPP-J 1.6: the frame envelope (`[2,id,action,payload]`, `[3,id,payload]`,
+//! `[4,id,code,description,details]`), its strict decoding and schema validation, and encoding.
+
+mod decode;
+mod encode;
+mod error_code;
+mod json;
+mod schema;
+
+use serde_json::Value;
+
+pub use decode::{decode, sniff_message_id};
+pub use encode::{EncodeError, encode_call, encode_call_error, encode_call_result};
+pub use error_code::{ErrorCode, FrameError};
+pub use json::parse_strict;
+pub use schema::{Direction, SchemaLoadError, SchemaSet};
+
+/// Longest message id that OCPP-J 1.6 allows.
+pub const MAX_MESSAGE_ID_CHARS: usize = 36;
+
+/// The `MessageTypeId` in the first element of every frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum MessageType {
+    Call = 2,
+    CallResult = 3,
+    CallError = 4,
+}
+
+impl MessageType {
+    /// The type for a wire number, `None` for anything else.
+    #[must_use]
+    pub const fn from_wire(number: u64) -> Option<Self> {
+        match number {
+            2 => Some(Self::Call),
+            3 => Some(Self::CallResult),
+            4 => Some(Self::CallError),
+            _ => None,
+        }
+    }
+
+    /// How many elements a frame of this type has.
+    #[must_use]
+    pub const fn arity(self) -> usize {
+        match self {
+            Self::Call => 4,
+            Self::CallResult => 3,
+            Self::CallError => 5,
+        }
+    }
+}
+
+/// A decoded frame; payloads are plain JSON values.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Frame {
+    Call { message_id: String, action: String, payload: Value },
+    CallResult { message_id: String, payload: Value },
+    CallError { message_id: String, code: String, description: String, details: Value },
+}
+
+impl Frame {
+    /// The message id that correlates a CALL with its answer.
+    #[must_use]
+    pub fn message_id(&self) -> &str {
+        match self {
+            Self::Call { message_id, .. }
+            | Self::CallResult { message_id, .. }
+            | Self::CallError { message_id, .. } => message_id,
+        }
+    }
+}
+
+/// Whether `id` is a usable message id: 1 to 36 characters.
+#[must_use]
+pub fn is_valid_message_id(id: &str) -> bool {
+    !id.is_empty() && id.chars().count() <= MAX_MESSAGE_ID_CHARS
+}

@@ -1,0 +1,72 @@
+//! The core's errors as the classes of `voltyard.errors`: one place maps them all.
+
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use voltyard_core::ocppj::{self, EncodeError, ErrorCode, FrameError};
+
+pyo3::import_exception!(voltyard.errors, ActionNotImplementedError);
+pyo3::import_exception!(voltyard.errors, ActionNotSupportedError);
+pyo3::import_exception!(voltyard.errors, OcppInternalError);
+pyo3::import_exception!(voltyard.errors, ProtocolError);
+pyo3::import_exception!(voltyard.errors, OcppSecurityError);
+pyo3::import_exception!(voltyard.errors, FormationViolationError);
+pyo3::import_exception!(voltyard.errors, PropertyConstraintViolationError);
+pyo3::import_exception!(voltyard.errors, OccurenceConstraintViolationError);
+pyo3::import_exception!(voltyard.errors, TypeConstraintViolationError);
+pyo3::import_exception!(voltyard.errors, GenericOcppError);
+pyo3::import_exception!(voltyard.errors, SchemaLoadError);
+pyo3::import_exception!(voltyard.errors, FrameEncodeError);
+pyo3::import_exception!(voltyard.errors, CanPayloadError);
+
+/// A core error, ready to be raised in Python.
+pub struct CoreError(PyErr);
+
+impl From<CoreError> for PyErr {
+    fn from(error: CoreError) -> Self {
+        error.0
+    }
+}
+
+impl From<FrameError> for CoreError {
+    fn from(e: FrameError) -> Self {
+        let message_type = e.message_type.map(|t| t as u8);
+        let args = (e.description, e.message_id, e.action, message_type);
+        Self(match e.code {
+            ErrorCode::NotImplemented => ActionNotImplementedError::new_err(args),
+            ErrorCode::NotSupported => ActionNotSupportedError::new_err(args),
+            ErrorCode::InternalError => OcppInternalError::new_err(args),
+            ErrorCode::ProtocolError => ProtocolError::new_err(args),
+            ErrorCode::SecurityError => OcppSecurityError::new_err(args),
+            ErrorCode::FormationViolation => FormationViolationError::new_err(args),
+            ErrorCode::PropertyConstraintViolation => PropertyConstraintViolationError::new_err(args),
+            ErrorCode::OccurenceConstraintViolation => OccurenceConstraintViolationError::new_err(args),
+            ErrorCode::TypeConstraintViolation => TypeConstraintViolationError::new_err(args),
+            ErrorCode::GenericError => GenericOcppError::new_err(args),
+        })
+    }
+}
+
+impl From<ocppj::SchemaLoadError> for CoreError {
+    fn from(e: ocppj::SchemaLoadError) -> Self {
+        Self(SchemaLoadError::new_err(e.to_string()))
+    }
+}
+
+impl From<EncodeError> for CoreError {
+    fn from(e: EncodeError) -> Self {
+        Self(FrameEncodeError::new_err(e.to_string()))
+    }
+}
+
+/// A payload that cannot be turned into JSON, or a value out of range for its argument.
+pub fn encode_error(message: String) -> CoreError {
+    CoreError(FrameEncodeError::new_err(message))
+}
+
+pub fn can_payload_error(len: usize) -> CoreError {
+    CoreError(CanPayloadError::new_err(format!("a CAN payload with a CRC is 8 bytes, got {len}")))
+}
+
+pub fn value_error(message: String) -> CoreError {
+    CoreError(PyValueError::new_err(message))
+}

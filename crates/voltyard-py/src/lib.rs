@@ -1,0 +1,17 @@
+//! `voltyard._native`: voltyard-core for Python. This crate converts types and maps errors; the
+//! logic lives in voltyard-core.
+
+mod convert;
+mod crc;
+mod errors;
+mod ocppj;
+
+use pyo3::prelude::*;
+
+#[pymodule]
+mod _native {
+    #[pymodule_export]
+    use super::crc::{check_can_crc, crc8, fill_can_crc};
+    #[pymodule_export]
+    use super::ocppj::{Call, CallError, CallResult, OcppCodec, encode_call, encode_call_error, encode_call_result};
+}

@@ -1,0 +1,177 @@
+//! `OcppCodec`, the frame classes and the frame writers of `voltyard._native`.
+
+use std::path::PathBuf;
+
+use pyo3::buffer::PyBuffer;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyString};
+use voltyard_core::ocppj::{self, Direction, ErrorCode, Frame, SchemaSet};
+
+use crate::convert::{from_python, to_python};
+use crate::errors::{CoreError, value_error};
+
+/// A CALL: `[2, message_id, action, payload]`.
+#[pyclass(frozen, module = "voltyard._native")]
+pub struct Call {
+    #[pyo3(get)]
+    message_id: String,
+    #[pyo3(get)]
+    action: String,
+    #[pyo3(get)]
+    payload: Py<PyAny>,
+}
+
+/// A CALLRESULT: `[3, message_id, payload]`.
+#[pyclass(frozen, module = "voltyard._native")]
+pub struct CallResult {
+    #[pyo3(get)]
+    message_id: String,
+    #[pyo3(get)]
+    payload: Py<PyAny>,
+}
+
+/// A CALLERROR: `[4, message_id, code, description, details]`.
+#[pyclass(frozen, module = "voltyard._native")]
+pub struct CallError {
+    #[pyo3(get)]
+    message_id: String,
+    #[pyo3(get)]
+    code: String,
+    #[pyo3(get)]
+    description: String,
+    #[pyo3(get)]
+    details: Py<PyAny>,
+}
+
+#[pymethods]
+impl Call {
+    #[classattr]
+    #[allow(non_upper_case_globals)] // Python reads the dunder name.
+    const __match_args__: (&'static str, &'static str, &'static str) = ("message_id", "action", "payload");
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        Ok(format!("Call(message_id={:?}, action={:?}, payload={})", self.message_id, self.action, self.payload.bind(py).repr()?))
+    }
+}
+
+#[pymethods]
+impl CallResult {
+    #[classattr]
+    #[allow(non_upper_case_globals)] // Python reads the dunder name.
+    const __match_args__: (&'static str, &'static str) = ("message_id", "payload");
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        Ok(format!("CallResult(message_id={:?}, payload={})", self.message_id, self.payload.bind(py).repr()?))
+    }
+}
+
+#[pymethods]
+impl CallError {
+    #[classattr]
+    #[allow(non_upper_case_globals)] // Python reads the dunder name.
+    const __match_args__: (&'static str, &'static str, &'static str, &'static str) =
+        ("message_id", "code", "description", "details");
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        Ok(format!(
+            "CallError(message_id={:?}, code={:?}, description={:?}, details={})",
+            self.message_id,
+            self.code,
+            self.description,
+            self.details.bind(py).repr()?
+        ))
+    }
+}
+
+/// The OCPP 1.6 schemas, compiled once, and the frame decoder that uses them.
+#[pyclass(frozen, module = "voltyard._native")]
+pub struct OcppCodec {
+    schemas: SchemaSet,
+}
+
+#[pymethods]
+impl OcppCodec {
+    #[new]
+    fn new(schema_dir: PathBuf) -> Result<Self, CoreError> {
+        Ok(Self { schemas: SchemaSet::load_dir(&schema_dir)? })
+    }
+
+    /// The actions that have schemas, sorted.
+    #[getter]
+    fn actions(&self) -> Vec<&str> {
+        self.schemas.actions()
+    }
+
+    #[pyo3(signature = (frame, answers = None))]
+    fn decode<'py>(&self, py: Python<'py>, frame: &Bound<'py, PyAny>, answers: Option<&str>) -> PyResult<Bound<'py, PyAny>> {
+        let decoded = with_frame_bytes(frame, |bytes| ocppj::decode(bytes, &self.schemas, answers))?;
+        Ok(match decoded.map_err(CoreError::from)? {
+            Frame::Call { message_id, action, payload } => {
+                let payload = to_python(py, payload)?.unbind();
+                Bound::new(py, Call { message_id, action, payload })?.into_any()
+            }
+            Frame::CallResult { message_id, payload } => {
+                let payload = to_python(py, payload)?.unbind();
+                Bound::new(py, CallResult { message_id, payload })?.into_any()
+            }
+            Frame::CallError { message_id, code, description, details } => {
+                let details = to_python(py, details)?.unbind();
+                Bound::new(py, CallError { message_id, code, description, details })?.into_any()
+            }
+        })
+    }
+
+    #[pyo3(signature = (action, payload, *, response = false))]
+    fn validate(&self, action: &str, payload: &Bound<'_, PyAny>, response: bool) -> Result<(), CoreError> {
+        let payload = from_python(payload, "payload")?;
+        let direction = if response { Direction::Response } else { Direction::Request };
+        Ok(self.schemas.validate(action, direction, &payload)?)
+    }
+}
+
+/// Runs `f` over the bytes of a `bytes`, `str` or buffer (bytearray, memoryview) frame.
+fn with_frame_bytes<T>(frame: &Bound<'_, PyAny>, f: impl FnOnce(&[u8]) -> T) -> PyResult<T> {
+    if let Ok(bytes) = frame.cast::<PyBytes>() {
+        return Ok(f(bytes.as_bytes()));
+    }
+    if let Ok(text) = frame.cast::<PyString>() {
+        // A str with lone surrogates has no UTF-8 form: pass its surrogates through as the bytes
+        // they would be, which the decoder refuses as invalid UTF-8, message id and all.
+        if let Ok(text) = text.to_str() {
+            return Ok(f(text.as_bytes()));
+        }
+        let raw = text.call_method1("encode", ("utf-8", "surrogatepass"))?;
+        return Ok(f(raw.cast::<PyBytes>()?.as_bytes()));
+    }
+    let buffer = PyBuffer::<u8>::get(frame)
+        .map_err(|_| value_error(format!("a frame is bytes, str or a byte buffer, not {}", frame.get_type())))?;
+    Ok(f(&buffer.to_vec(frame.py())?))
+}
+
+#[pyfunction]
+pub fn encode_call(message_id: &str, action: &str, payload: &Bound<'_, PyAny>) -> Result<Vec<u8>, CoreError> {
+    let payload = from_python(payload, "payload")?;
+    Ok(ocppj::encode_call(message_id, action, &payload)?)
+}
+
+#[pyfunction]
+pub fn encode_call_result(message_id: &str, payload: &Bound<'_, PyAny>) -> Result<Vec<u8>, CoreError> {
+    let payload = from_python(payload, "payload")?;
+    Ok(ocppj::encode_call_result(message_id, &payload)?)
+}
+
+#[pyfunction]
+#[pyo3(signature = (message_id, code, description = "", details = None))]
+pub fn encode_call_error(
+    message_id: &str,
+    code: &str,
+    description: &str,
+    details: Option<&Bound<'_, PyAny>>,
+) -> Result<Vec<u8>, CoreError> {
+    let code = ErrorCode::from_wire(code).ok_or_else(|| value_error(format!("{code:?} is not an OCPP 1.6 CALLERROR code")))?;
+    let details = match details {
+        Some(details) => from_python(details, "details")?,
+        None => serde_json::Value::Object(serde_json::Map::new()),
+    };
+    Ok(ocppj::encode_call_error(message_id, code, description, &details)?)
+}

@@ -1,0 +1,133 @@
+"""Every error Voltyard raises, in one hierarchy rooted at `VoltyardError`.
+
+The Rust extension raises these classes too (`voltyard._native` imports them by name), so that a
+frame refused by the native decoder surfaces as, say, a `FormationViolationError` whose `code` is
+the OCPP-J 1.6 CALLERROR code to answer with.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class VoltyardError(Exception):
+    """Root of every error Voltyard raises."""
+
+
+class OcppError(VoltyardError):
+    """A frame or payload refused under OCPP-J 1.6; `code` is the CALLERROR code to send back.
+
+    Attributes:
+        description: What was wrong and where (a JSON pointer into the payload for schema errors).
+        message_id: The frame's message id when it could be read, else None.
+        action: The action of the CALL (or the one a CALLRESULT answers) when known, else None.
+        message_type: The frame's MessageTypeId (2, 3 or 4) when readable; only a CALL (2) is
+            answered with a CALLERROR.
+    """
+
+    code: ClassVar[str] = "GenericError"
+
+    def __init__(
+        self,
+        description: str,
+        message_id: str | None = None,
+        action: str | None = None,
+        message_type: int | None = None,
+    ) -> None:
+        super().__init__(description, message_id, action, message_type)
+        self.description = description
+        self.message_id = message_id
+        self.action = action
+        self.message_type = message_type
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.description}"
+
+
+class ActionNotImplementedError(OcppError):
+    """The action is not an OCPP 1.6 action."""
+
+    code = "NotImplemented"
+
+
+class ActionNotSupportedError(OcppError):
+    """The action is known but not supported by this side."""
+
+    code = "NotSupported"
+
+
+class OcppInternalError(OcppError):
+    """The receiver failed while handling the action."""
+
+    code = "InternalError"
+
+
+class ProtocolError(OcppError):
+    """The payload is incomplete."""
+
+    code = "ProtocolError"
+
+
+class OcppSecurityError(OcppError):
+    """A security issue prevented the action."""
+
+    code = "SecurityError"
+
+
+class FormationViolationError(OcppError):
+    """The frame is not JSON, not an OCPP-J envelope, or its payload not the PDU's structure."""
+
+    code = "FormationViolation"
+
+
+class PropertyConstraintViolationError(OcppError):
+    """A field holds a value outside its allowed values or range."""
+
+    code = "PropertyConstraintViolation"
+
+
+class OccurenceConstraintViolationError(OcppError):
+    """A field occurs too few or too many times (OCPP 1.6 spells it with one "r")."""
+
+    code = "OccurenceConstraintViolation"
+
+
+class TypeConstraintViolationError(OcppError):
+    """A field has the wrong data type or length."""
+
+    code = "TypeConstraintViolation"
+
+
+class GenericOcppError(OcppError):
+    """Any other OCPP error."""
+
+    code = "GenericError"
+
+
+OCPP_ERRORS_BY_CODE: dict[str, type[OcppError]] = {
+    cls.code: cls
+    for cls in (
+        ActionNotImplementedError,
+        ActionNotSupportedError,
+        OcppInternalError,
+        ProtocolError,
+        OcppSecurityError,
+        FormationViolationError,
+        PropertyConstraintViolationError,
+        OccurenceConstraintViolationError,
+        TypeConstraintViolationError,
+        GenericOcppError,
+    )
+}
+
+
+class SchemaLoadError(VoltyardError):
+    """The OCPP JSON schemas could not be found, read or compiled."""
+
+
+class FrameEncodeError(VoltyardError, ValueError):
+    """A frame could not be written: bad message id, empty action, or a payload that is not JSON."""
+
+
+class CanPayloadError(VoltyardError, ValueError):
+    """A CAN payload of the wrong length."""
