@@ -25,7 +25,6 @@ from pathlib import Path
 
 import orjson
 from ocpp import messages
-
 from voltyard.ocpp.codec import load_codec
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -79,24 +78,34 @@ def main() -> int:
     parser.add_argument("--budget", type=float, default=1.0, help="seconds per contender per frame")
     args = parser.parse_args()
     rows = {action: measure(action, args.repeats, args.budget) for action in ACTIONS}
-    print(f"{'frame':<20}{'bytes':>6}{'native µs':>11}{'ocpp µs':>10}{'orjson µs':>11}"
-          f"{'ocpp/native':>13}{'native/orjson':>15}")
+    print(
+        f"{'frame':<20}{'bytes':>6}{'native µs':>11}{'ocpp µs':>10}{'orjson µs':>11}"
+        f"{'ocpp/native':>13}{'native/orjson':>15}"
+    )
     for action, r in rows.items():
-        print(f"{action:<20}{r['frame_bytes']:>6.0f}{r['native_us']:>11.2f}{r['ocpp_us']:>10.1f}"
-              f"{r['orjson_us']:>11.2f}{r['ocpp_over_native']:>12.0f}x{r['native_over_orjson']:>14.2f}x")
+        print(
+            f"{action:<20}{r['frame_bytes']:>6.0f}{r['native_us']:>11.2f}{r['ocpp_us']:>10.1f}"
+            f"{r['orjson_us']:>11.2f}{r['ocpp_over_native']:>12.0f}x{r['native_over_orjson']:>14.2f}x"
+        )
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / f"native-{stamp}.json"
-    out.write_text(json.dumps({
-        "benchmark": "bench_native",
-        "utc": stamp,
-        "python": platform.python_version(),
-        "machine": platform.machine(),
-        "cpu_count": __import__("os").cpu_count(),
-        "unix_time": time.time(),
-        "repeats": args.repeats,
-        "frames": rows,
-    }, indent=2) + "\n")
+    out.write_text(
+        json.dumps(
+            {
+                "benchmark": "bench_native",
+                "utc": stamp,
+                "python": platform.python_version(),
+                "machine": platform.machine(),
+                "cpu_count": __import__("os").cpu_count(),
+                "unix_time": time.time(),
+                "repeats": args.repeats,
+                "frames": rows,
+            },
+            indent=2,
+        )
+        + "\n"
+    )
     print(f"wrote {out.relative_to(ROOT)}")
     return 0
 

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
 from voltyard._native import OcppCodec
 from voltyard.ocpp.codec import load_codec
 

@@ -7,6 +7,19 @@ Errors are the classes of `voltyard.errors`: a refused frame raises an `OcppErro
 from os import PathLike
 from typing import Any, ClassVar, final
 
+__all__ = [
+    "Call",
+    "CallError",
+    "CallResult",
+    "OcppCodec",
+    "check_can_crc",
+    "crc8",
+    "encode_call",
+    "encode_call_error",
+    "encode_call_result",
+    "fill_can_crc",
+]
+
 @final
 class Call:
     """A CALL: `[2, message_id, action, payload]`."""

@@ -21,7 +21,9 @@ from voltyard.ocpp.codec import load_codec
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="voltyard",
-        description="Voltyard charging-site appliance: OCPP 1.6J central system, DC cabinet, operator console.",
+        description=(
+            "Voltyard charging-site appliance: OCPP 1.6J central system, DC cabinet, operator console."
+        ),
     )
     parser.add_argument("--version", action="version", version=f"voltyard {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
 from voltyard._native import check_can_crc, crc8, fill_can_crc
 from voltyard.errors import CanPayloadError
 

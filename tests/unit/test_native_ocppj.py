@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import orjson
 import pytest
-
-from tests.conftest import InvalidFrame, load_invalid_frames, valid_frame_paths
 from voltyard import errors
 from voltyard._native import (
     Call,
@@ -20,6 +19,8 @@ from voltyard._native import (
     encode_call_result,
 )
 from voltyard.ocpp.codec import ocpp16_schema_dir
+
+from tests.conftest import InvalidFrame, load_invalid_frames, valid_frame_paths
 
 INVALID = load_invalid_frames()
 
@@ -89,7 +90,10 @@ def test_message_type_tells_whether_to_answer(codec: OcppCodec) -> None:
         codec.decode(b'[3,"b",{}]', "Heartbeat")
     with pytest.raises(errors.OcppError) as garbage:
         codec.decode(b"{")
+    with pytest.raises(errors.OcppError) as truncated:
+        codec.decode(b'[3,"r-9",{')
     assert (call.value.message_type, result.value.message_type, garbage.value.message_type) == (2, 3, None)
+    assert (truncated.value.message_type, truncated.value.message_id) == (3, "r-9")
 
 
 def test_decode_accepts_str_bytearray_and_memoryview(codec: OcppCodec) -> None:
@@ -148,9 +152,10 @@ def test_numbers_keep_their_python_types(codec: OcppCodec) -> None:
 
 
 def test_validate_checks_outgoing_payloads(codec: OcppCodec) -> None:
-    codec.validate("BootNotification", {"status": "Accepted", "currentTime": "2026-11-25T10:00:00Z", "interval": 300}, response=True)
+    accepted = {"status": "Accepted", "currentTime": "2026-11-25T10:00:00Z", "interval": 300}
+    codec.validate("BootNotification", accepted, response=True)
     with pytest.raises(errors.TypeConstraintViolationError) as caught:
-        codec.validate("BootNotification", {"status": "Accepted", "currentTime": "2026-11-25T10:00:00Z", "interval": "300"}, response=True)
+        codec.validate("BootNotification", {**accepted, "interval": "300"}, response=True)
     assert caught.value.action == "BootNotification"
     assert caught.value.description.startswith("/interval: ")
     with pytest.raises(errors.ActionNotImplementedError):
@@ -179,23 +184,26 @@ def test_encoders_round_trip_through_the_decoder(codec: OcppCodec) -> None:
 @pytest.mark.parametrize(
     ("call", "message"),
     [
-        (lambda: encode_call("x" * 37, "Heartbeat", {}), "1-36 characters, got 37"),
-        (lambda: encode_call("", "Heartbeat", {}), "1-36 characters, got 0"),
+        (lambda: encode_call("x" * 37, "Heartbeat", {}), r"1-36 characters, got 37"),
+        (lambda: encode_call("", "Heartbeat", {}), r"1-36 characters, got 0"),
         (lambda: encode_call("a", "", {}), "action must not be empty"),
         (lambda: encode_call("a", "Heartbeat", []), "payload must be a JSON object"),
         (lambda: encode_call_result("a", {"when": object()}), r"payload\.when: a object is not a JSON value"),
-        (lambda: encode_call_result("a", {"v": [1, float("nan")]}), r"payload\.v\[1\]: NaN is not a JSON number"),
+        (
+            lambda: encode_call_result("a", {"v": [1, float("nan")]}),
+            r"payload\.v\[1\]: NaN is not a JSON number",
+        ),
         (lambda: encode_call_result("a", {1: "x"}), "object keys must be str"),
         (lambda: encode_call_result("a", {"big": 2**64}), "64-bit range"),
     ],
 )
-def test_encoders_refuse_bad_input(call: object, message: str) -> None:
+def test_encoders_refuse_bad_input(call: Callable[[], object], message: str) -> None:
     with pytest.raises(errors.FrameEncodeError, match=message):
-        call()  # type: ignore[operator]
+        call()
 
 
 def test_encode_call_error_refuses_unknown_codes() -> None:
-    with pytest.raises(ValueError, match="not an OCPP 1.6 CALLERROR code"):
+    with pytest.raises(ValueError, match=r"not an OCPP 1\.6 CALLERROR code"):
         encode_call_error("e", "OccurrenceConstraintViolation", "2.0.1 spelling")
 
 
@@ -209,9 +217,9 @@ def test_encoders_refuse_self_referencing_payloads() -> None:
 def test_missing_schema_dir_is_a_schema_load_error(tmp_path: Path) -> None:
     with pytest.raises(errors.SchemaLoadError, match="No such file"):
         OcppCodec(tmp_path / "absent")
-    with pytest.raises(errors.SchemaLoadError, match="no \\*.json schema"):
+    with pytest.raises(errors.SchemaLoadError, match=r"no \*\.json schema"):
         OcppCodec(tmp_path)
     (tmp_path / "Broken.json").write_text("{")
     (tmp_path / "BrokenResponse.json").write_text("{}")
-    with pytest.raises(errors.SchemaLoadError, match="Broken.json: not JSON"):
+    with pytest.raises(errors.SchemaLoadError, match=r"Broken\.json: not JSON"):
         OcppCodec(tmp_path)

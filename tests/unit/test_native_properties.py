@@ -7,7 +7,6 @@ import json
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from voltyard._native import CallResult, OcppCodec, encode_call_result
 from voltyard.errors import OcppError
 from voltyard.ocpp.codec import load_codec

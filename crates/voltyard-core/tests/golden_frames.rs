@@ -16,17 +16,15 @@ fn fixtures() -> PathBuf {
 }
 
 fn schemas() -> Option<SchemaSet> {
-    match std::env::var_os("VOLTYARD_OCPP_SCHEMAS") {
-        Some(dir) => Some(SchemaSet::load_dir(Path::new(&dir)).expect("VOLTYARD_OCPP_SCHEMAS loads")),
-        None => {
-            assert!(
-                std::env::var_os("VOLTYARD_REQUIRE_SCHEMAS").is_none(),
-                "VOLTYARD_OCPP_SCHEMAS must name the ocpp package's v16/schemas directory"
-            );
-            eprintln!("skipped: VOLTYARD_OCPP_SCHEMAS is not set");
-            None
-        }
+    if let Some(dir) = std::env::var_os("VOLTYARD_OCPP_SCHEMAS") {
+        return Some(SchemaSet::load_dir(Path::new(&dir)).expect("VOLTYARD_OCPP_SCHEMAS loads"));
     }
+    assert!(
+        std::env::var_os("VOLTYARD_REQUIRE_SCHEMAS").is_none(),
+        "VOLTYARD_OCPP_SCHEMAS must name the ocpp package's v16/schemas directory"
+    );
+    eprintln!("skipped: VOLTYARD_OCPP_SCHEMAS is not set");
+    None
 }
 
 #[test]
@@ -40,17 +38,14 @@ fn every_valid_example_decodes_and_validates() {
         let answers = name.strip_suffix("Response");
         let frame = decode(&text, &schemas, answers).unwrap_or_else(|e| panic!("{name}: {e}"));
         match (&frame, answers) {
-            (Frame::Call { action, .. }, None) => assert_eq!(action, &name),
+            (Frame::Call { action, .. }, None) => assert_eq!(action.as_ref(), name),
             (Frame::CallResult { .. }, Some(_)) => {}
             _ => panic!("{name}: unexpected frame {frame:?}"),
         }
         names.push(name);
     }
-    let mut expected: Vec<String> = schemas
-        .actions()
-        .into_iter()
-        .flat_map(|a| [a.to_owned(), format!("{a}Response")])
-        .collect();
+    let mut expected: Vec<String> =
+        schemas.actions().into_iter().flat_map(|a| [a.to_owned(), format!("{a}Response")]).collect();
     expected.sort();
     names.sort();
     assert_eq!(names.len(), 78);

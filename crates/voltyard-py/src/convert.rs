@@ -1,55 +1,52 @@
-//! JSON values <-> plain Python objects (dict, list, str, int, float, bool, None).
+//! JSON trees <-> plain Python objects (dict, list, str, int, float, bool, None).
+
+use std::borrow::Cow;
 
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
-use serde_json::{Map, Number, Value};
+use voltyard_core::ocppj::{JsonNode, JsonTree, Kind, Slot, TreeBuilder};
 
 use crate::errors::{CoreError, encode_error};
+use crate::vocabulary::Vocabulary;
 
 /// Same bound as the decoder's: deeper input is refused rather than risking the stack.
 const MAX_DEPTH: usize = 128;
 
-/// Moves a JSON value into Python objects.
-pub fn to_python(py: Python<'_>, value: Value) -> PyResult<Bound<'_, PyAny>> {
-    Ok(match value {
-        Value::Null => py.None().into_bound(py),
-        Value::Bool(b) => PyBool::new(py, b).to_owned().into_any(),
-        Value::Number(n) => number_to_python(py, &n)?,
-        Value::String(s) => PyString::new(py, &s).into_any(),
-        Value::Array(items) => {
+/// Builds the Python objects of a JSON value; the words of OCPP come from `words`.
+pub fn to_python<'py>(py: Python<'py>, node: JsonNode<'_>, words: &Vocabulary) -> PyResult<Bound<'py, PyAny>> {
+    Ok(match node.kind() {
+        Kind::Null => py.None().into_bound(py),
+        Kind::Bool(b) => PyBool::new(py, b).to_owned().into_any(),
+        Kind::Int(i) => i.into_pyobject(py)?.into_any(),
+        Kind::UInt(u) => u.into_pyobject(py)?.into_any(),
+        Kind::Float(f) => PyFloat::new(py, f).into_any(),
+        Kind::Str(s) => PyString::new(py, s).into_any(),
+        Kind::Array(items) => {
             let list = PyList::empty(py);
             for item in items {
-                list.append(to_python(py, item)?)?;
+                list.append(to_python(py, item, words)?)?;
             }
             list.into_any()
         }
-        Value::Object(map) => {
+        Kind::Object(members) => {
             let dict = PyDict::new(py);
-            for (key, item) in map {
-                dict.set_item(PyString::new(py, &key), to_python(py, item)?)?;
+            for (key, item) in members {
+                dict.set_item(words.string(py, key), to_python(py, item, words)?)?;
             }
             dict.into_any()
         }
     })
 }
 
-fn number_to_python<'py>(py: Python<'py>, n: &Number) -> PyResult<Bound<'py, PyAny>> {
-    if let Some(i) = n.as_i64() {
-        Ok(i.into_pyobject(py)?.into_any())
-    } else if let Some(u) = n.as_u64() {
-        Ok(u.into_pyobject(py)?.into_any())
-    } else {
-        Ok(PyFloat::new(py, n.as_f64().unwrap_or(f64::NAN)).into_any())
-    }
-}
-
-/// Reads plain Python objects as a JSON value; `what` names the argument in errors.
-pub fn from_python(object: &Bound<'_, PyAny>, what: &str) -> Result<Value, CoreError> {
-    from_python_at(object, 0).map_err(|mut e| {
+/// Reads plain Python objects as a JSON tree; `what` names the argument in errors.
+pub fn from_python(object: &Bound<'_, PyAny>, what: &str) -> Result<JsonTree<'static>, CoreError> {
+    let mut builder = JsonTree::builder();
+    from_python_at(object, 0, &mut builder).map_err(|mut e| {
         e.path.push(what.to_owned());
         e.path.reverse();
         encode_error(format!("{}: {}", e.path.concat(), e.message))
-    })
+    })?;
+    Ok(builder.finish())
 }
 
 /// A conversion failure; `path` grows from the leaf outwards as the error bubbles up, so the
@@ -70,61 +67,64 @@ impl ConvertError {
     }
 }
 
-fn from_python_at(object: &Bound<'_, PyAny>, depth: usize) -> Result<Value, ConvertError> {
+fn from_python_at(object: &Bound<'_, PyAny>, depth: usize, out: &mut TreeBuilder<'static>) -> Result<(), ConvertError> {
     if depth > MAX_DEPTH {
         return Err(ConvertError::new(format!("nested deeper than {MAX_DEPTH} levels")));
     }
-    if object.is_none() {
-        return Ok(Value::Null);
-    }
-    if let Ok(b) = object.cast::<PyBool>() {
-        return Ok(Value::Bool(b.is_true()));
-    }
-    if let Ok(s) = object.cast::<PyString>() {
-        return Ok(Value::String(text_of(s)?));
-    }
-    if object.is_instance_of::<PyInt>() {
+    let slot = if object.is_none() {
+        Slot::Null
+    } else if let Ok(b) = object.cast::<PyBool>() {
+        Slot::Bool(b.is_true())
+    } else if let Ok(s) = object.cast::<PyString>() {
+        Slot::Str(Cow::Owned(text_of(s)?))
+    } else if object.is_instance_of::<PyInt>() {
         if let Ok(i) = object.extract::<i64>() {
-            return Ok(Value::Number(i.into()));
+            Slot::Int(i)
+        } else if let Ok(u) = object.extract::<u64>() {
+            Slot::UInt(u)
+        } else {
+            return Err(ConvertError::new("integer out of the 64-bit range"));
         }
-        if let Ok(u) = object.extract::<u64>() {
-            return Ok(Value::Number(u.into()));
+    } else if let Ok(f) = object.cast::<PyFloat>() {
+        let value = f.value();
+        if !value.is_finite() {
+            return Err(ConvertError::new(format!("{value} is not a JSON number")));
         }
-        return Err(ConvertError::new("integer out of the 64-bit range"));
-    }
-    if let Ok(f) = object.cast::<PyFloat>() {
-        return Number::from_f64(f.value())
-            .map(Value::Number)
-            .ok_or_else(|| ConvertError::new(format!("{} is not a JSON number", f.value())));
-    }
-    if let Ok(dict) = object.cast::<PyDict>() {
-        let mut map = Map::new();
+        Slot::Float(value)
+    } else if let Ok(dict) = object.cast::<PyDict>() {
+        out.open(true);
         for (key, item) in dict.iter() {
             let Ok(key) = key.cast::<PyString>() else {
                 return Err(ConvertError::new("object keys must be str"));
             };
-            let key = text_of(key)?;
-            let item = from_python_at(&item, depth + 1).map_err(|e| e.at(format!(".{key}")))?;
-            map.insert(key, item);
+            out.push(Slot::Str(Cow::Owned(text_of(key)?)));
+            from_python_at(&item, depth + 1, out).map_err(|e| e.at(format!(".{key}")))?;
         }
-        return Ok(Value::Object(map));
-    }
-    if let Ok(list) = object.cast::<PyList>() {
-        return sequence(list.iter(), depth);
-    }
-    if let Ok(tuple) = object.cast::<PyTuple>() {
-        return sequence(tuple.iter(), depth);
-    }
-    let type_name = object.get_type().name().map_or_else(|_| "?".to_owned(), |n| n.to_string());
-    Err(ConvertError::new(format!("a {type_name} is not a JSON value")))
+        out.close();
+        return Ok(());
+    } else if let Ok(list) = object.cast::<PyList>() {
+        return sequence(list.iter(), depth, out);
+    } else if let Ok(tuple) = object.cast::<PyTuple>() {
+        return sequence(tuple.iter(), depth, out);
+    } else {
+        let type_name = object.get_type().name().map_or_else(|_| "?".to_owned(), |n| n.to_string());
+        return Err(ConvertError::new(format!("a {type_name} is not a JSON value")));
+    };
+    out.push(slot);
+    Ok(())
 }
 
-fn sequence<'py>(items: impl Iterator<Item = Bound<'py, PyAny>>, depth: usize) -> Result<Value, ConvertError> {
-    items
-        .enumerate()
-        .map(|(index, item)| from_python_at(&item, depth + 1).map_err(|e| e.at(format!("[{index}]"))))
-        .collect::<Result<Vec<_>, _>>()
-        .map(Value::Array)
+fn sequence<'py>(
+    items: impl Iterator<Item = Bound<'py, PyAny>>,
+    depth: usize,
+    out: &mut TreeBuilder<'static>,
+) -> Result<(), ConvertError> {
+    out.open(false);
+    for (index, item) in items.enumerate() {
+        from_python_at(&item, depth + 1, out).map_err(|e| e.at(format!("[{index}]")))?;
+    }
+    out.close();
+    Ok(())
 }
 
 fn text_of(s: &Bound<'_, PyString>) -> Result<String, ConvertError> {

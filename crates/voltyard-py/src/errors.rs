@@ -21,6 +21,13 @@ pyo3::import_exception!(voltyard.errors, CanPayloadError);
 /// A core error, ready to be raised in Python.
 pub struct CoreError(PyErr);
 
+impl CoreError {
+    /// A Python error raised while converting an argument, passed through as it is.
+    pub fn from_py(error: PyErr) -> Self {
+        Self(error)
+    }
+}
+
 impl From<CoreError> for PyErr {
     fn from(error: CoreError) -> Self {
         error.0

@@ -5,6 +5,7 @@ mod convert;
 mod crc;
 mod errors;
 mod ocppj;
+mod vocabulary;
 
 use pyo3::prelude::*;
 

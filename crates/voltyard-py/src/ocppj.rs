@@ -5,18 +5,19 @@ use std::path::PathBuf;
 use pyo3::buffer::PyBuffer;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyString};
-use voltyard_core::ocppj::{self, Direction, ErrorCode, Frame, SchemaSet};
+use voltyard_core::ocppj::{self, Direction, ErrorCode, Frame, JsonTree, SchemaSet};
 
 use crate::convert::{from_python, to_python};
 use crate::errors::{CoreError, value_error};
+use crate::vocabulary::Vocabulary;
 
 /// A CALL: `[2, message_id, action, payload]`.
 #[pyclass(frozen, module = "voltyard._native")]
 pub struct Call {
     #[pyo3(get)]
-    message_id: String,
+    message_id: Py<PyString>,
     #[pyo3(get)]
-    action: String,
+    action: Py<PyString>,
     #[pyo3(get)]
     payload: Py<PyAny>,
 }
@@ -25,7 +26,7 @@ pub struct Call {
 #[pyclass(frozen, module = "voltyard._native")]
 pub struct CallResult {
     #[pyo3(get)]
-    message_id: String,
+    message_id: Py<PyString>,
     #[pyo3(get)]
     payload: Py<PyAny>,
 }
@@ -34,11 +35,11 @@ pub struct CallResult {
 #[pyclass(frozen, module = "voltyard._native")]
 pub struct CallError {
     #[pyo3(get)]
-    message_id: String,
+    message_id: Py<PyString>,
     #[pyo3(get)]
-    code: String,
+    code: Py<PyString>,
     #[pyo3(get)]
-    description: String,
+    description: Py<PyString>,
     #[pyo3(get)]
     details: Py<PyAny>,
 }
@@ -50,7 +51,12 @@ impl Call {
     const __match_args__: (&'static str, &'static str, &'static str) = ("message_id", "action", "payload");
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
-        Ok(format!("Call(message_id={:?}, action={:?}, payload={})", self.message_id, self.action, self.payload.bind(py).repr()?))
+        Ok(format!(
+            "Call(message_id={}, action={}, payload={})",
+            self.message_id.bind(py).repr()?,
+            self.action.bind(py).repr()?,
+            self.payload.bind(py).repr()?
+        ))
     }
 }
 
@@ -61,7 +67,11 @@ impl CallResult {
     const __match_args__: (&'static str, &'static str) = ("message_id", "payload");
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
-        Ok(format!("CallResult(message_id={:?}, payload={})", self.message_id, self.payload.bind(py).repr()?))
+        Ok(format!(
+            "CallResult(message_id={}, payload={})",
+            self.message_id.bind(py).repr()?,
+            self.payload.bind(py).repr()?
+        ))
     }
 }
 
@@ -74,10 +84,10 @@ impl CallError {
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
         Ok(format!(
-            "CallError(message_id={:?}, code={:?}, description={:?}, details={})",
-            self.message_id,
-            self.code,
-            self.description,
+            "CallError(message_id={}, code={}, description={}, details={})",
+            self.message_id.bind(py).repr()?,
+            self.code.bind(py).repr()?,
+            self.description.bind(py).repr()?,
             self.details.bind(py).repr()?
         ))
     }
@@ -87,13 +97,17 @@ impl CallError {
 #[pyclass(frozen, module = "voltyard._native")]
 pub struct OcppCodec {
     schemas: SchemaSet,
+    words: Vocabulary,
 }
 
 #[pymethods]
 impl OcppCodec {
     #[new]
-    fn new(schema_dir: PathBuf) -> Result<Self, CoreError> {
-        Ok(Self { schemas: SchemaSet::load_dir(&schema_dir)? })
+    fn new(py: Python<'_>, schema_dir: &Bound<'_, PyAny>) -> Result<Self, CoreError> {
+        let schema_dir: PathBuf = schema_dir.extract().map_err(CoreError::from_py)?;
+        let schemas = SchemaSet::load_dir(&schema_dir)?;
+        let words = Vocabulary::new(py, schemas.vocabulary());
+        Ok(Self { schemas, words })
     }
 
     /// The actions that have schemas, sorted.
@@ -103,30 +117,44 @@ impl OcppCodec {
     }
 
     #[pyo3(signature = (frame, answers = None))]
-    fn decode<'py>(&self, py: Python<'py>, frame: &Bound<'py, PyAny>, answers: Option<&str>) -> PyResult<Bound<'py, PyAny>> {
-        let decoded = with_frame_bytes(frame, |bytes| ocppj::decode(bytes, &self.schemas, answers))?;
-        Ok(match decoded.map_err(CoreError::from)? {
-            Frame::Call { message_id, action, payload } => {
-                let payload = to_python(py, payload)?.unbind();
-                Bound::new(py, Call { message_id, action, payload })?.into_any()
-            }
-            Frame::CallResult { message_id, payload } => {
-                let payload = to_python(py, payload)?.unbind();
-                Bound::new(py, CallResult { message_id, payload })?.into_any()
-            }
-            Frame::CallError { message_id, code, description, details } => {
-                let details = to_python(py, details)?.unbind();
-                Bound::new(py, CallError { message_id, code, description, details })?.into_any()
-            }
-        })
+    fn decode<'py>(
+        &self,
+        py: Python<'py>,
+        frame: &Bound<'py, PyAny>,
+        answers: Option<&str>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        with_frame_bytes(frame, |bytes| {
+            let decoded = ocppj::decode(bytes, &self.schemas, answers).map_err(CoreError::from)?;
+            frame_to_python(py, decoded, &self.words)
+        })?
     }
 
     #[pyo3(signature = (action, payload, *, response = false))]
     fn validate(&self, action: &str, payload: &Bound<'_, PyAny>, response: bool) -> Result<(), CoreError> {
         let payload = from_python(payload, "payload")?;
         let direction = if response { Direction::Response } else { Direction::Request };
-        Ok(self.schemas.validate(action, direction, &payload)?)
+        Ok(self.schemas.validate(action, direction, payload.root())?)
     }
+}
+
+fn frame_to_python<'py>(py: Python<'py>, frame: Frame<'_>, words: &Vocabulary) -> PyResult<Bound<'py, PyAny>> {
+    let text = |s: &str| PyString::new(py, s).unbind();
+    Ok(match frame {
+        Frame::Call { message_id, action, payload } => {
+            let payload = to_python(py, payload.node(), words)?.unbind();
+            let (message_id, action) = (text(&message_id), words.string(py, &action).unbind());
+            Bound::new(py, Call { message_id, action, payload })?.into_any()
+        }
+        Frame::CallResult { message_id, payload } => {
+            let payload = to_python(py, payload.node(), words)?.unbind();
+            Bound::new(py, CallResult { message_id: text(&message_id), payload })?.into_any()
+        }
+        Frame::CallError { message_id, code, description, details } => {
+            let details = to_python(py, details.node(), words)?.unbind();
+            let (message_id, code, description) = (text(&message_id), text(&code), text(&description));
+            Bound::new(py, CallError { message_id, code, description, details })?.into_any()
+        }
+    })
 }
 
 /// Runs `f` over the bytes of a `bytes`, `str` or buffer (bytearray, memoryview) frame.
@@ -151,13 +179,13 @@ fn with_frame_bytes<T>(frame: &Bound<'_, PyAny>, f: impl FnOnce(&[u8]) -> T) -> 
 #[pyfunction]
 pub fn encode_call(message_id: &str, action: &str, payload: &Bound<'_, PyAny>) -> Result<Vec<u8>, CoreError> {
     let payload = from_python(payload, "payload")?;
-    Ok(ocppj::encode_call(message_id, action, &payload)?)
+    Ok(ocppj::encode_call(message_id, action, payload.root())?)
 }
 
 #[pyfunction]
 pub fn encode_call_result(message_id: &str, payload: &Bound<'_, PyAny>) -> Result<Vec<u8>, CoreError> {
     let payload = from_python(payload, "payload")?;
-    Ok(ocppj::encode_call_result(message_id, &payload)?)
+    Ok(ocppj::encode_call_result(message_id, payload.root())?)
 }
 
 #[pyfunction]
@@ -168,10 +196,17 @@ pub fn encode_call_error(
     description: &str,
     details: Option<&Bound<'_, PyAny>>,
 ) -> Result<Vec<u8>, CoreError> {
-    let code = ErrorCode::from_wire(code).ok_or_else(|| value_error(format!("{code:?} is not an OCPP 1.6 CALLERROR code")))?;
+    let code =
+        ErrorCode::from_wire(code).ok_or_else(|| value_error(format!("{code:?} is not an OCPP 1.6 CALLERROR code")))?;
     let details = match details {
         Some(details) => from_python(details, "details")?,
-        None => serde_json::Value::Object(serde_json::Map::new()),
+        None => empty_object(),
     };
-    Ok(ocppj::encode_call_error(message_id, code, description, &details)?)
+    Ok(ocppj::encode_call_error(message_id, code, description, details.root())?)
+}
+
+fn empty_object() -> JsonTree<'static> {
+    let mut builder = JsonTree::builder();
+    builder.open(true);
+    builder.finish()
 }

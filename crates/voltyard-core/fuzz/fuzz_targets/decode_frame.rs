@@ -20,8 +20,10 @@ fuzz_target!(|data: &[u8]| {
                 assert!(is_valid_message_id(frame.message_id()));
                 // What decodes re-encodes and decodes to the same frame.
                 let again = match &frame {
-                    Frame::Call { message_id, action, payload } => encode_call(message_id, action, payload),
-                    Frame::CallResult { message_id, payload } if payload.is_object() => encode_call_result(message_id, payload),
+                    Frame::Call { message_id, action, payload } => encode_call(message_id, action, payload.node()),
+                    Frame::CallResult { message_id, payload } if payload.node().is_object() => {
+                        encode_call_result(message_id, payload.node())
+                    }
                     _ => continue,
                 }
                 .expect("a decoded frame encodes");

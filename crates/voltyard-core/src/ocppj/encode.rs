@@ -3,9 +3,8 @@
 
 use std::fmt;
 
-use serde_json::Value;
-
 use super::error_code::ErrorCode;
+use super::tree::JsonNode;
 use super::{MAX_MESSAGE_ID_CHARS, MessageType, is_valid_message_id};
 
 /// Why a frame could not be written.
@@ -34,7 +33,7 @@ impl fmt::Display for EncodeError {
 impl std::error::Error for EncodeError {}
 
 /// `[2, id, action, payload]`
-pub fn encode_call(message_id: &str, action: &str, payload: &Value) -> Result<Vec<u8>, EncodeError> {
+pub fn encode_call(message_id: &str, action: &str, payload: JsonNode<'_>) -> Result<Vec<u8>, EncodeError> {
     check_id(message_id)?;
     if action.is_empty() {
         return Err(EncodeError::EmptyAction);
@@ -44,7 +43,7 @@ pub fn encode_call(message_id: &str, action: &str, payload: &Value) -> Result<Ve
 }
 
 /// `[3, id, payload]`
-pub fn encode_call_result(message_id: &str, payload: &Value) -> Result<Vec<u8>, EncodeError> {
+pub fn encode_call_result(message_id: &str, payload: JsonNode<'_>) -> Result<Vec<u8>, EncodeError> {
     check_id(message_id)?;
     check_object(payload, "payload")?;
     Ok(write(&(MessageType::CallResult as u8, message_id, payload)))
@@ -55,7 +54,7 @@ pub fn encode_call_error(
     message_id: &str,
     code: ErrorCode,
     description: &str,
-    details: &Value,
+    details: JsonNode<'_>,
 ) -> Result<Vec<u8>, EncodeError> {
     check_id(message_id)?;
     check_object(details, "errorDetails")?;
@@ -70,11 +69,11 @@ fn check_id(message_id: &str) -> Result<(), EncodeError> {
     }
 }
 
-fn check_object(value: &Value, field: &'static str) -> Result<(), EncodeError> {
+fn check_object(value: JsonNode<'_>, field: &'static str) -> Result<(), EncodeError> {
     if value.is_object() { Ok(()) } else { Err(EncodeError::NotAnObject { field }) }
 }
 
 fn write<T: serde::Serialize>(frame: &T) -> Vec<u8> {
-    // Serialising str, integers and a `Value` (whose numbers are finite) cannot fail.
+    // Serialising str, integers and a `JsonNode` (whose numbers are finite) cannot fail.
     serde_json::to_vec(frame).unwrap_or_default()
 }

@@ -4,16 +4,19 @@
 mod decode;
 mod encode;
 mod error_code;
-mod json;
+mod parse;
 mod schema;
+mod schema_view;
+mod tree;
 
-use serde_json::Value;
+use std::borrow::Cow;
 
-pub use decode::{decode, sniff_message_id};
+pub use decode::{decode, sniff_envelope};
 pub use encode::{EncodeError, encode_call, encode_call_error, encode_call_result};
 pub use error_code::{ErrorCode, FrameError};
-pub use json::parse_strict;
+pub use parse::{MAX_DEPTH, ParseError, parse_strict};
 pub use schema::{Direction, SchemaLoadError, SchemaSet};
+pub use tree::{Elements, JsonNode, JsonTree, Kind, Members, Slot, TreeBuilder};
 
 /// Longest message id that OCPP-J 1.6 allows.
 pub const MAX_MESSAGE_ID_CHARS: usize = 36;
@@ -50,15 +53,15 @@ impl MessageType {
     }
 }
 
-/// A decoded frame; payloads are plain JSON values.
+/// A decoded frame; its strings borrow from the frame's text where they can.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Frame {
-    Call { message_id: String, action: String, payload: Value },
-    CallResult { message_id: String, payload: Value },
-    CallError { message_id: String, code: String, description: String, details: Value },
+pub enum Frame<'a> {
+    Call { message_id: Cow<'a, str>, action: Cow<'a, str>, payload: Payload<'a> },
+    CallResult { message_id: Cow<'a, str>, payload: Payload<'a> },
+    CallError { message_id: Cow<'a, str>, code: Cow<'a, str>, description: Cow<'a, str>, details: Payload<'a> },
 }
 
-impl Frame {
+impl Frame<'_> {
     /// The message id that correlates a CALL with its answer.
     #[must_use]
     pub fn message_id(&self) -> &str {
@@ -67,6 +70,27 @@ impl Frame {
             | Self::CallResult { message_id, .. }
             | Self::CallError { message_id, .. } => message_id,
         }
+    }
+}
+
+/// The payload (or errorDetails) of a frame: the frame's parsed tree and where the payload is in it.
+#[derive(Debug, Clone)]
+pub struct Payload<'a> {
+    tree: JsonTree<'a>,
+    index: usize,
+}
+
+impl Payload<'_> {
+    /// The payload's value.
+    #[must_use]
+    pub fn node(&self) -> JsonNode<'_> {
+        self.tree.node(self.index)
+    }
+}
+
+impl PartialEq for Payload<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.node() == other.node()
     }
 }
 

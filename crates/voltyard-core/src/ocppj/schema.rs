@@ -9,7 +9,7 @@
 //! `OccurenceConstraintViolation` (cardinality); every other keyword (`enum`, `format`, bounds,
 //! `multipleOf`, `pattern`) -> `PropertyConstraintViolation` (a value out of its range).
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -17,6 +17,9 @@ use std::path::{Path, PathBuf};
 use jsonschema::error::{TypeKind, ValidationErrorKind};
 use jsonschema::{ValidationError, Validator};
 use serde_json::Value;
+
+use super::schema_view::Tree;
+use super::tree::JsonNode;
 
 use super::error_code::{ErrorCode, FrameError};
 
@@ -58,18 +61,22 @@ impl fmt::Display for SchemaLoadError {
 impl std::error::Error for SchemaLoadError {}
 
 struct ActionSchemas {
-    request: Validator,
-    response: Validator,
+    request: Validator<Tree>,
+    response: Validator<Tree>,
 }
 
 /// The compiled schemas of every action, keyed by action name.
 pub struct SchemaSet {
     actions: HashMap<String, ActionSchemas>,
+    vocabulary: Vec<String>,
 }
 
 impl fmt::Debug for SchemaSet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SchemaSet").field("actions", &self.actions.len()).finish()
+        f.debug_struct("SchemaSet")
+            .field("actions", &self.actions.len())
+            .field("vocabulary", &self.vocabulary.len())
+            .finish()
     }
 }
 
@@ -80,14 +87,15 @@ impl SchemaSet {
         let io_error = |path: &Path, source| SchemaLoadError::Io { path: path.to_owned(), source };
         let mut requests = HashMap::new();
         let mut responses = HashMap::new();
+        let mut vocabulary = BTreeSet::new();
         for entry in fs::read_dir(dir).map_err(|e| io_error(dir, e))? {
             let path = entry.map_err(|e| io_error(dir, e))?.path();
             let Some(stem) = json_stem(&path) else { continue };
             let text = fs::read(&path).map_err(|e| io_error(&path, e))?;
-            let validator = compile(&text).map_err(|reason| SchemaLoadError::Invalid {
-                path: path.clone(),
-                reason,
-            })?;
+            let invalid = |reason| SchemaLoadError::Invalid { path: path.clone(), reason };
+            let schema: Value = serde_json::from_slice(&text).map_err(|e| invalid(format!("not JSON: {e}")))?;
+            let validator = compile(&schema).map_err(invalid)?;
+            collect_vocabulary(&schema, &mut vocabulary);
             match stem.strip_suffix("Response") {
                 Some(action) => responses.insert(action.to_owned(), validator),
                 None => requests.insert(stem, validator),
@@ -106,7 +114,15 @@ impl SchemaSet {
         if let Some(action) = responses.into_keys().next() {
             return Err(SchemaLoadError::Unpaired { action });
         }
-        Ok(Self { actions })
+        let vocabulary = vocabulary.into_iter().collect();
+        Ok(Self { actions, vocabulary })
+    }
+
+    /// The words of the protocol: every property name and every enumerated string value of every
+    /// schema, sorted. Payloads repeat them all the time, so callers can prepare them once.
+    #[must_use]
+    pub fn vocabulary(&self) -> &[String] {
+        &self.vocabulary
     }
 
     /// Whether `action` has schemas.
@@ -125,7 +141,7 @@ impl SchemaSet {
 
     /// Validates `payload` as the request or the response of `action`. An unknown action is
     /// `NotImplemented` (and not echoed as the error's action); the caller adds the message id.
-    pub fn validate(&self, action: &str, direction: Direction, payload: &Value) -> Result<(), FrameError> {
+    pub fn validate(&self, action: &str, direction: Direction, payload: JsonNode<'_>) -> Result<(), FrameError> {
         let Some(schemas) = self.actions.get(action) else {
             return Err(FrameError::new(
                 ErrorCode::NotImplemented,
@@ -153,12 +169,27 @@ fn json_stem(path: &Path) -> Option<String> {
     path.file_stem()?.to_str().map(str::to_owned)
 }
 
-fn compile(text: &[u8]) -> Result<Validator, String> {
-    let schema: Value = serde_json::from_slice(text).map_err(|e| format!("not JSON: {e}"))?;
-    jsonschema::options()
+fn compile(schema: &Value) -> Result<Validator<Tree>, String> {
+    jsonschema::options_for::<Tree>()
         .should_validate_formats(true)
-        .build(&schema)
+        .build(schema)
         .map_err(|e| format!("not a valid schema: {e}"))
+}
+
+fn collect_vocabulary(schema: &Value, words: &mut BTreeSet<String>) {
+    match schema {
+        Value::Object(map) => {
+            if let Some(Value::Object(properties)) = map.get("properties") {
+                words.extend(properties.keys().cloned());
+            }
+            if let Some(Value::Array(values)) = map.get("enum") {
+                words.extend(values.iter().filter_map(Value::as_str).map(str::to_owned));
+            }
+            map.values().for_each(|v| collect_vocabulary(v, words));
+        }
+        Value::Array(items) => items.iter().for_each(|v| collect_vocabulary(v, words)),
+        _ => {}
+    }
 }
 
 /// The CALLERROR code and the description for the first validation error.
@@ -166,10 +197,9 @@ fn describe(error: &ValidationError<'_>) -> FrameError {
     let at = error.instance_path().as_str();
     let place = if at.is_empty() { "payload" } else { at };
     let (code, what) = match error.kind() {
-        ValidationErrorKind::Type { kind } if at.is_empty() => (
-            ErrorCode::FormationViolation,
-            format!("must be {}, got {}", type_name(kind), json_type(error.instance())),
-        ),
+        ValidationErrorKind::Type { kind } if at.is_empty() => {
+            (ErrorCode::FormationViolation, format!("must be {}, got {}", type_name(kind), json_type(error.instance())))
+        }
         ValidationErrorKind::Type { kind } => (
             ErrorCode::TypeConstraintViolation,
             format!("must be {}, got {}", type_name(kind), json_type(error.instance())),
@@ -178,10 +208,9 @@ fn describe(error: &ValidationError<'_>) -> FrameError {
             ErrorCode::FormationViolation,
             format!("unexpected propert{} {}", if unexpected.len() == 1 { "y" } else { "ies" }, quoted(unexpected)),
         ),
-        ValidationErrorKind::Required { property } => (
-            ErrorCode::OccurenceConstraintViolation,
-            format!("required property {} is missing", preview(property)),
-        ),
+        ValidationErrorKind::Required { property } => {
+            (ErrorCode::OccurenceConstraintViolation, format!("required property {} is missing", preview(property)))
+        }
         ValidationErrorKind::MinItems { limit } => {
             (ErrorCode::OccurenceConstraintViolation, format!("must hold at least {limit} item(s)"))
         }
@@ -198,10 +227,9 @@ fn describe(error: &ValidationError<'_>) -> FrameError {
             ErrorCode::PropertyConstraintViolation,
             format!("{} is not one of {}", preview(error.instance()), preview(options)),
         ),
-        ValidationErrorKind::Format { format } => (
-            ErrorCode::PropertyConstraintViolation,
-            format!("{} is not a valid {format}", preview(error.instance())),
-        ),
+        ValidationErrorKind::Format { format } => {
+            (ErrorCode::PropertyConstraintViolation, format!("{} is not a valid {format}", preview(error.instance())))
+        }
         ValidationErrorKind::Minimum { limit } | ValidationErrorKind::ExclusiveMinimum { limit } => (
             ErrorCode::PropertyConstraintViolation,
             format!("{} is below the limit {limit}", preview(error.instance())),
