@@ -20,7 +20,7 @@ pub fn to_python<'py>(py: Python<'py>, node: JsonNode<'_>, words: &Vocabulary) -
         Kind::Int(i) => i.into_pyobject(py)?.into_any(),
         Kind::UInt(u) => u.into_pyobject(py)?.into_any(),
         Kind::Float(f) => PyFloat::new(py, f).into_any(),
-        Kind::Str(s) => PyString::new(py, s).into_any(),
+        Kind::Str(s) => words.string(py, s).into_any(),
         Kind::Array(items) => {
             let list = PyList::empty(py);
             for item in items {
