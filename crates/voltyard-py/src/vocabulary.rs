@@ -2,12 +2,22 @@
 //! schemas), made once per codec and shared by every payload it decodes: a decoded word is neither
 //! allocated nor hashed again when it becomes a dict key or a value. Anything else gets a new
 //! string. Read-only after construction, so decoding needs no lock.
+//!
+//! A lookup reads the text's first and last eight bytes once: they make the hash and, for texts of
+//! up to 16 bytes (most OCPP words), the whole comparison, without a call to `memcmp`.
 
 use pyo3::prelude::*;
 use pyo3::types::PyString;
 
-/// A word with its full hash (compared before the bytes) and its Python string.
-type Entry = (u64, Box<str>, Py<PyString>);
+/// A word with what a lookup compares first, and its Python string.
+struct Entry {
+    hash: u64,
+    len: usize,
+    head: u64,
+    tail: u64,
+    word: Box<str>,
+    string: Py<PyString>,
+}
 
 /// Open-addressing table, at most 1/4 full so that probes stay short.
 pub struct Vocabulary {
@@ -20,47 +30,67 @@ impl Vocabulary {
         let size = (words.len() * 4).next_power_of_two().max(64);
         let mut vocabulary = Self { slots: (0..size).map(|_| None).collect(), mask: size - 1 };
         for word in words {
-            let h = hash(word);
-            let mut at = vocabulary.slot_of(h);
+            let (head, tail) = head_tail(word.as_bytes());
+            let hash = hash(word.len(), head, tail);
+            let mut at = vocabulary.slot_of(hash);
             while vocabulary.slots[at].is_some() {
                 at = (at + 1) & vocabulary.mask;
             }
-            vocabulary.slots[at] = Some((h, word.as_str().into(), PyString::intern(py, word).unbind()));
+            let string = PyString::intern(py, word).unbind();
+            vocabulary.slots[at] =
+                Some(Entry { hash, len: word.len(), head, tail, word: word.as_str().into(), string });
         }
         vocabulary
     }
 
     /// The Python string for `text`: the shared one for a word of the vocabulary, else a new one.
+    #[inline]
     pub fn string<'py>(&self, py: Python<'py>, text: &str) -> Bound<'py, PyString> {
-        let h = hash(text);
-        let mut at = self.slot_of(h);
-        while let Some((word_hash, word, string)) = &self.slots[at] {
-            if *word_hash == h && word.as_ref() == text {
-                return string.bind(py).clone();
+        match self.find(text) {
+            Some(shared) => shared.bind(py).clone(),
+            None => PyString::new(py, text),
+        }
+    }
+
+    #[inline]
+    fn find(&self, text: &str) -> Option<&Py<PyString>> {
+        let bytes = text.as_bytes();
+        let (head, tail) = head_tail(bytes);
+        let hash = hash(bytes.len(), head, tail);
+        let mut at = self.slot_of(hash);
+        while let Some(entry) = &self.slots[at] {
+            if entry.hash == hash
+                && entry.len == bytes.len()
+                && entry.head == head
+                && entry.tail == tail
+                && (bytes.len() <= 16 || entry.word.as_bytes()[8..] == bytes[8..])
+            {
+                return Some(&entry.string);
             }
             at = (at + 1) & self.mask;
         }
-        PyString::new(py, text)
+        None
     }
 
-    fn slot_of(&self, h: u64) -> usize {
-        usize::try_from(h >> 40).unwrap_or(0) & self.mask
+    fn slot_of(&self, hash: u64) -> usize {
+        usize::try_from(hash >> 40).unwrap_or(0) & self.mask
     }
 }
 
-/// Eight bytes per step (`FxHash`'s mixing) and a final avalanche so that the high bits, which
-/// pick the slot, depend on every byte.
-fn hash(text: &str) -> u64 {
-    const K: u64 = 0x517c_c1b7_2722_0a95;
-    let mut chunks = text.as_bytes().chunks_exact(8);
-    let mut h = text.len() as u64;
-    for chunk in &mut chunks {
-        h = (h.rotate_left(5) ^ u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]))).wrapping_mul(K);
+/// The first and the last eight bytes (overlapping for shorter texts; all of it below eight).
+#[inline]
+fn head_tail(bytes: &[u8]) -> (u64, u64) {
+    if let (Some(head), Some(tail)) = (bytes.first_chunk::<8>(), bytes.last_chunk::<8>()) {
+        return (u64::from_le_bytes(*head), u64::from_le_bytes(*tail));
     }
-    let mut tail = [0u8; 8];
-    tail[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
-    h = (h.rotate_left(5) ^ u64::from_le_bytes(tail)).wrapping_mul(K);
-    h ^= h >> 33;
-    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
-    h ^ (h >> 33)
+    let short = bytes.iter().rev().fold(0u64, |v, &b| (v << 8) | u64::from(b));
+    (short, short)
+}
+
+#[inline]
+fn hash(len: usize, head: u64, tail: u64) -> u64 {
+    const K: u64 = 0x9E37_79B9_7F4A_7C15;
+    let h = (head ^ len as u64).wrapping_mul(K);
+    let h = (h.rotate_left(29) ^ tail).wrapping_mul(K);
+    h ^ (h >> 31)
 }

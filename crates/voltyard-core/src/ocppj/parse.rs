@@ -108,6 +108,17 @@ pub fn parse_strict(text: &[u8]) -> Result<JsonTree<'_>, ParseError> {
     Ok(JsonTree { slots: parser.slots })
 }
 
+/// Length and first bytes of a key: tells most different keys apart without comparing them.
+#[inline]
+fn fingerprint(key: &str) -> u64 {
+    let bytes = key.as_bytes();
+    let first = bytes.first_chunk::<7>().map_or_else(
+        || bytes.iter().rev().fold(0u64, |v, &b| (v << 8) | u64::from(b)),
+        |head| head.iter().rev().fold(0u64, |v, &b| (v << 8) | u64::from(b)),
+    );
+    ((bytes.len() as u64) << 56) ^ first
+}
+
 #[cold]
 #[allow(clippy::naive_bytecount)] // Only on the error path: not worth a dependency.
 fn error_at(text: &[u8], pos: usize, message: String) -> ParseError {
@@ -215,6 +226,10 @@ impl<'a> Parser<'a> {
             return Ok(0);
         }
         let mut len = 0;
+        // The first keys are checked for repeats through a fingerprint and their slot, on the
+        // stack; larger objects switch to a hash set.
+        let mut prints = [0u64; LINEAR_KEY_CHECK];
+        let mut key_slots = [0usize; LINEAR_KEY_CHECK];
         let mut seen: Option<HashSet<Cow<'a, str>>> = None;
         loop {
             self.skip_ws();
@@ -223,14 +238,20 @@ impl<'a> Parser<'a> {
             }
             let key_pos = self.pos;
             let key = self.string()?;
+            let print = fingerprint(&key);
             let duplicate = match &mut seen {
                 Some(seen) => !seen.insert(key.clone()),
-                None => Members { slots: &self.slots, next: at + 1, left: len }.any(|(k, _)| k == key),
+                None => prints[..len]
+                    .iter()
+                    .zip(&key_slots[..len])
+                    .any(|(&p, &i)| p == print && matches!(&self.slots[i], Slot::Str(k) if *k == key)),
             };
             if duplicate {
                 return Err(error_at(self.bytes, key_pos, format!("duplicate key {key:?}")));
             }
-            if seen.is_none() && len == LINEAR_KEY_CHECK {
+            if len < LINEAR_KEY_CHECK {
+                (prints[len], key_slots[len]) = (print, self.slots.len());
+            } else if seen.is_none() {
                 let keys =
                     Members { slots: &self.slots, next: at + 1, left: len }.map(|(k, _)| Cow::Owned(k.to_owned()));
                 seen = Some(keys.chain([key.clone()]).collect());
