@@ -23,12 +23,16 @@ struct Entry {
 pub struct Vocabulary {
     slots: Vec<Option<Entry>>,
     mask: usize,
+    /// No word starts with a digit (true of OCPP 1.6): numbers-as-strings and timestamps, the
+    /// commonest values that are not words, then skip the table.
+    no_digit_words: bool,
 }
 
 impl Vocabulary {
     pub fn new(py: Python<'_>, words: &[String]) -> Self {
         let size = (words.len() * 4).next_power_of_two().max(64);
-        let mut vocabulary = Self { slots: (0..size).map(|_| None).collect(), mask: size - 1 };
+        let no_digit_words = !words.iter().any(|w| w.as_bytes().first().is_some_and(u8::is_ascii_digit));
+        let mut vocabulary = Self { slots: (0..size).map(|_| None).collect(), mask: size - 1, no_digit_words };
         for word in words {
             let (head, tail) = head_tail(word.as_bytes());
             let hash = hash(word.len(), head, tail);
@@ -55,6 +59,9 @@ impl Vocabulary {
     #[inline]
     fn find(&self, text: &str) -> Option<&Py<PyString>> {
         let bytes = text.as_bytes();
+        if self.no_digit_words && bytes.first().is_some_and(u8::is_ascii_digit) {
+            return None;
+        }
         let (head, tail) = head_tail(bytes);
         let hash = hash(bytes.len(), head, tail);
         let mut at = self.slot_of(hash);
