@@ -4,13 +4,11 @@ use std::borrow::Cow;
 
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
-use voltyard_core::ocppj::{JsonNode, JsonTree, Kind, Slot, TreeBuilder};
+// The decoder's nesting bound: deeper input is refused rather than risking the stack.
+use voltyard_core::ocppj::{JsonNode, JsonTree, Kind, MAX_DEPTH, Slot, TreeBuilder};
 
 use crate::errors::{CoreError, encode_error};
 use crate::vocabulary::Vocabulary;
-
-/// Same bound as the decoder's: deeper input is refused rather than risking the stack.
-const MAX_DEPTH: usize = 128;
 
 /// Builds the Python objects of a JSON value; the words of OCPP come from `words`.
 pub fn to_python<'py>(py: Python<'py>, node: JsonNode<'_>, words: &Vocabulary) -> PyResult<Bound<'py, PyAny>> {

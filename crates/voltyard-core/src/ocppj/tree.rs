@@ -30,7 +30,7 @@ pub enum Slot<'a> {
 }
 
 /// A JSON document as a tape of slots; the document is the value at index 0.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct JsonTree<'a> {
     pub(super) slots: Vec<Slot<'a>>,
 }
@@ -102,14 +102,14 @@ pub struct TreeBuilder<'a> {
 impl<'a> TreeBuilder<'a> {
     /// Adds a scalar, or an object key (a `Str`) before its value.
     pub fn push(&mut self, slot: Slot<'a>) {
-        self.count_child(&slot);
+        self.count_child();
         self.slots.push(slot);
     }
 
     /// Opens an array (`object == false`) or an object.
     pub fn open(&mut self, object: bool) {
         let slot = if object { Slot::Object { len: 0, end: 0 } } else { Slot::Array { len: 0, end: 0 } };
-        self.count_child(&slot);
+        self.count_child();
         self.open.push((self.slots.len(), 0));
         self.slots.push(slot);
     }
@@ -125,7 +125,7 @@ impl<'a> TreeBuilder<'a> {
         }
     }
 
-    fn count_child(&mut self, _slot: &Slot<'a>) {
+    fn count_child(&mut self) {
         if let Some((_, children)) = self.open.last_mut() {
             *children += 1;
         }
@@ -176,20 +176,6 @@ impl<'a> JsonNode<'a> {
     #[must_use]
     pub fn is_object(self) -> bool {
         matches!(self.slots[self.index], Slot::Object { .. })
-    }
-
-    /// The JSON type's name, for error messages.
-    #[must_use]
-    pub fn type_name(self) -> &'static str {
-        match self.slots[self.index] {
-            Slot::Null => "null",
-            Slot::Bool(_) => "boolean",
-            Slot::Int(_) | Slot::UInt(_) => "integer",
-            Slot::Float(_) => "number",
-            Slot::Str(_) => "string",
-            Slot::Array { .. } => "array",
-            Slot::Object { .. } => "object",
-        }
     }
 
     /// The same value as a `serde_json::Value` (for cold paths: errors, tests).
