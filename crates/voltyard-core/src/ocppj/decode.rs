@@ -58,13 +58,13 @@ pub fn decode<'a>(text: &'a [u8], schemas: &SchemaSet, answers: Option<&str>) ->
         ))));
     };
     let error_id = |e: FrameError| typed(e).with_id(Some(message_id));
-    let formation = |what: &str, got: JsonNode<'_>| {
+    let malformed = |what: &str, got: JsonNode<'_>| {
         error_id(FrameError::new(ErrorCode::FormationViolation, format!("{what}, got {}", kind_of(got))))
     };
     match message_type {
         MessageType::Call => {
             let Some(action) = part(2).as_str() else {
-                return Err(formation("action must be a string", part(2)));
+                return Err(malformed("action must be a string", part(2)));
             };
             schemas.validate(action, Direction::Request, part(3)).map_err(error_id)?;
             let (message_id, action) = (owned_str(&tree, part(1)), owned_str(&tree, part(2)));
@@ -81,15 +81,15 @@ pub fn decode<'a>(text: &'a [u8], schemas: &SchemaSet, answers: Option<&str>) ->
         }
         MessageType::CallError => {
             if !part(4).is_object() {
-                return Err(formation("CALLERROR errorDetails must be an object", part(4)));
+                return Err(malformed("CALLERROR errorDetails must be an object", part(4)));
             }
             match part(2).as_str() {
-                None => return Err(formation("CALLERROR errorCode must be a string", part(2))),
-                Some("") => return Err(formation("CALLERROR errorCode must not be empty", part(2))),
+                None => return Err(malformed("CALLERROR errorCode must be a string", part(2))),
+                Some("") => return Err(malformed("CALLERROR errorCode must not be empty", part(2))),
                 Some(_) => {}
             }
             if part(3).as_str().is_none() {
-                return Err(formation("CALLERROR errorDescription must be a string", part(3)));
+                return Err(malformed("CALLERROR errorDescription must be a string", part(3)));
             }
             let (code, description) = (owned_str(&tree, part(2)), owned_str(&tree, part(3)));
             let (message_id, details) = (owned_str(&tree, part(1)), part(4).index());
