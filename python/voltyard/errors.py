@@ -131,3 +131,43 @@ class FrameEncodeError(VoltyardError, ValueError):
 
 class CanPayloadError(VoltyardError, ValueError):
     """A CAN payload of the wrong length."""
+
+
+class ConfigError(VoltyardError, ValueError):
+    """A configuration file or option is missing, unreadable or holds a bad value; names file and key."""
+
+
+class StoreError(VoltyardError):
+    """The SQLite store could not be opened, migrated or written."""
+
+
+class CommandError(VoltyardError):
+    """A CSMS-initiated call did not produce a valid answer from the charger."""
+
+
+class ChargerOfflineError(CommandError):
+    """The charger is not connected (or not yet booted and accepted) and the call could not be sent."""
+
+
+class CommandTimeoutError(CommandError, TimeoutError):
+    """The charger did not answer the call within its timeout."""
+
+
+class CallErrorReceivedError(CommandError):
+    """The charger answered the call with a CALLERROR.
+
+    Attributes:
+        code: The CALLERROR code the charger sent.
+        description: The charger's description.
+        details: The charger's errorDetails object.
+    """
+
+    def __init__(self, code: str, description: str, details: dict[str, object]) -> None:
+        super().__init__(f"the charger answered {code}: {description}")
+        self.code = code
+        self.description = description
+        self.details = details
+
+
+class InvalidCommandError(CommandError, ValueError):
+    """The request payload, or the charger's answer, does not satisfy the OCPP 1.6 schema."""

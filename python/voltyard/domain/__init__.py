@@ -1,0 +1,1 @@
+"""Domain services: chargers, transactions, authorization. They decide; the gateway only carries frames."""

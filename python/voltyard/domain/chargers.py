@@ -1,0 +1,229 @@
+"""Charger records: registration (the unknown-charger policy), boot data, connector states and status history.
+
+Records live in memory for the hot path and are written behind to the store as telemetry; they are
+loaded back at start, so a charger accepted before a restart stays accepted.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from voltyard.config import OcppConfig
+from voltyard.events import Event, EventBus
+from voltyard.store.writer import StoreWriter
+
+__all__ = ["ChargerRecord", "Chargers", "ConnectorState"]
+
+_UPSERT_CHARGER = """
+INSERT INTO chargers (id, vendor, model, serial_number, box_serial_number, firmware_version, iccid, imsi,
+                      meter_type, meter_serial_number, registration, first_seen, last_boot, last_seen)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (id) DO UPDATE SET vendor = excluded.vendor, model = excluded.model,
+    serial_number = excluded.serial_number, box_serial_number = excluded.box_serial_number,
+    firmware_version = excluded.firmware_version, iccid = excluded.iccid, imsi = excluded.imsi,
+    meter_type = excluded.meter_type, meter_serial_number = excluded.meter_serial_number,
+    registration = excluded.registration, last_boot = excluded.last_boot, last_seen = excluded.last_seen
+"""
+_SEEN = "INSERT INTO chargers (id, first_seen, last_seen) VALUES (?1, ?2, ?2) ON CONFLICT (id) DO UPDATE SET last_seen = ?2"
+_SET_FIELD = "UPDATE chargers SET {column} = ? WHERE id = ?"
+_UPSERT_CONNECTOR = """
+INSERT INTO connectors (charger_id, connector_id, status, error_code, info, vendor_id, vendor_error_code,
+                        timestamp, updated_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (charger_id, connector_id) DO UPDATE SET status = excluded.status, error_code = excluded.error_code,
+    info = excluded.info, vendor_id = excluded.vendor_id, vendor_error_code = excluded.vendor_error_code,
+    timestamp = excluded.timestamp, updated_at = excluded.updated_at
+"""
+_STATUS_HISTORY = """
+INSERT INTO status_history (charger_id, connector_id, status, error_code, info, vendor_id, vendor_error_code,
+                            timestamp, received_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+"""
+_SET_AVAILABILITY = "UPDATE connectors SET availability = ? WHERE charger_id = ? AND connector_id = ?"
+
+# Boot fields as (payload key, column): the order matches _UPSERT_CHARGER.
+_BOOT_FIELDS = (
+    ("chargePointVendor", "vendor"),
+    ("chargePointModel", "model"),
+    ("chargePointSerialNumber", "serial_number"),
+    ("chargeBoxSerialNumber", "box_serial_number"),
+    ("firmwareVersion", "firmware_version"),
+    ("iccid", "iccid"),
+    ("imsi", "imsi"),
+    ("meterType", "meter_type"),
+    ("meterSerialNumber", "meter_serial_number"),
+)
+_SETTABLE = frozenset({"firmware_status", "diagnostics_status", "log_status", "registration"})
+
+
+@dataclass(slots=True)
+class ConnectorState:
+    """The last StatusNotification of one connector (0 = the charger as a whole)."""
+
+    status: str
+    error_code: str
+    info: str | None = None
+    vendor_error_code: str | None = None
+    timestamp: str | None = None
+    availability: str = "Operative"
+
+
+@dataclass(slots=True)
+class ChargerRecord:
+    """What the central system knows of one charger."""
+
+    id: str
+    registration: str = "Unknown"
+    boot: dict[str, str] = field(default_factory=dict)
+    connectors: dict[int, ConnectorState] = field(default_factory=dict)
+    last_seen: float = 0.0
+    firmware_status: str | None = None
+    diagnostics_status: str | None = None
+    log_status: str | None = None
+    security_profile: int = 0
+    local_list_version: int = 0
+
+
+class Chargers:
+    """The charger registry of the domain: boot decisions, status, and everything read from it."""
+
+    def __init__(self, config: OcppConfig, store: StoreWriter, events: EventBus) -> None:
+        self.config = config
+        self._store = store
+        self._events = events
+        self.records: dict[str, ChargerRecord] = {}
+
+    def load(self, conn: sqlite3.Connection) -> None:
+        """Fill the registry from the store (at start)."""
+        conn.row_factory = sqlite3.Row
+        for row in conn.execute("SELECT * FROM chargers"):
+            record = ChargerRecord(
+                id=row["id"],
+                registration=row["registration"],
+                boot={key: row[col] for key, col in _BOOT_FIELDS if row[col] is not None},
+                last_seen=row["last_seen"] or 0.0,
+                firmware_status=row["firmware_status"],
+                diagnostics_status=row["diagnostics_status"],
+                log_status=row["log_status"],
+                security_profile=row["security_profile"],
+                local_list_version=row["local_list_version"],
+            )
+            self.records[record.id] = record
+        for row in conn.execute("SELECT * FROM connectors"):
+            record = self.records.get(row["charger_id"])
+            if record is not None:
+                record.connectors[row["connector_id"]] = ConnectorState(
+                    row["status"],
+                    row["error_code"],
+                    row["info"],
+                    row["vendor_error_code"],
+                    row["timestamp"],
+                    row["availability"],
+                )
+        conn.row_factory = None
+
+    def get(self, charger_id: str) -> ChargerRecord:
+        """The record of `charger_id`, created (Unknown) on first sight."""
+        record = self.records.get(charger_id)
+        if record is None:
+            record = self.records[charger_id] = ChargerRecord(charger_id)
+            self._events.publish(Event("ChargerRegistered", charger_id))
+        return record
+
+    def boot(self, charger_id: str, payload: dict[str, Any]) -> tuple[str, int]:
+        """Decide a BootNotification: (status, interval). Known chargers keep Accepted/Rejected."""
+        record = self.get(charger_id)
+        now = time.time()
+        if record.registration in ("Accepted", "Rejected"):
+            status = record.registration
+        else:
+            status = {"accept": "Accepted", "pending": "Pending", "reject": "Rejected"}[
+                self.config.unknown_charger
+            ]
+        record.registration = status
+        record.boot = {key: payload[key] for key, _ in _BOOT_FIELDS if key in payload}
+        record.last_seen = now
+        self._store.append(
+            _UPSERT_CHARGER,
+            (charger_id, *(payload.get(key) for key, _ in _BOOT_FIELDS), status, now, now, now),
+        )
+        self._events.publish(Event("ChargerBooted", charger_id, {"status": status, **record.boot}))
+        interval = self.config.heartbeat_interval if status == "Accepted" else self.config.pending_interval
+        return status, interval
+
+    def seen(self, charger_id: str) -> None:
+        """A sign of life (heartbeat): kept in memory and written behind."""
+        now = time.time()
+        self.get(charger_id).last_seen = now
+        self._store.append(_SEEN, (charger_id, now))
+
+    def set_registration(self, charger_id: str, registration: str) -> None:
+        """Accept, reject or set pending a charger (operator decision); effective at its next boot."""
+        self.get(charger_id).registration = registration
+        self._set_field(charger_id, "registration", registration)
+
+    def status(self, charger_id: str, payload: dict[str, Any]) -> ConnectorState:
+        """Record a StatusNotification: current state per connector plus the history row."""
+        record = self.get(charger_id)
+        connector_id: int = payload["connectorId"]
+        previous = record.connectors.get(connector_id)
+        state = ConnectorState(
+            payload["status"],
+            payload["errorCode"],
+            payload.get("info"),
+            payload.get("vendorErrorCode"),
+            payload.get("timestamp"),
+            previous.availability if previous else "Operative",
+        )
+        record.connectors[connector_id] = state
+        now = time.time()
+        row = (
+            charger_id,
+            connector_id,
+            state.status,
+            state.error_code,
+            state.info,
+            payload.get("vendorId"),
+            state.vendor_error_code,
+            state.timestamp,
+            now,
+        )
+        self._store.append(_UPSERT_CONNECTOR, row)
+        self._store.append(_STATUS_HISTORY, row)
+        if previous is None or previous.status != state.status or previous.error_code != state.error_code:
+            self._events.publish(
+                Event(
+                    "ConnectorStatusChanged",
+                    charger_id,
+                    {
+                        "connectorId": connector_id,
+                        "status": state.status,
+                        "errorCode": state.error_code,
+                        "previous": previous.status if previous else None,
+                    },
+                )
+            )
+        return state
+
+    def set_availability(self, charger_id: str, connector_id: int, availability: str) -> None:
+        """Record an accepted ChangeAvailability (connector 0 = every connector)."""
+        record = self.get(charger_id)
+        targets = list(record.connectors) if connector_id == 0 else [connector_id]
+        for target in targets:
+            state = record.connectors.setdefault(target, ConnectorState("Unknown", "NoError"))
+            state.availability = availability
+            self._store.append(_SET_AVAILABILITY, (availability, charger_id, target))
+
+    def set_status_field(self, charger_id: str, column: str, value: str) -> None:
+        """firmware_status, diagnostics_status or log_status from the charger's notifications."""
+        setattr(self.get(charger_id), column, value)
+        self._set_field(charger_id, column, value)
+
+    def _set_field(self, charger_id: str, column: str, value: object) -> None:
+        if column not in _SETTABLE:
+            raise ValueError(f"not a settable charger column: {column}")
+        self._store.append(_SEEN, (charger_id, time.time()))
+        self._store.append(_SET_FIELD.format(column=column), (value, charger_id))

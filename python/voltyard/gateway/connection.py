@@ -1,0 +1,237 @@
+"""One charger's websocket session: frames in -> native decode -> router -> reply out.
+
+This is the per-message hot path, so it stays flat: one native call decodes and validates the frame, a
+dict lookup finds the handler, orjson writes the reply. Anything a charger sends is answered as the
+spec asks (a CALLERROR for a CALL that cannot be read or handled; an unknown message type ignored) and
+never raises out of `on_ws_frame`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from picows import WSCloseCode, WSFrame, WSListener, WSMsgType, WSTransport
+
+from voltyard._native import Call, CallError, CallResult
+from voltyard.errors import (
+    CallErrorReceivedError,
+    ChargerOfflineError,
+    InvalidCommandError,
+    OcppError,
+    OcppInternalError,
+    OcppSecurityError,
+)
+
+if TYPE_CHECKING:
+    from voltyard.gateway.server import Gateway
+    from voltyard.ocpp.router import Payload
+
+__all__ = ["ChargerConnection", "PendingCall"]
+
+log = logging.getLogger(__name__)
+
+_TEXT = WSMsgType.TEXT
+_BINARY = WSMsgType.BINARY
+_CONTINUATION = WSMsgType.CONTINUATION
+_CLOSE = WSMsgType.CLOSE
+
+
+class PendingCall:
+    """The one outstanding CSMS-initiated call of a connection."""
+
+    __slots__ = ("action", "future", "message_id")
+
+    def __init__(self, message_id: str, action: str, future: asyncio.Future[Payload]) -> None:
+        self.message_id = message_id
+        self.action = action
+        self.future = future
+
+
+class ChargerConnection(WSListener):  # type: ignore[misc]  # picows' listener base is untyped Cython
+    """The session of one charger connection (one object per socket)."""
+
+    __slots__ = ("_fragments", "_ready", "charger_id", "gateway", "pending", "transport")
+
+    def __init__(self, charger_id: str, gateway: Gateway) -> None:
+        self.charger_id = charger_id
+        self.gateway = gateway
+        self.transport: WSTransport | None = None
+        self.pending: PendingCall | None = None
+        self._ready: asyncio.Future[None] | None = None
+        self._fragments: list[bytes] | None = None
+
+    # --- picows callbacks ----------------------------------------------------------------------
+
+    def on_ws_connected(self, transport: WSTransport) -> None:
+        self.transport = transport
+        self.gateway.connected(self)
+
+    def on_ws_disconnected(self, transport: WSTransport) -> None:
+        if self.pending is not None and not self.pending.future.done():
+            self.pending.future.set_exception(
+                ChargerOfflineError(f"{self.charger_id}: disconnected during the call")
+            )
+        if self._ready is not None and not self._ready.done():
+            self._ready.cancel()
+        self.gateway.disconnected(self)
+
+    def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
+        msg_type = frame.msg_type
+        if msg_type is _TEXT or msg_type is _BINARY:
+            if frame.fin:
+                self.receive(frame.get_payload_as_bytes())
+            else:
+                self._fragments = [frame.get_payload_as_bytes()]
+        elif msg_type is _CONTINUATION:
+            if self._fragments is None:
+                log.warning("%s: continuation frame without a first fragment, ignored", self.charger_id)
+                return
+            self._fragments.append(frame.get_payload_as_bytes())
+            if frame.fin:
+                data, self._fragments = b"".join(self._fragments), None
+                self.receive(data)
+        elif msg_type is _CLOSE:
+            transport.send_close(frame.get_close_code())
+            transport.disconnect()
+
+    # --- frames --------------------------------------------------------------------------------
+
+    def receive(self, data: bytes) -> None:
+        """Handle one complete OCPP-J message."""
+        gateway = self.gateway
+        try:
+            message = gateway.codec.decode(data)
+        except OcppError as exc:
+            gateway.refused(self, data, exc)
+            return
+        if type(message) is Call:
+            gateway.message_log.incoming(self.charger_id, data, 2, message.message_id, message.action)
+            self._dispatch(message)
+        elif type(message) is CallResult:
+            self._answered(data, message.message_id, message, 3)
+        else:
+            self._answered(data, message.message_id, message, 4)
+
+    def _dispatch(self, call: Call) -> None:
+        gateway = self.gateway
+        action = call.action
+        handler = gateway.router.get(action)
+        try:
+            if handler is None:
+                raise OcppInternalError(f"no handler registered for {action}")
+            if action != "BootNotification" and not gateway.admits(self):
+                raise OcppSecurityError(
+                    f"{self.charger_id} is not accepted; it must send BootNotification first"
+                )
+            reply = handler(self, call.payload)
+        except OcppError as exc:
+            self.send_call_error(call.message_id, exc.code, exc.description, action)
+            return
+        except Exception:
+            log.exception("%s: %s handler failed", self.charger_id, action)
+            self.send_call_error(call.message_id, "InternalError", f"{action} could not be handled", action)
+            return
+        if type(reply) is dict:
+            self.send_call_result(call.message_id, reply, action)
+        else:
+            asyncio.ensure_future(reply).add_done_callback(  # type: ignore[arg-type]
+                lambda done: self._deferred_reply(call.message_id, action, done)
+            )
+
+    def _deferred_reply(self, message_id: str, action: str, done: asyncio.Future[Payload]) -> None:
+        if done.cancelled():
+            return
+        error = done.exception()
+        if error is None:
+            self.send_call_result(message_id, done.result(), action)
+        elif isinstance(error, OcppError):
+            self.send_call_error(message_id, error.code, error.description, action)
+        else:
+            log.error("%s: %s failed", self.charger_id, action, exc_info=error)
+            self.send_call_error(message_id, "InternalError", f"{action} could not be completed", action)
+
+    def _answered(self, data: bytes, message_id: str, message: CallResult | CallError, kind: int) -> None:
+        pending = self.pending
+        action = pending.action if pending is not None and pending.message_id == message_id else None
+        self.gateway.message_log.incoming(self.charger_id, data, kind, message_id, action)
+        if pending is None or action is None or pending.future.done():
+            log.warning("%s: answer to unknown or timed-out call %s discarded", self.charger_id, message_id)
+            return
+        self.pending = None
+        if type(message) is CallError:
+            pending.future.set_exception(
+                CallErrorReceivedError(message.code, message.description, message.details)
+            )
+            return
+        try:
+            self.gateway.codec.validate(action, message.payload, response=True)
+        except OcppError as exc:
+            pending.future.set_exception(
+                InvalidCommandError(f"{action} answer from {self.charger_id}: {exc}")
+            )
+            return
+        pending.future.set_result(message.payload)
+
+    # --- sending -------------------------------------------------------------------------------
+
+    def send_call_result(self, message_id: str, payload: Payload, action: str) -> None:
+        if self.gateway.validate_outgoing:
+            self.gateway.codec.validate(action, payload, response=True)
+        data = orjson.dumps([3, message_id, payload])
+        self._send(data)
+        self.gateway.message_log.outgoing(self.charger_id, data, 3, message_id, action)
+
+    def send_call_error(self, message_id: str, code: str, description: str, action: str | None) -> None:
+        data = orjson.dumps([4, message_id, code, description[:255], {}])
+        self._send(data)
+        self.gateway.message_log.outgoing(self.charger_id, data, 4, message_id, action)
+
+    def send_call(self, pending: PendingCall, payload: Payload) -> None:
+        """Send a CSMS-initiated CALL whose answer `pending` awaits."""
+        data = orjson.dumps([2, pending.message_id, pending.action, payload])
+        self.pending = pending
+        self._send(data)
+        self.gateway.message_log.outgoing(self.charger_id, data, 2, pending.message_id, pending.action)
+
+    def _send(self, data: bytes) -> None:
+        transport = self.transport
+        if transport is not None and not transport.is_disconnected():
+            transport.send(_TEXT, data)
+
+    def close(self, reason: str, code: WSCloseCode = WSCloseCode.OK) -> None:
+        """Close the websocket (e.g. replaced by a newer connection, or shutdown)."""
+        if self.transport is not None and not self.transport.is_disconnected():
+            self.transport.send_close(code, reason.encode()[:120])
+            self.transport.disconnect()
+
+    # --- readiness for CSMS-initiated calls ----------------------------------------------------
+
+    def mark_ready(self) -> None:
+        """The charger has booted (or shown it runs as booted): calls to it may go."""
+        if self._ready is None:
+            self._ready = asyncio.get_running_loop().create_future()
+        if not self._ready.done():
+            self._ready.set_result(None)
+
+    @property
+    def ready(self) -> bool:
+        return self._ready is not None and self._ready.done() and not self._ready.cancelled()
+
+    async def wait_ready(self) -> None:
+        """Wait until `mark_ready`; raises ChargerOfflineError if the connection goes first."""
+        if self._ready is None:
+            self._ready = asyncio.get_running_loop().create_future()
+        try:
+            await asyncio.shield(self._ready)
+        except asyncio.CancelledError:
+            if self._ready.cancelled():
+                raise ChargerOfflineError(
+                    f"{self.charger_id}: disconnected before it finished booting"
+                ) from None
+            raise
+
+    def describe(self) -> dict[str, Any]:
+        return {"chargerId": self.charger_id, "ready": self.ready, "pending": self.pending is not None}

@@ -1,0 +1,110 @@
+"""CSMS-initiated calls: `await commands.call(charger_id, action, payload, timeout=...)`.
+
+The request is validated against its OCPP 1.6 schema before it is sent; calls to one charger go one at a
+time (the rest wait their turn, in order); a call waits until the charger has booted and was accepted;
+the answer is validated against the response schema. A late answer to a call that timed out is
+discarded and logged by the connection. Accepted answers update the domain through the answer hooks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from voltyard._native import OcppCodec
+from voltyard.errors import ChargerOfflineError, CommandTimeoutError, InvalidCommandError, OcppError
+from voltyard.events import Event, EventBus
+from voltyard.gateway.connection import PendingCall
+from voltyard.gateway.registry import Registry
+
+__all__ = ["CSMS_ACTIONS", "AnswerHook", "Commands"]
+
+log = logging.getLogger(__name__)
+
+CSMS_ACTIONS = frozenset({
+    "CancelReservation", "ChangeAvailability", "ChangeConfiguration", "ClearCache", "ClearChargingProfile",
+    "DataTransfer", "GetCompositeSchedule", "GetConfiguration", "GetDiagnostics", "GetLocalListVersion",
+    "RemoteStartTransaction", "RemoteStopTransaction", "ReserveNow", "Reset", "SendLocalList",
+    "SetChargingProfile", "TriggerMessage", "UnlockConnector", "UpdateFirmware",
+    # Security extension (OCPP 1.6 security whitepaper)
+    "CertificateSigned", "DeleteCertificate", "ExtendedTriggerMessage", "GetInstalledCertificateIds", "GetLog",
+    "InstallCertificate", "SignedUpdateFirmware",
+})  # fmt: skip
+
+AnswerHook = Callable[[str, dict[str, Any], dict[str, Any]], Awaitable[None] | None]
+
+
+class Commands:
+    """Sends calls to chargers and returns their answers; see the module docstring."""
+
+    def __init__(
+        self, registry: Registry, codec: OcppCodec, events: EventBus, *, default_timeout: float = 30.0
+    ) -> None:
+        self._registry = registry
+        self._codec = codec
+        self._events = events
+        self.default_timeout = default_timeout
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._hooks: dict[str, AnswerHook] = {}
+
+    def on_answer(self, action: str, hook: AnswerHook) -> None:
+        """Run `hook(charger_id, request, answer)` after every valid answer to `action`."""
+        if action in self._hooks:
+            raise ValueError(f"{action} already has an answer hook")
+        self._hooks[action] = hook
+
+    async def call(
+        self, charger_id: str, action: str, payload: dict[str, Any], *, timeout: float | None = None
+    ) -> dict[str, Any]:
+        """Send `action` to `charger_id` and return its validated answer.
+
+        Raises:
+            InvalidCommandError: not a CSMS-initiated action, or the request or the answer breaks its schema.
+            ChargerOfflineError: the charger is not connected, or went away before answering.
+            CommandTimeoutError: no answer (or no accepted boot, or no turn in the queue) within `timeout`.
+            CallErrorReceivedError: the charger answered with a CALLERROR.
+        """
+        if action not in CSMS_ACTIONS:
+            raise InvalidCommandError(f"{action} is not a CSMS-initiated OCPP 1.6 action")
+        try:
+            self._codec.validate(action, payload)
+        except OcppError as exc:
+            raise InvalidCommandError(f"{action} request: {exc}") from exc
+        timeout = self.default_timeout if timeout is None else timeout
+        deadline = time.monotonic() + timeout
+        lock = self._locks.setdefault(charger_id, asyncio.Lock())
+        try:
+            async with asyncio.timeout(timeout):
+                async with lock:
+                    answer = await self._exchange(charger_id, action, payload)
+        except TimeoutError:
+            waited = timeout - max(0.0, deadline - time.monotonic())
+            raise CommandTimeoutError(f"{charger_id}: no answer to {action} within {waited:.1f} s") from None
+        hook = self._hooks.get(action)
+        if hook is not None:
+            outcome = hook(charger_id, payload, answer)
+            if outcome is not None:
+                await outcome
+        return answer
+
+    async def _exchange(self, charger_id: str, action: str, payload: dict[str, Any]) -> dict[str, Any]:
+        connection = self._registry.get(charger_id)
+        if connection is None:
+            raise ChargerOfflineError(f"{charger_id} is not connected")
+        await connection.wait_ready()
+        if self._registry.get(charger_id) is not connection:
+            raise ChargerOfflineError(f"{charger_id} reconnected before the call could be sent")
+        pending = PendingCall(str(uuid.uuid4()), action, asyncio.get_running_loop().create_future())
+        connection.send_call(pending, payload)
+        self._events.publish(
+            Event("CommandSent", charger_id, {"action": action, "messageId": pending.message_id})
+        )
+        try:
+            return await pending.future
+        finally:
+            if connection.pending is pending:
+                connection.pending = None

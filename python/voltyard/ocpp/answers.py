@@ -1,0 +1,130 @@
+"""What the charger's answers to CSMS-initiated calls change in the domain.
+
+Each hook runs after a valid answer: an accepted ChangeAvailability sets the connectors' availability, an
+accepted SendLocalList stores the list and its version (durably), a ReserveNow answer records the
+reservation with its outcome, and so on.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from typing import Any
+
+import orjson
+
+from voltyard.domain.authorization import Authorization
+from voltyard.events import Event
+from voltyard.gateway.outbound import Commands
+from voltyard.services import Services
+
+__all__ = ["register_answer_hooks"]
+
+Payload = dict[str, Any]
+
+
+def register_answer_hooks(commands: Commands, services: Services) -> None:
+    chargers = services.chargers
+    store = services.store
+    events = services.events
+
+    def change_availability(charger_id: str, request: Payload, answer: Payload) -> None:
+        if answer["status"] in ("Accepted", "Scheduled"):
+            chargers.set_availability(charger_id, request["connectorId"], request["type"])
+
+    def change_configuration(charger_id: str, request: Payload, answer: Payload) -> None:
+        if answer["status"] in ("Accepted", "RebootRequired"):
+            store.append(
+                "INSERT INTO configuration (charger_id, key, value, readonly, updated_at) VALUES (?, ?, ?, 0, ?) "
+                "ON CONFLICT (charger_id, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+                (charger_id, request["key"], request["value"], time.time()),
+            )
+
+    async def get_configuration(charger_id: str, request: Payload, answer: Payload) -> None:
+        rows = [
+            (charger_id, item["key"], item.get("value"), int(item.get("readonly", False)), time.time())
+            for item in answer.get("configurationKey", [])
+        ]
+
+        def work(conn: sqlite3.Connection) -> None:
+            if not request.get("key"):  # a full read replaces the snapshot
+                conn.execute("DELETE FROM configuration WHERE charger_id = ?", (charger_id,))
+            conn.executemany("INSERT OR REPLACE INTO configuration VALUES (?, ?, ?, ?, ?)", rows)
+
+        await store.durable(work)
+
+    async def send_local_list(charger_id: str, request: Payload, answer: Payload) -> None:
+        if answer["status"] != "Accepted":
+            return
+        await store.durable(lambda conn: Authorization.apply_local_list(conn, charger_id, request))
+        chargers.get(charger_id).local_list_version = request["listVersion"]
+
+    def get_local_list_version(charger_id: str, request: Payload, answer: Payload) -> None:
+        chargers.get(charger_id).local_list_version = answer["listVersion"]
+        store.append(
+            "UPDATE chargers SET local_list_version = ? WHERE id = ?", (answer["listVersion"], charger_id)
+        )
+
+    async def reserve_now(charger_id: str, request: Payload, answer: Payload) -> None:
+        row = (
+            request["reservationId"], charger_id, request["connectorId"], request["idTag"],
+            request.get("parentIdTag"), request["expiryDate"], answer["status"], time.time(),
+        )  # fmt: skip
+        await store.durable(
+            lambda conn: conn.execute(
+                "INSERT OR REPLACE INTO reservations VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row
+            )
+        )
+
+    def cancel_reservation(charger_id: str, request: Payload, answer: Payload) -> None:
+        if answer["status"] == "Accepted":
+            store.append(
+                "UPDATE reservations SET status = 'Cancelled', updated_at = ? WHERE id = ? AND charger_id = ?",
+                (time.time(), request["reservationId"], charger_id),
+            )
+
+    def set_charging_profile(charger_id: str, request: Payload, answer: Payload) -> None:
+        if answer["status"] != "Accepted":
+            return
+        profile = request["csChargingProfiles"]
+        store.append(
+            "INSERT OR REPLACE INTO charging_profiles VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (charger_id, request["connectorId"], profile["chargingProfileId"], profile["stackLevel"],
+             profile["chargingProfilePurpose"], orjson.dumps(profile).decode(), time.time()),
+        )  # fmt: skip
+
+    def clear_charging_profile(charger_id: str, request: Payload, answer: Payload) -> None:
+        if answer["status"] != "Accepted":
+            return
+        clauses, params = ["charger_id = ?"], [charger_id]
+        for key, column in (("id", "profile_id"), ("connectorId", "connector_id"),
+                            ("chargingProfilePurpose", "purpose"), ("stackLevel", "stack_level")):  # fmt: skip
+            if key in request:
+                clauses.append(f"{column} = ?")
+                params.append(request[key])
+        store.append(f"DELETE FROM charging_profiles WHERE {' AND '.join(clauses)}", tuple(params))
+
+    def audited(charger_id: str, request: Payload, answer: Payload, action: str) -> None:
+        events.publish(Event("CommandAnswered", charger_id, {"action": action, "answer": answer}))
+
+    hooks = {
+        "ChangeAvailability": change_availability,
+        "ChangeConfiguration": change_configuration,
+        "GetConfiguration": get_configuration,
+        "SendLocalList": send_local_list,
+        "GetLocalListVersion": get_local_list_version,
+        "ReserveNow": reserve_now,
+        "CancelReservation": cancel_reservation,
+        "SetChargingProfile": set_charging_profile,
+        "ClearChargingProfile": clear_charging_profile,
+    }
+    for action, hook in hooks.items():
+        commands.on_answer(action, hook)
+    for action in (
+        "Reset",
+        "RemoteStartTransaction",
+        "RemoteStopTransaction",
+        "UnlockConnector",
+        "ClearCache",
+    ):
+        commands.on_answer(action, lambda c, req, ans, action=action: audited(c, req, ans, action))

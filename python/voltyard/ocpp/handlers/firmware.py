@@ -1,0 +1,31 @@
+"""Firmware, diagnostics and log upload progress notifications (core and security extension)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from voltyard.events import Event
+from voltyard.ocpp.router import Payload, Router
+from voltyard.services import Services
+
+if TYPE_CHECKING:
+    from voltyard.gateway.connection import ChargerConnection
+
+__all__ = ["register"]
+
+
+def register(router: Router, services: Services) -> None:
+    chargers = services.chargers
+    events = services.events
+
+    def progress(action: str, column: str) -> None:
+        @router.on(action)
+        def notification(session: ChargerConnection, payload: Payload) -> Payload:
+            chargers.set_status_field(session.charger_id, column, payload["status"])
+            events.publish(Event(action, session.charger_id, payload))
+            return {}
+
+    progress("FirmwareStatusNotification", "firmware_status")
+    progress("SignedFirmwareStatusNotification", "firmware_status")
+    progress("DiagnosticsStatusNotification", "diagnostics_status")
+    progress("LogStatusNotification", "log_status")

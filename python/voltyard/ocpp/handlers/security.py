@@ -1,0 +1,39 @@
+"""SecurityEventNotification and SignCertificate (OCPP 1.6 security extension).
+
+A certificate signing request is recorded and raised as an event; signing it and sending
+CertificateSigned is the job of whoever holds the CA (an integrator, through the commands API).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from voltyard.events import Event
+from voltyard.ocpp.router import Payload, Router
+from voltyard.services import Services
+
+if TYPE_CHECKING:
+    from voltyard.gateway.connection import ChargerConnection
+
+__all__ = ["register"]
+
+_INSERT_CSR = "INSERT INTO certificate_requests (charger_id, csr, received_at) VALUES (?, ?, ?)"
+
+
+def register(router: Router, services: Services) -> None:
+    events = services.events
+    store = services.store
+
+    @router.on("SecurityEventNotification")
+    def security_event(session: ChargerConnection, payload: Payload) -> Payload:
+        events.publish(Event("SecurityEvent", session.charger_id, payload))
+        return {}
+
+    @router.on("SignCertificate")
+    def sign_certificate(session: ChargerConnection, payload: Payload) -> Payload:
+        store.append(_INSERT_CSR, (session.charger_id, payload["csr"], time.time()))
+        events.publish(
+            Event("CertificateSigningRequested", session.charger_id, {"csrLength": len(payload["csr"])})
+        )
+        return {"status": "Accepted"}

@@ -1,0 +1,39 @@
+"""StartTransaction, StopTransaction and MeterValues.
+
+Start and stop are answered only once they are on disk; meter values are answered at once and committed
+within the store's commit interval.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from voltyard.ocpp.router import Payload, Router
+from voltyard.services import Services
+
+if TYPE_CHECKING:
+    from voltyard.gateway.connection import ChargerConnection
+
+__all__ = ["register"]
+
+
+def register(router: Router, services: Services) -> None:
+    transactions = services.transactions
+    authorization = services.authorization
+
+    @router.on("StartTransaction")
+    async def start_transaction(session: ChargerConnection, payload: Payload) -> Payload:
+        id_tag_info = authorization.id_tag_info(payload["idTag"])
+        transaction_id = await transactions.start(session.charger_id, payload)
+        return {"transactionId": transaction_id, "idTagInfo": id_tag_info}
+
+    @router.on("StopTransaction")
+    async def stop_transaction(session: ChargerConnection, payload: Payload) -> Payload:
+        await transactions.stop(session.charger_id, payload)
+        id_tag = payload.get("idTag")
+        return {"idTagInfo": authorization.id_tag_info(id_tag)} if id_tag is not None else {}
+
+    @router.on("MeterValues")
+    def meter_values(session: ChargerConnection, payload: Payload) -> Payload:
+        transactions.meter_values(session.charger_id, payload)
+        return {}

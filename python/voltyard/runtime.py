@@ -1,0 +1,137 @@
+"""The composition root: build the store, the domain services, the router and the gateway; run; stop cleanly.
+
+`Appliance` owns the lifecycle. `serve` runs it until SIGINT or SIGTERM: then it stops accepting, closes
+every charger connection and flushes the store before returning.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sqlite3
+from pathlib import Path
+
+from voltyard.config import Config
+from voltyard.domain.authorization import Authorization
+from voltyard.domain.chargers import Chargers
+from voltyard.domain.transactions import Transactions
+from voltyard.errors import StoreError
+from voltyard.events import EventBus
+from voltyard.gateway.outbound import Commands
+from voltyard.gateway.server import Gateway
+from voltyard.loops import loop_factory
+from voltyard.ocpp.answers import register_answer_hooks
+from voltyard.ocpp.codec import load_codec
+from voltyard.ocpp.handlers import build_router
+from voltyard.services import Services
+from voltyard.store.db import DB_FILENAME, connect
+from voltyard.store.message_log import MessageLog
+from voltyard.store.writer import StoreWriter
+
+__all__ = ["Appliance", "serve"]
+
+log = logging.getLogger("voltyard")
+
+_PRUNE_EVERY_S = 60.0
+
+
+class Appliance:
+    """One running Voltyard: see the module docstring."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.db_path: Path = config.server.data_dir / DB_FILENAME
+        self.store = StoreWriter(self.db_path, commit_interval=config.store.telemetry_commit_interval)
+        self.services: Services | None = None
+        self.gateway: Gateway | None = None
+        self.commands: Commands | None = None
+        self.ocpp_port = 0
+        self._prune_task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        config = self.config
+        try:
+            config.server.data_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(
+                f"{config.server.data_dir}: cannot create the data directory: {exc.strerror}"
+            ) from exc
+        await self.store.start()
+        events = EventBus(self.store, asyncio.get_running_loop())
+        chargers = Chargers(config.ocpp, self.store, events)
+        authorization = Authorization(config.ocpp, self.store)
+        with contextlib.closing(connect(self.db_path)) as conn:
+            chargers.load(conn)
+            authorization.load(conn)
+        self.services = Services(
+            config, self.store, events, chargers, Transactions(self.store, events), authorization
+        )
+        codec = load_codec()
+        message_log = MessageLog(
+            self.store,
+            max_rows=config.store.message_log_max_rows,
+            max_age_days=config.store.message_log_max_age_days,
+        )
+        self.gateway = Gateway(config.ocpp, codec, build_router(self.services), chargers, events, message_log)
+        self.commands = Commands(
+            self.gateway.registry, codec, events, default_timeout=config.ocpp.call_timeout
+        )
+        register_answer_hooks(self.commands, self.services)
+        server = await self.gateway.start(config.server.host, config.server.port)
+        self.ocpp_port = server.sockets[0].getsockname()[1]
+        self._prune_task = asyncio.create_task(self._prune_periodically(message_log))
+
+    async def stop(self) -> None:
+        if self._prune_task is not None:
+            self._prune_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._prune_task
+        if self.gateway is not None:
+            await self.gateway.stop()
+        await self.store.close()
+
+    def read_connection(self) -> sqlite3.Connection:
+        """A read-only connection for queries (WAL lets it read beside the writer)."""
+        return connect(self.db_path, readonly=True)
+
+    @property
+    def ocpp_url(self) -> str:
+        return f"ws://{self.config.server.host}:{self.ocpp_port}/ocpp/{{chargePointId}}"
+
+    async def _prune_periodically(self, message_log: MessageLog) -> None:
+        while True:
+            await asyncio.sleep(_PRUNE_EVERY_S)
+            try:
+                deleted = await message_log.prune()
+            except StoreError:
+                log.exception("message log pruning failed")
+                continue
+            if deleted:
+                log.info("message log pruned: %d rows", deleted)
+
+
+async def _serve(config: Config) -> None:
+    appliance = Appliance(config)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        await appliance.start()
+        log.info(
+            "voltyard ready: OCPP %s (also /{chargePointId}), control API port %d (reserved), data %s",
+            appliance.ocpp_url, config.server.api_port, appliance.db_path,
+        )  # fmt: skip
+        await stop.wait()
+        log.info("voltyard stopping: closing connections and flushing the store")
+    finally:
+        await appliance.stop()
+    log.info("voltyard stopped")
+
+
+def serve(config: Config, loop: str = "uvloop") -> None:
+    """Run the appliance until SIGINT/SIGTERM."""
+    with asyncio.Runner(loop_factory=loop_factory(loop)) as runner:
+        runner.run(_serve(config))

@@ -1,0 +1,1 @@
+"""The embedded SQLite store: schema migrations, the single writer thread and typed reads."""

@@ -1,0 +1,186 @@
+"""The store's single writer thread, with group commit.
+
+Two kinds of writes reach it. Telemetry (message log, meter values, status history) is appended on the
+event loop to an in-memory batch, handed over at most every `commit_interval` seconds and committed in
+one transaction: cheap per row, durable within the interval. Durable work (a StartTransaction's id, a
+stop, a local-list change) is a function run in the thread; its future resolves only after the commit
+that contains it has been fsynced (WAL, synchronous=FULL). Everything queued while one commit runs goes
+into the next, so a burst of durable writes shares one fsync.
+
+Each unit of work runs under its own SAVEPOINT: one failing statement fails its own future and nothing
+else in the group.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import sqlite3
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from voltyard.errors import StoreError
+from voltyard.store.db import connect, migrate
+
+__all__ = ["StoreWriter"]
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+Batch = dict[str, list[tuple[Any, ...]]]
+Work = Callable[[sqlite3.Connection], Any]
+
+
+class _Stop:
+    """Queue sentinel: commit what came before, then end the thread."""
+
+
+class StoreWriter:
+    """Owns the only writing connection; see the module docstring for the two write paths."""
+
+    def __init__(self, path: Path, *, commit_interval: float = 0.5) -> None:
+        self.path = path
+        self.commit_interval = commit_interval
+        self.commits = 0
+        self.rows_failed = 0
+        self._queue: queue.SimpleQueue[Batch | tuple[Work, asyncio.Future[Any]] | _Stop] = queue.SimpleQueue()
+        self._batch: Batch = {}
+        self._timer: asyncio.TimerHandle | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._conn: sqlite3.Connection | None = None
+
+    async def start(self) -> None:
+        """Open and migrate the file (in the writer thread), then start serving writes."""
+        self._loop = asyncio.get_running_loop()
+        ready: asyncio.Future[None] = self._loop.create_future()
+        self._thread = threading.Thread(target=self._run, args=(ready,), name="voltyard-store", daemon=True)
+        self._thread.start()
+        await ready
+
+    def append(self, sql: str, params: tuple[Any, ...]) -> None:
+        """Queue a telemetry row; committed within `commit_interval` seconds. Never blocks."""
+        rows = self._batch.get(sql)
+        if rows is None:
+            self._batch[sql] = [params]
+            if self._timer is None and self._loop is not None:
+                self._timer = self._loop.call_later(self.commit_interval, self._hand_over)
+        else:
+            rows.append(params)
+
+    def durable(self, work: Callable[[sqlite3.Connection], T]) -> asyncio.Future[T]:
+        """Run `work(conn)` in the writer thread; the future resolves once its commit is on disk."""
+        if self._loop is None:
+            raise StoreError(f"{self.path}: the store writer is not running")
+        future: asyncio.Future[T] = self._loop.create_future()
+        self._hand_over()  # telemetry received before this write is committed no later than it
+        self._queue.put((work, future))
+        return future
+
+    async def flush(self) -> None:
+        """Wait until everything handed to the writer so far is committed."""
+        await self.durable(lambda conn: None)
+
+    async def close(self) -> None:
+        """Commit what is pending and stop the thread."""
+        if self._thread is None:
+            return
+        await self.flush()
+        self._queue.put(_Stop())
+        await asyncio.get_running_loop().run_in_executor(None, self._thread.join)
+        self._thread = None
+
+    def _hand_over(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self._batch:
+            batch, self._batch = self._batch, {}
+            self._queue.put(batch)
+
+    # --- writer thread -------------------------------------------------------------------------
+
+    def _run(self, ready: asyncio.Future[None]) -> None:
+        assert self._loop is not None
+        try:
+            self._conn = connect(self.path)
+            migrate(self._conn, self.path)
+        except Exception as exc:
+            self._loop.call_soon_threadsafe(_settle, [(ready, None, exc)])
+            return
+        self._loop.call_soon_threadsafe(_settle, [(ready, None, None)])
+        stopping = False
+        while not stopping:
+            jobs = [self._queue.get()]
+            while True:
+                try:
+                    jobs.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            stopping = any(isinstance(job, _Stop) for job in jobs)
+            self._commit_group([job for job in jobs if not isinstance(job, _Stop)])
+        self._conn.close()
+
+    def _commit_group(self, jobs: list[Batch | tuple[Work, asyncio.Future[Any]]]) -> None:
+        assert self._conn is not None and self._loop is not None
+        conn = self._conn
+        outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            for job in jobs:
+                if isinstance(job, dict):
+                    self._write_batch(conn, job)
+                else:
+                    work, future = job
+                    outcomes.append((future, *self._run_work(conn, work)))
+            conn.execute("COMMIT")
+            self.commits += 1
+        except sqlite3.Error as exc:
+            log.exception("store commit failed; %d durable writes fail with it", len(outcomes))
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            error = StoreError(f"{self.path}: commit failed: {exc}")
+            outcomes = [(future, None, error) for future, _, _ in outcomes]
+        if outcomes:
+            self._loop.call_soon_threadsafe(_settle, outcomes)
+
+    @staticmethod
+    def _run_work(conn: sqlite3.Connection, work: Work) -> tuple[Any, BaseException | None]:
+        conn.execute("SAVEPOINT work")
+        try:
+            result = work(conn)
+        except Exception as exc:
+            conn.execute("ROLLBACK TO work")
+            conn.execute("RELEASE work")
+            return None, exc
+        conn.execute("RELEASE work")
+        return result, None
+
+    def _write_batch(self, conn: sqlite3.Connection, batch: Batch) -> None:
+        for sql, rows in batch.items():
+            conn.execute("SAVEPOINT batch")
+            try:
+                conn.executemany(sql, rows)
+            except sqlite3.Error:
+                # One bad row must not cost the others: retry them one by one.
+                conn.execute("ROLLBACK TO batch")
+                for row in rows:
+                    try:
+                        conn.execute(sql, row)
+                    except sqlite3.Error as exc:
+                        self.rows_failed += 1
+                        log.error("telemetry row refused by the store (%s): %s", exc, sql.split("(", 1)[0])
+            conn.execute("RELEASE batch")
+
+
+def _settle(outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]]) -> None:
+    for future, result, error in outcomes:
+        if future.done():
+            continue
+        if error is None:
+            future.set_result(result)
+        else:
+            future.set_exception(error)
