@@ -48,3 +48,29 @@ def valid_frame_paths() -> list[Path]:
 @pytest.fixture(scope="session")
 def codec() -> OcppCodec:
     return load_codec()
+
+
+@pytest.fixture
+def appliance_config(tmp_path: Path):
+    """A builder of configs for an in-process appliance on a free port and a fresh data dir."""
+    from voltyard.config import Config, load_config
+
+    def build(**sections: dict[str, object]) -> Config:
+        overrides: dict[str, dict[str, object]] = {
+            "server": {"data_dir": tmp_path / "data", "host": "127.0.0.1", "port": 0, **sections.pop("server", {})}
+        }
+        overrides.update(sections)
+        return load_config(None, overrides)
+
+    return build
+
+
+@pytest.fixture
+async def appliance(appliance_config):
+    """A running appliance (real picows server, real SQLite file) on 127.0.0.1 and a free port."""
+    from voltyard.runtime import Appliance
+
+    running = Appliance(appliance_config())
+    await running.start()
+    yield running
+    await running.stop()

@@ -22,7 +22,8 @@ from voltyard.store.writer import StoreWriter
 __all__ = ["MeterReading", "StopOutcome", "Transactions", "normalise_sampled_values"]
 
 _INSERT_TX = """
-INSERT INTO transactions (charger_id, connector_id, id_tag, meter_start, start_time, reservation_id, started_at)
+INSERT INTO transactions (charger_id, connector_id, id_tag, start_time, meter_start, reservation_id,
+                          started_at)
 VALUES (?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (charger_id, connector_id, id_tag, start_time, meter_start) DO NOTHING
 """

@@ -198,12 +198,12 @@ class ChargerConnection(WSListener):  # type: ignore[misc]  # picows' listener b
 
     def _send(self, data: bytes) -> None:
         transport = self.transport
-        if transport is not None and not transport.is_disconnected():
+        if transport is not None and not transport.is_disconnected:
             transport.send(_TEXT, data)
 
     def close(self, reason: str, code: WSCloseCode = WSCloseCode.OK) -> None:
         """Close the websocket (e.g. replaced by a newer connection, or shutdown)."""
-        if self.transport is not None and not self.transport.is_disconnected():
+        if self.transport is not None and not self.transport.is_disconnected:
             self.transport.send_close(code, reason.encode()[:120])
             self.transport.disconnect()
 

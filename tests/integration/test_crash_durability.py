@@ -1,0 +1,70 @@
+"""A server killed with SIGKILL under transaction load loses nothing it acknowledged.
+
+Chargers start and stop transactions as fast as the server answers; the server process is killed at
+a random moment; after a restart, every transaction id any charger received and every stop that was
+answered must be in the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import random
+import sqlite3
+from contextlib import closing
+
+import websockets
+
+from tests.server_process import ServerProcess
+
+CHARGERS = 40
+
+
+async def charger_loop(port: int, index: int, started: dict[int, str], stopped: set[int]) -> None:
+    charger_id = f"CRASH-{index}"
+    url = f"ws://127.0.0.1:{port}/ocpp/{charger_id}"
+    with contextlib.suppress(websockets.ConnectionClosed, OSError):
+        async with websockets.connect(url, subprotocols=["ocpp1.6"]) as ws:  # type: ignore[list-item]
+
+            async def rpc(message_id: str, action: str, payload: dict) -> dict:
+                await ws.send(json.dumps([2, message_id, action, payload]))
+                answer = json.loads(await ws.recv())
+                assert answer[0] == 3, answer
+                return answer[2]
+
+            await rpc("b", "BootNotification", {"chargePointVendor": "V", "chargePointModel": "M"})
+            for n in range(1_000_000):
+                stamp = f"2026-11-25T10:{n // 60 % 60:02d}:{n % 60:02d}Z"
+                start = {"connectorId": 1, "idTag": "T", "meterStart": n, "timestamp": stamp}
+                tx = (await rpc(f"s{n}", "StartTransaction", start))["transactionId"]
+                started[tx] = charger_id
+                await rpc(f"t{n}", "StopTransaction", {"transactionId": tx, "meterStop": n + 1, "timestamp": stamp})
+                stopped.add(tx)
+
+
+async def test_sigkill_under_load_loses_no_acknowledged_transaction(tmp_path) -> None:
+    server = ServerProcess(tmp_path / "data")
+    port = await server.start()
+    started: dict[int, str] = {}
+    stopped: set[int] = set()
+    fleet = [asyncio.ensure_future(charger_loop(port, i, started, stopped)) for i in range(CHARGERS)]
+    # Kill once the load is well under way, at a moment no one chose.
+    while len(stopped) < 200:
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(random.uniform(0.0, 0.5))
+    server.kill()
+    await asyncio.gather(*fleet)
+    await server.process.wait()  # type: ignore[union-attr]
+    assert len(started) >= 200
+
+    restarted = ServerProcess(tmp_path / "data")
+    await restarted.start()
+    assert await restarted.stop() == 0
+
+    with closing(sqlite3.connect(tmp_path / "data" / "voltyard.db")) as db:
+        stored = dict(db.execute("SELECT id, charger_id FROM transactions"))
+        closed = {row[0] for row in db.execute("SELECT id FROM transactions WHERE stopped_at IS NOT NULL")}
+    missing = {tx: charger for tx, charger in started.items() if stored.get(tx) != charger}
+    assert not missing, f"{len(missing)} acknowledged starts lost"
+    assert stopped <= closed, f"{len(stopped - closed)} acknowledged stops lost"
