@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 from voltyard._native import OcppCodec
+from voltyard.config import Config, load_config
 from voltyard.ocpp.codec import load_codec
+from voltyard.runtime import Appliance
 
 FIXTURES = Path(__file__).parent / "fixtures"
 FRAMES = FIXTURES / "frames"
@@ -53,11 +55,15 @@ def codec() -> OcppCodec:
 @pytest.fixture
 def appliance_config(tmp_path: Path):
     """A builder of configs for an in-process appliance on a free port and a fresh data dir."""
-    from voltyard.config import Config, load_config
 
     def build(**sections: dict[str, object]) -> Config:
         overrides: dict[str, dict[str, object]] = {
-            "server": {"data_dir": tmp_path / "data", "host": "127.0.0.1", "port": 0, **sections.pop("server", {})}
+            "server": {
+                "data_dir": tmp_path / "data",
+                "host": "127.0.0.1",
+                "port": 0,
+                **sections.pop("server", {}),
+            }
         }
         overrides.update(sections)
         return load_config(None, overrides)
@@ -68,8 +74,6 @@ def appliance_config(tmp_path: Path):
 @pytest.fixture
 async def appliance(appliance_config):
     """A running appliance (real picows server, real SQLite file) on 127.0.0.1 and a free port."""
-    from voltyard.runtime import Appliance
-
     running = Appliance(appliance_config())
     await running.start()
     yield running

@@ -41,7 +41,8 @@ class ServerProcess:
         return self.port
 
     async def _read_rest(self) -> None:
-        assert self.process is not None and self.process.stderr is not None
+        assert self.process is not None
+        assert self.process.stderr is not None
         while line := await self.process.stderr.readline():
             self.log += line
 

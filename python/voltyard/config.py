@@ -126,7 +126,7 @@ def load_config(path: Path | None, overrides: Mapping[str, Mapping[str, Any]] | 
 
 def _build_section(
     cls: type[Any], section: str, values: Mapping[str, Any], where: str, path: Path | None
-) -> Any:
+) -> object:
     hints = get_type_hints(cls)
     known = {f.name for f in dataclasses.fields(cls)}
     kwargs: dict[str, Any] = {}
@@ -144,7 +144,7 @@ def _build_section(
     return cls(**kwargs)
 
 
-def _coerce(hint: Any, raw: Any, where: str, path: Path | None) -> Any:
+def _coerce(hint: object, raw: object, where: str, path: Path | None) -> object:
     if hint is bool:
         if not isinstance(raw, bool):
             raise ConfigError(f"{where}: expected true or false, got {raw!r}")

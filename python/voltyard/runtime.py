@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import resource
 import signal
 import sqlite3
 from pathlib import Path
@@ -35,6 +36,7 @@ __all__ = ["Appliance", "serve"]
 log = logging.getLogger("voltyard")
 
 _PRUNE_EVERY_S = 60.0
+_SEEN_FLUSH_EVERY_S = 5.0
 
 
 class Appliance:
@@ -48,7 +50,7 @@ class Appliance:
         self.gateway: Gateway | None = None
         self.commands: Commands | None = None
         self.ocpp_port = 0
-        self._prune_task: asyncio.Task[None] | None = None
+        self._housekeeping_task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         config = self.config
@@ -81,15 +83,17 @@ class Appliance:
         register_answer_hooks(self.commands, self.services)
         server = await self.gateway.start(config.server.host, config.server.port)
         self.ocpp_port = server.sockets[0].getsockname()[1]
-        self._prune_task = asyncio.create_task(self._prune_periodically(message_log))
+        self._housekeeping_task = asyncio.create_task(self._housekeeping(message_log, chargers))
 
     async def stop(self) -> None:
-        if self._prune_task is not None:
-            self._prune_task.cancel()
+        if self._housekeeping_task is not None:
+            self._housekeeping_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._prune_task
+                await self._housekeeping_task
         if self.gateway is not None:
             await self.gateway.stop()
+        if self.services is not None:
+            self.services.chargers.flush_seen()
         await self.store.close()
 
     def read_connection(self) -> sqlite3.Connection:
@@ -100,9 +104,16 @@ class Appliance:
     def ocpp_url(self) -> str:
         return f"ws://{self.config.server.host}:{self.ocpp_port}/ocpp/{{chargePointId}}"
 
-    async def _prune_periodically(self, message_log: MessageLog) -> None:
+    async def _housekeeping(self, message_log: MessageLog, chargers: Chargers) -> None:
+        """Write last-seen times behind every few seconds; prune the message log every minute."""
+        since_prune = 0.0
         while True:
-            await asyncio.sleep(_PRUNE_EVERY_S)
+            await asyncio.sleep(_SEEN_FLUSH_EVERY_S)
+            chargers.flush_seen()
+            since_prune += _SEEN_FLUSH_EVERY_S
+            if since_prune < _PRUNE_EVERY_S:
+                continue
+            since_prune = 0.0
             try:
                 deleted = await message_log.prune()
             except StoreError:
@@ -131,7 +142,16 @@ async def _serve(config: Config) -> None:
     log.info("voltyard stopped")
 
 
+def raise_open_file_limit() -> int:
+    """Lift the soft limit on open files to the hard one (each charger is a socket); returns it."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return hard
+
+
 def serve(config: Config, loop: str = "uvloop") -> None:
     """Run the appliance until SIGINT/SIGTERM."""
+    raise_open_file_limit()
     with asyncio.Runner(loop_factory=loop_factory(loop)) as runner:
         runner.run(_serve(config))

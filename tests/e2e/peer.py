@@ -14,7 +14,11 @@ from ocpp.v16 import ChargePoint, call, call_result
 
 # action -> (request the CSMS sends, the peer's answer, the answer as the CSMS must return it)
 CSMS_CASES: dict[str, tuple[dict[str, Any], Any, dict[str, Any]]] = {
-    "CancelReservation": ({"reservationId": 7}, call_result.CancelReservation("Accepted"), {"status": "Accepted"}),
+    "CancelReservation": (
+        {"reservationId": 7},
+        call_result.CancelReservation("Accepted"),
+        {"status": "Accepted"},
+    ),
     "ChangeAvailability": (
         {"connectorId": 1, "type": "Inoperative"},
         call_result.ChangeAvailability("Accepted"),
@@ -38,18 +42,26 @@ CSMS_CASES: dict[str, tuple[dict[str, Any], Any, dict[str, Any]]] = {
             "Accepted",
             connector_id=1,
             schedule_start="2030-01-01T00:00:00Z",
-            charging_schedule={"chargingRateUnit": "W", "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 11000}]},
+            charging_schedule={
+                "chargingRateUnit": "W",
+                "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 11000}],
+            },
         ),
         {
             "status": "Accepted",
             "connectorId": 1,
             "scheduleStart": "2030-01-01T00:00:00Z",
-            "chargingSchedule": {"chargingRateUnit": "W", "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 11000}]},
+            "chargingSchedule": {
+                "chargingRateUnit": "W",
+                "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 11000}],
+            },
         },
     ),
     "GetConfiguration": (
         {},
-        call_result.GetConfiguration(configuration_key=[{"key": "HeartbeatInterval", "readonly": False, "value": "60"}]),
+        call_result.GetConfiguration(
+            configuration_key=[{"key": "HeartbeatInterval", "readonly": False, "value": "60"}]
+        ),
         {"configurationKey": [{"key": "HeartbeatInterval", "readonly": False, "value": "60"}]},
     ),
     "GetDiagnostics": (
@@ -139,18 +151,32 @@ CSMS_CASES: dict[str, tuple[dict[str, Any], Any, dict[str, Any]]] = {
         call_result.GetInstalledCertificateIds(
             "Accepted",
             certificate_hash_data=[
-                {"hashAlgorithm": "SHA256", "issuerNameHash": "aa11", "issuerKeyHash": "bb22", "serialNumber": "01"}
+                {
+                    "hashAlgorithm": "SHA256",
+                    "issuerNameHash": "aa11",
+                    "issuerKeyHash": "bb22",
+                    "serialNumber": "01",
+                }
             ],
         ),
         {
             "status": "Accepted",
             "certificateHashData": [
-                {"hashAlgorithm": "SHA256", "issuerNameHash": "aa11", "issuerKeyHash": "bb22", "serialNumber": "01"}
+                {
+                    "hashAlgorithm": "SHA256",
+                    "issuerNameHash": "aa11",
+                    "issuerKeyHash": "bb22",
+                    "serialNumber": "01",
+                }
             ],
         },
     ),
     "GetLog": (
-        {"logType": "DiagnosticsLog", "requestId": 1, "log": {"remoteLocation": "https://logs.example.invalid/up"}},
+        {
+            "logType": "DiagnosticsLog",
+            "requestId": 1,
+            "log": {"remoteLocation": "https://logs.example.invalid/up"},
+        },
         call_result.GetLog("Accepted", filename="log.txt"),
         {"status": "Accepted", "filename": "log.txt"},
     ),
@@ -216,7 +242,9 @@ async def connected_peer(port: int, charger_id: str, *, boot: bool = True) -> As
     runner = asyncio.create_task(peer.start())
     try:
         if boot:
-            await peer.call(call.BootNotification(charge_point_model="Peer", charge_point_vendor="ocpp-library"))
+            await peer.call(
+                call.BootNotification(charge_point_model="Peer", charge_point_vendor="ocpp-library")
+            )
         yield peer
     finally:
         runner.cancel()

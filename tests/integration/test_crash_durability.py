@@ -39,7 +39,9 @@ async def charger_loop(port: int, index: int, started: dict[int, str], stopped: 
                 start = {"connectorId": 1, "idTag": "T", "meterStart": n, "timestamp": stamp}
                 tx = (await rpc(f"s{n}", "StartTransaction", start))["transactionId"]
                 started[tx] = charger_id
-                await rpc(f"t{n}", "StopTransaction", {"transactionId": tx, "meterStop": n + 1, "timestamp": stamp})
+                await rpc(
+                    f"t{n}", "StopTransaction", {"transactionId": tx, "meterStop": n + 1, "timestamp": stamp}
+                )
                 stopped.add(tx)
 
 

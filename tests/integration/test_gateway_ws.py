@@ -1,4 +1,4 @@
-"""The gateway over real sockets with a raw websocket client: handshake, replacement, bad frames, durability."""
+"""The gateway over real sockets with a raw websocket client: handshake, replacement, bad frames, stops."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from contextlib import closing
 import pytest
 import websockets
 from voltyard.errors import CommandTimeoutError
+from voltyard.runtime import Appliance
 
 from tests.e2e.peer import open_websocket
 
@@ -45,7 +46,9 @@ async def test_subprotocol_is_negotiated_and_both_paths_work(appliance) -> None:
     ws = await open_websocket(appliance.ocpp_port, "CP-PATH")
     assert ws.subprotocol == "ocpp1.6"
     await ws.close()
-    async with websockets.connect(f"ws://127.0.0.1:{appliance.ocpp_port}/CP-SHORT", subprotocols=["ocpp1.6"]) as ws:
+    async with websockets.connect(
+        f"ws://127.0.0.1:{appliance.ocpp_port}/CP-SHORT", subprotocols=["ocpp1.6"]
+    ) as ws:
         answer = await rpc(ws, "1", "Heartbeat", {})
         assert answer[0] == 3
 
@@ -69,7 +72,9 @@ async def test_new_connection_replaces_old_and_late_close_keeps_new(appliance) -
         ('[2,"m1","StartTransaction",{"connectorId":1}]', None),
     ],
 )
-async def test_bad_call_gets_callerror_and_connection_keeps_serving(appliance, frame: str, code: str | None) -> None:
+async def test_bad_call_gets_callerror_and_connection_keeps_serving(
+    appliance, frame: str, code: str | None
+) -> None:
     ws = await booted(appliance.ocpp_port, "CP-BAD")
     await ws.send(frame)
     answer = json.loads(await asyncio.wait_for(ws.recv(), 5))
@@ -83,7 +88,7 @@ async def test_bad_call_gets_callerror_and_connection_keeps_serving(appliance, f
 
 async def test_unreadable_frames_are_dropped_without_killing_the_session(appliance) -> None:
     ws = await booted(appliance.ocpp_port, "CP-GARBAGE")
-    for junk in ("not json", "[5,\"x\",{}]", "{}", "[2]"):
+    for junk in ("not json", '[5,"x",{}]', "{}", "[2]"):
         await ws.send(junk)
     assert (await rpc(ws, "still", "Heartbeat", {}))[0] == 3
     await ws.close()
@@ -124,7 +129,9 @@ async def test_meter_values_are_normalised(appliance) -> None:
     await ws.close()
     await appliance.store.flush()
     with closing(appliance.read_connection()) as db:
-        row = db.execute("SELECT energy_wh, power_w, transaction_id, sampled_value FROM meter_values").fetchone()
+        row = db.execute(
+            "SELECT energy_wh, power_w, transaction_id, sampled_value FROM meter_values"
+        ).fetchone()
     assert row[:3] == (12500.0, 7200.0, None)
     assert json.loads(row[3]) == sampled
 
@@ -145,8 +152,6 @@ async def test_timed_out_call_fails_and_late_answer_is_discarded(appliance) -> N
 
 
 async def test_unknown_charger_policy_reject(appliance_config) -> None:
-    from voltyard.runtime import Appliance
-
     running = Appliance(appliance_config(ocpp={"unknown_charger": "reject"}))
     await running.start()
     try:

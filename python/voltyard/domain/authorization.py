@@ -78,7 +78,7 @@ class Authorization:
 
     @staticmethod
     def apply_local_list(conn: sqlite3.Connection, charger_id: str, request: dict[str, Any]) -> None:
-        """Record an accepted SendLocalList in the writer thread: version and entries (Full or Differential)."""
+        """Record an accepted SendLocalList (writer thread): its version and entries, Full or Differential."""
         if request["updateType"] == "Full":
             conn.execute("DELETE FROM local_list WHERE charger_id = ?", (charger_id,))
         for entry in request.get("localAuthorizationList", []):

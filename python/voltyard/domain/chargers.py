@@ -27,14 +27,18 @@ ON CONFLICT (id) DO UPDATE SET vendor = excluded.vendor, model = excluded.model,
     meter_type = excluded.meter_type, meter_serial_number = excluded.meter_serial_number,
     registration = excluded.registration, last_boot = excluded.last_boot, last_seen = excluded.last_seen
 """
-_SEEN = "INSERT INTO chargers (id, first_seen, last_seen) VALUES (?1, ?2, ?2) ON CONFLICT (id) DO UPDATE SET last_seen = ?2"
+_SEEN = (
+    "INSERT INTO chargers (id, first_seen, last_seen) VALUES (?1, ?2, ?2) "
+    "ON CONFLICT (id) DO UPDATE SET last_seen = ?2"
+)
 _SET_FIELD = "UPDATE chargers SET {column} = ? WHERE id = ?"
 _UPSERT_CONNECTOR = """
 INSERT INTO connectors (charger_id, connector_id, status, error_code, info, vendor_id, vendor_error_code,
                         timestamp, updated_at)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (charger_id, connector_id) DO UPDATE SET status = excluded.status, error_code = excluded.error_code,
-    info = excluded.info, vendor_id = excluded.vendor_id, vendor_error_code = excluded.vendor_error_code,
+ON CONFLICT (charger_id, connector_id) DO UPDATE SET status = excluded.status,
+    error_code = excluded.error_code, info = excluded.info, vendor_id = excluded.vendor_id,
+    vendor_error_code = excluded.vendor_error_code,
     timestamp = excluded.timestamp, updated_at = excluded.updated_at
 """
 _STATUS_HISTORY = """
@@ -95,6 +99,7 @@ class Chargers:
         self._store = store
         self._events = events
         self.records: dict[str, ChargerRecord] = {}
+        self._seen: set[str] = set()
 
     def load(self, conn: sqlite3.Connection) -> None:
         """Fill the registry from the store (at start)."""
@@ -113,9 +118,9 @@ class Chargers:
             )
             self.records[record.id] = record
         for row in conn.execute("SELECT * FROM connectors"):
-            record = self.records.get(row["charger_id"])
-            if record is not None:
-                record.connectors[row["connector_id"]] = ConnectorState(
+            owner = self.records.get(row["charger_id"])
+            if owner is not None:
+                owner.connectors[row["connector_id"]] = ConnectorState(
                     row["status"],
                     row["error_code"],
                     row["info"],
@@ -155,10 +160,16 @@ class Chargers:
         return status, interval
 
     def seen(self, charger_id: str) -> None:
-        """A sign of life (heartbeat): kept in memory and written behind."""
-        now = time.time()
-        self.get(charger_id).last_seen = now
-        self._store.append(_SEEN, (charger_id, now))
+        """A sign of life (heartbeat): kept in memory; `flush_seen` writes it behind in one batch."""
+        self.get(charger_id).last_seen = time.time()
+        self._seen.add(charger_id)
+
+    def flush_seen(self) -> int:
+        """Write the last-seen times that changed since the previous flush; returns how many."""
+        seen, self._seen = self._seen, set()
+        for charger_id in seen:
+            self._store.append(_SEEN, (charger_id, self.records[charger_id].last_seen))
+        return len(seen)
 
     def set_registration(self, charger_id: str, registration: str) -> None:
         """Accept, reject or set pending a charger (operator decision); effective at its next boot."""

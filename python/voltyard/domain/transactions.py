@@ -19,7 +19,7 @@ import orjson
 from voltyard.events import Event, EventBus
 from voltyard.store.writer import StoreWriter
 
-__all__ = ["MeterReading", "StopOutcome", "Transactions", "normalise_sampled_values"]
+__all__ = ["StopOutcome", "Transactions", "normalise_sampled_values"]
 
 _INSERT_TX = """
 INSERT INTO transactions (charger_id, connector_id, id_tag, start_time, meter_start, reservation_id,
@@ -37,14 +37,15 @@ INSERT INTO stop_records (charger_id, transaction_id, id_tag, meter_stop, timest
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 INSERT_METER = """
-INSERT INTO meter_values (charger_id, connector_id, transaction_id, timestamp, sampled_value, energy_wh, power_w,
-                          received_at)
+INSERT INTO meter_values (charger_id, connector_id, transaction_id, timestamp, sampled_value, energy_wh,
+                          power_w, received_at)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 """
 
 _ENERGY = "Energy.Active.Import.Register"
 _POWER = "Power.Active.Import"
-_SCALE = {"Wh": 1.0, "kWh": 1000.0, "W": 1.0, "kW": 1000.0}
+_ENERGY_SCALE = {"Wh": 1.0, "kWh": 1000.0}
+_POWER_SCALE = {"W": 1.0, "kW": 1000.0}
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,15 +56,7 @@ class StopOutcome:
     flag: str
 
 
-@dataclass(frozen=True, slots=True)
-class MeterReading:
-    """The normalised figures of one meterValue element."""
-
-    energy_wh: float | None
-    power_w: float | None
-
-
-def normalise_sampled_values(sampled: list[dict[str, Any]]) -> MeterReading:
+def normalise_sampled_values(sampled: list[dict[str, Any]]) -> tuple[float | None, float | None]:
     """Energy (Wh) and power (W) of a sampledValue list, converted from their unit; None where absent.
 
     Only phase-less (total) values count, so per-phase samples are not mistaken for the total.
@@ -73,10 +66,12 @@ def normalise_sampled_values(sampled: list[dict[str, Any]]) -> MeterReading:
         if "phase" in value:
             continue
         measurand = value.get("measurand", _ENERGY)
-        if measurand != _ENERGY and measurand != _POWER:
+        if measurand == _ENERGY:
+            scale = _ENERGY_SCALE.get(value.get("unit", "Wh"))
+        elif measurand == _POWER:
+            scale = _POWER_SCALE.get(value.get("unit", "W"))
+        else:
             continue
-        default_unit = "Wh" if measurand == _ENERGY else "W"
-        scale = _SCALE.get(value.get("unit", default_unit))
         if scale is None:
             continue
         try:
@@ -87,7 +82,7 @@ def normalise_sampled_values(sampled: list[dict[str, Any]]) -> MeterReading:
             energy = number
         else:
             power = number
-    return MeterReading(energy, power)
+    return energy, power
 
 
 class Transactions:
@@ -124,7 +119,8 @@ class Transactions:
                 events.publish(Event("TransactionStarted", charger_id, data), conn)
                 if reservation_id is not None:
                     conn.execute(
-                        "UPDATE reservations SET status = 'Used', updated_at = ? WHERE id = ? AND charger_id = ?",
+                        "UPDATE reservations SET status = 'Used', updated_at = ? "
+                        "WHERE id = ? AND charger_id = ?",
                         (time.time(), reservation_id, charger_id),
                     )
             return int(transaction_id)
@@ -143,7 +139,7 @@ class Transactions:
                 transaction_id,
                 value["timestamp"],
                 orjson.dumps(value["sampledValue"]).decode(),
-                *_reading(value["sampledValue"]),
+                *normalise_sampled_values(value["sampledValue"]),
                 time.time(),
             )
             for value in data or []
@@ -152,7 +148,8 @@ class Transactions:
 
         def work(conn: sqlite3.Connection) -> StopOutcome:
             row = conn.execute(
-                "SELECT connector_id, stopped_at, meter_stop, stop_time FROM transactions WHERE id = ? AND charger_id = ?",
+                "SELECT connector_id, stopped_at, meter_stop, stop_time FROM transactions "
+                "WHERE id = ? AND charger_id = ?",
                 (transaction_id, charger_id),
             ).fetchone()
             now = time.time()
@@ -161,8 +158,8 @@ class Transactions:
             elif row[1] is None:
                 flag = "Stopped"
                 conn.execute(
-                    "UPDATE transactions SET meter_stop = ?, stop_time = ?, stop_reason = ?, stop_id_tag = ?, "
-                    "stopped_at = ?, transaction_data = ? WHERE id = ?",
+                    "UPDATE transactions SET meter_stop = ?, stop_time = ?, stop_reason = ?, "
+                    "stop_id_tag = ?, stopped_at = ?, transaction_data = ? WHERE id = ?",
                     (
                         payload["meterStop"],
                         payload["timestamp"],
@@ -220,7 +217,7 @@ class Transactions:
         append = self._store.append
         for value in payload["meterValue"]:
             sampled = value["sampledValue"]
-            energy_wh, power_w = _reading(sampled)
+            energy_wh, power_w = normalise_sampled_values(sampled)
             if power_w is not None:
                 self.power_w[charger_id, connector_id] = power_w
             append(
@@ -238,7 +235,7 @@ class Transactions:
             )
 
     async def force_close(self, transaction_id: int, meter_stop: int, timestamp: str, operator: str) -> bool:
-        """Close an active transaction the charger never stopped (operator action, audited). False if not active."""
+        """Close an active transaction its charger never stopped (audited); False if it is not active."""
         events = self._events
 
         def work(conn: sqlite3.Connection) -> bool:
@@ -248,8 +245,8 @@ class Transactions:
             if row is None:
                 return False
             conn.execute(
-                "UPDATE transactions SET meter_stop = ?, stop_time = ?, stop_reason = 'Other', stopped_at = ?, "
-                "stop_flag = 'ForcedClose' WHERE id = ?",
+                "UPDATE transactions SET meter_stop = ?, stop_time = ?, stop_reason = 'Other', "
+                "stopped_at = ?, stop_flag = 'ForcedClose' WHERE id = ?",
                 (meter_stop, timestamp, time.time(), transaction_id),
             )
             events.publish(
@@ -261,8 +258,3 @@ class Transactions:
             return True
 
         return await self._store.durable(work)
-
-
-def _reading(sampled: list[dict[str, Any]]) -> tuple[float | None, float | None]:
-    reading = normalise_sampled_values(sampled)
-    return reading.energy_wh, reading.power_w

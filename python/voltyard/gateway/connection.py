@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -42,18 +43,22 @@ _CLOSE = WSMsgType.CLOSE
 class PendingCall:
     """The one outstanding CSMS-initiated call of a connection."""
 
-    __slots__ = ("action", "future", "message_id")
+    __slots__ = ("action", "frame", "future", "message_id", "reply", "reply_type", "sent_at")
 
     def __init__(self, message_id: str, action: str, future: asyncio.Future[Payload]) -> None:
         self.message_id = message_id
         self.action = action
         self.future = future
+        self.frame = b""
+        self.sent_at = 0.0
+        self.reply: bytes | None = None
+        self.reply_type: int | None = None
 
 
-class ChargerConnection(WSListener):  # type: ignore[misc]  # picows' listener base is untyped Cython
+class ChargerConnection(WSListener):
     """The session of one charger connection (one object per socket)."""
 
-    __slots__ = ("_fragments", "_ready", "charger_id", "gateway", "pending", "transport")
+    __slots__ = ("_fragments", "_ready", "admitted", "charger_id", "gateway", "pending", "transport")
 
     def __init__(self, charger_id: str, gateway: Gateway) -> None:
         self.charger_id = charger_id
@@ -62,6 +67,8 @@ class ChargerConnection(WSListener):  # type: ignore[misc]  # picows' listener b
         self.pending: PendingCall | None = None
         self._ready: asyncio.Future[None] | None = None
         self._fragments: list[bytes] | None = None
+        # Set once the charger is known to be accepted, so that the per-frame check is one attribute read.
+        self.admitted = False
 
     # --- picows callbacks ----------------------------------------------------------------------
 
@@ -108,59 +115,69 @@ class ChargerConnection(WSListener):  # type: ignore[misc]  # picows' listener b
             gateway.refused(self, data, exc)
             return
         if type(message) is Call:
-            gateway.message_log.incoming(self.charger_id, data, 2, message.message_id, message.action)
-            self._dispatch(message)
+            self._dispatch(message, data)
         elif type(message) is CallResult:
             self._answered(data, message.message_id, message, 3)
         else:
             self._answered(data, message.message_id, message, 4)
 
-    def _dispatch(self, call: Call) -> None:
+    def _dispatch(self, call: Call, data: bytes) -> None:
         gateway = self.gateway
         action = call.action
+        received_at = time.time()
         handler = gateway.router.get(action)
         try:
             if handler is None:
                 raise OcppInternalError(f"no handler registered for {action}")
-            if action != "BootNotification" and not gateway.admits(self):
+            if not self.admitted and action != "BootNotification" and not gateway.admits(self):
                 raise OcppSecurityError(
                     f"{self.charger_id} is not accepted; it must send BootNotification first"
                 )
             reply = handler(self, call.payload)
         except OcppError as exc:
-            self.send_call_error(call.message_id, exc.code, exc.description, action)
+            self.send_call_error(call.message_id, exc.code, exc.description, action, data, received_at)
             return
         except Exception:
             log.exception("%s: %s handler failed", self.charger_id, action)
-            self.send_call_error(call.message_id, "InternalError", f"{action} could not be handled", action)
+            self.send_call_error(
+                call.message_id, "InternalError", f"{action} could not be handled", action, data, received_at
+            )
             return
         if type(reply) is dict:
-            self.send_call_result(call.message_id, reply, action)
+            self.send_call_result(call.message_id, reply, action, data, received_at)
         else:
             asyncio.ensure_future(reply).add_done_callback(  # type: ignore[arg-type]
-                lambda done: self._deferred_reply(call.message_id, action, done)
+                lambda done: self._deferred_reply(call.message_id, action, data, received_at, done)
             )
 
-    def _deferred_reply(self, message_id: str, action: str, done: asyncio.Future[Payload]) -> None:
+    def _deferred_reply(
+        self, message_id: str, action: str, data: bytes, received_at: float, done: asyncio.Future[Payload]
+    ) -> None:
         if done.cancelled():
             return
         error = done.exception()
         if error is None:
-            self.send_call_result(message_id, done.result(), action)
+            self.send_call_result(message_id, done.result(), action, data, received_at)
         elif isinstance(error, OcppError):
-            self.send_call_error(message_id, error.code, error.description, action)
+            self.send_call_error(message_id, error.code, error.description, action, data, received_at)
         else:
             log.error("%s: %s failed", self.charger_id, action, exc_info=error)
-            self.send_call_error(message_id, "InternalError", f"{action} could not be completed", action)
+            self.send_call_error(
+                message_id, "InternalError", f"{action} could not be completed", action, data, received_at
+            )
 
     def _answered(self, data: bytes, message_id: str, message: CallResult | CallError, kind: int) -> None:
         pending = self.pending
-        action = pending.action if pending is not None and pending.message_id == message_id else None
-        self.gateway.message_log.incoming(self.charger_id, data, kind, message_id, action)
-        if pending is None or action is None or pending.future.done():
+        if pending is None or pending.message_id != message_id or pending.future.done():
             log.warning("%s: answer to unknown or timed-out call %s discarded", self.charger_id, message_id)
+            self.gateway.message_log.exchange(
+                self.charger_id, "in", time.time(), data, kind, message_id, None
+            )
             return
         self.pending = None
+        action = pending.action
+        pending.reply = data
+        pending.reply_type = kind
         if type(message) is CallError:
             pending.future.set_exception(
                 CallErrorReceivedError(message.code, message.description, message.details)
@@ -177,24 +194,45 @@ class ChargerConnection(WSListener):  # type: ignore[misc]  # picows' listener b
 
     # --- sending -------------------------------------------------------------------------------
 
-    def send_call_result(self, message_id: str, payload: Payload, action: str) -> None:
+    def send_call_result(
+        self, message_id: str, payload: Payload, action: str, request: bytes, received_at: float
+    ) -> None:
         if self.gateway.validate_outgoing:
             self.gateway.codec.validate(action, payload, response=True)
         data = orjson.dumps([3, message_id, payload])
         self._send(data)
-        self.gateway.message_log.outgoing(self.charger_id, data, 3, message_id, action)
+        self.gateway.message_log.exchange(
+            self.charger_id, "in", received_at, request, 2, message_id, action, data, 3
+        )
 
-    def send_call_error(self, message_id: str, code: str, description: str, action: str | None) -> None:
+    def send_call_error(  # noqa: PLR0917 - as send_call_result
+        self,
+        message_id: str,
+        code: str,
+        description: str,
+        action: str | None,
+        request: bytes,
+        received_at: float,
+    ) -> None:
         data = orjson.dumps([4, message_id, code, description[:255], {}])
         self._send(data)
-        self.gateway.message_log.outgoing(self.charger_id, data, 4, message_id, action)
+        self.gateway.message_log.exchange(
+            self.charger_id, "in", received_at, request, 2, message_id, action, data, 4
+        )
 
     def send_call(self, pending: PendingCall, payload: Payload) -> None:
-        """Send a CSMS-initiated CALL whose answer `pending` awaits."""
-        data = orjson.dumps([2, pending.message_id, pending.action, payload])
+        """Send a CSMS-initiated CALL whose answer `pending` awaits; the exchange is logged by `log_call`."""
+        pending.frame = orjson.dumps([2, pending.message_id, pending.action, payload])
+        pending.sent_at = time.time()
         self.pending = pending
-        self._send(data)
-        self.gateway.message_log.outgoing(self.charger_id, data, 2, pending.message_id, pending.action)
+        self._send(pending.frame)
+
+    def log_call(self, pending: PendingCall) -> None:
+        """Log a CSMS-initiated exchange once it ended (answered, timed out or cut off)."""
+        self.gateway.message_log.exchange(
+            self.charger_id, "out", pending.sent_at, pending.frame, 2, pending.message_id, pending.action,
+            pending.reply, pending.reply_type,
+        )  # fmt: skip
 
     def _send(self, data: bytes) -> None:
         transport = self.transport

@@ -31,8 +31,8 @@ CSMS_ACTIONS = frozenset({
     "RemoteStartTransaction", "RemoteStopTransaction", "ReserveNow", "Reset", "SendLocalList",
     "SetChargingProfile", "TriggerMessage", "UnlockConnector", "UpdateFirmware",
     # Security extension (OCPP 1.6 security whitepaper)
-    "CertificateSigned", "DeleteCertificate", "ExtendedTriggerMessage", "GetInstalledCertificateIds", "GetLog",
-    "InstallCertificate", "SignedUpdateFirmware",
+    "CertificateSigned", "DeleteCertificate", "ExtendedTriggerMessage", "GetInstalledCertificateIds",
+    "GetLog", "InstallCertificate", "SignedUpdateFirmware",
 })  # fmt: skip
 
 AnswerHook = Callable[[str, dict[str, Any], dict[str, Any]], Awaitable[None] | None]
@@ -108,3 +108,4 @@ class Commands:
         finally:
             if connection.pending is pending:
                 connection.pending = None
+            connection.log_call(pending)

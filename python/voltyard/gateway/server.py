@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from http import HTTPStatus
 
 from picows import (
@@ -43,7 +44,7 @@ log = logging.getLogger(__name__)
 class Gateway:
     """Accepts charger websockets and hands their frames to the router."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0917 - the composition root passes each collaborator once
         self,
         config: OcppConfig,
         codec: OcppCodec,
@@ -70,6 +71,9 @@ class Gateway:
             host,
             port,
             max_frame_size=self.config.max_frame_size,
+            # Most OCPP frames are under 1 KB: start small (the buffer grows on demand), so that 10 000
+            # idle connections do not hold 16 KB each.
+            read_buffer_init_size=2048,
             websocket_handshake_timeout=10,
             logger_name="voltyard.gateway.picows",
         )
@@ -124,18 +128,27 @@ class Gateway:
         """
         registration = self.chargers.get(connection.charger_id).registration
         if registration == "Accepted":
-            if not connection.ready:
-                connection.mark_ready()
+            connection.admitted = True
+            connection.mark_ready()
             return True
         return registration == "Unknown" and self._open_policy_accepts
 
     def refused(self, connection: ChargerConnection, data: bytes, error: OcppError) -> None:
         """A frame the codec refused: logged, counted, and answered with a CALLERROR when it was a CALL."""
         self.refused_frames += 1
-        self.message_log.incoming(
-            connection.charger_id, data, error.message_type, error.message_id, error.action
-        )
+        received_at = time.time()
         if error.message_type == 2 and error.message_id is not None:
-            connection.send_call_error(error.message_id, error.code, error.description, error.action)
+            connection.send_call_error(
+                error.message_id, error.code, error.description, error.action, data, received_at
+            )
         else:
             log.warning("%s: frame refused and not answerable: %s", connection.charger_id, error)
+            self.message_log.exchange(
+                connection.charger_id,
+                "in",
+                received_at,
+                data,
+                error.message_type,
+                error.message_id,
+                error.action,
+            )

@@ -9,18 +9,33 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Callable
 from typing import Any
 
 import orjson
 
 from voltyard.domain.authorization import Authorization
 from voltyard.events import Event
-from voltyard.gateway.outbound import Commands
+from voltyard.gateway.outbound import AnswerHook, Commands
 from voltyard.services import Services
 
 __all__ = ["register_answer_hooks"]
 
 Payload = dict[str, Any]
+# ClearChargingProfile request fields and the charging_profiles columns they select.
+_PROFILE_FILTERS = (
+    ("id", "profile_id"),
+    ("connectorId", "connector_id"),
+    ("chargingProfilePurpose", "purpose"),
+    ("stackLevel", "stack_level"),
+)
+
+
+def _audit_hook(audited: Callable[[str, Payload, Payload, str], None], action: str) -> AnswerHook:
+    def hook(charger_id: str, request: Payload, answer: Payload) -> None:
+        audited(charger_id, request, answer, action)
+
+    return hook
 
 
 def register_answer_hooks(commands: Commands, services: Services) -> None:
@@ -35,8 +50,9 @@ def register_answer_hooks(commands: Commands, services: Services) -> None:
     def change_configuration(charger_id: str, request: Payload, answer: Payload) -> None:
         if answer["status"] in ("Accepted", "RebootRequired"):
             store.append(
-                "INSERT INTO configuration (charger_id, key, value, readonly, updated_at) VALUES (?, ?, ?, 0, ?) "
-                "ON CONFLICT (charger_id, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+                "INSERT INTO configuration (charger_id, key, value, readonly, updated_at) "
+                "VALUES (?, ?, ?, 0, ?) ON CONFLICT (charger_id, key) "
+                "DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
                 (charger_id, request["key"], request["value"], time.time()),
             )
 
@@ -79,7 +95,8 @@ def register_answer_hooks(commands: Commands, services: Services) -> None:
     def cancel_reservation(charger_id: str, request: Payload, answer: Payload) -> None:
         if answer["status"] == "Accepted":
             store.append(
-                "UPDATE reservations SET status = 'Cancelled', updated_at = ? WHERE id = ? AND charger_id = ?",
+                "UPDATE reservations SET status = 'Cancelled', updated_at = ? "
+                "WHERE id = ? AND charger_id = ?",
                 (time.time(), request["reservationId"], charger_id),
             )
 
@@ -97,8 +114,7 @@ def register_answer_hooks(commands: Commands, services: Services) -> None:
         if answer["status"] != "Accepted":
             return
         clauses, params = ["charger_id = ?"], [charger_id]
-        for key, column in (("id", "profile_id"), ("connectorId", "connector_id"),
-                            ("chargingProfilePurpose", "purpose"), ("stackLevel", "stack_level")):  # fmt: skip
+        for key, column in _PROFILE_FILTERS:
             if key in request:
                 clauses.append(f"{column} = ?")
                 params.append(request[key])
@@ -127,4 +143,4 @@ def register_answer_hooks(commands: Commands, services: Services) -> None:
         "UnlockConnector",
         "ClearCache",
     ):
-        commands.on_answer(action, lambda c, req, ans, action=action: audited(c, req, ans, action))
+        commands.on_answer(action, _audit_hook(audited, action))

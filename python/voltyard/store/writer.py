@@ -32,6 +32,18 @@ T = TypeVar("T")
 
 Batch = dict[str, list[tuple[Any, ...]]]
 Work = Callable[[sqlite3.Connection], Any]
+# A collector hands over its own pending telemetry as a function to run in the writer thread, or None.
+Collector = Callable[[], Work | None]
+Outcome = tuple[asyncio.Future[Any], Any, BaseException | None]
+
+
+class _Telemetry:
+    """Queue item: telemetry work of a collector (no future: nobody waits on it)."""
+
+    __slots__ = ("work",)
+
+    def __init__(self, work: Work) -> None:
+        self.work = work
 
 
 class _Stop:
@@ -46,8 +58,11 @@ class StoreWriter:
         self.commit_interval = commit_interval
         self.commits = 0
         self.rows_failed = 0
-        self._queue: queue.SimpleQueue[Batch | tuple[Work, asyncio.Future[Any]] | _Stop] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[Batch | _Telemetry | tuple[Work, asyncio.Future[Any]] | _Stop] = (
+            queue.SimpleQueue()
+        )
         self._batch: Batch = {}
+        self._collectors: list[Collector] = []
         self._timer: asyncio.TimerHandle | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -70,6 +85,15 @@ class StoreWriter:
                 self._timer = self._loop.call_later(self.commit_interval, self._hand_over)
         else:
             rows.append(params)
+
+    def add_collector(self, collector: Collector) -> None:
+        """Ask `collector` for its pending telemetry at every hand-over (see `wake`)."""
+        self._collectors.append(collector)
+
+    def wake(self) -> None:
+        """A collector has pending telemetry: make sure a hand-over comes within the commit interval."""
+        if self._timer is None and self._loop is not None:
+            self._timer = self._loop.call_later(self.commit_interval, self._hand_over)
 
     def durable(self, work: Callable[[sqlite3.Connection], T]) -> asyncio.Future[T]:
         """Run `work(conn)` in the writer thread; the future resolves once its commit is on disk."""
@@ -100,6 +124,10 @@ class StoreWriter:
         if self._batch:
             batch, self._batch = self._batch, {}
             self._queue.put(batch)
+        for collect in self._collectors:
+            work = collect()
+            if work is not None:
+                self._queue.put(_Telemetry(work))
 
     # --- writer thread -------------------------------------------------------------------------
 
@@ -108,10 +136,12 @@ class StoreWriter:
         try:
             self._conn = connect(self.path)
             migrate(self._conn, self.path)
-        except Exception as exc:
-            self._loop.call_soon_threadsafe(_settle, [(ready, None, exc)])
+        except Exception as exc:  # handed to the starting coroutine
+            failed: list[Outcome] = [(ready, None, exc)]
+            self._loop.call_soon_threadsafe(_settle, failed)
             return
-        self._loop.call_soon_threadsafe(_settle, [(ready, None, None)])
+        opened: list[Outcome] = [(ready, None, None)]
+        self._loop.call_soon_threadsafe(_settle, opened)
         stopping = False
         while not stopping:
             jobs = [self._queue.get()]
@@ -124,8 +154,9 @@ class StoreWriter:
             self._commit_group([job for job in jobs if not isinstance(job, _Stop)])
         self._conn.close()
 
-    def _commit_group(self, jobs: list[Batch | tuple[Work, asyncio.Future[Any]]]) -> None:
-        assert self._conn is not None and self._loop is not None
+    def _commit_group(self, jobs: list[Batch | _Telemetry | tuple[Work, asyncio.Future[Any]]]) -> None:
+        assert self._conn is not None
+        assert self._loop is not None
         conn = self._conn
         outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
         try:
@@ -133,6 +164,11 @@ class StoreWriter:
             for job in jobs:
                 if isinstance(job, dict):
                     self._write_batch(conn, job)
+                elif isinstance(job, _Telemetry):
+                    _, error = self._run_work(conn, job.work)
+                    if error is not None:
+                        self.rows_failed += 1
+                        log.error("telemetry write failed: %s", error)
                 else:
                     work, future = job
                     outcomes.append((future, *self._run_work(conn, work)))

@@ -12,10 +12,12 @@ from voltyard.services import Services
 __all__ = ["CHARGER_ACTIONS", "build_router"]
 
 CHARGER_ACTIONS = frozenset({
-    "Authorize", "BootNotification", "DataTransfer", "DiagnosticsStatusNotification", "FirmwareStatusNotification",
-    "Heartbeat", "MeterValues", "StartTransaction", "StatusNotification", "StopTransaction",
+    "Authorize", "BootNotification", "DataTransfer", "DiagnosticsStatusNotification",
+    "FirmwareStatusNotification", "Heartbeat", "MeterValues", "StartTransaction", "StatusNotification",
+    "StopTransaction",
     # Security extension
-    "LogStatusNotification", "SecurityEventNotification", "SignCertificate", "SignedFirmwareStatusNotification",
+    "LogStatusNotification", "SecurityEventNotification", "SignCertificate",
+    "SignedFirmwareStatusNotification",
 })  # fmt: skip
 
 

@@ -21,7 +21,8 @@ def register(router: Router, services: Services) -> None:
     @router.on("BootNotification")
     def boot_notification(session: ChargerConnection, payload: Payload) -> Payload:
         status, interval = chargers.boot(session.charger_id, payload)
-        if status == "Accepted":
+        session.admitted = status == "Accepted"
+        if session.admitted:
             session.mark_ready()
         return {"status": status, "currentTime": utc_now(), "interval": interval}
 

@@ -168,15 +168,17 @@ CREATE TABLE sync_cursors (
     seq  INTEGER NOT NULL
 );
 
--- Every frame in and out; bounded by rows and age (store.message_log_* in voltyard.toml).
+-- Every frame in and out, bounded by rows and age (store.message_log_* in voltyard.toml). Exchanges (the frame
+-- that opened one and the frame that answered it) are packed per charger and per commit into zlib-compressed
+-- blocks: a tenth of the rows and bytes of a row per frame, which is what keeps logging every frame cheap.
+-- voltyard.store.message_log reads and writes the block format; `actions` lists the block's actions for filtering.
 CREATE TABLE message_log (
-    id           INTEGER PRIMARY KEY,
-    time         REAL NOT NULL,
-    charger_id   TEXT NOT NULL,
-    direction    TEXT NOT NULL,                             -- in | out
-    message_type INTEGER,
-    message_id   TEXT,
-    action       TEXT,
-    frame        TEXT NOT NULL
+    id         INTEGER PRIMARY KEY,
+    charger_id TEXT NOT NULL,
+    first_time REAL NOT NULL,
+    last_time  REAL NOT NULL,
+    count      INTEGER NOT NULL,
+    actions    TEXT NOT NULL,
+    data       BLOB NOT NULL
 );
 CREATE INDEX message_log_by_charger ON message_log (charger_id, id);

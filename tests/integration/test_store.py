@@ -1,0 +1,141 @@
+"""The store on a real SQLite file: migrations, the writer thread's group commit, failure isolation,
+telemetry within the commit interval, and the message log's blocks."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from voltyard.errors import StoreError
+from voltyard.store.db import connect, migrate, migrations
+from voltyard.store.message_log import MessageLog, decode_block, encode_block
+from voltyard.store.writer import StoreWriter
+
+
+async def started(path: Path, interval: float = 0.05) -> StoreWriter:
+    writer = StoreWriter(path, commit_interval=interval)
+    await writer.start()
+    return writer
+
+
+def test_migrations_set_the_version_and_refuse_newer_files(tmp_path: Path) -> None:
+    path = tmp_path / "v.db"
+    with closing(connect(path)) as conn:
+        newest = migrations()[-1][0]
+        assert migrate(conn, path) == newest
+        assert migrate(conn, path) == newest  # idempotent
+        assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        conn.execute(f"PRAGMA user_version = {newest + 1}")
+        with pytest.raises(StoreError, match="newer than this Voltyard knows"):
+            migrate(conn, path)
+
+
+async def test_durable_writes_share_commits_and_fail_alone(tmp_path: Path) -> None:
+    writer = await started(tmp_path / "v.db")
+
+    def insert(n: int):
+        return lambda conn: (
+            conn.execute("INSERT INTO id_tags (id_tag, status) VALUES (?, 'Accepted')", (f"T{n}",)).lastrowid
+        )
+
+    def broken(conn: sqlite3.Connection) -> None:
+        conn.execute("INSERT INTO id_tags (id_tag) VALUES ('T5')")  # duplicate of a write in the same group
+        raise AssertionError("unreachable")
+
+    futures = [writer.durable(insert(n)) for n in range(200)]
+    failing = writer.durable(broken)
+    results = await asyncio.gather(*futures)
+    with pytest.raises(sqlite3.IntegrityError):
+        await failing
+    assert len(results) == 200
+    assert writer.commits < 50  # 200 durable writes, grouped
+    await writer.close()
+    with closing(sqlite3.connect(tmp_path / "v.db")) as db:
+        assert db.execute("SELECT count(*) FROM id_tags").fetchone() == (200,)
+
+
+async def test_telemetry_is_committed_within_the_interval(tmp_path: Path) -> None:
+    writer = await started(tmp_path / "v.db", interval=0.05)
+    writer.append("INSERT INTO events (time, kind, data) VALUES (?, ?, ?)", (time.time(), "Probe", "{}"))
+    with closing(connect(tmp_path / "v.db", readonly=True)) as reader:
+        for _ in range(100):
+            if reader.execute("SELECT count(*) FROM events").fetchone() == (1,):
+                break
+            await asyncio.sleep(0.01)
+        else:
+            pytest.fail("telemetry not committed within 1 s")
+    await writer.close()
+
+
+async def test_a_bad_telemetry_row_costs_only_itself(tmp_path: Path) -> None:
+    writer = await started(tmp_path / "v.db")
+    sql = "INSERT INTO id_tags (id_tag, status) VALUES (?, ?)"
+    for row in (("A", "Accepted"), ("A", "Accepted"), ("B", "Blocked")):
+        writer.append(sql, row)
+    await writer.flush()
+    assert writer.rows_failed == 1
+    await writer.close()
+    with closing(sqlite3.connect(tmp_path / "v.db")) as db:
+        assert db.execute("SELECT id_tag FROM id_tags ORDER BY id_tag").fetchall() == [("A",), ("B",)]
+
+
+async def test_message_log_blocks_query_and_prune(tmp_path: Path) -> None:
+    writer = await started(tmp_path / "v.db")
+    log = MessageLog(writer, max_rows=5, max_age_days=1)
+    for n in range(4):
+        log.exchange(
+            "CP1", "in", 1000.0 + n, b'[2,"%d","Heartbeat",{}]' % n, 2, str(n), "Heartbeat", b"[3]", 3
+        )
+    log.exchange("CP2", "out", 2000.0, b'[2,"x","Reset",{}]', 2, "x", "Reset")
+    await writer.flush()
+    for n in range(4, 8):
+        log.exchange(
+            "CP1", "in", time.time(), b'[2,"%d","Heartbeat",{}]' % n, 2, str(n), "Heartbeat", b"[3]", 3
+        )
+    await writer.flush()
+    with closing(connect(tmp_path / "v.db", readonly=True)) as db:
+        newest = MessageLog.query(db, charger_id="CP1", limit=3)
+        assert [e.message_id for e in newest] == ["7", "6", "5"]
+        (reset,) = MessageLog.query(db, action="Reset")
+        assert (reset.direction, reset.reply, reset.reply_type) == ("out", None, None)
+        assert MessageLog.query(db, direction="out", charger_id="CP1") == []
+    deleted = await log.prune()
+    assert deleted == 2  # the old blocks: past the age limit
+    await writer.close()
+
+
+frames = st.binary(max_size=300)
+texts = st.text(alphabet=st.characters(codec="utf-8"), max_size=40)
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["in", "out"]), st.floats(0, 2e9), frames, st.sampled_from([None, 2, 3, 4]),
+            st.none() | texts, st.none() | texts, st.none() | frames, st.sampled_from([3, 4]),
+            st.floats(0, 2e9),
+        ),
+        min_size=1, max_size=20,
+    )
+)  # fmt: skip
+def test_block_round_trip(rows: list) -> None:
+    pending = [("CP", *row) for row in rows]
+    decoded = list(decode_block("CP", encode_block(pending)))
+    assert len(decoded) == len(pending)
+    for exchange, (_, direction, opened, frame, mtype, mid, action, reply, rtype, replied) in zip(
+        decoded, pending, strict=True
+    ):
+        assert (exchange.direction, exchange.time, exchange.frame, exchange.message_type) == (
+            direction, opened, frame, mtype,
+        )  # fmt: skip
+        assert exchange.message_id == (mid or None)
+        assert exchange.action == (action or None)
+        assert exchange.reply == reply
+        assert exchange.reply_type == (rtype if reply is not None else None)
+        assert exchange.reply_time == (replied if reply is not None else None)

@@ -1,0 +1,74 @@
+"""voltyard.toml parsing: defaults, overrides, and errors that name the file and the key."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+from voltyard.cli import main
+from voltyard.config import Config, load_config
+from voltyard.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_shipped_config_documents_the_defaults() -> None:
+    shipped = load_config(ROOT / "configs" / "voltyard.toml")
+    defaults = load_config(None)
+    for section in ("server", "ocpp", "store"):
+        assert getattr(shipped, section) == getattr(defaults, section), section
+
+
+def test_overrides_beat_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "v.toml"
+    path.write_text('[server]\nport = 9100\ndata_dir = "data"\n[ocpp]\nunknown_charger = "pending"\n')
+    config = load_config(path, {"server": {"port": 9200, "host": None}})
+    assert config.server.port == 9200
+    assert config.server.host == "0.0.0.0"
+    assert config.server.data_dir == tmp_path / "data"  # relative to the file
+    assert config.ocpp.unknown_charger == "pending"
+    assert dataclasses.is_dataclass(config)
+    assert isinstance(config, Config)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[server]\nport = 'x'\n", "[server] port: expected an integer, got 'x'"),
+        ("[server]\nport = 70000\n", "[server] port: 70000 is outside 0..65535"),
+        ("[ocpp]\nunknown_charger = 'maybe'\n", "[ocpp] unknown_charger: 'maybe' is not one of"),
+        ("[ocpp]\nheartbeat = 3\n", "[ocpp] heartbeat: unknown key"),
+        ("[gateway]\n", "unknown section [gateway]"),
+        ("[store]\ntelemetry_commit_interval = 5\n", "[store] telemetry_commit_interval: 5.0 is outside"),
+        ("[ocpp]\nvalidate_outgoing = 1\n", "[ocpp] validate_outgoing: expected true or false"),
+        ("server = 3\n", "[server] must be a table"),
+        ("[server\n", "not valid TOML"),
+    ],
+)
+def test_bad_values_name_file_and_key(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as error:
+        load_config(path)
+    assert str(error.value).startswith(str(path))
+    assert message in str(error.value)
+
+
+def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_config(tmp_path / "absent.toml")
+
+
+def test_serve_exits_2_on_a_config_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text("[ocpp]\ncall_timeout = 'soon'\n")
+    assert main(["serve", "--config", str(path)]) == 2
+    assert "[ocpp] call_timeout: expected a number" in capsys.readouterr().err
+
+
+def test_serve_rejects_a_bad_port_flag(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["serve", "--port", "99999"])
+    assert exited.value.code == 2
+    assert "port 99999 is outside 0..65535" in capsys.readouterr().err
