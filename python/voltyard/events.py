@@ -74,3 +74,39 @@ class EventBus:
                 subscriber(event)
             except Exception:
                 log.exception("event subscriber failed on %s", event.kind)
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedEvent:
+    """An event as the store committed it, with its sequence number."""
+
+    seq: int
+    time: float
+    kind: str
+    charger_id: str | None
+    data: dict[str, Any]
+
+
+def events_after(conn: sqlite3.Connection, cursor: int, limit: int = 500) -> list[LoggedEvent]:
+    """Committed events with a sequence number above `cursor`, oldest first (seed 000's offline sync)."""
+    rows = conn.execute(
+        "SELECT seq, time, kind, charger_id, data FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
+        (cursor, limit),
+    )
+    return [LoggedEvent(seq, at, kind, charger, orjson.loads(data)) for seq, at, kind, charger, data in rows]
+
+
+def mark_synced(conn: sqlite3.Connection, consumer: str, seq: int) -> int:
+    """Record that `consumer` has everything up to `seq`; never moves a cursor back. Returns the cursor."""
+    conn.execute(
+        "INSERT INTO sync_cursors (name, seq) VALUES (?, ?) "
+        "ON CONFLICT (name) DO UPDATE SET seq = max(seq, excluded.seq)",
+        (consumer, seq),
+    )
+    return int(conn.execute("SELECT seq FROM sync_cursors WHERE name = ?", (consumer,)).fetchone()[0])
+
+
+def sync_cursor(conn: sqlite3.Connection, consumer: str) -> int:
+    """Where `consumer` stands (0 before its first sync)."""
+    row = conn.execute("SELECT seq FROM sync_cursors WHERE name = ?", (consumer,)).fetchone()
+    return int(row[0]) if row else 0

@@ -32,4 +32,6 @@ async def test_stops_cleanly_closing_connections_and_flushing(tmp_path, signum: 
     assert b"voltyard stopped" in server.log
     with closing(sqlite3.connect(tmp_path / "data" / "voltyard.db")) as db:
         # Telemetry buffered at the signal was committed on the way out.
-        assert db.execute("SELECT status FROM connectors WHERE charger_id = 'CP-STOP'").fetchone() == ("Charging",)
+        assert db.execute("SELECT status FROM connectors WHERE charger_id = 'CP-STOP'").fetchone() == (
+            "Charging",
+        )

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from voltyard.errors import StoreError
+from voltyard.events import Event, events_after, mark_synced, sync_cursor
 from voltyard.store.db import connect, migrate, migrations
 from voltyard.store.message_log import MessageLog, decode_block, encode_block
 from voltyard.store.writer import StoreWriter
@@ -139,3 +140,18 @@ def test_block_round_trip(rows: list) -> None:
         assert exchange.reply == reply
         assert exchange.reply_type == (rtype if reply is not None else None)
         assert exchange.reply_time == (replied if reply is not None else None)
+
+
+async def test_event_log_after_a_cursor_and_sync_markers(appliance) -> None:
+    for n in range(5):
+        appliance.services.events.publish(Event("Probe", "CP1", {"n": n}))
+    await appliance.store.flush()
+    with closing(appliance.read_connection()) as db:
+        probes = [event for event in events_after(db, 0) if event.kind == "Probe"]
+    assert [event.data["n"] for event in probes] == [0, 1, 2, 3, 4]
+    upto = probes[2].seq
+    assert await appliance.store.durable(lambda conn: mark_synced(conn, "upstream", upto)) == upto
+    assert await appliance.store.durable(lambda conn: mark_synced(conn, "upstream", 1)) == upto  # never back
+    with closing(appliance.read_connection()) as db:
+        assert sync_cursor(db, "upstream") == upto
+        assert [event.data["n"] for event in events_after(db, upto) if event.kind == "Probe"] == [3, 4]
