@@ -11,21 +11,35 @@ from __future__ import annotations
 import dataclasses
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, get_args, get_type_hints
+from types import UnionType
+from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
 from voltyard.errors import ConfigError
 
 __all__ = [
+    "LENIENCY_RULES",
+    "AdmissionConfig",
     "Config",
+    "HealthConfig",
+    "LeniencyConfig",
     "OcppConfig",
+    "SecurityConfig",
     "ServerConfig",
     "StoreConfig",
     "default_data_dir",
     "load_config",
 ]
+
+# Tolerated deviations from the OCPP 1.6 schemas (voltyard.ocpp.leniency applies them).
+LENIENCY_RULES = (
+    "numeric_sampled_value",
+    "long_serial_numbers",
+    "unknown_enum_values",
+    "single_object_as_array",
+)
 
 UnknownChargerPolicy = Literal["accept", "pending", "reject"]
 UnknownIdTagPolicy = Literal["accept", "reject"]
@@ -71,12 +85,72 @@ class StoreConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class SecurityConfig:
+    """TLS listener (security profiles 2 and 3) and the throttling of failed logins."""
+
+    tls_port: int = 9443
+    default_profile: int = 0
+    cert_file: Path | None = None
+    key_file: Path | None = None
+    client_ca_file: Path | None = None
+    auth_failure_limit: int = 5
+    auth_failure_window: float = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class AdmissionConfig:
+    """How fast chargers may connect, boot and talk."""
+
+    connection_rate: float = 1000.0
+    connection_burst: int = 1000
+    boot_storm_rate: float = 500.0
+    pending_interval_min: int = 5
+    pending_interval_max: int = 30
+    message_rate: float = 50.0
+    message_burst: int = 200
+
+
+@dataclass(frozen=True, slots=True)
+class HealthConfig:
+    """Liveness checks and the automatic responses of seed 000."""
+
+    ping_interval: float = 60.0
+    ping_timeout: float = 30.0
+    heartbeat_timeout_factor: float = 3.0
+    critical_error_codes: tuple[str, ...] = (
+        "GroundFailure",
+        "HighTemperature",
+        "OverCurrentFailure",
+        "OverVoltage",
+        "PowerSwitchFailure",
+        "UnderVoltage",
+    )
+    faulted_inoperative: bool = True
+    heartbeat_loss_alert: bool = True
+    emergency_stop_warning: bool = True
+    response_min_interval: float = 300.0
+    clock_skew_tolerance: float = 300.0
+
+
+@dataclass(frozen=True, slots=True)
+class LeniencyConfig:
+    """Tolerated deviations from the schemas: for every charger, and per "Vendor" or "Vendor/Model"."""
+
+    default: tuple[str, ...] = ()
+    by_model: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     """The whole configuration; `source` is the file it came from, if any."""
 
     server: ServerConfig = field(default_factory=ServerConfig)
     ocpp: OcppConfig = field(default_factory=OcppConfig)
     store: StoreConfig = field(default_factory=StoreConfig)
+    security: SecurityConfig = field(default_factory=SecurityConfig)
+    admission: AdmissionConfig = field(default_factory=AdmissionConfig)
+    health: HealthConfig = field(default_factory=HealthConfig)
+    leniency: LeniencyConfig = field(default_factory=LeniencyConfig)
     source: Path | None = None
 
 
@@ -91,9 +165,33 @@ _BOUNDS: dict[tuple[str, str], tuple[float, float]] = {
     ("store", "telemetry_commit_interval"): (0.01, 1.0),
     ("store", "message_log_max_rows"): (0, 10**9),
     ("store", "message_log_max_age_days"): (0, 3650),
+    ("security", "tls_port"): (0, 65535),
+    ("security", "default_profile"): (0, 3),
+    ("security", "auth_failure_limit"): (1, 10**6),
+    ("security", "auth_failure_window"): (1, 86400),
+    ("admission", "connection_rate"): (1, 10**6),
+    ("admission", "connection_burst"): (1, 10**7),
+    ("admission", "boot_storm_rate"): (1, 10**6),
+    ("admission", "pending_interval_min"): (1, 86400),
+    ("admission", "pending_interval_max"): (1, 86400),
+    ("admission", "message_rate"): (0.1, 10**6),
+    ("admission", "message_burst"): (1, 10**7),
+    ("health", "ping_interval"): (0, 86400),
+    ("health", "ping_timeout"): (1, 86400),
+    ("health", "heartbeat_timeout_factor"): (1.0, 100.0),
+    ("health", "response_min_interval"): (0, 86400),
+    ("health", "clock_skew_tolerance"): (0, 86400),
 }
 
-_SECTIONS: dict[str, type[Any]] = {"server": ServerConfig, "ocpp": OcppConfig, "store": StoreConfig}
+_SECTIONS: dict[str, type[Any]] = {
+    "server": ServerConfig,
+    "ocpp": OcppConfig,
+    "store": StoreConfig,
+    "security": SecurityConfig,
+    "admission": AdmissionConfig,
+    "health": HealthConfig,
+    "leniency": LeniencyConfig,
+}
 
 
 def load_config(path: Path | None, overrides: Mapping[str, Mapping[str, Any]] | None = None) -> Config:
@@ -121,6 +219,22 @@ def load_config(path: Path | None, overrides: Mapping[str, Mapping[str, Any]] | 
             raise ConfigError(f"{where}: [{name}] must be a table")
         values = {**table, **(overrides or {}).get(name, {})}
         sections[name] = _build_section(cls, name, values, where, path)
+    admission = sections["admission"]
+    if admission.pending_interval_min > admission.pending_interval_max:
+        raise ConfigError(f"{where}: [admission] pending_interval_min is above pending_interval_max")
+    security = sections["security"]
+    if (security.cert_file is None) != (security.key_file is None):
+        raise ConfigError(f"{where}: [security] cert_file and key_file go together")
+    leniency = sections["leniency"]
+    for key, rules in [
+        ("default", leniency.default),
+        *((f"by_model.{k}", v) for k, v in leniency.by_model.items()),
+    ]:
+        unknown = sorted(set(rules) - set(LENIENCY_RULES))
+        if unknown:
+            raise ConfigError(
+                f"{where}: [leniency] {key}: unknown rule {unknown[0]!r} (known: {', '.join(LENIENCY_RULES)})"
+            )
     return Config(**sections, source=path)
 
 
@@ -145,31 +259,62 @@ def _build_section(
 
 
 def _coerce(hint: object, raw: object, where: str, path: Path | None) -> object:
-    if hint is bool:
-        if not isinstance(raw, bool):
-            raise ConfigError(f"{where}: expected true or false, got {raw!r}")
-        return raw
-    if hint is int:
-        if isinstance(raw, bool) or not isinstance(raw, int):
-            raise ConfigError(f"{where}: expected an integer, got {raw!r}")
-        return raw
-    if hint is float:
-        if isinstance(raw, bool) or not isinstance(raw, int | float):
-            raise ConfigError(f"{where}: expected a number, got {raw!r}")
-        return float(raw)
-    if hint is str:
-        if not isinstance(raw, str):
-            raise ConfigError(f"{where}: expected a string, got {raw!r}")
-        return raw
+    scalar = _SCALARS.get(hint)
+    if scalar is not None:
+        return scalar(raw, where)
     if hint is Path:
-        if not isinstance(raw, str | Path) or not str(raw):
-            raise ConfigError(f"{where}: expected a path, got {raw!r}")
-        resolved = Path(raw).expanduser()
-        # Relative paths in a file are relative to that file, so a config works from any directory.
-        if not resolved.is_absolute() and path is not None and isinstance(raw, str):
-            resolved = path.parent / resolved
-        return resolved
+        return _path(raw, where, path)
+    origin = get_origin(hint)
+    if origin is UnionType or origin is Union:  # `X | None`: None is spelled by leaving the key out
+        (inner,) = [arg for arg in get_args(hint) if arg is not type(None)]
+        return _coerce(inner, raw, where, path)
+    if origin is tuple:
+        if not isinstance(raw, list | tuple) or not all(isinstance(item, str) for item in raw):
+            raise ConfigError(f"{where}: expected a list of strings, got {raw!r}")
+        return tuple(raw)
+    if origin is dict:
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{where}: expected a table, got {raw!r}")
+        value_hint = get_args(hint)[1]
+        return {str(key): _coerce(value_hint, item, f"{where}.{key}", path) for key, item in raw.items()}
     choices = get_args(hint)
     if raw not in choices:
         raise ConfigError(f"{where}: {raw!r} is not one of {', '.join(map(repr, choices))}")
     return raw
+
+
+def _bool(raw: object, where: str) -> bool:
+    if not isinstance(raw, bool):
+        raise ConfigError(f"{where}: expected true or false, got {raw!r}")
+    return raw
+
+
+def _int(raw: object, where: str) -> int:
+    if isinstance(raw, bool) or not isinstance(raw, int):
+        raise ConfigError(f"{where}: expected an integer, got {raw!r}")
+    return raw
+
+
+def _float(raw: object, where: str) -> float:
+    if isinstance(raw, bool) or not isinstance(raw, int | float):
+        raise ConfigError(f"{where}: expected a number, got {raw!r}")
+    return float(raw)
+
+
+def _str(raw: object, where: str) -> str:
+    if not isinstance(raw, str):
+        raise ConfigError(f"{where}: expected a string, got {raw!r}")
+    return raw
+
+
+def _path(raw: object, where: str, path: Path | None) -> Path:
+    if not isinstance(raw, str | Path) or not str(raw):
+        raise ConfigError(f"{where}: expected a path, got {raw!r}")
+    resolved = Path(raw).expanduser()
+    # Relative paths in a file are relative to that file, so a config works from any directory.
+    if not resolved.is_absolute() and path is not None and isinstance(raw, str):
+        resolved = path.parent / resolved
+    return resolved
+
+
+_SCALARS: dict[object, Callable[[object, str], object]] = {bool: _bool, int: _int, float: _float, str: _str}

@@ -18,15 +18,22 @@ from pathlib import Path
 from voltyard.config import Config
 from voltyard.domain.authorization import Authorization
 from voltyard.domain.chargers import Chargers
-from voltyard.domain.transactions import Transactions
+from voltyard.domain.credentials import Credentials
+from voltyard.domain.health import Health
+from voltyard.domain.transactions import ClockSkew, Transactions
 from voltyard.errors import StoreError
 from voltyard.events import EventBus
+from voltyard.gateway.admission import AuthThrottle, BootStorm
+from voltyard.gateway.authentication import Authenticator
 from voltyard.gateway.outbound import Commands
+from voltyard.gateway.registry import Registry
 from voltyard.gateway.server import Gateway
+from voltyard.gateway.tls import server_context
 from voltyard.loops import loop_factory
 from voltyard.ocpp.answers import register_answer_hooks
 from voltyard.ocpp.codec import load_codec
 from voltyard.ocpp.handlers import build_router
+from voltyard.ocpp.leniency import Leniency
 from voltyard.services import Services
 from voltyard.store.db import DB_FILENAME, connect
 from voltyard.store.message_log import MessageLog
@@ -52,7 +59,8 @@ class Appliance:
         self.gateway: Gateway | None = None
         self.commands: Commands | None = None
         self.ocpp_port = 0
-        self._housekeeping_task: asyncio.Task[None] | None = None
+        self.tls_port: int | None = None
+        self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
         config = self.config
@@ -62,15 +70,25 @@ class Appliance:
             raise StoreError(
                 f"{config.server.data_dir}: cannot create the data directory: {exc.strerror}"
             ) from exc
+        where = str(config.source or "<defaults>")
+        tls = server_context(config.security, where) if config.security.cert_file is not None else None
         await self.store.start()
         events = EventBus(self.store, asyncio.get_running_loop())
         chargers = Chargers(config.ocpp, self.store, events)
         authorization = Authorization(config.ocpp, self.store)
+        credentials = Credentials(self.store)
+        transactions = Transactions(self.store, events, ClockSkew(config.health.clock_skew_tolerance))
         with contextlib.closing(connect(self.db_path)) as conn:
-            chargers.load(conn)
-            authorization.load(conn)
+            for part in (chargers, authorization, credentials, transactions):
+                part.load(conn)
+        registry = Registry()
+        admission = config.admission
+        health = Health(config.health, config.ocpp, chargers, events, registry)
+        boot_storm = BootStorm(
+            admission.boot_storm_rate, admission.pending_interval_min, admission.pending_interval_max
+        )
         self.services = Services(
-            config, self.store, events, chargers, Transactions(self.store, events), authorization
+            config, self.store, events, chargers, transactions, authorization, credentials, health, boot_storm
         )
         codec = load_codec()
         message_log = MessageLog(
@@ -78,20 +96,36 @@ class Appliance:
             max_rows=config.store.message_log_max_rows,
             max_age_days=config.store.message_log_max_age_days,
         )
-        self.gateway = Gateway(config.ocpp, codec, build_router(self.services), chargers, events, message_log)
-        self.commands = Commands(
-            self.gateway.registry, codec, events, default_timeout=config.ocpp.call_timeout
+        throttle = AuthThrottle(config.security.auth_failure_limit, config.security.auth_failure_window)
+        self.gateway = Gateway(
+            config,
+            codec,
+            build_router(self.services),
+            chargers,
+            events,
+            message_log,
+            Authenticator(credentials, throttle, events, config.security.default_profile),
+            Leniency(config.leniency, chargers, codec),
+            registry,
         )
+        self.commands = Commands(registry, codec, events, default_timeout=config.ocpp.call_timeout)
+        health.call = self.commands.call
         register_answer_hooks(self.commands, self.services)
-        server = await self.gateway.start(config.server.host, config.server.port)
-        self.ocpp_port = server.sockets[0].getsockname()[1]
-        self._housekeeping_task = asyncio.create_task(self._housekeeping(message_log, chargers))
+        ports = await self.gateway.start(
+            config.server.host, config.server.port, tls, config.security.tls_port
+        )
+        self.ocpp_port = ports[0]
+        self.tls_port = ports[1] if len(ports) > 1 else None
+        self._tasks = [
+            asyncio.create_task(self._housekeeping(message_log, chargers)),
+            asyncio.create_task(health.run()),
+        ]
 
     async def stop(self) -> None:
-        if self._housekeeping_task is not None:
-            self._housekeeping_task.cancel()
+        for task in self._tasks:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._housekeeping_task
+                await task
         if self.gateway is not None:
             await self.gateway.stop()
         if self.services is not None:
@@ -105,6 +139,14 @@ class Appliance:
     @property
     def ocpp_url(self) -> str:
         return f"ws://{self.config.server.host}:{self.ocpp_port}/ocpp/{{chargePointId}}"
+
+    @property
+    def urls(self) -> str:
+        """The listeners, for the ready line."""
+        urls = f"OCPP {self.ocpp_url}"
+        if self.tls_port is not None:
+            urls += f", wss://{self.config.server.host}:{self.tls_port}/ocpp/{{chargePointId}}"
+        return urls
 
     async def _housekeeping(self, message_log: MessageLog, chargers: Chargers) -> None:
         """Write last-seen times behind every few seconds; prune the message log every minute."""
@@ -135,8 +177,8 @@ async def _serve(config: Config) -> None:
         await appliance.start()
         tune_garbage_collector()
         log.info(
-            "voltyard ready: OCPP %s (also /{chargePointId}), control API port %d (reserved), data %s",
-            appliance.ocpp_url, config.server.api_port, appliance.db_path,
+            "voltyard ready: %s (also /{chargePointId}), control API port %d (reserved), data %s",
+            appliance.urls, config.server.api_port, appliance.db_path,
         )  # fmt: skip
         await stop.wait()
         log.info("voltyard stopping: closing connections and flushing the store")

@@ -9,8 +9,11 @@ from typing import Any
 from voltyard.config import Config
 from voltyard.domain.authorization import Authorization
 from voltyard.domain.chargers import Chargers
+from voltyard.domain.credentials import Credentials
+from voltyard.domain.health import Health
 from voltyard.domain.transactions import Transactions
 from voltyard.events import EventBus
+from voltyard.gateway.admission import BootStorm
 from voltyard.store.writer import StoreWriter
 
 __all__ = ["Services", "VendorHandler"]
@@ -29,6 +32,9 @@ class Services:
     chargers: Chargers
     transactions: Transactions
     authorization: Authorization
+    credentials: Credentials
+    health: Health
+    boot_storm: BootStorm
     vendors: dict[str, VendorHandler] = field(default_factory=dict)
 
     def register_vendor(self, vendor_id: str, handler: VendorHandler) -> None:

@@ -207,7 +207,7 @@ CSMS_CASES: dict[str, tuple[dict[str, Any], Any, dict[str, Any]]] = {
 def _handler(action: str) -> Any:
     def handle(self: PeerChargePoint, **kwargs: Any) -> Any:
         self.received.append((action, kwargs))
-        return CSMS_CASES[action][1]
+        return self.answers.get(action, CSMS_CASES[action][1])
 
     # The library routes by the attribute name recorded at decoration time, so name it first.
     handle.__name__ = f"on_{action}"
@@ -220,6 +220,7 @@ class PeerChargePoint(ChargePoint):  # type: ignore[misc]
     def __init__(self, charger_id: str, connection: Any) -> None:
         super().__init__(charger_id, connection, response_timeout=10)
         self.received: list[tuple[str, dict[str, Any]]] = []
+        self.answers: dict[str, Any] = {}  # per-test answers instead of CSMS_CASES
 
 
 for _action in CSMS_CASES:

@@ -89,6 +89,9 @@ class ChargerRecord:
     log_status: str | None = None
     security_profile: int = 0
     local_list_version: int = 0
+    online: bool = False
+    max_frame_size: int | None = None
+    leniency: tuple[str, ...] = ()
 
 
 class Chargers:
@@ -115,6 +118,8 @@ class Chargers:
                 log_status=row["log_status"],
                 security_profile=row["security_profile"],
                 local_list_version=row["local_list_version"],
+                max_frame_size=row["max_frame_size"],
+                leniency=tuple(rule for rule in (row["leniency"] or "").split(",") if rule),
             )
             self.records[record.id] = record
         for row in conn.execute("SELECT * FROM connectors"):
@@ -138,10 +143,40 @@ class Chargers:
             self._events.publish(Event("ChargerRegistered", charger_id))
         return record
 
-    def boot(self, charger_id: str, payload: dict[str, Any]) -> tuple[str, int]:
+    def set_online(self, charger_id: str, *, online: bool) -> None:
+        self.get(charger_id).online = online
+
+    def max_frame_size(self, charger_id: str) -> int:
+        """The largest message this charger may send: its own override, else the configured default."""
+        record = self.records.get(charger_id)
+        override = record.max_frame_size if record is not None else None
+        return override or self.config.max_frame_size
+
+    async def set_limits(
+        self, charger_id: str, *, max_frame_size: int | None, leniency: tuple[str, ...] | None = None
+    ) -> None:
+        """Per-charger overrides (durable): the frame size limit and the tolerated deviations."""
+        record = self.get(charger_id)
+        rules = record.leniency if leniency is None else leniency
+        await self._store.durable(
+            lambda conn: conn.execute(
+                "INSERT INTO chargers (id, first_seen, max_frame_size, leniency) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (id) DO UPDATE SET max_frame_size = excluded.max_frame_size, "
+                "leniency = excluded.leniency",
+                (charger_id, time.time(), max_frame_size, ",".join(rules)),
+            )
+        )
+        record.max_frame_size = max_frame_size
+        record.leniency = rules
+
+    def boot(self, charger_id: str, payload: dict[str, Any], defer: int | None = None) -> tuple[str, int]:
         """Decide a BootNotification: (status, interval). Known chargers keep Accepted/Rejected."""
         record = self.get(charger_id)
         now = time.time()
+        if defer is not None and record.registration != "Rejected":
+            # A boot storm: come back later, without changing what the charger is registered as.
+            record.boot = {key: payload[key] for key, _ in _BOOT_FIELDS if key in payload}
+            return "Pending", defer
         if record.registration in ("Accepted", "Rejected"):
             status = record.registration
         else:

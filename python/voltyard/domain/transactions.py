@@ -1,9 +1,15 @@
-"""Transactions: ids allocated on disk before they are answered, idempotent stops, meter values.
+"""Transactions: ids allocated on disk before they are answered, idempotent stops, meter values,
+reconciliation of zombies.
 
 Chargers replay their offline queues after a reconnect, so the same StartTransaction may arrive twice
 (it gets the same id back) and a StopTransaction may name a transaction that is unknown, already
 stopped, or stopped twice. Every stop is answered and recorded with a flag, never refused: a refused
 stop is retried by the charger forever.
+
+A transaction left open by a charger that rebooted, or whose connector shows Available or Preparing
+again, is closed as reconciled with the last energy reading known; a real StopTransaction arriving
+later still wins. Timestamps in the future (beyond a tolerance) or before 2000 are flagged as clock
+skew and stored as sent.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ import asyncio
 import sqlite3
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -19,12 +26,12 @@ import orjson
 from voltyard.events import Event, EventBus
 from voltyard.store.writer import StoreWriter
 
-__all__ = ["StopOutcome", "Transactions", "normalise_sampled_values"]
+__all__ = ["ClockSkew", "StopOutcome", "Transactions", "normalise_sampled_values"]
 
 _INSERT_TX = """
 INSERT INTO transactions (charger_id, connector_id, id_tag, start_time, meter_start, reservation_id,
-                          started_at)
-VALUES (?, ?, ?, ?, ?, ?, ?)
+                          started_at, clock_skew)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (charger_id, connector_id, id_tag, start_time, meter_start) DO NOTHING
 """
 _FIND_TX = """
@@ -33,13 +40,13 @@ WHERE charger_id = ? AND connector_id = ? AND id_tag = ? AND start_time = ? AND 
 """
 _INSERT_STOP = """
 INSERT INTO stop_records (charger_id, transaction_id, id_tag, meter_stop, timestamp, reason, transaction_data,
-                          received_at, flag)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                          received_at, flag, clock_skew)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 INSERT_METER = """
 INSERT INTO meter_values (charger_id, connector_id, transaction_id, timestamp, sampled_value, energy_wh,
-                          power_w, received_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                          power_w, received_at, clock_skew)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 
 _ENERGY = "Energy.Active.Import.Register"
@@ -50,7 +57,11 @@ _POWER_SCALE = {"W": 1.0, "kW": 1000.0}
 
 @dataclass(frozen=True, slots=True)
 class StopOutcome:
-    """How a StopTransaction related to what the store knew: Stopped, Unknown, Duplicate or AlreadyStopped."""
+    """How a StopTransaction related to what the store knew.
+
+    Stopped, StoppedAfterReconcile (a real stop of a transaction closed as reconciled), Unknown, Duplicate
+    (the same stop again) or AlreadyStopped (a different stop of a stopped transaction).
+    """
 
     transaction_id: int
     flag: str
@@ -85,13 +96,65 @@ def normalise_sampled_values(sampled: list[dict[str, Any]]) -> tuple[float | Non
     return energy, power
 
 
-class Transactions:
-    """Start, stop and meter values of every charger's transactions."""
+class ClockSkew:
+    """Flags timestamps before 2000 or more than `tolerance` seconds in the future."""
 
-    def __init__(self, store: StoreWriter, events: EventBus) -> None:
+    def __init__(self, tolerance: float) -> None:
+        self.tolerance = tolerance
+
+    def __call__(self, timestamp: str) -> bool:
+        if timestamp[:4] < "2000":
+            return True
+        limit = time.time() + self.tolerance
+        if timestamp.endswith("Z") and len(timestamp) >= 20:
+            # UTC in its canonical form compares as text: no parsing on the hot path.
+            return timestamp[:19] > _utc_text(limit)
+        try:
+            parsed = datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
+        except ValueError:
+            return False  # the schema's date-time check has passed it; do not guess
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=UTC)
+        return parsed.timestamp() > limit
+
+
+def _utc_text(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+class Transactions:
+    """Start, stop, meter values and reconciliation of every charger's transactions."""
+
+    def __init__(self, store: StoreWriter, events: EventBus, clock_skew: ClockSkew | None = None) -> None:
         self._store = store
         self._events = events
+        self.skewed = clock_skew or ClockSkew(300.0)
         self.power_w: dict[tuple[str, int], float] = {}
+        # Open transactions by (charger, connector): {transaction id: start timestamp}, so that status
+        # notifications can find zombies without a query.
+        self.open: dict[tuple[str, int], dict[int, str]] = {}
+
+    def load(self, conn: sqlite3.Connection) -> None:
+        for transaction_id, charger_id, connector_id, start_time in conn.execute(
+            "SELECT id, charger_id, connector_id, start_time FROM transactions WHERE stopped_at IS NULL"
+        ):
+            self.open.setdefault((charger_id, connector_id), {})[transaction_id] = start_time
+
+    def open_on(self, charger_id: str, connector_id: int | None = None) -> list[int]:
+        """Open transaction ids of a charger (of one connector when given)."""
+        return [
+            transaction_id
+            for (charger, connector), opened in self.open.items()
+            if charger == charger_id and connector_id in (None, connector)
+            for transaction_id in opened
+        ]
+
+    def _closed(self, charger_id: str, transaction_ids: list[int]) -> None:
+        for key in [key for key in self.open if key[0] == charger_id]:
+            for transaction_id in transaction_ids:
+                self.open[key].pop(transaction_id, None)
+            if not self.open[key]:
+                del self.open[key]
 
     def start(self, charger_id: str, payload: dict[str, Any]) -> asyncio.Future[int]:
         """Allocate (or find, for a replayed start) the transaction id; resolves once it is on disk."""
@@ -103,10 +166,11 @@ class Transactions:
             payload["meterStart"],
         )
         reservation_id = payload.get("reservationId")
+        skewed = self.skewed(payload["timestamp"])
         events = self._events
 
-        def work(conn: sqlite3.Connection) -> int:
-            inserted = conn.execute(_INSERT_TX, (*key, reservation_id, time.time())).rowcount
+        def work(conn: sqlite3.Connection) -> tuple[int, bool]:
+            inserted = conn.execute(_INSERT_TX, (*key, reservation_id, time.time(), skewed)).rowcount
             (transaction_id,) = conn.execute(_FIND_TX, key).fetchone()
             if inserted:
                 data = {
@@ -117,21 +181,43 @@ class Transactions:
                     "timestamp": key[3],
                 }
                 events.publish(Event("TransactionStarted", charger_id, data), conn)
+                if skewed:
+                    events.publish(
+                        Event("ClockSkew", charger_id, {"timestamp": key[3], "in": "StartTransaction"}), conn
+                    )
                 if reservation_id is not None:
                     conn.execute(
                         "UPDATE reservations SET status = 'Used', updated_at = ? "
                         "WHERE id = ? AND charger_id = ?",
                         (time.time(), reservation_id, charger_id),
                     )
-            return int(transaction_id)
+            stopped = conn.execute(
+                "SELECT stopped_at FROM transactions WHERE id = ?", (transaction_id,)
+            ).fetchone()
+            return int(transaction_id), stopped[0] is None
 
-        return self._store.durable(work)
+        done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+        def opened(future: asyncio.Future[tuple[int, bool]]) -> None:
+            if future.cancelled():
+                done.cancel()
+            elif future.exception() is not None:
+                done.set_exception(future.exception())  # type: ignore[arg-type]
+            else:
+                transaction_id, still_open = future.result()
+                if still_open:
+                    self.open.setdefault((charger_id, key[1]), {})[transaction_id] = key[3]
+                done.set_result(transaction_id)
+
+        self._store.durable(work).add_done_callback(opened)
+        return done
 
     def stop(self, charger_id: str, payload: dict[str, Any]) -> asyncio.Future[StopOutcome]:
         """Record a StopTransaction, whatever the store knew of it; resolves once it is on disk."""
         transaction_id: int = payload["transactionId"]
         data = payload.get("transactionData")
         data_json = orjson.dumps(data).decode() if data is not None else None
+        received = time.time()
         meters = [
             (
                 charger_id,
@@ -140,33 +226,39 @@ class Transactions:
                 value["timestamp"],
                 orjson.dumps(value["sampledValue"]).decode(),
                 *normalise_sampled_values(value["sampledValue"]),
-                time.time(),
+                received,
+                self.skewed(value["timestamp"]),
             )
             for value in data or []
         ]
+        skewed = self.skewed(payload["timestamp"])
         events = self._events
+        self._closed(charger_id, [transaction_id])
 
         def work(conn: sqlite3.Connection) -> StopOutcome:
             row = conn.execute(
-                "SELECT connector_id, stopped_at, meter_stop, stop_time FROM transactions "
+                "SELECT connector_id, stopped_at, meter_stop, stop_time, stop_flag FROM transactions "
                 "WHERE id = ? AND charger_id = ?",
                 (transaction_id, charger_id),
             ).fetchone()
-            now = time.time()
             if row is None:
                 flag = "Unknown"
-            elif row[1] is None:
-                flag = "Stopped"
+            elif row[1] is None or row[4] == "Reconciled":
+                flag = "Stopped" if row[1] is None else "StoppedAfterReconcile"
                 conn.execute(
                     "UPDATE transactions SET meter_stop = ?, stop_time = ?, stop_reason = ?, "
-                    "stop_id_tag = ?, stopped_at = ?, transaction_data = ? WHERE id = ?",
+                    "stop_id_tag = ?, stopped_at = ?, transaction_data = ?, stop_flag = ?, "
+                    "clock_skew = clock_skew | ? "
+                    "WHERE id = ?",
                     (
                         payload["meterStop"],
                         payload["timestamp"],
                         payload.get("reason", "Local"),
                         payload.get("idTag"),
-                        now,
+                        received,
                         data_json,
+                        None if flag == "Stopped" else "ReconciledThenStopped",
+                        skewed,
                         transaction_id,
                     ),
                 )
@@ -184,27 +276,25 @@ class Transactions:
                     payload["timestamp"],
                     payload.get("reason"),
                     data_json,
-                    now,
+                    received,
                     flag,
+                    skewed,
                 ),
             )
             if flag != "Duplicate":
                 connector_id = row[0] if row is not None else None
                 conn.executemany(INSERT_METER, [(m[0], connector_id or 0, *m[2:]) for m in meters])
-            kind = "TransactionStopped" if flag == "Stopped" else "TransactionStopFlagged"
-            events.publish(
-                Event(
-                    kind,
-                    charger_id,
-                    {
-                        "transactionId": transaction_id,
-                        "flag": flag,
-                        "meterStop": payload["meterStop"],
-                        "reason": payload.get("reason"),
-                    },
-                ),
-                conn,
-            )
+            kind = "TransactionStopped" if flag.startswith("Stopped") else "TransactionStopFlagged"
+            details = {"transactionId": transaction_id, "flag": flag, "meterStop": payload["meterStop"],
+                       "reason": payload.get("reason")}  # fmt: skip
+            events.publish(Event(kind, charger_id, details), conn)
+            if skewed:
+                events.publish(
+                    Event(
+                        "ClockSkew", charger_id, {"timestamp": payload["timestamp"], "in": "StopTransaction"}
+                    ),
+                    conn,
+                )
             return StopOutcome(transaction_id, flag)
 
         return self._store.durable(work)
@@ -215,35 +305,78 @@ class Transactions:
         transaction_id = payload.get("transactionId")
         now = time.time()
         append = self._store.append
+        skewed = self.skewed
         for value in payload["meterValue"]:
             sampled = value["sampledValue"]
             energy_wh, power_w = normalise_sampled_values(sampled)
             if power_w is not None:
                 self.power_w[charger_id, connector_id] = power_w
+            timestamp = value["timestamp"]
             append(
                 INSERT_METER,
                 (
                     charger_id,
                     connector_id,
                     transaction_id,
-                    value["timestamp"],
+                    timestamp,
                     orjson.dumps(sampled).decode(),
                     energy_wh,
                     power_w,
                     now,
+                    skewed(timestamp),
                 ),
             )
+
+    def reconcile(
+        self, charger_id: str, reason: str, connector_id: int | None = None, before: str | None = None
+    ) -> asyncio.Future[list[int]]:
+        """Close the charger's open transactions (of one connector, started before `before`, when given) as
+        reconciled, with the last energy reading known; resolves to the ids closed, once on disk."""
+        candidates = [
+            transaction_id
+            for (charger, connector), opened in self.open.items()
+            if charger == charger_id and connector_id in (None, connector)
+            for transaction_id, started in opened.items()
+            if before is None or started < before
+        ]
+        self._closed(charger_id, candidates)
+        events = self._events
+        stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+        def work(conn: sqlite3.Connection) -> list[int]:
+            closed = []
+            for transaction_id in candidates:
+                row = conn.execute(
+                    "SELECT meter_start, (SELECT energy_wh FROM meter_values WHERE transaction_id = t.id "
+                    "AND energy_wh IS NOT NULL ORDER BY id DESC LIMIT 1) FROM transactions t "
+                    "WHERE id = ? AND stopped_at IS NULL",
+                    (transaction_id,),
+                ).fetchone()
+                if row is None:
+                    continue
+                meter_stop = round(row[1]) if row[1] is not None else row[0]
+                conn.execute(
+                    "UPDATE transactions SET meter_stop = ?, stop_time = ?, stop_reason = 'Other', "
+                    "stopped_at = ?, stop_flag = 'Reconciled' WHERE id = ?",
+                    (meter_stop, stamp, time.time(), transaction_id),
+                )
+                details = {"transactionId": transaction_id, "reason": reason, "meterStop": meter_stop}
+                events.publish(Event("TransactionReconciled", charger_id, details), conn)
+                closed.append(transaction_id)
+            return closed
+
+        return self._store.durable(work)
 
     async def force_close(self, transaction_id: int, meter_stop: int, timestamp: str, operator: str) -> bool:
         """Close an active transaction its charger never stopped (audited); False if it is not active."""
         events = self._events
 
-        def work(conn: sqlite3.Connection) -> bool:
+        def work(conn: sqlite3.Connection) -> str | None:
             row = conn.execute(
                 "SELECT charger_id FROM transactions WHERE id = ? AND stopped_at IS NULL", (transaction_id,)
             ).fetchone()
             if row is None:
-                return False
+                return None
             conn.execute(
                 "UPDATE transactions SET meter_stop = ?, stop_time = ?, stop_reason = 'Other', "
                 "stopped_at = ?, stop_flag = 'ForcedClose' WHERE id = ?",
@@ -255,6 +388,10 @@ class Transactions:
                 ),
                 conn,
             )
-            return True
+            return str(row[0])
 
-        return await self._store.durable(work)
+        charger_id = await self._store.durable(work)
+        if charger_id is None:
+            return False
+        self._closed(charger_id, [transaction_id])
+        return True

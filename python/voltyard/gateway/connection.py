@@ -9,6 +9,7 @@ never raises out of `on_ws_frame`.
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import time
 from typing import TYPE_CHECKING, Any
@@ -25,15 +26,19 @@ from voltyard.errors import (
     OcppInternalError,
     OcppSecurityError,
 )
+from voltyard.gateway.admission import TokenBucket
 
 if TYPE_CHECKING:
     from voltyard.gateway.server import Gateway
+    from voltyard.ocpp.leniency import RepairedCall
     from voltyard.ocpp.router import Payload
 
 __all__ = ["ChargerConnection", "PendingCall"]
 
 log = logging.getLogger(__name__)
 
+# Messages held for a charger over its rate limit before it is disconnected.
+_MAX_BACKLOG = 1000
 _TEXT = WSMsgType.TEXT
 _BINARY = WSMsgType.BINARY
 _CONTINUATION = WSMsgType.CONTINUATION
@@ -58,11 +63,21 @@ class PendingCall:
 class ChargerConnection(WSListener):
     """The session of one charger connection (one object per socket)."""
 
-    __slots__ = ("_fragments", "_ready", "admitted", "charger_id", "gateway", "pending", "transport")
+    __slots__ = (
+        "_backlog", "_fragments", "_rate", "_ready", "admitted", "charger_id", "gateway", "last_message",
+        "max_frame_size", "pending", "profile", "source", "transport",
+    )  # fmt: skip
 
-    def __init__(self, charger_id: str, gateway: Gateway) -> None:
+    def __init__(self, charger_id: str, gateway: Gateway, source: str = "?", profile: int = 0) -> None:
         self.charger_id = charger_id
         self.gateway = gateway
+        self.source = source
+        self.profile = profile
+        admission = gateway.config.admission
+        self._rate = TokenBucket(admission.message_rate, admission.message_burst)
+        self._backlog: collections.deque[bytes] | None = None
+        self.max_frame_size = gateway.chargers.max_frame_size(charger_id)
+        self.last_message = time.time()
         self.transport: WSTransport | None = None
         self.pending: PendingCall | None = None
         self._ready: asyncio.Future[None] | None = None
@@ -108,6 +123,22 @@ class ChargerConnection(WSListener):
 
     def receive(self, data: bytes) -> None:
         """Handle one complete OCPP-J message."""
+        if len(data) > self.max_frame_size:
+            log.warning(
+                "%s: %d-byte message over its limit of %d", self.charger_id, len(data), self.max_frame_size
+            )
+            self.close(f"message over {self.max_frame_size} bytes", WSCloseCode.MESSAGE_TOO_BIG)
+            return
+        if self._backlog is not None:
+            self._queue(data)
+            return
+        if not self._rate.take():
+            self._backlog = collections.deque()
+            self._queue(data)
+            return
+        self._handle(data)
+
+    def _handle(self, data: bytes) -> None:
         gateway = self.gateway
         try:
             message = gateway.codec.decode(data)
@@ -115,16 +146,17 @@ class ChargerConnection(WSListener):
             gateway.refused(self, data, exc)
             return
         if type(message) is Call:
-            self._dispatch(message, data)
+            self.dispatch(message, data, time.time())
         elif type(message) is CallResult:
             self._answered(data, message.message_id, message, 3)
         else:
             self._answered(data, message.message_id, message, 4)
 
-    def _dispatch(self, call: Call, data: bytes) -> None:
+    def dispatch(self, call: Call | RepairedCall, data: bytes, received_at: float) -> None:
+        """Run the handler of a decoded (or leniency-repaired) CALL and answer it."""
         gateway = self.gateway
         action = call.action
-        received_at = time.time()
+        self.last_message = received_at
         handler = gateway.router.get(action)
         try:
             if handler is None:
@@ -238,6 +270,32 @@ class ChargerConnection(WSListener):
         transport = self.transport
         if transport is not None and not transport.is_disconnected:
             transport.send(_TEXT, data)
+
+    def _queue(self, data: bytes) -> None:
+        """Over its message rate: hold the message, stop reading the socket (TCP pushes back on the
+        charger) and handle the backlog as tokens come due. Other chargers are not slowed."""
+        assert self._backlog is not None
+        if len(self._backlog) >= _MAX_BACKLOG:
+            log.warning("%s: over %d messages behind its rate limit; closing", self.charger_id, _MAX_BACKLOG)
+            self.close("message rate limit exceeded", WSCloseCode.POLICY_VIOLATION)
+            return
+        self._backlog.append(data)
+        if len(self._backlog) == 1 and self.transport is not None:
+            self.transport.underlying_transport.pause_reading()
+            asyncio.get_running_loop().call_later(self._rate.wait_time(), self._drain)
+
+    def _drain(self) -> None:
+        backlog = self._backlog
+        if backlog is None or self.transport is None or self.transport.is_disconnected:
+            self._backlog = None
+            return
+        while backlog and self._rate.take():
+            self._handle(backlog.popleft())
+        if backlog:
+            asyncio.get_running_loop().call_later(self._rate.wait_time(), self._drain)
+            return
+        self._backlog = None
+        self.transport.underlying_transport.resume_reading()
 
     def close(self, reason: str, code: WSCloseCode = WSCloseCode.OK) -> None:
         """Close the websocket (e.g. replaced by a newer connection, or shutdown)."""

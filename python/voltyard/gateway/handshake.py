@@ -5,10 +5,18 @@ A refused handshake gets an HTTP error status and a one-line reason, and no upgr
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Mapping
 from urllib.parse import unquote
 
-__all__ = ["OCPP_SUBPROTOCOL", "HandshakeRefusal", "charger_id_from_path", "offers_subprotocol"]
+__all__ = [
+    "OCPP_SUBPROTOCOL",
+    "HandshakeRefusal",
+    "basic_credentials",
+    "charger_id_from_path",
+    "offers_subprotocol",
+]
 
 OCPP_SUBPROTOCOL = "ocpp1.6"
 MAX_CHARGER_ID_LENGTH = 48
@@ -19,10 +27,23 @@ _ID_CHARSET = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ012
 class HandshakeRefusal(Exception):
     """Why a handshake is refused: an HTTP status and a reason."""
 
-    def __init__(self, status: int, reason: str) -> None:
+    def __init__(
+        self, status: int, reason: str, *, challenge: str | None = None, retry_after: int | None = None
+    ) -> None:
         super().__init__(reason)
         self.status = status
         self.reason = reason
+        self.challenge = challenge
+        self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str]:
+        """Extra response headers: WWW-Authenticate for a 401, Retry-After when waiting helps."""
+        extra = {}
+        if self.challenge is not None:
+            extra["WWW-Authenticate"] = self.challenge
+        if self.retry_after is not None:
+            extra["Retry-After"] = str(self.retry_after)
+        return extra
 
 
 def charger_id_from_path(path: str) -> str:
@@ -52,3 +73,25 @@ def offers_subprotocol(headers: Mapping[str, str], wanted: str = OCPP_SUBPROTOCO
     """Whether the request's Sec-WebSocket-Protocol list contains `wanted`."""
     offered = headers.get("Sec-WebSocket-Protocol", "")
     return any(item.strip() == wanted for item in offered.split(","))
+
+
+def basic_credentials(headers: Mapping[str, str]) -> tuple[str, bytes] | None:
+    """(username, password) of an `Authorization: Basic` header; None when there is none.
+
+    Raises:
+        HandshakeRefusal: 401 when the header is there but not valid Basic credentials.
+    """
+    value = headers.get("Authorization")
+    if value is None:
+        return None
+    scheme, _, encoded = value.strip().partition(" ")
+    if scheme.lower() != "basic":
+        raise HandshakeRefusal(401, f"Authorization scheme {scheme!r} is not Basic")
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        raise HandshakeRefusal(401, "Authorization: Basic credentials are not valid base64") from None
+    username, sep, password = decoded.partition(b":")
+    if not sep:
+        raise HandshakeRefusal(401, "Authorization: Basic credentials have no ':'")
+    return username.decode("utf-8", "replace"), password

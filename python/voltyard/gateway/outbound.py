@@ -15,6 +15,8 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import orjson
+
 from voltyard._native import OcppCodec
 from voltyard.errors import ChargerOfflineError, CommandTimeoutError, InvalidCommandError, OcppError
 from voltyard.events import Event, EventBus
@@ -36,6 +38,16 @@ CSMS_ACTIONS = frozenset({
 })  # fmt: skip
 
 AnswerHook = Callable[[str, dict[str, Any], dict[str, Any]], Awaitable[None] | None]
+RequestCheck = Callable[[str, dict[str, Any]], None]
+
+SECRET_KEYS = frozenset({"AuthorizationKey"})
+
+
+def redacted(action: str, payload: dict[str, Any]) -> dict[str, Any] | None:
+    """The payload with secrets masked, for logs; None when it holds none."""
+    if action == "ChangeConfiguration" and payload.get("key") in SECRET_KEYS:
+        return {**payload, "value": "***"}
+    return None
 
 
 class Commands:
@@ -50,6 +62,13 @@ class Commands:
         self.default_timeout = default_timeout
         self._locks: dict[str, asyncio.Lock] = {}
         self._hooks: dict[str, AnswerHook] = {}
+        self._checks: dict[str, RequestCheck] = {}
+
+    def on_request(self, action: str, check: RequestCheck) -> None:
+        """Run `check(charger_id, request)` before sending `action`; it raises InvalidCommandError."""
+        if action in self._checks:
+            raise ValueError(f"{action} already has a request check")
+        self._checks[action] = check
 
     def on_answer(self, action: str, hook: AnswerHook) -> None:
         """Run `hook(charger_id, request, answer)` after every valid answer to `action`."""
@@ -74,6 +93,9 @@ class Commands:
             self._codec.validate(action, payload)
         except OcppError as exc:
             raise InvalidCommandError(f"{action} request: {exc}") from exc
+        check = self._checks.get(action)
+        if check is not None:
+            check(charger_id, payload)
         timeout = self.default_timeout if timeout is None else timeout
         deadline = time.monotonic() + timeout
         lock = self._locks.setdefault(charger_id, asyncio.Lock())
@@ -100,6 +122,9 @@ class Commands:
             raise ChargerOfflineError(f"{charger_id} reconnected before the call could be sent")
         pending = PendingCall(str(uuid.uuid4()), action, asyncio.get_running_loop().create_future())
         connection.send_call(pending, payload)
+        masked = redacted(action, payload)
+        if masked is not None:  # what was sent is gone; what is logged must not hold the secret
+            pending.frame = orjson.dumps([2, pending.message_id, action, masked])
         self._events.publish(
             Event("CommandSent", charger_id, {"action": action, "messageId": pending.message_id})
         )

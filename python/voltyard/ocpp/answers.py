@@ -15,6 +15,8 @@ from typing import Any
 import orjson
 
 from voltyard.domain.authorization import Authorization
+from voltyard.domain.credentials import check_key_length
+from voltyard.errors import InvalidCommandError
 from voltyard.events import Event
 from voltyard.gateway.outbound import AnswerHook, Commands
 from voltyard.services import Services
@@ -38,16 +40,29 @@ def _audit_hook(audited: Callable[[str, Payload, Payload, str], None], action: s
     return hook
 
 
-def register_answer_hooks(commands: Commands, services: Services) -> None:
-    chargers = services.chargers
+def _register_configuration_hooks(commands: Commands, services: Services) -> None:
+    """ChangeConfiguration (including AuthorizationKey rotation) and GetConfiguration snapshots."""
     store = services.store
     events = services.events
+    credentials = services.credentials
 
-    def change_availability(charger_id: str, request: Payload, answer: Payload) -> None:
-        if answer["status"] in ("Accepted", "Scheduled"):
-            chargers.set_availability(charger_id, request["connectorId"], request["type"])
+    def check_new_key(charger_id: str, request: Payload) -> None:
+        if request["key"] != "AuthorizationKey":
+            return
+        try:
+            check_key_length(request["value"].encode())
+        except ValueError as exc:
+            raise InvalidCommandError(f"ChangeConfiguration AuthorizationKey: {exc}") from exc
 
-    def change_configuration(charger_id: str, request: Payload, answer: Payload) -> None:
+    commands.on_request("ChangeConfiguration", check_new_key)
+
+    async def change_configuration(charger_id: str, request: Payload, answer: Payload) -> None:
+        if request["key"] == "AuthorizationKey":
+            # The new key counts only once the charger took it; after Rejected the old one stays valid.
+            if answer["status"] == "Accepted":
+                await credentials.rotate(charger_id, request["value"].encode())
+                events.publish(Event("SecurityEvent", charger_id, {"type": "AuthorizationKeyRotated"}))
+            return
         if answer["status"] in ("Accepted", "RebootRequired"):
             store.append(
                 "INSERT INTO configuration (charger_id, key, value, readonly, updated_at) "
@@ -68,6 +83,20 @@ def register_answer_hooks(commands: Commands, services: Services) -> None:
             conn.executemany("INSERT OR REPLACE INTO configuration VALUES (?, ?, ?, ?, ?)", rows)
 
         await store.durable(work)
+
+    commands.on_answer("ChangeConfiguration", change_configuration)
+    commands.on_answer("GetConfiguration", get_configuration)
+
+
+def register_answer_hooks(commands: Commands, services: Services) -> None:
+    _register_configuration_hooks(commands, services)
+    chargers = services.chargers
+    store = services.store
+    events = services.events
+
+    def change_availability(charger_id: str, request: Payload, answer: Payload) -> None:
+        if answer["status"] in ("Accepted", "Scheduled"):
+            chargers.set_availability(charger_id, request["connectorId"], request["type"])
 
     async def send_local_list(charger_id: str, request: Payload, answer: Payload) -> None:
         if answer["status"] != "Accepted":
@@ -125,8 +154,6 @@ def register_answer_hooks(commands: Commands, services: Services) -> None:
 
     hooks = {
         "ChangeAvailability": change_availability,
-        "ChangeConfiguration": change_configuration,
-        "GetConfiguration": get_configuration,
         "SendLocalList": send_local_list,
         "GetLocalListVersion": get_local_list_version,
         "ReserveNow": reserve_now,

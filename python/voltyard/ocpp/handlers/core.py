@@ -13,17 +13,26 @@ if TYPE_CHECKING:
 
 __all__ = ["register"]
 
+# A connector that says it is free has no transaction any more.
+_IDLE = frozenset({"Available", "Preparing"})
+
 
 def register(router: Router, services: Services) -> None:
     chargers = services.chargers
     vendors = services.vendors
+    transactions = services.transactions
+    health = services.health
+    boot_storm = services.boot_storm
 
     @router.on("BootNotification")
     def boot_notification(session: ChargerConnection, payload: Payload) -> Payload:
-        status, interval = chargers.boot(session.charger_id, payload)
+        status, interval = chargers.boot(session.charger_id, payload, boot_storm.defer())
         session.admitted = status == "Accepted"
         if session.admitted:
             session.mark_ready()
+            if transactions.open_on(session.charger_id):
+                # A boot is a reboot: whatever was open on the charger is over.
+                transactions.reconcile(session.charger_id, "ChargerRebooted")
         return {"status": status, "currentTime": utc_now(), "interval": interval}
 
     @router.on("Heartbeat")
@@ -33,7 +42,17 @@ def register(router: Router, services: Services) -> None:
 
     @router.on("StatusNotification")
     def status_notification(session: ChargerConnection, payload: Payload) -> Payload:
-        chargers.status(session.charger_id, payload)
+        charger_id = session.charger_id
+        chargers.status(charger_id, payload)
+        connector_id = payload["connectorId"]
+        if payload["status"] in _IDLE and connector_id > 0 and transactions.open_on(charger_id, connector_id):
+            transactions.reconcile(
+                charger_id,
+                f"Connector{payload['status']}",
+                connector_id,
+                payload.get("timestamp") or utc_now(),
+            )
+        health.on_status(charger_id, payload)
         return {}
 
     @router.on("DataTransfer")

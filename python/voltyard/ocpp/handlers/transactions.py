@@ -20,6 +20,7 @@ __all__ = ["register"]
 def register(router: Router, services: Services) -> None:
     transactions = services.transactions
     authorization = services.authorization
+    health = services.health
 
     @router.on("StartTransaction")
     async def start_transaction(session: ChargerConnection, payload: Payload) -> Payload:
@@ -30,6 +31,7 @@ def register(router: Router, services: Services) -> None:
     @router.on("StopTransaction")
     async def stop_transaction(session: ChargerConnection, payload: Payload) -> Payload:
         await transactions.stop(session.charger_id, payload)
+        health.on_stop(session.charger_id, payload)
         id_tag = payload.get("idTag")
         return {"idTagInfo": authorization.id_tag_info(id_tag)} if id_tag is not None else {}
 

@@ -1,0 +1,136 @@
+"""Fleet health: heartbeat loss and seed 000's automatic responses.
+
+- A charger silent for `heartbeat_timeout_factor` x its heartbeat interval is marked offline and an alert
+  event is raised; it is back online (and another event says so) when it talks again. Dead TCP peers are
+  found earlier by the gateway's websocket pings.
+- Faulted with a critical error code -> ChangeAvailability Inoperative for that connector.
+- A transaction stopped with reason EmergencyStop -> a warning event.
+
+Each response is switched on or off in [health] and happens at most once per `response_min_interval` per
+charger and kind, so a flapping charger cannot flood itself or the operators.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from voltyard.config import HealthConfig, OcppConfig
+from voltyard.domain.chargers import Chargers
+from voltyard.errors import CommandError
+from voltyard.events import Event, EventBus
+from voltyard.gateway.registry import Registry
+
+__all__ = ["Health"]
+
+log = logging.getLogger(__name__)
+
+Call = Callable[[str, str, dict[str, Any]], Any]
+
+
+class Health:
+    """See the module docstring."""
+
+    def __init__(  # noqa: PLR0917 - the composition root passes each collaborator once
+        self,
+        config: HealthConfig,
+        ocpp: OcppConfig,
+        chargers: Chargers,
+        events: EventBus,
+        registry: Registry,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.config = config
+        self.ocpp = ocpp
+        self.chargers = chargers
+        self.events = events
+        self.registry = registry
+        self.clock = clock
+        self.call: Call | None = None
+        self.silent: dict[str, float] = {}
+        self._last_response: dict[tuple[str, str], float] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def _allowed(self, charger_id: str, kind: str) -> bool:
+        now = self.clock()
+        last = self._last_response.get((charger_id, kind))
+        if last is not None and now - last < self.config.response_min_interval:
+            return False
+        self._last_response[charger_id, kind] = now
+        return True
+
+    def on_status(self, charger_id: str, payload: dict[str, Any]) -> None:
+        """Faulted with a critical error code -> ChangeAvailability Inoperative (in the background)."""
+        if payload["status"] != "Faulted" or payload["errorCode"] not in self.config.critical_error_codes:
+            return
+        connector_id = payload["connectorId"]
+        self.events.publish(
+            Event("Alert", charger_id, {"kind": "ConnectorFaulted", "connectorId": connector_id,
+                                        "errorCode": payload["errorCode"]})
+        )  # fmt: skip
+        if not self.config.faulted_inoperative or self.call is None:
+            return
+        if not self._allowed(charger_id, f"inoperative:{connector_id}"):
+            return
+        task = asyncio.ensure_future(self._make_inoperative(charger_id, connector_id, payload["errorCode"]))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _make_inoperative(self, charger_id: str, connector_id: int, error_code: str) -> None:
+        assert self.call is not None
+        request = {"connectorId": connector_id, "type": "Inoperative"}
+        try:
+            answer = await self.call(charger_id, "ChangeAvailability", request)
+        except CommandError as exc:
+            log.warning("%s: automatic ChangeAvailability failed: %s", charger_id, exc)
+            answer = {"status": f"failed: {exc}"}
+        self.events.publish(
+            Event("AutomaticResponse", charger_id, {"trigger": error_code, "action": "ChangeAvailability",
+                                                    "request": request, "answer": answer})
+        )  # fmt: skip
+
+    def on_stop(self, charger_id: str, payload: dict[str, Any]) -> None:
+        """An EmergencyStop stop reason -> a warning event."""
+        if payload.get("reason") != "EmergencyStop" or not self.config.emergency_stop_warning:
+            return
+        if self._allowed(charger_id, "emergency_stop"):
+            self.events.publish(
+                Event(
+                    "Warning",
+                    charger_id,
+                    {"kind": "EmergencyStop", "transactionId": payload["transactionId"]},
+                )
+            )
+
+    def check_heartbeats(self) -> None:
+        """One pass over the connected chargers: flag the silent ones, restore those that spoke again."""
+        now = self.clock()
+        limit = self.config.heartbeat_timeout_factor * self.ocpp.heartbeat_interval
+        for connection in self.registry.connections():
+            charger_id = connection.charger_id
+            silent_since = self.silent.get(charger_id)
+            if silent_since is not None and connection.last_message > silent_since:
+                del self.silent[charger_id]
+                self.chargers.set_online(charger_id, online=True)
+                self.events.publish(Event("HeartbeatRestored", charger_id))
+            elif silent_since is None and now - connection.last_message > limit:
+                self.silent[charger_id] = now
+                self.chargers.set_online(charger_id, online=False)
+                if self.config.heartbeat_loss_alert and self._allowed(charger_id, "heartbeat"):
+                    self.events.publish(
+                        Event(
+                            "Alert",
+                            charger_id,
+                            {"kind": "HeartbeatLost", "silentFor": round(now - connection.last_message)},
+                        )
+                    )
+
+    async def run(self) -> None:
+        """Check heartbeats periodically (a tenth of the timeout, between 1 s and 60 s)."""
+        period = min(60.0, max(1.0, self.config.heartbeat_timeout_factor * self.ocpp.heartbeat_interval / 10))
+        while True:
+            await asyncio.sleep(period)
+            self.check_heartbeats()

@@ -1,0 +1,95 @@
+"""Admission control: how fast chargers may connect, boot and talk, and who is locked out after failed logins.
+
+Token buckets everywhere: a rate sustained forever and a burst absorbed at once. The clock is a parameter so
+that tests drive time.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections import deque
+from collections.abc import Callable
+
+__all__ = ["AuthThrottle", "BootStorm", "TokenBucket"]
+
+Clock = Callable[[], float]
+
+
+class TokenBucket:
+    """`rate` tokens per second, at most `burst` saved up."""
+
+    __slots__ = ("_clock", "_stamp", "_tokens", "burst", "rate")
+
+    def __init__(self, rate: float, burst: float, clock: Clock = time.monotonic) -> None:
+        self.rate = rate
+        self.burst = burst
+        self._clock = clock
+        self._tokens = burst
+        self._stamp = clock()
+
+    def take(self) -> bool:
+        """Spend one token if there is one."""
+        now = self._clock()
+        self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
+        self._stamp = now
+        if self._tokens >= 1.0:
+            self._tokens -= 1.0
+            return True
+        return False
+
+    def wait_time(self) -> float:
+        """Seconds until the next token."""
+        return max(0.0, (1.0 - self._tokens) / self.rate)
+
+
+class BootStorm:
+    """Decides whether a BootNotification is accepted now or told to come back later (Pending, jittered).
+
+    Under `rate` boots per second (plus the burst) every boot goes through; above it, boots are deferred
+    with an interval drawn uniformly from [low, high], which spreads the returning chargers over time.
+    """
+
+    def __init__(
+        self, rate: float, low: int, high: int, clock: Clock = time.monotonic, seed: int | None = None
+    ) -> None:
+        self._bucket = TokenBucket(rate, rate, clock)
+        self._random = random.Random(seed)
+        self.low = low
+        self.high = high
+        self.deferred = 0
+
+    def defer(self) -> int | None:
+        """None to accept now; else the interval (s) to send with Pending."""
+        if self._bucket.take():
+            return None
+        self.deferred += 1
+        return self._random.randint(self.low, self.high)
+
+
+class AuthThrottle:
+    """Locks a source address out for `window` seconds after `limit` failed logins within `window`."""
+
+    def __init__(self, limit: int, window: float, clock: Clock = time.monotonic) -> None:
+        self.limit = limit
+        self.window = window
+        self._clock = clock
+        self._failures: dict[str, deque[float]] = {}
+
+    def locked(self, source: str) -> bool:
+        failures = self._failures.get(source)
+        if not failures:
+            return False
+        horizon = self._clock() - self.window
+        while failures and failures[0] < horizon:
+            failures.popleft()
+        if not failures:
+            del self._failures[source]
+            return False
+        return len(failures) >= self.limit
+
+    def failed(self, source: str) -> None:
+        self._failures.setdefault(source, deque()).append(self._clock())
+        if len(self._failures) > 100_000:  # bounded memory under a scan of many addresses
+            oldest = next(iter(self._failures))
+            del self._failures[oldest]
