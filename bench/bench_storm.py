@@ -22,17 +22,19 @@ import platform
 import random
 import re
 import resource
+import signal
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
 import uvloop
-from picows import WSError, WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
+from picows import WSFrame, WSInvalidStatusError, WSListener, WSMsgType, WSTransport, ws_connect
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_server import free_port
@@ -84,27 +86,35 @@ class StormCharger(WSListener):  # type: ignore[misc]
             self.done.set_result(None)
 
 
-async def storm_charger(url: str, index: int, stats: StormStats) -> WSTransport:
-    """Connect (retrying 503s after Retry-After with jitter) and boot; returns the transport."""
-    rng = random.Random(index)
+async def connect(
+    factory: Callable[[], WSListener], url: str, rng: random.Random, stats: StormStats | None
+) -> WSTransport:
+    """ws_connect as a charger does it: a 503 is retried after a second or so, with jitter."""
     while True:
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         try:
             transport, _ = await ws_connect(
-                lambda done=done: StormCharger(index, stats, done),  # type: ignore[misc]
-                f"{url}/STORM{index:05d}",
+                factory,
+                url,
                 extra_headers={"Sec-WebSocket-Protocol": "ocpp1.6"},
                 websocket_handshake_timeout=30,
             )
-        except WSError as exc:
-            match = re.search(r"503", str(exc))
-            if match is None:
+        except WSInvalidStatusError as exc:
+            if "503" not in str(exc):
                 raise
-            stats.refused_503 += 1
+            if stats is not None:
+                stats.refused_503 += 1
             await asyncio.sleep(1.0 + rng.random() * 2.0)
             continue
-        await done
         return transport
+
+
+async def storm_charger(url: str, index: int, stats: StormStats) -> WSTransport:
+    """Connect and boot (repeating Pending boots); returns the transport."""
+    done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    rng = random.Random(index)  # noqa: S311 - jitter
+    transport = await connect(lambda: StormCharger(index, stats, done), f"{url}/STORM{index:05d}", rng, stats)
+    await done
+    return transport
 
 
 class SteadyCharger(WSListener):  # type: ignore[misc]
@@ -153,45 +163,72 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * q))] if ordered else float("nan")
 
 
-async def run(args: argparse.Namespace, url: str) -> dict[str, object]:
+async def run_steady(url: str, count: int, out: Path) -> None:
+    """The steady chargers, in their own process so that the storm's client work cannot delay them."""
     os.sched_setaffinity(0, {1})
     latencies: list[tuple[float, float]] = []
     steady: list[SteadyCharger] = []
-    for index in range(args.steady):
-        _, charger = await ws_connect(
-            lambda: SteadyCharger(latencies),
-            f"{url}/STEADY{index:05d}",
-            extra_headers={"Sec-WebSocket-Protocol": "ocpp1.6"},
-        )
+    for index in range(count):
+        charger = SteadyCharger(latencies)
+        await connect(lambda charger=charger: charger, f"{url}/STEADY{index:05d}", random.Random(index), None)  # type: ignore[misc]
         await charger.booted
         steady.append(charger)
     stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     load = asyncio.ensure_future(steady_load(steady, stop))
+    print("steady ready", flush=True)
+    await stop.wait()
+    load.cancel()
+    # perf_counter is per process: hand over wall-clock send times.
+    offset = time.time() - time.perf_counter()
+    out.write_text(json.dumps([(sent + offset, latency) for sent, latency in latencies]))
 
+
+async def run_storm(args: argparse.Namespace, url: str) -> tuple[StormStats, float, float, float]:
+    """Storm chargers up, steady period, drop all, reconnect all; returns stats and wall-clock marks."""
+    os.sched_setaffinity(0, {1})
     stats = StormStats()
     first = await asyncio.gather(*(storm_charger(url, i, stats) for i in range(args.storm)))
     print(
         f"{args.storm} storm chargers up ({stats.pending} pending, {stats.refused_503} x 503 on the way)",
         flush=True,
     )
+    calm_started = time.time()
     await asyncio.sleep(3.0)
-    before = [lat for sent, lat in latencies if sent > time.perf_counter() - 3.0]
-
     for transport in first:  # everyone drops at once ...
         transport.disconnect()
     await asyncio.sleep(0.5)
     stats = StormStats()
-    storm_started = time.perf_counter()
+    storm_started = time.time()
     # ... and comes back at once
     second = await asyncio.wait_for(
         asyncio.gather(*(storm_charger(url, i, stats) for i in range(args.storm))), args.deadline * 3
     )
-    storm_took = time.perf_counter() - storm_started
-    during = [lat for sent, lat in latencies if storm_started <= sent <= storm_started + storm_took]
-    stop.set()
-    load.cancel()
+    storm_ended = time.time()
     for transport in second:
         transport.disconnect()
+    return stats, calm_started, storm_started, storm_ended
+
+
+def measure(args: argparse.Namespace, url: str, workdir: Path) -> dict[str, object]:
+    latencies_file = workdir / "steady.json"
+    steady = subprocess.Popen(
+        [sys.executable, __file__, "--role", "steady", "--url", url, "--steady", str(args.steady),
+         "--out", str(latencies_file)],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert steady.stdout is not None
+    if "steady ready" not in steady.stdout.readline():
+        raise RuntimeError("the steady chargers did not start")
+    try:
+        stats, calm_started, storm_started, storm_ended = uvloop.run(run_storm(args, url))
+    finally:
+        steady.send_signal(signal.SIGTERM)
+        steady.wait(60)
+    latencies = json.loads(latencies_file.read_text())
+    before = [lat for sent, lat in latencies if calm_started <= sent < storm_started]
+    during = [lat for sent, lat in latencies if storm_started <= sent <= storm_ended]
+    storm_took = storm_ended - storm_started
     return {
         "storm_chargers": args.storm,
         "steady_chargers": args.steady,
@@ -212,19 +249,25 @@ def main() -> None:
     parser.add_argument("--storm", type=int, default=5000)
     parser.add_argument("--steady", type=int, default=1000)
     parser.add_argument("--deadline", type=float, default=60.0)
+    parser.add_argument("--role", choices=("bench", "steady"), default="bench", help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
+    parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    if args.role == "steady":
+        uvloop.run(run_steady(args.url, args.steady, args.out))
+        return
     port = free_port()
-    with tempfile.TemporaryDirectory(prefix="voltyard-storm-", dir=BENCH) as data_dir:
+    with tempfile.TemporaryDirectory(prefix="voltyard-storm-", dir=BENCH) as workdir:
         server = subprocess.Popen(
             ["taskset", "-c", "0", sys.executable, "-m", "voltyard.cli", "serve", "--host", "127.0.0.1",
-             "--port", str(port), "--data-dir", data_dir, "--log-level", "warning"],
+             "--port", str(port), "--data-dir", workdir, "--log-level", "warning"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         try:
             time.sleep(3.0)
-            result = uvloop.run(run(args, f"ws://127.0.0.1:{port}/ocpp"))
+            result = measure(args, f"ws://127.0.0.1:{port}/ocpp", Path(workdir))
         finally:
             server.terminate()
             server.wait(30)
@@ -233,7 +276,12 @@ def main() -> None:
     out.parent.mkdir(exist_ok=True)
     out.write_text(
         json.dumps(
-            {"python": platform.python_version(), "cpus": os.cpu_count(), "args": vars(args), **result},
+            {
+                "python": platform.python_version(),
+                "cpus": os.cpu_count(),
+                "args": vars(args) | {"out": None},
+                **result,
+            },
             indent=2,
         )
         + "\n"

@@ -102,7 +102,7 @@ class AdmissionConfig:
     """How fast chargers may connect, boot and talk."""
 
     connection_rate: float = 1000.0
-    connection_burst: int = 1000
+    connection_burst: int = 200
     boot_storm_rate: float = 500.0
     pending_interval_min: int = 5
     pending_interval_max: int = 30

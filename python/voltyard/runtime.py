@@ -29,6 +29,7 @@ from voltyard.gateway.outbound import Commands
 from voltyard.gateway.registry import Registry
 from voltyard.gateway.server import Gateway
 from voltyard.gateway.tls import server_context
+from voltyard.loop_monitor import LoopMonitor
 from voltyard.loops import loop_factory
 from voltyard.ocpp.answers import register_answer_hooks
 from voltyard.ocpp.codec import load_codec
@@ -60,6 +61,7 @@ class Appliance:
         self.commands: Commands | None = None
         self.ocpp_port = 0
         self.tls_port: int | None = None
+        self.loop_monitor = LoopMonitor()
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
@@ -119,6 +121,7 @@ class Appliance:
         self._tasks = [
             asyncio.create_task(self._housekeeping(message_log, chargers)),
             asyncio.create_task(health.run()),
+            asyncio.create_task(self.loop_monitor.run()),
         ]
 
     async def stop(self) -> None:

@@ -51,6 +51,7 @@ __all__ = ["Gateway"]
 
 log = logging.getLogger(__name__)
 _picows_log = logging.getLogger("voltyard.gateway.picows")
+_BACKLOG = 4096
 
 
 class _PeerAwareProtocol(WSProtocol):  # type: ignore[misc]  # picows' protocol is untyped Cython
@@ -102,9 +103,13 @@ class Gateway:
     ) -> list[int]:
         """Listen on ws://host:port (and wss://host:tls_port with a TLS context); returns the bound ports."""
         loop = asyncio.get_running_loop()
-        self._servers.append(await loop.create_server(self._protocol, host, port))
+        # A deep accept queue: after an outage thousands of chargers dial at once, and a full queue drops
+        # their SYNs into seconds-long retransmission waits before admission control even sees them.
+        self._servers.append(await loop.create_server(self._protocol, host, port, backlog=_BACKLOG))
         if tls is not None:
-            self._servers.append(await loop.create_server(self._protocol, host, tls_port, ssl=tls))
+            self._servers.append(
+                await loop.create_server(self._protocol, host, tls_port, ssl=tls, backlog=_BACKLOG)
+            )
         return [server.sockets[0].getsockname()[1] for server in self._servers]
 
     async def stop(self) -> None:
