@@ -85,12 +85,14 @@ def begin_session(charger: SimCharger, connector: Connector, id_tag: str, reserv
     if reservation_id is None and reservation is not None:
         reservation_id = reservation.reservation_id
     session = Session(id_tag, int(connector.meter_wh), utc_now(), reservation_id)
-    status = connector.begin(session)
+    before = connector.status
+    connector.begin(session)
     connector.session_epoch = time.time()
     connector.sampled_at = now
     refresh_limits(charger, connector, notify_change=False)
     connector.draw()
-    _changed(charger, connector, status)
+    _changed(charger, connector, connector.status if connector.status != before else None)
+    refresh_limits(charger, skip=connector)  # the other connectors now share the charger's cap
     payload: dict[str, Any] = {
         "connectorId": connector.connector_id,
         "idTag": id_tag,
@@ -117,6 +119,7 @@ def end_session(charger: SimCharger, connector: Connector, reason: str) -> bool:
         charger.profiles.end_transaction(connector.connector_id)
     refresh_limits(charger, connector, notify_change=False)
     _changed(charger, connector, status)
+    refresh_limits(charger, skip=connector)
     payload: dict[str, Any] = {
         "meterStop": int(connector.meter_wh),
         "timestamp": utc_now(),
@@ -130,7 +133,11 @@ def end_session(charger: SimCharger, connector: Connector, reason: str) -> bool:
 
 
 def refresh_limits(
-    charger: SimCharger, connector: Connector | None = None, *, notify_change: bool = True
+    charger: SimCharger,
+    connector: Connector | None = None,
+    *,
+    notify_change: bool = True,
+    skip: Connector | None = None,
 ) -> None:
     """Re-evaluate the profiles for one or every connector; SuspendedEVSE shows when a limit reaches 0."""
     profiles = charger.profiles
@@ -139,6 +146,8 @@ def refresh_limits(
     now_wall = time.time()
     now = charger.ctx.loop.time()
     for target in targets:
+        if target is skip:
+            continue
         limit = None
         if profiles is not None:
             session = target.session

@@ -46,6 +46,7 @@ class OutCall:
         "action",
         "attempts",
         "connector",
+        "load",
         "message_id",
         "offline",
         "payload",
@@ -69,6 +70,7 @@ class OutCall:
         self.message_id = ""
         self.attempts = 0
         self.offline = False  # queued while offline: replayed after the reconnect
+        self.load = False  # issued by the load generator, which wants to know when it is done
 
 
 class SimCharger:
@@ -216,6 +218,9 @@ class SimCharger:
         out = self.inflight
         self.inflight = None
         queue = self.queue
+        lost_load = sum(1 for call in queue if call.load) if queue else 0
+        if out is not None and out.load:
+            lost_load += 1
         if queue:
             kept = deque(call for call in queue if call.session is not None)
             for call in kept:
@@ -230,6 +235,8 @@ class SimCharger:
                 queue = self.queue = deque()
             queue.appendleft(out)
         self._reconnect_later()
+        for _ in range(lost_load):
+            ctx.on_load_answered(self)  # a closed loop hands its slot to another charger
 
     def shutdown(self) -> None:
         """Stop for good: no reconnect, timers cancelled, socket closed."""
@@ -274,9 +281,11 @@ class SimCharger:
         connector: Connector | None = None,
         *,
         front: bool = False,
+        load: bool = False,
     ) -> None:
         """Send a call now, or queue it; see the module docstring for what offline does to it."""
         out = OutCall(action, payload, self.ctx.loop.time(), session, connector)
+        out.load = load
         online = self.link is not None
         if online and self.booted and self.inflight is None and self.retry_timer is None and not self.queue:
             self._transmit(out)
@@ -345,6 +354,8 @@ class SimCharger:
             self.retry_timer = self.ctx.loop.call_later(delay, self._retry, out)
             return
         behaviour.failed(self, out, code)
+        if out.load:
+            self.ctx.on_load_answered(self)
         self._pump()
 
     def _retry(self, out: OutCall) -> None:
@@ -400,6 +411,8 @@ class SimCharger:
         if out.offline:
             ctx.stats.counters.replayed_answered += 1
         behaviour.answered(self, out, payload)
+        if out.load:
+            ctx.on_load_answered(self)
         self._pump()
 
     def _csms_call(self, call: Call) -> None:

@@ -35,6 +35,7 @@ class FleetContext:
         "message_ids",
         "on_booted",
         "on_connected",
+        "on_load_answered",
         "on_profile",
         "options",
         "settings",
@@ -69,6 +70,7 @@ class FleetContext:
         self.on_connected: Callable[[SimCharger], None] = _ignore
         self.on_booted: Callable[[SimCharger], None] = _ignore
         self.on_profile: Callable[[SimCharger], None] = _ignore
+        self.on_load_answered: Callable[[SimCharger], None] = _ignore
 
     def elapsed(self) -> float:
         return self.loop.time() - self.t0
