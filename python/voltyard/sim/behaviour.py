@@ -234,7 +234,7 @@ def _start_answered(charger: SimCharger, out: OutCall, payload: dict[str, Any]) 
             and charger.settings.flag("StopTransactionOnInvalidId")
         ):
             end_session(charger, connector, "DeAuthorized")
-    charger.ctx.on_profile(charger)  # the transaction id may select a TxProfile
+    charger.ctx.on_change(charger)  # the session now has its transaction id
 
 
 def _stop_answered(charger: SimCharger, out: OutCall, payload: dict[str, Any]) -> None:

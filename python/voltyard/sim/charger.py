@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
+from time import perf_counter
 from typing import Any
 
 import orjson
@@ -64,7 +65,7 @@ class OutCall:
     ) -> None:
         self.action = action
         self.payload = payload
-        self.queued_at = queued_at
+        self.queued_at = queued_at  # perf_counter(): uvloop's loop.time() ticks in whole milliseconds
         self.session = session  # set for transaction messages: survives offline periods, fills transactionId
         self.connector = connector
         self.message_id = ""
@@ -196,7 +197,7 @@ class SimCharger:
         ctx.on_connected(self)
         if self.needs_boot:
             self.booted = False
-            self._transmit(OutCall("BootNotification", behaviour.boot_payload(self), ctx.loop.time()))
+            self._transmit(OutCall("BootNotification", behaviour.boot_payload(self), perf_counter()))
         else:
             # Back after a network outage, still running: show the central system where things stand,
             # then replay what queued up meanwhile.
@@ -284,7 +285,7 @@ class SimCharger:
         load: bool = False,
     ) -> None:
         """Send a call now, or queue it; see the module docstring for what offline does to it."""
-        out = OutCall(action, payload, self.ctx.loop.time(), session, connector)
+        out = OutCall(action, payload, perf_counter(), session, connector)
         out.load = load
         online = self.link is not None
         if online and self.booted and self.inflight is None and self.retry_timer is None and not self.queue:
@@ -328,9 +329,8 @@ class SimCharger:
         ctx = self.ctx
         out.message_id = message_id = str(next(ctx.message_ids))
         out.attempts += 1
-        now = ctx.loop.time()
         if out.offline:
-            out.queued_at = now  # a replay's latency is its round trip, not the outage
+            out.queued_at = perf_counter()  # a replay's latency is its round trip, not the outage
         if not link.send(orjson.dumps([2, message_id, out.action, out.payload])):
             return
         self.inflight = out
@@ -407,7 +407,7 @@ class SimCharger:
         self._cancel_inflight_timer()
         self.inflight = None
         ctx = self.ctx
-        ctx.stats.answered(out.action, ctx.loop.time() - out.queued_at)
+        ctx.stats.answered(out.action, perf_counter() - out.queued_at)
         if out.offline:
             ctx.stats.counters.replayed_answered += 1
         behaviour.answered(self, out, payload)
@@ -462,4 +462,4 @@ class SimCharger:
     def _boot_again(self) -> None:
         self.timer = None
         if self.link is not None and not self.booted and self.inflight is None:
-            self._transmit(OutCall("BootNotification", behaviour.boot_payload(self), self.ctx.loop.time()))
+            self._transmit(OutCall("BootNotification", behaviour.boot_payload(self), perf_counter()))

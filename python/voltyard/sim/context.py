@@ -34,9 +34,9 @@ class FleetContext:
         "loop",
         "message_ids",
         "on_booted",
+        "on_change",
         "on_connected",
         "on_load_answered",
-        "on_profile",
         "options",
         "settings",
         "stats",
@@ -69,7 +69,8 @@ class FleetContext:
         self.t0 = loop.time()
         self.on_connected: Callable[[SimCharger], None] = _ignore
         self.on_booted: Callable[[SimCharger], None] = _ignore
-        self.on_profile: Callable[[SimCharger], None] = _ignore
+        # A charger's session got its transaction id, or its limits changed (tests and tools await it).
+        self.on_change: Callable[[SimCharger], None] = _ignore
         self.on_load_answered: Callable[[SimCharger], None] = _ignore
 
     def elapsed(self) -> float:

@@ -287,7 +287,7 @@ def set_charging_profile(charger: SimCharger, payload: Payload) -> Payload:
 
 def _limits_changed(charger: SimCharger) -> None:
     behaviour.refresh_limits(charger)
-    charger.ctx.on_profile(charger)
+    charger.ctx.on_change(charger)
 
 
 def clear_charging_profile(charger: SimCharger, payload: Payload) -> Payload:
