@@ -61,11 +61,15 @@ def notify(charger: SimCharger, connector: Connector | None, *, front: bool = Fa
     charger.call("StatusNotification", payload, front=front)
 
 
-def send_all_statuses(charger: SimCharger, *, front: bool = False) -> None:
-    # Queued at the front in reverse, so they leave in order 0, 1, 2... ahead of any replay.
-    for connector in reversed(charger.connectors):
-        notify(charger, connector, front=front)
-    notify(charger, None, front=front)
+def send_all_statuses(charger: SimCharger) -> None:
+    """The statuses of connector 0 and every connector, queued behind anything waiting to be replayed.
+
+    History first, then the present: a status sent ahead of a replayed StopTransaction would tell the
+    central system that a connector is free while its transaction still looks open.
+    """
+    notify(charger, None)
+    for connector in charger.connectors:
+        notify(charger, connector)
 
 
 def _changed(charger: SimCharger, connector: Connector, status: str | None) -> None:

@@ -199,10 +199,10 @@ class SimCharger:
             self.booted = False
             self._transmit(OutCall("BootNotification", behaviour.boot_payload(self), perf_counter()))
         else:
-            # Back after a network outage, still running: show the central system where things stand,
-            # then replay what queued up meanwhile.
-            behaviour.send_all_statuses(self, front=True)
+            # Back after a network outage, still running: replay what queued up meanwhile, then show
+            # the central system where things stand now.
             self._pump()
+            behaviour.send_all_statuses(self)
 
     def link_down(self, link: Link) -> None:
         """picows reports the socket closed (by either side, or by the network)."""
@@ -438,7 +438,8 @@ class SimCharger:
         if interval > 0:
             self.settings.change("HeartbeatInterval", str(interval))
         self.schedule_heartbeat()
-        behaviour.send_all_statuses(self, front=True)
+        self._pump()
+        behaviour.send_all_statuses(self)
         self.ctx.on_booted(self)
 
     def schedule_heartbeat(self) -> None:
