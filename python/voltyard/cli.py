@@ -47,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="validate CALLRESULT payloads as the response of ACTION (e.g. BootNotification)",
     )
     _add_serve(commands)
+    _add_sim(commands)
     return parser
 
 
@@ -72,6 +73,96 @@ def _add_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
 
 
+def _add_sim(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    sim = commands.add_parser(
+        "sim",
+        help="simulated chargers: scenarios and load tests against a central system",
+        description="Simulate OCPP 1.6J chargers against a central system (see docs/sim.md).",
+    )
+    actions = sim.add_subparsers(dest="sim_command", metavar="SIM_COMMAND")
+    run = actions.add_parser(
+        "run",
+        help="run a scenario (and optional load) with N simulated chargers",
+        description=(
+            "Connect N simulated chargers, run a scenario for D seconds (optionally with generated load), "
+            "print a summary and exit 1 if the scenario's expectations failed. Progress goes to stderr."
+        ),
+    )
+    run.add_argument("--url", required=True, help="central system, e.g. ws://127.0.0.1:9000/ocpp")
+    run.add_argument("--chargers", type=_positive_int, default=10, metavar="N", help="default 10")
+    run.add_argument(
+        "--connectors", type=_positive_int, default=1, metavar="M", help="per charger, default 1"
+    )
+    run.add_argument("--scenario", default="basic_charge", metavar="NAME", help="a name or a .toml file")
+    run.add_argument("--seed", type=int, default=0, metavar="S", help="default 0: same seed, same actions")
+    run.add_argument(
+        "--duration", type=_positive_float, metavar="D", help="seconds (default: the scenario's)"
+    )
+    run.add_argument("--id-prefix", default="SIM", help="charger ids are PREFIX00000, PREFIX00001, ...")
+    run.add_argument("--site-limit-kw", type=_positive_float, metavar="KW", help="for power_saturation")
+    run.add_argument("--sample-interval", type=_positive_int, metavar="S", help="MeterValueSampleInterval")
+    load = run.add_argument_group("load")
+    load.add_argument(
+        "--load", choices=("rate", "closed"), help="add generated load: fixed-rate or closed-loop"
+    )
+    load.add_argument("--rate", type=_positive_float, default=1000.0, help="calls/s for --load rate")
+    load.add_argument("--concurrency", type=_positive_int, default=100, help="calls in flight, --load closed")
+    load.add_argument(
+        "--mix", default="Heartbeat=1,StatusNotification=1,MeterValues=2", help="action weights"
+    )
+    out = run.add_argument_group("output")
+    out.add_argument(
+        "--report", type=Path, metavar="FILE.json", help="write the JSON report (and a PNG beside)"
+    )
+    out.add_argument("--no-plot", action="store_true", help="no PNG next to the report")
+    out.add_argument("--action-log", type=Path, metavar="FILE", help="write the executed steps")
+    out.add_argument("--progress", choices=("auto", "tty", "plain", "off"), default="auto")
+    out.add_argument("--control-socket", type=Path, metavar="PATH", help="default: the sim run dir")
+    sec = run.add_argument_group("connection")
+    sec.add_argument("--security-profile", type=int, choices=(0, 1, 2, 3), default=0)
+    sec.add_argument("--password", help="Basic auth password (profiles 1-2); may contain {charger_id}")
+    sec.add_argument("--ca-file", type=Path, help="CA bundle to verify the central system (wss://)")
+    sec.add_argument("--cert-file", help="client certificate (profile 3); may contain {charger_id}")
+    sec.add_argument("--key-file", help="client key (profile 3); may contain {charger_id}")
+    sec.add_argument("--call-timeout", type=_positive_float, default=30.0, help="seconds, default 30")
+    sec.add_argument("--backoff-base", type=_positive_float, default=1.0, help="reconnect backoff, seconds")
+    sec.add_argument("--backoff-cap", type=_positive_float, default=30.0, help="longest reconnect wait")
+    sec.add_argument("--connect-concurrency", type=_positive_int, default=256, help="handshakes at once")
+    sec.add_argument("--connect-timeout", type=_positive_float, default=120.0, help="for all to boot")
+    run.add_argument("--loop", choices=LOOPS, default="uvloop", help="event loop (default uvloop)")
+    run.add_argument("--log-level", choices=("debug", "info", "warning", "error"), default="warning")
+    actions.add_parser("scenarios", help="list the built-in scenarios")
+    fault = actions.add_parser(
+        "inject-fault",
+        help="fault a connector of a running simulator",
+        description="Fault a connector of a running `voltyard sim run`, through its control socket.",
+    )
+    fault.add_argument("charger", metavar="CHARGER", help="charger id, e.g. SIM00003")
+    fault.add_argument("connector", metavar="CONNECTOR", type=_positive_int, help="connector number")
+    fault.add_argument("--code", default="OtherError", help="ChargePointErrorCode, default OtherError")
+    fault.add_argument("--control-socket", type=Path, metavar="PATH", help="default: the sim run dir")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be above 0, got {text}")
+    return value
+
+
 def _port(text: str) -> int:
     try:
         port = int(text)
@@ -93,6 +184,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
     if args.command == "serve":
         return run_serve(args)
+    if args.command == "sim":
+        return run_sim(args, parser)
     parser.print_help()
     return 2
 
@@ -121,6 +214,66 @@ def run_serve(args: argparse.Namespace) -> int:
         print(f"voltyard: cannot start: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def run_sim(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """`voltyard sim run | scenarios | inject-fault`: options to configuration, then `sim.commands`."""
+    from voltyard.sim import commands  # noqa: PLC0415 - the simulator loads only for `sim`
+    from voltyard.sim.control import default_socket_path  # noqa: PLC0415
+
+    socket_path = getattr(args, "control_socket", None) or default_socket_path()
+    if args.sim_command == "scenarios":
+        return commands.list_scenarios(sys.stdout)
+    if args.sim_command == "inject-fault":
+        return commands.inject_fault(
+            socket_path, args.charger, args.connector, args.code, out=sys.stdout, err=sys.stderr
+        )
+    if args.sim_command != "run":
+        parser.parse_args(["sim", "--help"])
+        return 2
+    from voltyard.sim.fleet import FleetShape  # noqa: PLC0415
+    from voltyard.sim.link import ConnectOptions  # noqa: PLC0415
+    from voltyard.sim.load import LoadConfig, parse_mix  # noqa: PLC0415
+    from voltyard.sim.simulation import SimConfig  # noqa: PLC0415
+
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        load = None
+        if args.load is not None:
+            load = LoadConfig(args.load, args.rate, args.concurrency, parse_mix(args.mix))
+    except ConfigError as exc:
+        print(f"voltyard: {exc}", file=sys.stderr)
+        return 2
+    options = ConnectOptions(
+        args.url,
+        security_profile=args.security_profile,
+        password=args.password,
+        ca_file=args.ca_file,
+        cert_file=args.cert_file,
+        key_file=args.key_file,
+        call_timeout=args.call_timeout,
+        backoff_base=args.backoff_base,
+        backoff_cap=args.backoff_cap,
+    )
+    config = SimConfig(
+        options=options,
+        shape=FleetShape(args.chargers, args.connectors, args.id_prefix),
+        scenario=args.scenario,
+        seed=args.seed,
+        duration=args.duration,
+        site_limit_kw=args.site_limit_kw,
+        sample_interval=args.sample_interval,
+        load=load,
+        connect_timeout=args.connect_timeout,
+        connect_concurrency=args.connect_concurrency,
+        report_path=args.report,
+        plot=not args.no_plot,
+        action_log_path=args.action_log,
+        control_socket=socket_path,
+    )
+    return commands.run(config, progress=args.progress, loop=args.loop, out=sys.stdout, err=sys.stderr)
 
 
 def check_frames(files: Sequence[Path], answers: str | None, stdin: TextIO, out: TextIO) -> int:

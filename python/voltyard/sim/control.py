@@ -1,0 +1,102 @@
+"""The control socket of a running simulator: a unix socket taking one JSON command per line.
+
+`voltyard sim inject-fault CHARGER CONNECTOR` connects to it; so can any script. Commands:
+`{"command": "inject-fault", "charger": ID, "connector": N, "code": ERROR_CODE}`,
+`{"command": "clear-fault", "charger": ID, "connector": N}` and `{"command": "status"}`. Each gets
+one JSON line back: `{"ok": true, ...}` or `{"ok": false, "error": "..."}`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from voltyard.sim.errors import ControlError
+
+__all__ = ["ControlServer", "default_socket_path", "send_command"]
+
+Handler = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+def default_socket_path() -> Path:
+    """`$XDG_RUNTIME_DIR/voltyard-sim/control.sock`, else under /tmp per user."""
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    run_dir = Path(runtime) / "voltyard-sim" if runtime else Path(f"/tmp/voltyard-sim-{os.getuid()}")
+    return run_dir / "control.sock"
+
+
+class ControlServer:
+    """Serves commands to `handler` on a unix socket while a run lasts."""
+
+    def __init__(self, path: Path, handler: Handler) -> None:
+        self.path = path
+        self._handler = handler
+        self._server: asyncio.Server | None = None
+
+    async def start(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if self.path.is_socket():
+            # A socket left by a run that died; a live run would answer, and then we refuse to start.
+            try:
+                send_command(self.path, {"command": "status"}, timeout=1.0)
+            except ControlError:
+                self.path.unlink()
+            else:
+                raise ControlError(f"{self.path}: another simulator is running (use --control-socket)")
+        self._server = await asyncio.start_unix_server(self._serve, path=str(self.path))
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+            self._server = None
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while line := await reader.readline():
+                try:
+                    command = orjson.loads(line)
+                    if not isinstance(command, dict):
+                        raise ValueError("a command is a JSON object")
+                    reply = self._handler(command)
+                except (ValueError, KeyError, TypeError) as exc:
+                    reply = {"ok": False, "error": str(exc)}
+                writer.write(orjson.dumps(reply) + b"\n")
+                await writer.drain()
+        except ConnectionError:
+            pass
+        finally:
+            writer.close()
+
+
+def send_command(path: Path, command: dict[str, Any], timeout: float = 5.0) -> dict[str, Any]:
+    """Send one command to a running simulator and return its reply (blocking; for the CLI)."""
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(timeout)
+            sock.connect(str(path))
+            sock.sendall(orjson.dumps(command) + b"\n")
+            data = b""
+            while not data.endswith(b"\n"):
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+    except OSError as exc:
+        raise ControlError(f"{path}: no simulator answers there ({exc.strerror or exc})") from exc
+    try:
+        reply = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise ControlError(f"{path}: unreadable reply {data[:80]!r}") from exc
+    if not isinstance(reply, dict):
+        raise ControlError(f"{path}: unexpected reply {reply!r}")
+    return reply

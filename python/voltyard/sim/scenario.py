@@ -1,0 +1,87 @@
+"""What a scenario is: a name, a default duration, charger settings, a per-charger plan and expectations.
+
+Built-in scenarios (`scenarios.py`) and TOML files (`scenario_file.py`) both produce a `Scenario`. The
+plan function gets a `PlanContext` and the charger's own seeded generator and returns its steps; the
+building blocks below (a session, a timed value) are shared by both kinds.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from voltyard.sim.plan import Step
+
+__all__ = ["Expectations", "PlanContext", "Planner", "Scenario", "session_steps"]
+
+
+@dataclass(frozen=True, slots=True)
+class PlanContext:
+    """What a plan may depend on: the charger's place in the fleet and the run's shape."""
+
+    index: int
+    chargers: int
+    connectors: int
+    duration: float
+    site_limit_kw: float
+
+
+Planner = Callable[[PlanContext, random.Random], list[Step]]
+
+
+@dataclass(frozen=True, slots=True)
+class Expectations:
+    """What must hold at the end of a run for the scenario to pass (see `expectations.check`)."""
+
+    sessions_complete: bool = False
+    faults_reported: bool = False
+    replay_complete: bool = False
+    all_back: bool = False
+    site_limit: bool = False
+    no_errors: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    """One scenario; `source` is "built-in" or the TOML file it came from."""
+
+    name: str
+    description: str
+    duration: float
+    planner: Planner
+    expect: Expectations
+    settings: Mapping[str, str] = field(default_factory=dict)
+    site_limit_kw: float | None = None  # None: half of what the fleet could draw at 7.4 kW a connector
+    source: str = "built-in"
+
+    def plan(self, context: PlanContext, rng: random.Random) -> tuple[Step, ...]:
+        steps = self.planner(context, rng)
+        # Stable sort: steps planned for the same instant keep the order the planner gave them.
+        return tuple(sorted(steps, key=lambda step: step.at))
+
+
+def session_steps(
+    connector: int,
+    tag: str,
+    arrive: float,
+    charge: float,
+    *,
+    unplug_after: float = 0.0,
+    kw: float = 0.0,
+) -> list[Step]:
+    """A driver's visit: (EV demand), swipe at `arrive`, stop after `charge` s, unplug `unplug_after` later.
+
+    With `unplug_after` 0 the driver just pulls the cable, which stops the session (EVDisconnected).
+    """
+    steps = []
+    if kw:
+        steps.append(Step(arrive, "demand", connector, kw=kw))
+    steps.append(Step(arrive, "swipe", connector, tag=tag))
+    end = arrive + charge
+    if unplug_after > 0:
+        steps.append(Step(end, "stop", connector))
+        steps.append(Step(end + unplug_after, "unplug", connector))
+    else:
+        steps.append(Step(end, "unplug", connector))
+    return steps

@@ -1,0 +1,182 @@
+"""The built-in scenarios and the registry that finds a scenario by name or by TOML file path.
+
+Times are fractions of the run's duration, so each scenario works as a 10-second CI check and as an
+hour-long soak. Every random choice is drawn from the charger's own generator, in a fixed order.
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+from voltyard.sim.errors import ScenarioError
+from voltyard.sim.plan import Step
+from voltyard.sim.scenario import Expectations, PlanContext, Scenario, session_steps
+from voltyard.sim.scenario_file import load_scenario_file
+
+__all__ = ["BUILTIN", "find_scenario", "tag_for"]
+
+
+def tag_for(index: int, connector: int) -> str:
+    """The id tag of the driver at a connector (20 characters at most, as idToken requires)."""
+    return f"SIM{index:06d}C{connector}"
+
+
+def _basic_charge(ctx: PlanContext, rng: random.Random) -> list[Step]:
+    steps: list[Step] = []
+    d = ctx.duration
+    for connector in range(1, ctx.connectors + 1):
+        arrive = rng.uniform(0.05, 0.25) * d
+        charge = rng.uniform(0.3, 0.5) * d
+        unplug_after = rng.choice((0.0, 0.05 * d))
+        steps += session_steps(
+            connector, tag_for(ctx.index, connector), arrive, charge, unplug_after=unplug_after
+        )
+    return steps
+
+
+def _morning_rush(ctx: PlanContext, rng: random.Random) -> list[Step]:
+    # Arrivals ramp across the fleet (charger i of N arrives around i/N of the first 40 %), as a depot's
+    # vans do at shift start, instead of all at once.
+    steps: list[Step] = []
+    d = ctx.duration
+    base = 0.4 * d * ctx.index / max(1, ctx.chargers)
+    for connector in range(1, ctx.connectors + 1):
+        present = rng.random() < 0.9
+        arrive = base + rng.uniform(0.0, 0.1) * d
+        charge = rng.uniform(0.25, 0.4) * d
+        pauses = rng.random() < 0.3
+        if not present:
+            continue
+        tag = tag_for(ctx.index, connector)
+        steps += session_steps(
+            connector, tag, arrive, charge, unplug_after=0.02 * d, kw=rng.choice((7.4, 11.0))
+        )
+        if pauses:
+            steps.append(Step(arrive + charge * 0.3, "suspend_ev", connector))
+            steps.append(Step(arrive + charge * 0.5, "resume_ev", connector))
+    return steps
+
+
+def _fault_injection(ctx: PlanContext, rng: random.Random) -> list[Step]:
+    steps: list[Step] = []
+    d = ctx.duration
+    # A third of the chargers fault mid-session (charger 0 always, so a small fleet sees one too).
+    faulty = ctx.index == 0 or rng.random() < 1 / 3
+    code = rng.choice(("GroundFailure", "HighTemperature", "OverCurrentFailure", "PowerSwitchFailure"))
+    for connector in range(1, ctx.connectors + 1):
+        tag = tag_for(ctx.index, connector)
+        arrive = rng.uniform(0.05, 0.15) * d
+        if faulty and connector == 1:
+            fault_at = arrive + 0.2 * d
+            steps.append(Step(arrive, "swipe", connector, tag=tag))
+            steps.append(Step(fault_at, "fault", connector, code=code))
+            steps.append(Step(fault_at + 0.15 * d, "clear_fault", connector))
+            steps.append(Step(fault_at + 0.2 * d, "unplug", connector))
+        else:
+            steps += session_steps(connector, tag, arrive, rng.uniform(0.3, 0.5) * d)
+    return steps
+
+
+def _power_saturation(ctx: PlanContext, rng: random.Random) -> list[Step]:
+    # Every connector wants 22 kW from 20 % to 80 % of the run: far above any sensible site limit.
+    steps: list[Step] = []
+    d = ctx.duration
+    for connector in range(1, ctx.connectors + 1):
+        arrive = rng.uniform(0.15, 0.2) * d
+        steps += session_steps(connector, tag_for(ctx.index, connector), arrive, 0.8 * d - arrive, kw=22.0)
+    return steps
+
+
+def _reconnect_storm(ctx: PlanContext, rng: random.Random) -> list[Step]:
+    # Sessions run across the storm; at 40 % every charger loses its connection at the same instant,
+    # a third of them by a power cut (they stop their sessions and boot again).
+    d = ctx.duration
+    steps = _basic_charge(ctx, rng)
+    power_cut = rng.random() < 1 / 3
+    steps.append(Step(0.4 * d, "reboot" if power_cut else "drop", 1))
+    return steps
+
+
+def _offline_replay(ctx: PlanContext, rng: random.Random) -> list[Step]:
+    # The network goes down for 40 % of the run; one session starts and ends inside the outage and, on
+    # two-connector chargers, another one starts before it and ends during it.
+    d = ctx.duration
+    down = rng.uniform(0.1, 0.2) * d
+    outage = 0.4 * d
+    steps = [Step(down, "offline", 1, seconds=outage)]
+    steps += session_steps(1, tag_for(ctx.index, 1), down + 0.05 * d, 0.25 * d)
+    if ctx.connectors > 1:
+        steps += session_steps(2, tag_for(ctx.index, 2), down - 0.05 * d, 0.2 * d)
+    return steps
+
+
+def _idle(ctx: PlanContext, rng: random.Random) -> list[Step]:
+    return []
+
+
+BUILTIN: dict[str, Scenario] = {
+    scenario.name: scenario
+    for scenario in (
+        Scenario(
+            "basic_charge",
+            "one session per connector: swipe, charge, stop or unplug",
+            30.0,
+            _basic_charge,
+            Expectations(sessions_complete=True),
+        ),
+        Scenario(
+            "morning_rush",
+            "staggered arrivals across the fleet; some EVs pause mid-session",
+            60.0,
+            _morning_rush,
+            Expectations(sessions_complete=True),
+        ),
+        Scenario(
+            "fault_injection",
+            "a fault mid-session on a third of the chargers, cleared later",
+            30.0,
+            _fault_injection,
+            Expectations(sessions_complete=True, faults_reported=True),
+        ),
+        Scenario(
+            "power_saturation",
+            "every connector demands 22 kW; the report shows the site total against the limit",
+            30.0,
+            _power_saturation,
+            Expectations(sessions_complete=True, site_limit=True),
+        ),
+        Scenario(
+            "reconnect_storm",
+            "every charger drops at once (a third by power cut) and comes back with jittered backoff",
+            30.0,
+            _reconnect_storm,
+            Expectations(sessions_complete=True, all_back=True),
+        ),
+        Scenario(
+            "offline_replay",
+            "sessions during a network outage; queued transaction messages replayed afterwards",
+            30.0,
+            _offline_replay,
+            Expectations(sessions_complete=True, replay_complete=True),
+        ),
+        Scenario(
+            "idle",
+            "connect, boot and heartbeat only: the base for load runs",
+            30.0,
+            _idle,
+            Expectations(all_back=True),
+        ),
+    )
+}
+
+
+def find_scenario(name: str) -> Scenario:
+    """A built-in scenario by name, or a scenario file (a path ending in .toml)."""
+    if name.endswith(".toml"):
+        return load_scenario_file(Path(name))
+    scenario = BUILTIN.get(name)
+    if scenario is None:
+        known = ", ".join(BUILTIN)
+        raise ScenarioError(f"unknown scenario {name!r} (built-in: {known}; or a path to a .toml file)")
+    return scenario

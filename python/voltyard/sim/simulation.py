@@ -1,0 +1,324 @@
+"""One simulator run from start to report: connect the fleet, run the scenario (and load), settle, judge.
+
+The phases are separate awaitables so that a test (or a power manager under test) can act between
+them, e.g. send charging profiles once every charger has booted; `run()` chains them for the CLI:
+
+    start -> wait_booted -> begin -> wait_end -> finish (settle, expectations, report, files)
+
+Connect-phase latencies (the BootNotification burst) are kept apart from the scenario's, so that a
+load figure is not mixed with the connect storm.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from voltyard.ocpp.codec import load_codec
+from voltyard.sim import behaviour
+from voltyard.sim.context import FleetContext
+from voltyard.sim.control import ControlServer
+from voltyard.sim.errors import SimError
+from voltyard.sim.expectations import RunFacts, check
+from voltyard.sim.fleet import Fleet, FleetShape
+from voltyard.sim.link import ConnectOptions
+from voltyard.sim.load import LoadConfig, LoadGenerator
+from voltyard.sim.plan import ActionRecord, charger_rng
+from voltyard.sim.progress import Progress
+from voltyard.sim.report import RunReport
+from voltyard.sim.scenario import PlanContext, Scenario
+from voltyard.sim.scenario_file import ERROR_CODES
+from voltyard.sim.scenarios import find_scenario
+from voltyard.sim.stats import Histogram
+
+__all__ = ["SimConfig", "Simulation"]
+
+_SETTLE_POLL_S = 0.1
+_DEFAULT_KW_PER_CONNECTOR = 7.4
+
+
+@dataclass(frozen=True, slots=True)
+class SimConfig:
+    """Everything `voltyard sim run` takes."""
+
+    options: ConnectOptions
+    shape: FleetShape
+    scenario: str = "basic_charge"
+    seed: int = 0
+    duration: float | None = None  # None: the scenario's own
+    site_limit_kw: float | None = None
+    sample_interval: int | None = None  # MeterValueSampleInterval; None: duration / 20 within 1..60 s
+    load: LoadConfig | None = None
+    connect_timeout: float = 120.0
+    settle_timeout: float = 20.0
+    connect_concurrency: int = 256
+    report_path: Path | None = None
+    plot: bool = True
+    action_log_path: Path | None = None
+    control_socket: Path | None = None
+
+
+class Simulation:
+    """See the module docstring."""
+
+    def __init__(self, config: SimConfig, *, progress: Progress | None = None) -> None:
+        self.config = config
+        self.scenario: Scenario = find_scenario(config.scenario)
+        self.duration = config.duration if config.duration is not None else self.scenario.duration
+        shape = config.shape
+        self.site_limit_kw = (
+            config.site_limit_kw
+            or self.scenario.site_limit_kw
+            or shape.chargers * shape.connectors * _DEFAULT_KW_PER_CONNECTOR / 2
+        )
+        self.progress = progress
+        self.ctx: FleetContext | None = None
+        self.fleet: Fleet | None = None
+        self.load: LoadGenerator | None = None
+        self.control: ControlServer | None = None
+        self.planned_sessions = 0
+        self.planned_faults = 0
+        self.connect_phase: dict[str, Histogram] = {}
+        self._cpu0 = self._began = self._ended = 0.0
+        self._calls_at_begin = 0
+
+    def _started(self) -> tuple[FleetContext, Fleet]:
+        if self.ctx is None or self.fleet is None:
+            raise SimError("the simulation has not been started")
+        return self.ctx, self.fleet
+
+    def _settings(self) -> dict[str, str]:
+        settings = dict(self.scenario.settings)
+        if "MeterValueSampleInterval" not in settings:
+            interval = self.config.sample_interval or max(1, min(60, round(self.duration / 20)))
+            settings["MeterValueSampleInterval"] = str(interval)
+        return settings
+
+    async def start(self) -> None:
+        """Build the fleet and its plans, start dialling in, open the control socket."""
+        config = self.config
+        config.options.check()
+        loop = asyncio.get_running_loop()
+        self._cpu0 = time.process_time()
+        ctx = self.ctx = FleetContext(
+            loop,
+            load_codec(),
+            config.options,
+            self._settings(),
+            seed=config.seed,
+            connect_concurrency=config.connect_concurrency,
+        )
+        fleet = self.fleet = Fleet(ctx, config.shape, self.site_limit_kw)
+        if self.progress is not None:
+            progress = self.progress
+            fleet.on_tick = lambda point: progress.tick(point, ctx.stats.counters)
+        if config.control_socket is not None:
+            self.control = ControlServer(config.control_socket, self._command)
+            await self.control.start()
+        fleet.start()
+
+    async def wait_booted(self) -> bool:
+        """Wait until every charger has booted once (or the connect timeout); whether all did."""
+        assert self.fleet is not None
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.fleet.all_booted.wait(), self.config.connect_timeout)
+        return self.fleet.all_booted.is_set()
+
+    def begin(self) -> None:
+        """Start the scenario clock: plans, and load if any."""
+        ctx, fleet = self._started()
+        stats = ctx.stats
+        self.connect_phase, stats.by_action = stats.by_action, {}
+        ctx.t0 = self._began = ctx.loop.time()
+        self._calls_at_begin = stats.counters.calls
+        shape = self.config.shape
+        for charger in fleet.chargers:
+            plan_ctx = PlanContext(
+                charger.index, shape.chargers, shape.connectors, self.duration, self.site_limit_kw
+            )
+            plan = self.scenario.plan(plan_ctx, charger_rng(self.config.seed, charger.index))
+            self.planned_sessions += sum(1 for step in plan if step.kind == "swipe")
+            self.planned_faults += sum(1 for step in plan if step.kind == "fault")
+            behaviour.start_plan(charger, plan)
+        if self.config.load is not None:
+            self.load = LoadGenerator(fleet, self.config.load, self.config.seed)
+            self.load.start()
+
+    async def wait_end(self) -> None:
+        assert self.ctx is not None
+        remaining = self._began + self.duration - self.ctx.loop.time()
+        if remaining > 0:
+            await asyncio.sleep(remaining)
+        self._ended = self.ctx.loop.time()
+        if self.load is not None:
+            self.load.stop()
+
+    async def settle(self) -> None:
+        """Wait (bounded) until nothing is queued or in flight and every charger that should be is back."""
+        fleet = self.fleet
+        assert fleet is not None
+        deadline = fleet.ctx.loop.time() + self.config.settle_timeout
+        while fleet.ctx.loop.time() < deadline:
+            if fleet.idle() and fleet.booted_now() == len(fleet.chargers):
+                return
+            await asyncio.sleep(_SETTLE_POLL_S)
+
+    async def finish(self) -> RunReport:
+        """Settle, judge, stop everything and write the report (and plot and action log) if asked."""
+        ctx, fleet = self._started()
+        await self.settle()
+        cpu = time.process_time() - self._cpu0
+        facts = RunFacts(
+            chargers=len(fleet.chargers),
+            planned_sessions=self.planned_sessions,
+            planned_faults=self.planned_faults,
+            online=fleet.online(),
+            booted=fleet.booted_now(),
+            idle=fleet.idle(),
+            counters=ctx.stats.counters,
+            errors=dict(ctx.stats.errors),
+            timeline=tuple(fleet.timeline),
+            site_limit_kw=self.site_limit_kw,
+        )
+        results = tuple(check(self.scenario.expect, facts))
+        report = self._report(facts, results, cpu)
+        fleet.stop()
+        if self.control is not None:
+            await self.control.stop()
+        if self.progress is not None:
+            self.progress.close()
+        self._write(report)
+        return report
+
+    async def run(self) -> RunReport:
+        await self.start()
+        await self.wait_booted()
+        self.begin()
+        await self.wait_end()
+        return await self.finish()
+
+    def action_log(self) -> list[ActionRecord]:
+        """The executed steps, per charger in execution order (what two runs of one seed share)."""
+        assert self.ctx is not None
+        return sorted(self.ctx.action_log, key=lambda record: record.charger)
+
+    # --- control socket ----------------------------------------------------------------------------
+
+    def _command(self, command: dict[str, Any]) -> dict[str, Any]:
+        fleet = self.fleet
+        assert fleet is not None
+        name = command.get("command")
+        if name == "status":
+            sessions, _, _ = fleet.site_power()
+            return {
+                "ok": True,
+                "online": fleet.online(),
+                "chargers": len(fleet.chargers),
+                "sessions": sessions,
+            }
+        if name not in ("inject-fault", "clear-fault"):
+            return {"ok": False, "error": f"unknown command {name!r}"}
+        charger = fleet.find(str(command.get("charger")))
+        if charger is None:
+            return {"ok": False, "error": f"no charger {command.get('charger')!r} in this run"}
+        connector = charger.connector(int(command.get("connector", 1)))
+        if connector is None:
+            return {"ok": False, "error": f"{charger.charger_id} has no connector {command.get('connector')}"}
+        if name == "inject-fault":
+            code = str(command.get("code", "OtherError"))
+            if code not in ERROR_CODES:
+                return {"ok": False, "error": f"unknown error code {code!r}"}
+            behaviour.inject_fault(charger, connector, code)
+        elif connector.faulted and connector.clear_fault() is not None:
+            behaviour.notify(charger, connector)
+        fleet.ctx.action_log.append(
+            ActionRecord(charger.index, round(fleet.ctx.elapsed(), 3), f"{name} (control)", connector.status)
+        )
+        return {
+            "ok": True,
+            "charger": charger.charger_id,
+            "connector": connector.connector_id,
+            "status": connector.status,
+        }
+
+    # --- report ------------------------------------------------------------------------------------
+
+    def _report(self, facts: RunFacts, results: tuple[Any, ...], cpu: float) -> RunReport:
+        ctx, fleet = self._started()
+        stats = ctx.stats
+        total = stats.total()
+        window = max(1e-9, (self._ended or ctx.loop.time()) - self._began)
+        calls_in_window = stats.counters.calls - self._calls_at_begin
+        handled = stats.counters.calls + sum(stats.csms_calls.values())
+        boot = self.connect_phase.get("BootNotification", Histogram())
+        config = self.config
+        loaded = [p for p in fleet.timeline if p.sessions]
+        return RunReport(
+            run={
+                "url": config.options.url,
+                "chargers": config.shape.chargers,
+                "connectors": config.shape.connectors,
+                "scenario": self.scenario.name,
+                "scenario_source": self.scenario.source,
+                "seed": config.seed,
+                "duration_s": self.duration,
+                "security_profile": config.options.security_profile,
+                "load": config.load.describe() if config.load is not None else None,
+            },
+            connect={
+                "connected_once": fleet.connected_once,
+                "booted_once": fleet.booted_once,
+                "all_connected_s": _round(fleet.all_connected_at),
+                "all_booted_s": _round(fleet.all_booted_at),
+                "connect_rate_per_s": _rate(fleet.connected_once, fleet.all_connected_at),
+                "boot_rate_per_s": _rate(fleet.booted_once, fleet.all_booted_at),
+                "boot_latency": boot.summary(),
+                "connect_failures": stats.counters.connect_failures,
+            },
+            calls={
+                "total": total.count,
+                "sent_in_window": calls_in_window,
+                "per_s": round(calls_in_window / window, 1),
+                **total.summary(),
+            },
+            by_action={action: h.summary() for action, h in sorted(stats.by_action.items())},
+            errors=dict(stats.errors),
+            csms_calls=dict(stats.csms_calls),
+            counters=stats.counters.as_dict(),
+            sim_cpu={
+                "process_s": round(cpu, 3),
+                "per_call_us": round(cpu / handled * 1e6, 2) if handled else 0.0,
+                "utilisation": round(cpu / max(1e-9, ctx.loop.time() - fleet.started_at), 3),
+            },
+            power={
+                "site_limit_kw": self.site_limit_kw,
+                "peak_kw": max((p.site_power_kw for p in loaded), default=0.0),
+                "profiles_accepted": stats.counters.profiles_accepted,
+            },
+            expectations=results,
+            timeline=facts.timeline,
+        )
+
+    def _write(self, report: RunReport) -> None:
+        config = self.config
+        if config.report_path is not None:
+            report.write_json(config.report_path)
+            if config.plot:
+                from voltyard.sim.plot import write_plot  # noqa: PLC0415 - matplotlib only when plotting
+
+                write_plot(report, config.report_path.with_suffix(".png"))
+        if config.action_log_path is not None:
+            lines = [record.line() for record in self.action_log()]
+            config.action_log_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
+
+
+def _rate(count: int, seconds: float | None) -> float:
+    return round(count / seconds, 1) if seconds else 0.0
