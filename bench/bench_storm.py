@@ -20,7 +20,6 @@ import json
 import os
 import platform
 import random
-import re
 import resource
 import signal
 import subprocess
@@ -111,7 +110,7 @@ async def connect(
 async def storm_charger(url: str, index: int, stats: StormStats) -> WSTransport:
     """Connect and boot (repeating Pending boots); returns the transport."""
     done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-    rng = random.Random(index)  # noqa: S311 - jitter
+    rng = random.Random(index)
     transport = await connect(lambda: StormCharger(index, stats, done), f"{url}/STORM{index:05d}", rng, stats)
     await done
     return transport
