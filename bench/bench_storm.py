@@ -261,7 +261,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="voltyard-storm-", dir=BENCH) as workdir:
         server = subprocess.Popen(
             ["taskset", "-c", "0", sys.executable, "-m", "voltyard.cli", "serve", "--host", "127.0.0.1",
-             "--port", str(port), "--data-dir", workdir, "--log-level", "warning"],
+             "--port", str(port), "--api-port", "0", "--data-dir", workdir, "--log-level", "warning"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         try:

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 READY = re.compile(rb"voltyard ready: OCPP ws://[^:]+:(\d+)/")
+API = re.compile(rb"control API http://[^:]+:(\d+)/")
 
 
 class ServerProcess:
@@ -18,11 +19,13 @@ class ServerProcess:
         self.extra = extra
         self.process: asyncio.subprocess.Process | None = None
         self.port = 0
+        self.api_port = 0
         self.log = bytearray()
 
     async def start(self, timeout: float = 30) -> int:
         self.process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "voltyard.cli", "serve", "--host", "127.0.0.1", "--port", "0",
+            "--api-port", "0",
             "--data-dir", str(self.data_dir), *self.extra,
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
         )  # fmt: skip
@@ -36,6 +39,7 @@ class ServerProcess:
                 match = READY.search(line)
                 if match:
                     self.port = int(match.group(1))
+                    self.api_port = int(API.search(line).group(1))  # type: ignore[union-attr]
                     break
         self._drain = asyncio.ensure_future(self._read_rest())
         return self.port

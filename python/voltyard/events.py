@@ -49,11 +49,20 @@ class EventBus:
         self._store = store
         self._loop = loop
         self._subscribers: list[Subscriber] = []
+        # Set while some subscriber wants the per-frame MessageIn/MessageOut events: the gateway only builds
+        # them then, so the hot path pays one attribute read otherwise.
+        self.tap_messages = False
+        # Set while a stream client listens: live-only telemetry events (MeterValues) are built only then.
+        self.want_live = False
 
     def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
         """Call `subscriber` for every event from now on; returns the function that unsubscribes."""
         self._subscribers.append(subscriber)
         return lambda: self._subscribers.remove(subscriber)
+
+    def live(self, event: Event) -> None:
+        """Deliver a live-only event (not recorded in the event log): per-frame and telemetry streams."""
+        self.notify(event)
 
     def publish(self, event: Event, conn: sqlite3.Connection | None = None) -> None:
         """Record `event`: inside `conn`'s transaction when given (writer thread), else as telemetry.

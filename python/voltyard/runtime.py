@@ -13,13 +13,19 @@ import logging
 import resource
 import signal
 import sqlite3
+import time
 from pathlib import Path
 
+from aiohttp import web
+
+from voltyard.api.app import create_app
+from voltyard.api.tokens import ensure_tokens
 from voltyard.config import Config
 from voltyard.domain.authorization import Authorization
 from voltyard.domain.chargers import Chargers
 from voltyard.domain.credentials import Credentials
 from voltyard.domain.health import Health
+from voltyard.domain.site import Site
 from voltyard.domain.transactions import ClockSkew, Transactions
 from voltyard.errors import StoreError
 from voltyard.events import EventBus
@@ -62,6 +68,11 @@ class Appliance:
         self.ocpp_port = 0
         self.tls_port: int | None = None
         self.loop_monitor = LoopMonitor()
+        self.registry = Registry()
+        self.started_at = time.monotonic()
+        self.api_port: int | None = None
+        self._api_runner: web.AppRunner | None = None
+        self._site: Site | None = None
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
@@ -80,10 +91,11 @@ class Appliance:
         authorization = Authorization(config.ocpp, self.store)
         credentials = Credentials(self.store)
         transactions = Transactions(self.store, events, ClockSkew(config.health.clock_skew_tolerance))
+        self._site = Site(self.store, events, transactions)
         with contextlib.closing(connect(self.db_path)) as conn:
-            for part in (chargers, authorization, credentials, transactions):
+            for part in (chargers, authorization, credentials, transactions, self._site):
                 part.load(conn)
-        registry = Registry()
+        registry = self.registry
         admission = config.admission
         health = Health(config.health, config.ocpp, chargers, events, registry)
         boot_storm = BootStorm(
@@ -124,7 +136,34 @@ class Appliance:
             asyncio.create_task(self.loop_monitor.run()),
         ]
 
+    async def start_api(self, host: str, port: int) -> int:
+        """Serve the control API (docs/api.md) on host:port; returns the bound port."""
+        tokens = ensure_tokens(self.config.server.data_dir)
+        self._api_runner = web.AppRunner(create_app(self, tokens), access_log=None)
+        await self._api_runner.setup()
+        site = web.TCPSite(self._api_runner, host, port)
+        await site.start()
+        self.api_port = self._api_runner.addresses[0][1]
+        return self.api_port
+
+    @property
+    def events(self) -> EventBus:
+        assert self.services is not None, "the appliance is not started"
+        return self.services.events
+
+    @property
+    def site(self) -> Site:
+        assert self._site is not None, "the appliance is not started"
+        return self._site
+
+    def cabinet_view(self) -> dict[str, object]:
+        """The DC cabinet for the API (no cabinet configured yet: see issue 5's wiring)."""
+        return {"configured": False, "guns": [], "slots": [], "modules": [], "plan": None}
+
     async def stop(self) -> None:
+        if self._api_runner is not None:
+            await self._api_runner.cleanup()
+            self._api_runner = None
         for task in self._tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -178,10 +217,13 @@ async def _serve(config: Config) -> None:
         loop.add_signal_handler(signum, stop.set)
     try:
         await appliance.start()
+        api_port = await appliance.start_api(config.server.api_host, config.server.api_port)
         tune_garbage_collector()
         log.info(
-            "voltyard ready: %s (also /{chargePointId}), control API port %d (reserved), data %s",
-            appliance.urls, config.server.api_port, appliance.db_path,
+            "voltyard ready: %s (also /{chargePointId}), control API http://%s:%d/api/v1 (token in %s), "
+            "data %s",
+            appliance.urls, config.server.api_host, api_port, config.server.data_dir / "api-token-operator",
+            appliance.db_path,
         )  # fmt: skip
         await stop.wait()
         log.info("voltyard stopping: closing connections and flushing the store")

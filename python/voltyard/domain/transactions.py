@@ -311,6 +311,10 @@ class Transactions:
             energy_wh, power_w = normalise_sampled_values(sampled)
             if power_w is not None:
                 self.power_w[charger_id, connector_id] = power_w
+            if self._events.want_live:
+                data = {"connectorId": connector_id, "transactionId": transaction_id, "energy_wh": energy_wh,
+                        "power_w": power_w}  # fmt: skip
+                self._events.live(Event("MeterValues", charger_id, data))
             timestamp = value["timestamp"]
             append(
                 INSERT_METER,

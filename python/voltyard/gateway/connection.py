@@ -26,6 +26,7 @@ from voltyard.errors import (
     OcppInternalError,
     OcppSecurityError,
 )
+from voltyard.events import Event
 from voltyard.gateway.admission import TokenBucket
 
 if TYPE_CHECKING:
@@ -48,9 +49,12 @@ _CLOSE = WSMsgType.CLOSE
 class PendingCall:
     """The one outstanding CSMS-initiated call of a connection."""
 
-    __slots__ = ("action", "frame", "future", "message_id", "reply", "reply_type", "sent_at")
+    __slots__ = ("action", "frame", "future", "message_id", "reply", "reply_type", "sent_at", "validate")
 
-    def __init__(self, message_id: str, action: str, future: asyncio.Future[Payload]) -> None:
+    def __init__(
+        self, message_id: str, action: str, future: asyncio.Future[Payload], validate: bool = True
+    ) -> None:
+        self.validate = validate
         self.message_id = message_id
         self.action = action
         self.future = future
@@ -157,6 +161,9 @@ class ChargerConnection(WSListener):
         gateway = self.gateway
         action = call.action
         self.last_message = received_at
+        gateway.metrics.messages[action, "in"] += 1
+        if gateway.events.tap_messages:
+            self._tap("MessageIn", action, call.message_id, 2, data)
         handler = gateway.router.get(action)
         try:
             if handler is None:
@@ -216,7 +223,8 @@ class ChargerConnection(WSListener):
             )
             return
         try:
-            self.gateway.codec.validate(action, message.payload, response=True)
+            if pending.validate:
+                self.gateway.codec.validate(action, message.payload, response=True)
         except OcppError as exc:
             pending.future.set_exception(
                 InvalidCommandError(f"{action} answer from {self.charger_id}: {exc}")
@@ -233,9 +241,13 @@ class ChargerConnection(WSListener):
             self.gateway.codec.validate(action, payload, response=True)
         data = orjson.dumps([3, message_id, payload])
         self._send(data)
-        self.gateway.message_log.exchange(
+        gateway = self.gateway
+        gateway.message_log.exchange(
             self.charger_id, "in", received_at, request, 2, message_id, action, data, 3
         )
+        gateway.metrics.handled(time.time() - received_at)
+        if gateway.events.tap_messages:
+            self._tap("MessageOut", action, message_id, 3, data)
 
     def send_call_error(  # noqa: PLR0917 - as send_call_result
         self,
@@ -248,9 +260,13 @@ class ChargerConnection(WSListener):
     ) -> None:
         data = orjson.dumps([4, message_id, code, description[:255], {}])
         self._send(data)
-        self.gateway.message_log.exchange(
+        gateway = self.gateway
+        gateway.message_log.exchange(
             self.charger_id, "in", received_at, request, 2, message_id, action, data, 4
         )
+        gateway.metrics.call_errors[code] += 1
+        if gateway.events.tap_messages:
+            self._tap("MessageOut", action, message_id, 4, data)
 
     def send_call(self, pending: PendingCall, payload: Payload) -> None:
         """Send a CSMS-initiated CALL whose answer `pending` awaits; the exchange is logged by `log_call`."""
@@ -258,6 +274,9 @@ class ChargerConnection(WSListener):
         pending.sent_at = time.time()
         self.pending = pending
         self._send(pending.frame)
+        self.gateway.metrics.messages[pending.action, "out"] += 1
+        if self.gateway.events.tap_messages:
+            self._tap("MessageOut", pending.action, pending.message_id, 2, pending.frame)
 
     def log_call(self, pending: PendingCall) -> None:
         """Log a CSMS-initiated exchange once it ended (answered, timed out or cut off)."""
@@ -265,6 +284,12 @@ class ChargerConnection(WSListener):
             self.charger_id, "out", pending.sent_at, pending.frame, 2, pending.message_id, pending.action,
             pending.reply, pending.reply_type,
         )  # fmt: skip
+
+    def _tap(self, kind: str, action: str | None, message_id: str, message_type: int, frame: bytes) -> None:
+        """A per-frame event for live inspectors (only built while one listens)."""
+        data = {"action": action, "message_id": message_id, "message_type": message_type,
+                "frame": frame.decode("utf-8", "replace")}  # fmt: skip
+        self.gateway.events.live(Event(kind, self.charger_id, data))
 
     def _send(self, data: bytes) -> None:
         transport = self.transport

@@ -18,7 +18,13 @@ from typing import Any
 import orjson
 
 from voltyard._native import OcppCodec
-from voltyard.errors import ChargerOfflineError, CommandTimeoutError, InvalidCommandError, OcppError
+from voltyard.errors import (
+    ChargerOfflineError,
+    CommandTimeoutError,
+    FrameEncodeError,
+    InvalidCommandError,
+    OcppError,
+)
 from voltyard.events import Event, EventBus
 from voltyard.gateway.connection import PendingCall
 from voltyard.gateway.registry import Registry
@@ -77,7 +83,13 @@ class Commands:
         self._hooks[action] = hook
 
     async def call(
-        self, charger_id: str, action: str, payload: dict[str, Any], *, timeout: float | None = None
+        self,
+        charger_id: str,
+        action: str,
+        payload: dict[str, Any],
+        *,
+        timeout: float | None = None,
+        validate: bool = True,
     ) -> dict[str, Any]:
         """Send `action` to `charger_id` and return its validated answer.
 
@@ -87,12 +99,18 @@ class Commands:
             CommandTimeoutError: no answer (or no accepted boot, or no turn in the queue) within `timeout`.
             CallErrorReceivedError: the charger answered with a CALLERROR.
         """
-        if action not in CSMS_ACTIONS:
-            raise InvalidCommandError(f"{action} is not a CSMS-initiated OCPP 1.6 action")
-        try:
-            self._codec.validate(action, payload)
-        except OcppError as exc:
-            raise InvalidCommandError(f"{action} request: {exc}") from exc
+        if validate:
+            if action not in CSMS_ACTIONS:
+                raise InvalidCommandError(f"{action} is not a CSMS-initiated OCPP 1.6 action")
+            try:
+                self._codec.validate(action, payload)
+            except (OcppError, FrameEncodeError) as exc:
+                raise InvalidCommandError(f"{action} request: {exc}") from exc
+        else:
+            try:
+                orjson.dumps(payload)
+            except orjson.JSONEncodeError as exc:
+                raise InvalidCommandError(f"{action} request is not JSON: {exc}") from exc
         check = self._checks.get(action)
         if check is not None:
             check(charger_id, payload)
@@ -102,25 +120,27 @@ class Commands:
         try:
             async with asyncio.timeout(timeout):
                 async with lock:
-                    answer = await self._exchange(charger_id, action, payload)
+                    answer = await self._exchange(charger_id, action, payload, validate)
         except TimeoutError:
             waited = timeout - max(0.0, deadline - time.monotonic())
             raise CommandTimeoutError(f"{charger_id}: no answer to {action} within {waited:.1f} s") from None
-        hook = self._hooks.get(action)
+        hook = self._hooks.get(action) if validate else None  # an unchecked answer must not change state
         if hook is not None:
             outcome = hook(charger_id, payload, answer)
             if outcome is not None:
                 await outcome
         return answer
 
-    async def _exchange(self, charger_id: str, action: str, payload: dict[str, Any]) -> dict[str, Any]:
+    async def _exchange(
+        self, charger_id: str, action: str, payload: dict[str, Any], validate: bool
+    ) -> dict[str, Any]:
         connection = self._registry.get(charger_id)
         if connection is None:
             raise ChargerOfflineError(f"{charger_id} is not connected")
         await connection.wait_ready()
         if self._registry.get(charger_id) is not connection:
             raise ChargerOfflineError(f"{charger_id} reconnected before the call could be sent")
-        pending = PendingCall(str(uuid.uuid4()), action, asyncio.get_running_loop().create_future())
+        pending = PendingCall(str(uuid.uuid4()), action, asyncio.get_running_loop().create_future(), validate)
         connection.send_call(pending, payload)
         masked = redacted(action, payload)
         if masked is not None:  # what was sent is gone; what is logged must not hold the secret

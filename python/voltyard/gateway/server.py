@@ -43,6 +43,7 @@ from voltyard.gateway.handshake import (
     offers_subprotocol,
 )
 from voltyard.gateway.registry import Registry
+from voltyard.metrics import Metrics
 from voltyard.ocpp.leniency import Leniency
 from voltyard.ocpp.router import Router
 from voltyard.store.message_log import MessageLog
@@ -91,6 +92,7 @@ class Gateway:
         self.authenticator = authenticator
         self.leniency = leniency
         self.registry = registry
+        self.metrics = Metrics()
         self.validate_outgoing = config.ocpp.validate_outgoing
         self.refused_frames = 0
         self.refused_handshakes = 0
@@ -223,6 +225,7 @@ class Gateway:
                 connection.dispatch(repaired, data, received_at)
                 return
             self.refused_frames += 1
+            self.metrics.messages[error.action or "?", "in"] += 1
             connection.send_call_error(
                 error.message_id, error.code, error.description, error.action, data, received_at
             )

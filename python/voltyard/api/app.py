@@ -1,0 +1,101 @@
+"""The aiohttp application of the control API: routes, bearer-token auth with roles, JSON errors.
+
+Handlers reach the running appliance through `request.app[APPLIANCE]`; the API never reads the store's
+file except through the appliance's read-only connections.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from voltyard.api import (
+    routes_chargers,
+    routes_commands,
+    routes_events,
+    routes_messages,
+    routes_site,
+    routes_transactions,
+)
+from voltyard.api.errors import ApiError, error_response
+from voltyard.api.keys import APPLIANCE, STREAM, TOKENS
+from voltyard.api.metrics import metrics_handler
+from voltyard.api.openapi import openapi_handler
+from voltyard.api.stream import EventStream, stream_handler
+from voltyard.api.tokens import TokenRing
+
+if TYPE_CHECKING:
+    from voltyard.runtime import Appliance
+
+__all__ = ["create_app"]
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+_PUBLIC = frozenset({"/api/v1/openapi.json"})
+_READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+@web.middleware
+async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every failure becomes a JSON error body; nothing escapes as an HTML page or a bare 500."""
+    try:
+        return await handler(request)
+    except ApiError as exc:
+        return error_response(exc.status, exc.code, exc.message, exc.details)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        code = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(exc.status, "bad_request")
+        # Keep what the HTTP exception says beyond its status (Allow on a 405, for one).
+        kept = {
+            name: value for name, value in exc.headers.items() if name.lower() in ("allow", "retry-after")
+        }
+        return error_response(exc.status, code, exc.reason, headers=kept)
+    except Exception:
+        log.exception("API handler failed: %s %s", request.method, request.path)
+        return error_response(500, "internal_error", "the appliance failed to handle this request")
+
+
+@web.middleware
+async def auth(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Bearer token required (but for the OpenAPI document); read-only tokens may only read."""
+    if request.path in _PUBLIC:
+        return await handler(request)
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    role = request.app[TOKENS].role_of(token.strip()) if scheme.lower() == "bearer" else None
+    if role is None:
+        raise ApiError(401, "unauthorized", "a valid bearer token is required (see docs/api.md)")
+    if role != "operator" and request.method not in _READ_METHODS:
+        raise ApiError(403, "forbidden", "this token is read-only")
+    return await handler(request)
+
+
+def create_app(appliance: Appliance, tokens: dict[str, str]) -> web.Application:
+    """The API application over a started appliance, accepting `tokens` ({role: token})."""
+    app = web.Application(middlewares=[errors, auth], client_max_size=1024 * 1024)
+    app[APPLIANCE] = appliance
+    app[TOKENS] = TokenRing(tokens)
+    app[STREAM] = EventStream(appliance.events)
+    for module in (
+        routes_site,
+        routes_chargers,
+        routes_commands,
+        routes_transactions,
+        routes_messages,
+        routes_events,
+    ):
+        app.router.add_routes(module.routes)
+    app.router.add_get("/api/v1/stream", stream_handler)
+    app.router.add_get("/api/v1/openapi.json", openapi_handler)
+    app.router.add_get("/metrics", metrics_handler)
+    app.on_shutdown.append(_close_streams)
+    return app
+
+
+async def _close_streams(app: web.Application) -> None:
+    await app[STREAM].close_all()

@@ -1,0 +1,80 @@
+"""Prometheus text exposition (format 0.0.4) of the appliance's counters and gauges."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from voltyard.api.keys import APPLIANCE
+from voltyard.api.views import is_faulted
+from voltyard.metrics import HANDLING_BUCKETS
+
+__all__ = ["metrics_handler", "render_metrics"]
+
+
+def _label(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def render_metrics(request: web.Request) -> str:
+    appliance = request.app[APPLIANCE]
+    services, gateway = appliance.services, appliance.gateway
+    assert services is not None
+    assert gateway is not None
+    metrics = gateway.metrics
+    records = services.chargers.records.values()
+    online = sum(1 for record in records if record.online)
+    faulted = sum(1 for record in records if is_faulted(record))
+    lines = [
+        "# HELP voltyard_connections Charger websocket connections open now.",
+        "# TYPE voltyard_connections gauge",
+        f"voltyard_connections {len(appliance.registry)}",
+        "# HELP voltyard_chargers Known chargers by state.",
+        "# TYPE voltyard_chargers gauge",
+        f'voltyard_chargers{{state="online"}} {online}',
+        f'voltyard_chargers{{state="offline"}} {len(records) - online}',
+        f'voltyard_chargers{{state="faulted"}} {faulted}',
+        "# HELP voltyard_messages_total OCPP calls by action and direction (in: from chargers).",
+        "# TYPE voltyard_messages_total counter",
+    ]
+    for (action, direction), count in sorted(metrics.messages.items()):
+        lines.append(f'voltyard_messages_total{{action="{_label(action)}",direction="{direction}"}} {count}')
+    lines += [
+        "# HELP voltyard_call_errors_total CALLERRORs sent, by code.",
+        "# TYPE voltyard_call_errors_total counter",
+    ]
+    for code, count in sorted(metrics.call_errors.items()):
+        lines.append(f'voltyard_call_errors_total{{code="{_label(code)}"}} {count}')
+    lines += [
+        "# HELP voltyard_handling_seconds Time from a CALL's arrival to its answer.",
+        "# TYPE voltyard_handling_seconds histogram",
+    ]
+    cumulative = 0
+    for bound, count in zip((*HANDLING_BUCKETS, float("inf")), metrics.handling_counts, strict=True):
+        cumulative += count
+        le = "+Inf" if bound == float("inf") else repr(bound)
+        lines.append(f'voltyard_handling_seconds_bucket{{le="{le}"}} {cumulative}')
+    lines += [
+        f"voltyard_handling_seconds_sum {metrics.handling_sum}",
+        f"voltyard_handling_seconds_count {cumulative}",
+        "# HELP voltyard_transactions_active Transactions open now.",
+        "# TYPE voltyard_transactions_active gauge",
+        f"voltyard_transactions_active {sum(len(o) for o in services.transactions.open.values())}",
+        "# HELP voltyard_site_power_kw Power drawn by the site now (chargers' meters plus the cabinet).",
+        "# TYPE voltyard_site_power_kw gauge",
+        f"voltyard_site_power_kw {appliance.site.power_kw()}",
+        "# HELP voltyard_site_limit_kw The site's grid limit.",
+        "# TYPE voltyard_site_limit_kw gauge",
+        f"voltyard_site_limit_kw {appliance.site.limit_kw}",
+        "# HELP voltyard_event_loop_lag_seconds Worst event-loop lag since the previous scrape.",
+        "# TYPE voltyard_event_loop_lag_seconds gauge",
+        f"voltyard_event_loop_lag_seconds {appliance.loop_monitor.take_max()}",
+        "# HELP voltyard_store_commits_total Commits of the store's writer thread.",
+        "# TYPE voltyard_store_commits_total counter",
+        f"voltyard_store_commits_total {appliance.store.commits}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+async def metrics_handler(request: web.Request) -> web.Response:
+    return web.Response(text=render_metrics(request), content_type="text/plain", charset="utf-8",
+                        headers={"X-Content-Type-Options": "nosniff"})  # fmt: skip

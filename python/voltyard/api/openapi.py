@@ -1,0 +1,450 @@
+"""The OpenAPI 3.0 document of the control API, served at /api/v1/openapi.json.
+
+Written out here rather than generated, next to a test that checks it names exactly the routes the
+application serves (and schemathesis in CI, which checks the answers against it).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from voltyard import __version__
+from voltyard.gateway.outbound import CSMS_ACTIONS
+
+__all__ = ["DOCUMENT", "openapi_handler"]
+
+Schema = dict[str, Any]
+
+_NULLABLE_STR: Schema = {"type": "string", "nullable": True}
+_NULLABLE_NUM: Schema = {"type": "number", "nullable": True}
+_NULLABLE_INT: Schema = {"type": "integer", "nullable": True}
+_OBJECT: Schema = {"type": "object"}
+
+
+def _obj(required: dict[str, Schema], optional: dict[str, Schema] | None = None) -> Schema:
+    return {"type": "object", "required": sorted(required), "properties": {**required, **(optional or {})}}
+
+
+def _ref(name: str) -> Schema:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _items(name: str, *, total: bool = False) -> Schema:
+    required: dict[str, Schema] = {"items": {"type": "array", "items": _ref(name)}}
+    if total:
+        required["total"] = {"type": "integer"}
+    return _obj(required)
+
+
+SCHEMAS: dict[str, Schema] = {
+    "Error": _obj(
+        {
+            "error": _obj(
+                {
+                    "status": {"type": "integer"},
+                    "code": {"type": "string"},
+                    "message": {"type": "string"},
+                    "details": _OBJECT,
+                }
+            )
+        }
+    ),
+    "Connector": _obj(
+        {
+            "connector_id": {"type": "integer"},
+            "status": {"type": "string"},
+            "error_code": {"type": "string"},
+            "availability": {"type": "string"},
+            "info": _NULLABLE_STR,
+        }
+    ),
+    "Charger": _obj(
+        {
+            "id": {"type": "string"},
+            "registration": {"type": "string"},
+            "connected": {"type": "boolean"},
+            "online": {"type": "boolean"},
+            "vendor": _NULLABLE_STR,
+            "model": _NULLABLE_STR,
+            "firmware_version": _NULLABLE_STR,
+            "last_seen": _NULLABLE_NUM,
+            "security_profile": {"type": "integer"},
+            "connectors": {"type": "array", "items": _ref("Connector")},
+        }
+    ),
+    "Transaction": _obj(
+        {
+            "id": {"type": "integer"},
+            "charger_id": {"type": "string"},
+            "connector_id": {"type": "integer"},
+            "id_tag": {"type": "string"},
+            "meter_start": {"type": "integer"},
+            "start_time": {"type": "string"},
+            "meter_stop": _NULLABLE_INT,
+            "stop_time": _NULLABLE_STR,
+            "stop_reason": _NULLABLE_STR,
+            "stop_flag": _NULLABLE_STR,
+            "active": {"type": "boolean"},
+            "energy_wh": _NULLABLE_INT,
+            "clock_skew": {"type": "boolean"},
+        }
+    ),
+    "IdTag": _obj(
+        {
+            "id_tag": {"type": "string"},
+            "status": {"type": "string"},
+            "expiry_date": _NULLABLE_STR,
+            "parent_id_tag": _NULLABLE_STR,
+        }
+    ),
+    "Message": _obj(
+        {
+            "charger_id": {"type": "string"},
+            "direction": {"type": "string", "enum": ["in", "out"]},
+            "time": {"type": "number"},
+            "message_type": _NULLABLE_INT,
+            "message_id": _NULLABLE_STR,
+            "action": _NULLABLE_STR,
+            "frame": {"type": "string"},
+            "reply_type": _NULLABLE_INT,
+            "reply": _NULLABLE_STR,
+            "reply_time": _NULLABLE_NUM,
+        }
+    ),
+    "Event": _obj(
+        {
+            "seq": {"type": "integer"},
+            "time": {"type": "number"},
+            "kind": {"type": "string"},
+            "charger_id": _NULLABLE_STR,
+            "data": _OBJECT,
+        }
+    ),
+    "Site": _obj(
+        {
+            "limit_kw": {"type": "number"},
+            "power_kw": {"type": "number"},
+            "chargers_kw": {"type": "number"},
+            "cabinet_kw": {"type": "number"},
+        }
+    ),
+    "CommandAnswer": _obj({"action": {"type": "string"}, "answer": _OBJECT}),
+}
+
+_ERRORS = {
+    "400": "the body is not JSON or a parameter cannot be parsed",
+    "401": "no or unknown bearer token",
+    "403": "read-only token on a mutating route",
+    "404": "not found",
+    "409": "conflict: charger offline, or transaction not open",
+    "422": "the request is well-formed but wrong",
+    "502": "the charger answered with a CALLERROR",
+    "504": "the charger did not answer in time",
+}
+
+
+def _query(name: str, schema: Schema, description: str = "") -> Schema:
+    return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
+
+
+def _path(name: str, schema: Schema | None = None) -> Schema:
+    return {"name": name, "in": "path", "required": True, "schema": schema or {"type": "string"}}
+
+
+def _op(
+    summary: str,
+    ok: Schema | None,
+    errors: str,
+    *,
+    params: list[Schema] | None = None,
+    body: Schema | None = None,
+    ok_type: str = "application/json",
+) -> Schema:
+    responses: dict[str, Any] = {
+        "200": {"description": "OK", "content": {ok_type: {"schema": ok or {"type": "string"}}}}
+    }
+    for status in ["401", *errors.split()]:
+        responses[status] = {
+            "description": _ERRORS[status],
+            "content": {"application/json": {"schema": _ref("Error")}},
+        }
+    operation: Schema = {"summary": summary, "parameters": params or [], "responses": responses}
+    if body is not None:
+        operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
+    return operation
+
+
+_CHARGER = _path("charger_id")
+_LIMIT = _query("limit", {"type": "integer", "minimum": 1, "maximum": 1000})
+_OFFSET = _query("offset", {"type": "integer", "minimum": 0, "maximum": 1_000_000_000})
+_SINCE = _query("since", {"type": "number"}, "unix seconds")
+_UNTIL = _query("until", {"type": "number"}, "unix seconds")
+_MESSAGE_FILTERS = [
+    _query("charger_id", {"type": "string"}),
+    _query("action", {"type": "string"}),
+    _query("direction", {"type": "string", "enum": ["in", "out"]}),
+    _SINCE,
+    _UNTIL,
+]
+
+PATHS: dict[str, Schema] = {
+    "/api/v1/health": {"get": _op("Appliance health", _OBJECT, "400")},
+    "/api/v1/chargers": {
+        "get": _op(
+            "Chargers, filtered and paged",
+            _items("Charger", total=True),
+            "400 422",
+            params=[
+                _query("q", {"type": "string"}),
+                _query("status", {"type": "string", "enum": ["online", "offline", "faulted"]}),
+                _LIMIT,
+                _OFFSET,
+            ],
+        )
+    },
+    "/api/v1/chargers/{charger_id}": {"get": _op("One charger in detail", _OBJECT, "404", params=[_CHARGER])},
+    "/api/v1/chargers/{charger_id}/registration": {
+        "put": _op(
+            "Accept, reject or set a charger pending",
+            _ref("Charger"),
+            "400 403 422",
+            params=[_CHARGER],
+            body=_obj({"registration": {"type": "string", "enum": ["Accepted", "Pending", "Rejected"]}}),
+        )
+    },
+    "/api/v1/chargers/{charger_id}/security": {
+        "put": _op(
+            "Security profile and password of a charger",
+            _OBJECT,
+            "400 403 422",
+            params=[_CHARGER],
+            body=_obj(
+                {"profile": {"type": "integer", "minimum": 0, "maximum": 3}},
+                {"password": {"type": "string", "nullable": True}},
+            ),
+        )
+    },
+    "/api/v1/chargers/{charger_id}/local-list": {
+        "get": _op(
+            "The charger's local authorization list",
+            _obj({"version": {"type": "integer"}, "items": {"type": "array", "items": _ref("IdTag")}}),
+            "404",
+            params=[_CHARGER],
+        )
+    },
+    "/api/v1/chargers/{charger_id}/commands/{action}": {
+        "post": _op(
+            "Send a CSMS-initiated action; returns the charger's answer",
+            _ref("CommandAnswer"),
+            "400 403 409 422 502 504",
+            params=[
+                _CHARGER,
+                _path("action", {"type": "string", "enum": sorted(CSMS_ACTIONS)}),
+                _query("timeout", {"type": "integer", "minimum": 1, "maximum": 300}),
+            ],
+            body=_OBJECT,
+        )
+    },
+    "/api/v1/chargers/{charger_id}/raw": {
+        "post": _op(
+            "Send any CALL (schema-checked unless validate is false)",
+            _ref("CommandAnswer"),
+            "400 403 409 422 502 504",
+            params=[_CHARGER, _query("timeout", {"type": "integer", "minimum": 1, "maximum": 300})],
+            body=_obj(
+                {"action": {"type": "string", "minLength": 1}},
+                {"payload": _OBJECT, "validate": {"type": "boolean"}},
+            ),
+        )
+    },
+    "/api/v1/transactions": {
+        "get": _op(
+            "Transactions, filtered and paged",
+            _items("Transaction", total=True),
+            "400 422",
+            params=[
+                _query("active", {"type": "string", "enum": ["true", "false"]}),
+                _query("charger_id", {"type": "string"}),
+                _query("id_tag", {"type": "string"}),
+                _SINCE,
+                _UNTIL,
+                _LIMIT,
+                _OFFSET,
+            ],
+        )
+    },
+    "/api/v1/transactions/{transaction_id}": {
+        "get": _op("One transaction with its meter values", _OBJECT, "404", params=[_path("transaction_id")])
+    },
+    "/api/v1/transactions/{transaction_id}/force-close": {
+        "post": _op(
+            "Close an open transaction (audited)",
+            _OBJECT,
+            "400 403 404 409 422",
+            params=[_path("transaction_id")],
+            body=_obj(
+                {
+                    "meter_stop": {"type": "integer", "minimum": 0},
+                    "operator": {"type": "string", "minLength": 1},
+                }
+            ),
+        )
+    },
+    "/api/v1/id-tags": {"get": _op("Id tags", _items("IdTag"), "400")},
+    "/api/v1/id-tags/{id_tag}": {
+        "put": _op(
+            "Add or change an id tag",
+            _ref("IdTag"),
+            "400 403 422",
+            params=[_path("id_tag", {"type": "string", "minLength": 1, "maxLength": 20})],
+            body=_obj(
+                {},
+                {
+                    "status": {"type": "string", "enum": ["Accepted", "Blocked", "Expired", "Invalid"]},
+                    "expiry_date": {"type": "string", "format": "date-time", "nullable": True},
+                    "parent_id_tag": {"type": "string", "nullable": True},
+                },
+            ),
+        )
+    },
+    "/api/v1/messages": {
+        "get": _op(
+            "The message log, newest first",
+            _items("Message"),
+            "400 422",
+            params=[*_MESSAGE_FILTERS, _query("limit", {"type": "integer", "minimum": 1, "maximum": 5000})],
+        )
+    },
+    "/api/v1/messages/export": {
+        "get": {
+            **_op(
+                "The message log as a file",
+                None,
+                "400 422",
+                params=[
+                    *_MESSAGE_FILTERS,
+                    _query("format", {"type": "string", "enum": ["json", "csv"]}),
+                    _query("limit", {"type": "integer", "minimum": 1, "maximum": 100000}),
+                ],
+            ),
+            "responses": {
+                "200": {
+                    "description": "the file",
+                    "content": {
+                        "application/json": {"schema": {"type": "array"}},
+                        "text/csv": {"schema": {"type": "string"}},
+                    },
+                },
+                **{
+                    s: {"description": _ERRORS[s], "content": {"application/json": {"schema": _ref("Error")}}}
+                    for s in ("400", "401", "422")
+                },
+            },
+        }
+    },
+    "/api/v1/events": {
+        "get": _op(
+            "Events after a cursor",
+            _obj({"items": {"type": "array", "items": _ref("Event")}, "next": {"type": "integer"}}),
+            "400 422",
+            params=[
+                _query("after", {"type": "integer", "minimum": 0, "maximum": 2**62}),
+                _query("limit", {"type": "integer", "minimum": 1, "maximum": 5000}),
+            ],
+        )
+    },
+    "/api/v1/events/sync": {
+        "post": _op(
+            "Record what a consumer has synced",
+            _obj({"consumer": {"type": "string"}, "seq": {"type": "integer"}}),
+            "400 403 422",
+            body=_obj(
+                {
+                    "consumer": {"type": "string", "minLength": 1, "maxLength": 100},
+                    "seq": {"type": "integer", "minimum": 0},
+                }
+            ),
+        )
+    },
+    "/api/v1/events/sync/{consumer}": {
+        "get": _op(
+            "Where a consumer stands",
+            _obj({"consumer": {"type": "string"}, "seq": {"type": "integer"}}),
+            "404",
+            params=[_path("consumer")],
+        )
+    },
+    "/api/v1/site": {
+        "get": _op("The site limit and power", _ref("Site"), "400"),
+        "put": _op(
+            "Change the site limit",
+            _ref("Site"),
+            "400 403 422",
+            body=_obj({"limit_kw": {"type": "number", "minimum": 0, "maximum": 1000000}}),
+        ),
+    },
+    "/api/v1/cabinet": {
+        "get": _op(
+            "The DC cabinet: guns, slots, modules, latest plan",
+            _obj(
+                {
+                    "configured": {"type": "boolean"},
+                    "guns": {"type": "array"},
+                    "slots": {"type": "array"},
+                    "modules": {"type": "array"},
+                }
+            ),
+            "400",
+        )
+    },
+    "/api/v1/stream": {
+        "get": {
+            "summary": "Live events over WebSocket, msgpack-encoded (see docs/api.md)",
+            "parameters": [_query("kinds", {"type": "string"}), _query("chargers", {"type": "string"})],
+            "responses": {
+                "101": {"description": "switching to WebSocket"},
+                "400": {
+                    "description": "not a WebSocket upgrade",
+                    "content": {"application/json": {"schema": _ref("Error")}},
+                },
+                "401": {
+                    "description": _ERRORS["401"],
+                    "content": {"application/json": {"schema": _ref("Error")}},
+                },
+            },
+        }
+    },
+    "/api/v1/openapi.json": {
+        "get": {
+            "summary": "This document",
+            "security": [],
+            "responses": {
+                "200": {"description": "OpenAPI 3.0", "content": {"application/json": {"schema": _OBJECT}}}
+            },
+        }
+    },
+    "/metrics": {"get": _op("Prometheus metrics", {"type": "string"}, "400", ok_type="text/plain")},
+}
+
+
+DOCUMENT: Schema = {
+    "openapi": "3.0.3",
+    "info": {
+        "title": "Voltyard control API",
+        "version": __version__,
+        "description": "Operate the site: chargers, transactions, commands, events, site power.",
+    },
+    "servers": [{"url": "/"}],
+    "components": {
+        "schemas": SCHEMAS,
+        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+    },
+    "security": [{"bearer": []}],
+    "paths": PATHS,
+}
+
+
+async def openapi_handler(request: web.Request) -> web.Response:
+    return web.json_response(DOCUMENT)

@@ -1,0 +1,142 @@
+"""/chargers: list with filters, detail, registration, security profile, local list."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from aiohttp import web
+
+from voltyard.api.errors import ApiError
+from voltyard.api.keys import APPLIANCE
+from voltyard.api.params import json_body, query_int, query_str
+from voltyard.api.views import TRANSACTION_COLUMNS, charger_view, is_faulted, transaction_view
+from voltyard.domain.chargers import ChargerRecord
+
+__all__ = ["routes"]
+
+routes = web.RouteTableDef()
+
+
+def _record(request: web.Request) -> ChargerRecord:
+    services = request.app[APPLIANCE].services
+    assert services is not None
+    record = services.chargers.records.get(request.match_info["charger_id"])
+    if record is None:
+        raise ApiError(404, "not_found", f"no charger {request.match_info['charger_id']!r}")
+    return record
+
+
+@routes.get("/api/v1/chargers")
+async def list_chargers(request: web.Request) -> web.Response:
+    appliance = request.app[APPLIANCE]
+    assert appliance.services is not None
+    text = (query_str(request, "q") or "").lower()
+    status = query_str(request, "status", ("online", "offline", "faulted"))
+    limit = query_int(request, "limit", 100, 1, 1000)
+    offset = query_int(request, "offset", 0, 0, 10**9)
+    matching = []
+    for record in sorted(appliance.services.chargers.records.values(), key=lambda r: r.id):
+        haystack = " ".join(filter(None, (record.id, record.boot.get("chargePointVendor"),
+                                          record.boot.get("chargePointModel")))).lower()  # fmt: skip
+        if text and text not in haystack:
+            continue
+        if status == "online" and not record.online:
+            continue
+        if status == "offline" and record.online:
+            continue
+        if status == "faulted" and not is_faulted(record):
+            continue
+        matching.append(record)
+    page = matching[offset : offset + limit]
+    return web.json_response({"items": [charger_view(appliance, r) for r in page], "total": len(matching)})
+
+
+@routes.get("/api/v1/chargers/{charger_id}")
+async def charger_detail(request: web.Request) -> web.Response:
+    appliance = request.app[APPLIANCE]
+    record = _record(request)
+    view: dict[str, Any] = charger_view(appliance, record)
+    with contextlib.closing(appliance.read_connection()) as db:
+        configuration = [
+            {"key": key, "value": value, "readonly": bool(readonly)}
+            for key, value, readonly in db.execute(
+                "SELECT key, value, readonly FROM configuration WHERE charger_id = ? ORDER BY key",
+                (record.id,),
+            )
+        ]
+        active = [
+            transaction_view(row)
+            for row in db.execute(
+                f"SELECT {TRANSACTION_COLUMNS} FROM transactions WHERE charger_id = ? AND stopped_at IS NULL "
+                "ORDER BY id",
+                (record.id,),
+            )
+        ]
+    assert appliance.gateway is not None
+    view |= {
+        "boot": record.boot,
+        "configuration": configuration,
+        "local_list_version": record.local_list_version,
+        "leniency": sorted(appliance.gateway.leniency.rules_for(record.id)),
+        "active_transactions": active,
+    }
+    return web.json_response(view)
+
+
+@routes.put("/api/v1/chargers/{charger_id}/registration")
+async def put_registration(request: web.Request) -> web.Response:
+    body = await json_body(request)
+    registration = body.get("registration")
+    if registration not in ("Accepted", "Pending", "Rejected"):
+        raise ApiError(
+            422, "invalid_request", f"registration: {registration!r} is not Accepted, Pending or Rejected"
+        )
+    appliance = request.app[APPLIANCE]
+    assert appliance.services is not None
+    charger_id = request.match_info["charger_id"]
+    appliance.services.chargers.set_registration(charger_id, registration)
+    return web.json_response(charger_view(appliance, appliance.services.chargers.get(charger_id)))
+
+
+@routes.put("/api/v1/chargers/{charger_id}/security")
+async def put_security(request: web.Request) -> web.Response:
+    body = await json_body(request)
+    profile = body.get("profile")
+    password = body.get("password")
+    if isinstance(profile, bool) or profile not in (0, 1, 2, 3):
+        raise ApiError(422, "invalid_request", f"profile: expected 0, 1, 2 or 3, got {profile!r}")
+    if password is not None and not isinstance(password, str):
+        raise ApiError(422, "invalid_request", "password: expected a string")
+    if profile in (1, 2) and password is None:
+        appliance_services = request.app[APPLIANCE].services
+        assert appliance_services is not None
+        if appliance_services.credentials.of(request.match_info["charger_id"]).password_hash is None:
+            raise ApiError(422, "invalid_request", f"profile {profile} needs a password")
+    services = request.app[APPLIANCE].services
+    assert services is not None
+    try:
+        await services.credentials.set(
+            request.match_info["charger_id"],
+            profile=profile,
+            password=password.encode() if password else None,
+        )
+    except ValueError as exc:
+        raise ApiError(422, "invalid_request", str(exc)) from None
+    return web.json_response({"charger_id": request.match_info["charger_id"], "profile": profile})
+
+
+@routes.get("/api/v1/chargers/{charger_id}/local-list")
+async def local_list(request: web.Request) -> web.Response:
+    appliance = request.app[APPLIANCE]
+    record = _record(request)
+    with contextlib.closing(appliance.read_connection()) as db:
+        items = [
+            {"id_tag": tag, "status": status, "expiry_date": expiry, "parent_id_tag": parent}
+            for tag, status, expiry, parent in db.execute(
+                "SELECT id_tag, status, expiry_date, parent_id_tag FROM local_list WHERE charger_id = ? "
+                "ORDER BY id_tag",
+                (record.id,),
+            )
+        ]
+    return web.json_response({"version": record.local_list_version, "items": items})

@@ -1,0 +1,54 @@
+"""The site: one grid limit (kW) shared by the networked chargers and the DC cabinet, and the power drawn now.
+
+The limit is persisted and changed live; the power manager (issue 6) subscribes to its changes. The power
+drawn is the sum of the chargers' latest metered power plus the cabinet's.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+
+from voltyard.domain.transactions import Transactions
+from voltyard.events import Event, EventBus
+from voltyard.store.writer import StoreWriter
+
+__all__ = ["Site"]
+
+_DEFAULT_LIMIT_KW = 1000.0
+
+
+class Site:
+    """See the module docstring."""
+
+    def __init__(self, store: StoreWriter, events: EventBus, transactions: Transactions) -> None:
+        self._store = store
+        self._events = events
+        self._transactions = transactions
+        self.limit_kw = _DEFAULT_LIMIT_KW
+        self.cabinet_kw: Callable[[], float] = lambda: 0.0
+
+    def load(self, conn: sqlite3.Connection) -> None:
+        row = conn.execute("SELECT value FROM settings WHERE key = 'site_limit_kw'").fetchone()
+        if row is not None:
+            self.limit_kw = float(row[0])
+
+    async def set_limit(self, limit_kw: float) -> None:
+        """Change the site limit (durable before it takes effect)."""
+        if not 0 <= limit_kw <= 1_000_000:
+            raise ValueError(f"limit_kw must be within 0..1000000, got {limit_kw}")
+        await self._store.durable(
+            lambda conn: conn.execute(
+                "INSERT INTO settings (key, value) VALUES ('site_limit_kw', ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (str(limit_kw),),
+            )
+        )
+        previous, self.limit_kw = self.limit_kw, limit_kw
+        self._events.publish(Event("SiteLimitChanged", None, {"limit_kw": limit_kw, "previous_kw": previous}))
+
+    def chargers_kw(self) -> float:
+        return sum(self._transactions.power_w.values()) / 1000.0
+
+    def power_kw(self) -> float:
+        return self.chargers_kw() + self.cabinet_kw()
