@@ -112,9 +112,12 @@ async def test_registration_and_security_routes(api, appliance) -> None:
     )
     assert body["registration"] == "Rejected"
     await error_of(
-        await api.put("/api/v1/chargers/CP-R/registration", json={"registration": "Maybe"}, headers=api.operator),
-        422, "invalid_request",
-    )  # fmt: skip
+        await api.put(
+            "/api/v1/chargers/CP-R/registration", json={"registration": "Maybe"}, headers=api.operator
+        ),
+        422,
+        "invalid_request",
+    )
     key = "00112233445566778899aabbccddeeff"
     body = await json_of(
         await api.put(
@@ -124,13 +127,17 @@ async def test_registration_and_security_routes(api, appliance) -> None:
     assert body == {"charger_id": "CP-R", "profile": 1}
     assert appliance.services.credentials.of("CP-R").profile == 1
     await error_of(
-        await api.put("/api/v1/chargers/CP-S/security", json={"profile": 1}, headers=api.operator), 422,
+        await api.put("/api/v1/chargers/CP-S/security", json={"profile": 1}, headers=api.operator),
+        422,
         "invalid_request",
-    )  # fmt: skip
+    )
     await error_of(
-        await api.put("/api/v1/chargers/CP-S/security", json={"profile": 1, "password": "abc"}, headers=api.operator),
-        422, "invalid_request",
-    )  # fmt: skip
+        await api.put(
+            "/api/v1/chargers/CP-S/security", json={"profile": 1, "password": "abc"}, headers=api.operator
+        ),
+        422,
+        "invalid_request",
+    )
     await error_of(
         await api.put("/api/v1/chargers/CP-S/security", data="{", headers=api.operator), 400, "bad_request"
     )
@@ -145,32 +152,46 @@ async def test_commands_return_the_answer_or_a_typed_error(api, appliance) -> No
         )
         assert body == {"action": "Reset", "answer": {"status": "Accepted"}}
         await error_of(
-            await api.post("/api/v1/chargers/CP-CMD/commands/Reset", json={"type": "Sideways"}, headers=api.operator),
-            422, "invalid_request",
-        )  # fmt: skip
+            await api.post(
+                "/api/v1/chargers/CP-CMD/commands/Reset", json={"type": "Sideways"}, headers=api.operator
+            ),
+            422,
+            "invalid_request",
+        )
         await error_of(
             await api.post("/api/v1/chargers/CP-CMD/commands/Heartbeat", json={}, headers=api.operator),
-            422, "invalid_request",
-        )  # fmt: skip
+            422,
+            "invalid_request",
+        )
         peer.answers["ClearCache"] = call_result.ClearCache("Rejected")
-        body = await json_of(await api.post("/api/v1/chargers/CP-CMD/commands/ClearCache", json={},
-                                            headers=api.operator))  # fmt: skip
+        body = await json_of(
+            await api.post("/api/v1/chargers/CP-CMD/commands/ClearCache", json={}, headers=api.operator)
+        )
         assert body["answer"] == {"status": "Rejected"}
-        raw = await json_of(await api.post(
-            "/api/v1/chargers/CP-CMD/raw", json={"action": "UnlockConnector", "payload": {"connectorId": 1}},
-            headers=api.operator,
-        ))  # fmt: skip
+        raw = await json_of(
+            await api.post(
+                "/api/v1/chargers/CP-CMD/raw",
+                json={"action": "UnlockConnector", "payload": {"connectorId": 1}},
+                headers=api.operator,
+            )
+        )
         assert raw["answer"] == {"status": "Unlocked"}
         # Deliberately unchecked: the request goes out as it is, and the charger's CALLERROR comes back as 502.
-        error = await error_of(await api.post(
-            "/api/v1/chargers/CP-CMD/raw", json={"action": "Reset", "payload": {"type": 7}, "validate": False},
-            headers=api.operator,
-        ), 502, "call_error")  # fmt: skip
+        error = await error_of(
+            await api.post(
+                "/api/v1/chargers/CP-CMD/raw",
+                json={"action": "Reset", "payload": {"type": 7}, "validate": False},
+                headers=api.operator,
+            ),
+            502,
+            "call_error",
+        )
         assert error["details"]["error_code"] in ("TypeConstraintViolation", "FormationViolation")
     await error_of(
         await api.post("/api/v1/chargers/GONE/commands/ClearCache", json={}, headers=api.operator),
-        409, "charger_offline",
-    )  # fmt: skip
+        409,
+        "charger_offline",
+    )
 
 
 async def test_command_timeout_is_504(api, appliance) -> None:
@@ -181,9 +202,12 @@ async def test_command_timeout_is_504(api, appliance) -> None:
 
         peer.route_map["ClearCache"]["_on_action"] = never
         await error_of(
-            await api.post("/api/v1/chargers/CP-SLOW/commands/ClearCache?timeout=1", json={}, headers=api.operator),
-            504, "timeout",
-        )  # fmt: skip
+            await api.post(
+                "/api/v1/chargers/CP-SLOW/commands/ClearCache?timeout=1", json={}, headers=api.operator
+            ),
+            504,
+            "timeout",
+        )
 
 
 async def test_transactions_history_detail_and_force_close(api, appliance) -> None:
@@ -210,19 +234,32 @@ async def test_transactions_history_detail_and_force_close(api, appliance) -> No
     assert detail["energy_wh"] == 30
     assert detail["meter_values"][0]["energy_wh"] == 20.0
     assert detail["stop_records"][0]["flag"] == "Stopped"
-    closed = await json_of(await api.post(
-        f"/api/v1/transactions/{second.transaction_id}/force-close", json={"meter_stop": 5, "operator": "alice"},
-        headers=api.operator,
-    ))  # fmt: skip
+    closed = await json_of(
+        await api.post(
+            f"/api/v1/transactions/{second.transaction_id}/force-close",
+            json={"meter_stop": 5, "operator": "alice"},
+            headers=api.operator,
+        )
+    )
     assert (closed["active"], closed["stop_flag"]) == (False, "ForcedClose")
-    await error_of(await api.post(
-        f"/api/v1/transactions/{second.transaction_id}/force-close", json={"meter_stop": 5, "operator": "alice"},
-        headers=api.operator,
-    ), 409, "conflict")  # fmt: skip
-    await error_of(await api.post(
-        f"/api/v1/transactions/{second.transaction_id}/force-close", json={"meter_stop": -1, "operator": "a"},
-        headers=api.operator,
-    ), 422, "invalid_request")  # fmt: skip
+    await error_of(
+        await api.post(
+            f"/api/v1/transactions/{second.transaction_id}/force-close",
+            json={"meter_stop": 5, "operator": "alice"},
+            headers=api.operator,
+        ),
+        409,
+        "conflict",
+    )
+    await error_of(
+        await api.post(
+            f"/api/v1/transactions/{second.transaction_id}/force-close",
+            json={"meter_stop": -1, "operator": "a"},
+            headers=api.operator,
+        ),
+        422,
+        "invalid_request",
+    )
     await error_of(await api.get("/api/v1/transactions/999999", headers=api.reader), 404, "not_found")
     await error_of(await api.get("/api/v1/transactions/abc", headers=api.reader), 404, "not_found")
     await error_of(
@@ -231,20 +268,35 @@ async def test_transactions_history_detail_and_force_close(api, appliance) -> No
 
 
 async def test_id_tags_and_local_list(api, appliance) -> None:
-    body = await json_of(await api.put("/api/v1/id-tags/TAG-1", json={"status": "Blocked", "parent_id_tag": "P"},
-                                       headers=api.operator))  # fmt: skip
+    body = await json_of(
+        await api.put(
+            "/api/v1/id-tags/TAG-1", json={"status": "Blocked", "parent_id_tag": "P"}, headers=api.operator
+        )
+    )
     assert body == {"id_tag": "TAG-1", "status": "Blocked", "expiry_date": None, "parent_id_tag": "P"}
     assert (await json_of(await api.get("/api/v1/id-tags", headers=api.reader)))["items"] == [body]
     assert appliance.services.authorization.id_tag_info("TAG-1")["status"] == "Blocked"
-    await error_of(await api.put("/api/v1/id-tags/TAG-2", json={"status": "Sure"}, headers=api.operator),
-                   422, "invalid_request")  # fmt: skip
-    await error_of(await api.put("/api/v1/id-tags/TAG-2", json={"expiry_date": "soon"}, headers=api.operator),
-                   422, "invalid_request")  # fmt: skip
+    await error_of(
+        await api.put("/api/v1/id-tags/TAG-2", json={"status": "Sure"}, headers=api.operator),
+        422,
+        "invalid_request",
+    )
+    await error_of(
+        await api.put("/api/v1/id-tags/TAG-2", json={"expiry_date": "soon"}, headers=api.operator),
+        422,
+        "invalid_request",
+    )
     async with connected_peer(appliance.ocpp_port, "CP-LL"):
-        request = {"listVersion": 3, "updateType": "Full",
-                   "localAuthorizationList": [{"idTag": "TAG-1", "idTagInfo": {"status": "Accepted"}}]}  # fmt: skip
-        await json_of(await api.post("/api/v1/chargers/CP-LL/commands/SendLocalList", json=request,
-                                     headers=api.operator))  # fmt: skip
+        request = {
+            "listVersion": 3,
+            "updateType": "Full",
+            "localAuthorizationList": [{"idTag": "TAG-1", "idTagInfo": {"status": "Accepted"}}],
+        }
+        await json_of(
+            await api.post(
+                "/api/v1/chargers/CP-LL/commands/SendLocalList", json=request, headers=api.operator
+            )
+        )
     local = await json_of(await api.get("/api/v1/chargers/CP-LL/local-list", headers=api.reader))
     assert local["version"] == 3
     assert [item["id_tag"] for item in local["items"]] == ["TAG-1"]
@@ -284,22 +336,29 @@ async def test_events_after_cursor_and_sync(api, appliance) -> None:
     assert rest["items"][0]["seq"] > page["next"]
     kinds = {e["kind"] for e in page["items"] + rest["items"]}
     assert {"ChargerConnected", "ChargerBooted", "ChargerDisconnected"} <= kinds
-    synced = await json_of(await api.post("/api/v1/events/sync", json={"consumer": "cloud", "seq": page["next"]},
-                                          headers=api.operator))  # fmt: skip
+    synced = await json_of(
+        await api.post(
+            "/api/v1/events/sync", json={"consumer": "cloud", "seq": page["next"]}, headers=api.operator
+        )
+    )
     assert synced == {"consumer": "cloud", "seq": page["next"]}
     assert (await json_of(await api.get("/api/v1/events/sync/cloud", headers=api.reader)))["seq"] == page[
         "next"
     ]
-    await error_of(await api.post("/api/v1/events/sync", json={"consumer": "", "seq": 1}, headers=api.operator),
-                   422, "invalid_request")  # fmt: skip
+    await error_of(
+        await api.post("/api/v1/events/sync", json={"consumer": "", "seq": 1}, headers=api.operator),
+        422,
+        "invalid_request",
+    )
 
 
 async def test_site_limit_and_cabinet(api, appliance) -> None:
     body = await json_of(await api.put("/api/v1/site", json={"limit_kw": 250}, headers=api.operator))
     assert body["limit_kw"] == 250
     assert (await json_of(await api.get("/api/v1/site", headers=api.reader)))["limit_kw"] == 250
-    await error_of(await api.put("/api/v1/site", json={"limit_kw": "lots"}, headers=api.operator),
-                   422, "invalid_request")  # fmt: skip
+    await error_of(
+        await api.put("/api/v1/site", json={"limit_kw": "lots"}, headers=api.operator), 422, "invalid_request"
+    )
     await error_of(
         await api.put("/api/v1/site", json={"limit_kw": -3}, headers=api.operator), 422, "invalid_request"
     )

@@ -16,12 +16,29 @@ async def test_schemathesis_finds_no_failure(tmp_path) -> None:
     token = (tmp_path / "data" / "api-token-operator").read_text().strip()
     try:
         run = await asyncio.create_subprocess_exec(
-            sys.executable, "-c", "from schemathesis.cli import schemathesis; schemathesis()", "run", f"http://127.0.0.1:{server.api_port}/api/v1/openapi.json",
-            "-H", f"Authorization: Bearer {token}", "--checks", "all", "--exclude-checks", "positive_data_acceptance",
-            "--exclude-path", "/api/v1/stream", "-n", "30", "--seed", "7", "--request-timeout", "40",
+            sys.executable,
+            "-c",
+            "from schemathesis.cli import schemathesis; schemathesis()",
+            "run",
+            f"http://127.0.0.1:{server.api_port}/api/v1/openapi.json",
+            "-H",
+            f"Authorization: Bearer {token}",
+            "--checks",
+            "all",
+            "--exclude-checks",
+            "positive_data_acceptance",
+            "--exclude-path",
+            "/api/v1/stream",
+            "-n",
+            "30",
+            "--seed",
+            "7",
+            "--request-timeout",
+            "40",
             "--no-color",
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-        )  # fmt: skip
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
         output, _ = await asyncio.wait_for(run.communicate(), 240)
     finally:
         assert await server.stop() == 0
