@@ -17,35 +17,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 from voltyard._native import Plan, plan
 from voltyard.errors import PlannerError, VoltyardError
-from voltyard.power.cabinet import GunState, ModuleState, SessionState, SlotState
-from voltyard.power.snapshot import Derating, PlannerSettings, PlannerSnapshot
+from voltyard.power.cabinet import SessionState, SlotState
+from voltyard.power.snapshot import PlannerSnapshot, settled
+from voltyard.power.snapshot import snapshot_from_json as snapshot_of
 
 PLANNER = Path(__file__).parent.parent / "fixtures" / "planner"
 SCENARIOS = sorted(p for p in PLANNER.glob("*.json") if p.name != "invalid.json")
-
-
-def snapshot_of(data: dict[str, Any]) -> PlannerSnapshot:
-    """The fixture's JSON snapshot as the dataclasses the appliance hands the planner."""
-    settings = data["settings"]
-    return PlannerSnapshot(
-        slots=tuple(
-            SlotState(
-                **{k: v for k, v in slot.items() if k != "modules"},
-                modules=tuple(ModuleState(**m) for m in slot["modules"]),
-            )
-            for slot in data["slots"]
-        ),
-        guns=tuple(
-            GunState(**{**gun, "session": SessionState(gun.get("session", "idle"))}) for gun in data["guns"]
-        ),
-        cabinet_share_kw=data["cabinet_share_kw"],
-        settings=PlannerSettings(
-            module_rating_kw=settings["module_rating_kw"],
-            connector_derating=Derating(**settings["connector_derating"]),
-            module_derating=Derating(**settings["module_derating"]),
-            min_gain_kw=settings["min_gain_kw"],
-        ),
-    )
 
 
 def changed(data: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
@@ -58,22 +35,6 @@ def changed(data: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
             node = node[int(key)] if isinstance(node, list) else node[key]
         node[int(last) if isinstance(node, list) else last] = value
     return data
-
-
-def settled(snapshot: PlannerSnapshot, previous: Plan) -> PlannerSnapshot:
-    """The snapshot with its contactor feedback at the previous plan's targets."""
-    slots = tuple(
-        replace(
-            slot,
-            gc_closed=t.gc,
-            mc_closed=t.mc,
-            cw_closed=t.cw,
-            ccw_closed=t.ccw,
-            modules=tuple(replace(m, mn_closed=on) for m, on in zip(slot.modules, t.mn, strict=True)),
-        )
-        for slot, t in zip(snapshot.slots, previous.slots, strict=True)
-    )
-    return replace(snapshot, slots=slots)
 
 
 def run(scenario: dict[str, Any]) -> Plan:
