@@ -12,8 +12,9 @@
 use super::model::Island;
 use super::share::{at_most, water_level};
 
-/// Growth rounds (see `Ring::grow`): two settle nearly every case met in the property tests; the
-/// bound only guards the tick's time.
+/// Growth rounds (see `Ring::grow`). Each round that moves a slot is followed by another; the
+/// bound only guards the tick's time: were it reached, a plan might not be its own fixed point,
+/// which a property test checks.
 const MAX_ROUNDS: usize = 6;
 
 /// What island formation reads, per gun or per slot.
