@@ -171,3 +171,20 @@ class CallErrorReceivedError(CommandError):
 
 class InvalidCommandError(CommandError, ValueError):
     """The request payload, or the charger's answer, does not satisfy the OCPP 1.6 schema."""
+
+
+class PlannerError(VoltyardError, ValueError):
+    """The planner refused its snapshot, or the previous plan given with it.
+
+    Attributes:
+        field: The offending field's path in the snapshot, as `guns[3].max_power_kw`
+            (`previous.guns` or `previous.slots` when the previous plan was made for another ring).
+    """
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message, field)
+        self.message = message
+        self.field = field
+
+    def __str__(self) -> str:
+        return self.message

@@ -1,6 +1,8 @@
-//! Voltyard's core, in pure Rust: the OCPP-J 1.6 frame codec with schema validation and the
-//! CRC-8 of the PLC CAN contract. It knows nothing of Python: `voltyard-py` wraps it.
+//! Voltyard's core, in pure Rust: the OCPP-J 1.6 frame codec with schema validation, the CRC-8
+//! of the PLC CAN contract and the 100 ms module planner. It knows nothing of Python:
+//! `voltyard-py` wraps it.
 #![forbid(unsafe_code)]
 
 pub mod crc8;
 pub mod ocppj;
+pub mod planner;

@@ -3,6 +3,7 @@
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use voltyard_core::ocppj::{self, EncodeError, ErrorCode, FrameError};
+use voltyard_core::planner::PlannerError as CorePlannerError;
 
 pyo3::import_exception!(voltyard.errors, ActionNotImplementedError);
 pyo3::import_exception!(voltyard.errors, ActionNotSupportedError);
@@ -17,6 +18,7 @@ pyo3::import_exception!(voltyard.errors, GenericOcppError);
 pyo3::import_exception!(voltyard.errors, SchemaLoadError);
 pyo3::import_exception!(voltyard.errors, FrameEncodeError);
 pyo3::import_exception!(voltyard.errors, CanPayloadError);
+pyo3::import_exception!(voltyard.errors, PlannerError);
 
 /// A core error, ready to be raised in Python.
 pub struct CoreError(PyErr);
@@ -63,6 +65,17 @@ impl From<EncodeError> for CoreError {
     fn from(e: EncodeError) -> Self {
         Self(FrameEncodeError::new_err(e.to_string()))
     }
+}
+
+impl From<CorePlannerError> for CoreError {
+    fn from(e: CorePlannerError) -> Self {
+        Self(PlannerError::new_err((e.to_string(), e.field())))
+    }
+}
+
+/// A snapshot attribute that is missing or of the wrong type, named by its path (`guns[3].session`).
+pub fn planner_error(field: String, problem: &str) -> CoreError {
+    CoreError(PlannerError::new_err((format!("{field}: {problem}"), field)))
 }
 
 /// A payload that cannot be turned into JSON, or a value out of range for its argument.

@@ -5,6 +5,7 @@ mod convert;
 mod crc;
 mod errors;
 mod ocppj;
+mod planner;
 mod vocabulary;
 
 use pyo3::prelude::*;
@@ -15,4 +16,6 @@ mod _native {
     use super::crc::{check_can_crc, crc8, fill_can_crc};
     #[pymodule_export]
     use super::ocppj::{Call, CallError, CallResult, OcppCodec, encode_call, encode_call_error, encode_call_result};
+    #[pymodule_export]
+    use super::planner::{GunPlan, Plan, SlotTargets, Step, plan};
 }
