@@ -9,13 +9,14 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TextIO
 
 from voltyard import __version__
 from voltyard._native import Call, CallError, CallResult
 from voltyard.config import load_config
+from voltyard.demo import DemoOptions, run_demo
 from voltyard.errors import ConfigError, OcppError, VoltyardError
 from voltyard.loops import LOOPS
 from voltyard.ocpp.codec import load_codec
@@ -48,7 +49,42 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_serve(commands)
     _add_sim(commands)
+    _add_demo(commands)
+    tui = commands.add_parser(
+        "tui",
+        help="the operator console (the voltyard-tui distribution)",
+        description="Run the Textual operator console against a control API; arguments go to voltyard-tui.",
+        add_help=False,
+    )
+    tui.add_argument("tui_args", nargs=argparse.REMAINDER)
     return parser
+
+
+def _add_demo(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    demo = commands.add_parser(
+        "demo",
+        help="the whole appliance without hardware: server, simulated chargers, console",
+        description=(
+            "Start the central system with its control API, a fleet of simulated chargers running a "
+            "scenario, and the operator console; closing the console stops everything."
+        ),
+    )
+    demo.add_argument("--chargers", type=_positive, default=20, help="simulated chargers (default 20)")
+    demo.add_argument("--connectors", type=_positive, default=2, help="connectors per charger (default 2)")
+    demo.add_argument("--scenario", default="morning_rush", help="simulator scenario (default morning_rush)")
+    demo.add_argument("--duration", type=float, default=3600.0, help="seconds the fleet runs (default 3600)")
+    demo.add_argument("--data-dir", type=Path, help="keep the store here (default: a temporary directory)")
+    demo.add_argument("--no-tui", action="store_true", help="run headless until the scenario ends")
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 def _add_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -176,18 +212,56 @@ def _port(text: str) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command == "check-frames":
-        try:
-            return check_frames(args.files, args.answers, sys.stdin, sys.stdout)
-        except VoltyardError as exc:
-            print(f"voltyard: {exc}", file=sys.stderr)
-            return 2
-    if args.command == "serve":
-        return run_serve(args)
-    if args.command == "sim":
-        return run_sim(args, parser)
-    parser.print_help()
-    return 2
+    commands: dict[str, Callable[[], int]] = {
+        "check-frames": lambda: run_check_frames(args),
+        "serve": lambda: run_serve(args),
+        "sim": lambda: run_sim(args, parser),
+        "demo": lambda: run_demo_command(args),
+        "tui": lambda: run_tui(args.tui_args),
+    }
+    command = commands.get(args.command)
+    if command is None:
+        parser.print_help()
+        return 2
+    return command()
+
+
+def run_check_frames(args: argparse.Namespace) -> int:
+    try:
+        return check_frames(args.files, args.answers, sys.stdin, sys.stdout)
+    except VoltyardError as exc:
+        print(f"voltyard: {exc}", file=sys.stderr)
+        return 2
+
+
+def run_demo_command(args: argparse.Namespace) -> int:
+    logging.basicConfig(
+        level="INFO", format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
+    options = DemoOptions(
+        chargers=args.chargers,
+        connectors=args.connectors,
+        scenario=args.scenario,
+        duration=args.duration,
+        data_dir=args.data_dir,
+        tui=not args.no_tui,
+    )
+    try:
+        return run_demo(options)
+    except VoltyardError as exc:
+        print(f"voltyard: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def run_tui(tui_args: list[str]) -> int:
+    try:
+        from voltyard_tui.app import main as tui_main  # noqa: PLC0415 - a separate, optional distribution
+    except ImportError:
+        print("voltyard: the console is not installed: pip install ./tui", file=sys.stderr)
+        return 1
+    return int(tui_main(tui_args) or 0)
 
 
 def run_serve(args: argparse.Namespace) -> int:

@@ -176,7 +176,7 @@ async def test_commands_return_the_answer_or_a_typed_error(api, appliance) -> No
             )
         )
         assert raw["answer"] == {"status": "Unlocked"}
-        # Deliberately unchecked: the request goes out as it is, and the charger's CALLERROR comes back as 502.
+        # Deliberately unchecked: the request goes out as is; the charger's CALLERROR comes back as 502.
         error = await error_of(
             await api.post(
                 "/api/v1/chargers/CP-CMD/raw",
