@@ -183,7 +183,7 @@ async def run(args: argparse.Namespace) -> list[Result]:
             (ServerUnderTest(
                 "voltyard",
                 [sys.executable, "-m", "voltyard.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
-                 "--api-port", "0", "--data-dir", data_dir],
+                 "--api-port", "0", "--data-dir", data_dir, "--config", str(BENCH / "voltyard-bench.toml")],
                 re.compile("voltyard ready"),
             ), port, f"ws://127.0.0.1:{port}/ocpp", True),
         ]  # fmt: skip

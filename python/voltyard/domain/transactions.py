@@ -101,14 +101,21 @@ class ClockSkew:
 
     def __init__(self, tolerance: float) -> None:
         self.tolerance = tolerance
+        self._second = -1
+        self._limit_text = ""
 
     def __call__(self, timestamp: str) -> bool:
         if timestamp[:4] < "2000":
             return True
-        limit = time.time() + self.tolerance
+        now = time.time()
+        limit = now + self.tolerance
         if timestamp.endswith("Z") and len(timestamp) >= 20:
-            # UTC in its canonical form compares as text: no parsing on the hot path.
-            return timestamp[:19] > _utc_text(limit)
+            # UTC in its canonical form compares as text: no parsing on the hot path, and the limit's text
+            # is rebuilt once a second.
+            second = int(now)
+            if second != self._second:
+                self._second, self._limit_text = second, _utc_text(limit)
+            return timestamp[:19] > self._limit_text
         try:
             parsed = datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
         except ValueError:
