@@ -3,6 +3,7 @@
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use voltyard_core::ocppj::{self, EncodeError, ErrorCode, FrameError};
+use voltyard_core::plc::PlcError;
 
 pyo3::import_exception!(voltyard.errors, ActionNotImplementedError);
 pyo3::import_exception!(voltyard.errors, ActionNotSupportedError);
@@ -17,6 +18,10 @@ pyo3::import_exception!(voltyard.errors, GenericOcppError);
 pyo3::import_exception!(voltyard.errors, SchemaLoadError);
 pyo3::import_exception!(voltyard.errors, FrameEncodeError);
 pyo3::import_exception!(voltyard.errors, CanPayloadError);
+pyo3::import_exception!(voltyard.errors, CanUnknownIdError);
+pyo3::import_exception!(voltyard.errors, CanCrcError);
+pyo3::import_exception!(voltyard.errors, CanMuxError);
+pyo3::import_exception!(voltyard.errors, CanSignalRangeError);
 
 /// A core error, ready to be raised in Python.
 pub struct CoreError(PyErr);
@@ -62,6 +67,19 @@ impl From<ocppj::SchemaLoadError> for CoreError {
 impl From<EncodeError> for CoreError {
     fn from(e: EncodeError) -> Self {
         Self(FrameEncodeError::new_err(e.to_string()))
+    }
+}
+
+impl From<PlcError> for CoreError {
+    fn from(e: PlcError) -> Self {
+        let args = (e.to_string(), e.id());
+        Self(match e {
+            PlcError::UnknownId { .. } => CanUnknownIdError::new_err(args),
+            PlcError::BadLength { .. } => CanPayloadError::new_err(args),
+            PlcError::BadCrc { .. } => CanCrcError::new_err(args),
+            PlcError::BadMux { .. } => CanMuxError::new_err(args),
+            PlcError::OutOfRange { .. } | PlcError::BadPlcId { .. } => CanSignalRangeError::new_err(args),
+        })
     }
 }
 

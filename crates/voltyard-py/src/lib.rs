@@ -5,6 +5,7 @@ mod convert;
 mod crc;
 mod errors;
 mod ocppj;
+mod plc;
 mod vocabulary;
 
 use pyo3::prelude::*;
@@ -15,4 +16,9 @@ mod _native {
     use super::crc::{check_can_crc, crc8, fill_can_crc};
     #[pymodule_export]
     use super::ocppj::{Call, CallError, CallResult, OcppCodec, encode_call, encode_call_error, encode_call_result};
+    #[pymodule_export]
+    use super::plc::{
+        ChargeInfo, ConfigAck, ConfigCmd, EvIdentity, EvdcLimits, EvdcTargets, GcmcCommand, GcmcStatus, GunTemperature,
+        MeterInstant, MeterTotals, ModuleStatus, RelayControl, RelayStatus, SafetySwitchStatus, decode_plc_frame,
+    };
 }
