@@ -116,6 +116,8 @@ class PlcDriver:
         self._authorized: str | None = None
         self._session_ended = False
         self._unavailable = False
+        self._plugged = False
+        self._stopped = False
         self._started_at = 0.0
         self._last_rx = 0.0
         self._instant_at: float | None = None
@@ -152,6 +154,7 @@ class PlcDriver:
 
     def stop(self) -> None:
         """Opens the gun with a last frame and stops every timer."""
+        self._stopped = True
         self._timer.stop()
         self.relay.update(urgent=True, close=False, force_off=True)
         self.relay.close()
@@ -357,6 +360,8 @@ class PlcDriver:
             active[FaultKind.OVER_TEMPERATURE] = ", ".join(hot)
 
     def _evaluate(self) -> None:
+        if self._stopped:
+            return
         now = self._loop.time()
         active = self._active_faults(now)
         for kind, detail in active.items():
@@ -383,13 +388,15 @@ class PlcDriver:
     def _control(self, now: float) -> None:
         charge, rs = self.charge, self.relay_status
         plugged = charge is not None and charge.cp_state in PLUGGED
-        if not plugged:
+        if not plugged and self._plugged:
+            # Unplugged: the session ends, and what was known of that EV is forgotten.
             if self.session is not None:
                 self._stop_session(StopReason.EV_DISCONNECTED, now)
             self._session_ended = False
             self._authorized = None
             self.identity.reset()
-        elif self.session is not None and charge is not None and charge.hlc_session_stop:
+        self._plugged = plugged
+        if self.session is not None and charge is not None and charge.hlc_session_stop:
             self._stop_session(StopReason.LOCAL, now)
         if self.faults:
             return
