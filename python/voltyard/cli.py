@@ -7,6 +7,7 @@ decoder and OCPP 1.6 schemas that the central system uses.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import TextIO
 
 from voltyard import __version__
 from voltyard._native import Call, CallError, CallResult
+from voltyard.can.config import BusConfig
 from voltyard.errors import OcppError, VoltyardError
 from voltyard.ocpp.codec import load_codec
 
@@ -42,12 +44,44 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="ACTION",
         help="validate CALLRESULT payloads as the response of ACTION (e.g. BootNotification)",
     )
+    sim = commands.add_parser(
+        "plc-sim",
+        help="simulate the DC cabinet's PLCs (and their EVs) on a CAN bus",
+        description=(
+            "Run one simulated PLC per plcId on a python-can bus, speaking configs/plc.dbc, until "
+            "interrupted or for --duration seconds; then print the RelayControl period it measured."
+        ),
+    )
+    sim.add_argument("--interface", default="virtual", help="python-can interface (default: virtual)")
+    sim.add_argument("--channel", default="voltyard-cabinet", help="bus channel (default: voltyard-cabinet)")
+    sim.add_argument("--bitrate", type=int, default=125_000, help="bit rate (default: 125000)")
+    sim.add_argument(
+        "--plcs", type=_plc_ids, default=list(range(12)), metavar="IDS", help="plcIds, e.g. 0-11 or 0,3,5"
+    )
+    sim.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
+    sim.add_argument("--plug", action="store_true", help="plug an EV into every gun at start")
     return parser
+
+
+def _plc_ids(text: str) -> list[int]:
+    ids: set[int] = set()
+    for part in text.split(","):
+        first, _, last = part.partition("-")
+        try:
+            low, high = int(first), int(last or first)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{part!r} is not a plcId or a range of them") from None
+        if not 0 <= low <= high <= 15:
+            raise argparse.ArgumentTypeError(f"{part!r}: plcIds are 0-15")
+        ids.update(range(low, high + 1))
+    return sorted(ids)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "plc-sim":
+        return plc_sim(args)
     if args.command == "check-frames":
         try:
             return check_frames(args.files, args.answers, sys.stdin, sys.stdout)
@@ -56,6 +90,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
     parser.print_help()
     return 2
+
+
+def plc_sim(args: argparse.Namespace) -> int:
+    from voltyard.sim import plc  # noqa: PLC0415 (python-can is imported only for this command)
+
+    try:
+        bus = BusConfig(interface=args.interface, channel=args.channel, bitrate=args.bitrate)
+        sim = asyncio.run(plc.run(bus, args.plcs, args.duration, args.plug))
+    except VoltyardError as exc:
+        print(f"voltyard: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 0
+    print(f"RelayControl received: {sim.period_stats()}")
+    return 0
 
 
 def check_frames(files: Sequence[Path], answers: str | None, stdin: TextIO, out: TextIO) -> int:

@@ -71,11 +71,15 @@ class CanPort:
 
     def send(self, arbitration_id: int, data: bytes) -> bool:
         """Queue one extended frame; False (and counted) when the bus is closed or refuses it."""
+        return self.send_message(can.Message(arbitration_id=arbitration_id, data=data, is_extended_id=True))
+
+    def send_message(self, message: can.Message) -> bool:
+        """Queue any message (the simulator's error frames too); False when it could not."""
         bus = self._bus
         if bus is None:
             self.send_failures += 1
             return False
-        message = can.Message(arbitration_id=arbitration_id, data=data, is_extended_id=True)
+        arbitration_id = message.arbitration_id
         try:
             # timeout=0: never wait in the loop; a full TX queue is reported, not waited out.
             bus.send(message, timeout=0)

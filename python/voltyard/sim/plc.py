@@ -549,9 +549,10 @@ class PlcSimulator:
 
     def bus_off(self) -> None:
         """Put a bus-off error frame on the bus (what a controller reports when it went bus-off)."""
-        if self._emitter.port is not None and self._emitter.port._bus is not None:
-            error = can.Message(arbitration_id=CAN_ERR_BUSOFF, is_error_frame=True, data=bytes(8))
-            self._emitter.port._bus.send(error)
+        if self._emitter.port is not None:
+            self._emitter.port.send_message(
+                can.Message(arbitration_id=CAN_ERR_BUSOFF, is_error_frame=True, data=bytes(8))
+            )
 
     def period_stats(self, plc_ids: Iterable[int] | None = None) -> PeriodStats:
         ids = self.plcs.keys() if plc_ids is None else plc_ids
