@@ -215,6 +215,11 @@ async def test_fault_opens_the_gun_stops_the_session_and_recovers(
     await cab.listener.wait_for(lambda e: isinstance(e, FaultCleared) and e.kind == kind)
     await cab.listener.wait_for(status_is(1, ConnectorStatus.AVAILABLE))
     assert not cab.link.driver(1).faults
+    # The injected fault is the one detected first, and opening the gun is no contactor fault.
+    raised_kinds = [e.kind for e in cab.listener.of(FaultRaised)]  # type: ignore[union-attr]
+    assert raised_kinds[0] == kind
+    if kind not in (FaultKind.CONTACTOR_WELD, FaultKind.CONTACTOR_MISMATCH):
+        assert not {FaultKind.CONTACTOR_WELD, FaultKind.CONTACTOR_MISMATCH} & set(raised_kinds)
 
 
 @pytest.mark.watchdog_fires

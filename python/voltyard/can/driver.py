@@ -378,7 +378,8 @@ class PlcDriver:
         # Safe state first: the relay-off command leaves before anyone is told.
         self.faults[kind] = detail
         self.relay.update(urgent=True, close=False, force_off=True, auth_grant=False, clear_faults=False)
-        self._close_since = None
+        if self._close_since is not None:
+            self._close_since, self._open_since = None, now  # feedback may lag this opening
         log.warning("gun %s: %s: %s", self.connector_id, kind, detail)
         self._listener.fault_raised(FaultRaised(self.connector_id, kind, detail, now))
         if self.session is not None:

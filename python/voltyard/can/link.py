@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 class LinkCounters:
     received: int = 0
     crc_failures: int = 0
-    bad_frames: int = 0  # unknown ID, wrong length, undefined mux
+    bad_frames: int = 0  # not PLC->host, unknown ID, wrong length, undefined mux
     foreign_plc: int = 0  # a well-formed frame from a plcId no gun is configured for
     error_frames: int = 0
     bus_restarts: int = 0
@@ -80,6 +80,10 @@ class CabinetLink:
                 self._bus_failed("bus-off error frame")
             return
         self.counters.received += 1
+        if message.arbitration_id >> 8 != PLC_TO_HOST_BASE >> 8:
+            # Host->PLC frames (another host on the bus) and foreign IDs say nothing of a PLC.
+            self.counters.bad_frames += 1
+            return
         try:
             frame = decode(message.arbitration_id, message.data)
         except CanCrcError:
@@ -87,7 +91,7 @@ class CabinetLink:
             # The ID of a frame whose CRC fails is still the PLC's (the CAN controller's own CRC
             # held); count it against that gun when it is one of its frames.
             driver = self.drivers.get(message.arbitration_id & 0xF)
-            if driver is not None and message.arbitration_id >> 8 == PLC_TO_HOST_BASE >> 8:
+            if driver is not None:
                 driver.on_crc_failure(now)
             return
         except CanFrameError as exc:
