@@ -122,8 +122,10 @@ class PlcDriver:
         self._last_rx = 0.0
         self._instant_at: float | None = None
         self._totals_at: float | None = None
-        self._close_since: float | None = None
-        self._open_since = 0.0
+        # The contactor is judged against the relay command once the PLC acknowledged it: from
+        # then on its feedback has contactor_settle_s to follow. None while the ack is pending.
+        self._relay_closed_cmd = False
+        self._contactor_since: float | None = None
         self.relay_status: RelayStatus | None = None
         self._safety: SafetySwitchStatus | None = None
         self.charge: ChargeInfo | None = None
@@ -148,7 +150,7 @@ class PlcDriver:
 
     def start(self, phase: float = 0.0) -> None:
         now = self._loop.time()
-        self._started_at = self._last_rx = self._open_since = now
+        self._started_at = self._last_rx = now
         self.relay.update(enable=not self._unavailable)
         self._timer.start(phase)
 
@@ -338,9 +340,15 @@ class PlcDriver:
             )
         if rs is None:
             return
-        if self._close_since is None and rs.rly1_fb and now - self._open_since > settle:
+        if self._contactor_since is None:
+            if not self.relay.acked:
+                return  # a command the PLC has not applied says nothing of the contactor
+            self._contactor_since = self.relay.acked_at
+        if now - self._contactor_since <= settle or rs.rly1_fb == self._relay_closed_cmd:
+            return
+        if rs.rly1_fb:
             active[FaultKind.CONTACTOR_WELD] = f"relay feedback closed {settle} s after opening"
-        if self._close_since is not None and not rs.rly1_fb and now - self._close_since > settle:
+        else:
             active[FaultKind.CONTACTOR_MISMATCH] = f"relay feedback open {settle} s after closing"
 
     def _temperature_faults(self, active: dict[FaultKind, str]) -> None:
@@ -378,8 +386,7 @@ class PlcDriver:
         # Safe state first: the relay-off command leaves before anyone is told.
         self.faults[kind] = detail
         self.relay.update(urgent=True, close=False, force_off=True, auth_grant=False, clear_faults=False)
-        if self._close_since is not None:
-            self._close_since, self._open_since = None, now  # feedback may lag this opening
+        self._relay_moved(close=False)
         log.warning("gun %s: %s: %s", self.connector_id, kind, detail)
         self._listener.fault_raised(FaultRaised(self.connector_id, kind, detail, now))
         if self.session is not None:
@@ -406,17 +413,18 @@ class PlcDriver:
         self.relay.update(force_off=False, clear_faults=latched)
         close = self.session is not None or self._may_start(charge)
         self.relay.update(close=close, auth_grant=self._authorized is not None or self.session is not None)
-        if close and self._close_since is None:
-            self._close_since = now
-        elif not close and self._close_since is not None:
-            self._close_since = None
-            self._open_since = now
+        self._relay_moved(close)
         if close and self.session is None and rs is not None and rs.rly1_fb and self._authorized is not None:
             self.session = Session(self._authorized, self.energy_wh, now)
             log.info("gun %s: session started for %s", self.connector_id, self._authorized)
             self._listener.session_started(
                 SessionStarted(self.connector_id, self._authorized, self.energy_wh, now)
             )
+
+    def _relay_moved(self, close: bool) -> None:
+        if close != self._relay_closed_cmd:
+            self._relay_closed_cmd = close
+            self._contactor_since = None
 
     def _may_start(self, charge: ChargeInfo | None) -> bool:
         if charge is None or self._authorized is None or self._unavailable or self._session_ended:
@@ -434,9 +442,7 @@ class PlcDriver:
         self._session_ended = True
         self._authorized = None
         self.relay.update(close=False, auth_grant=False)
-        if self._close_since is not None:
-            self._close_since = None
-            self._open_since = now
+        self._relay_moved(close=False)
         log.info("gun %s: session stopped (%s)", self.connector_id, reason)
         self._listener.session_stopped(
             SessionStopped(self.connector_id, session.id_tag, self.energy_wh, reason, now)
@@ -451,7 +457,14 @@ class PlcDriver:
             session_ended=self._session_ended,
             relay_closed=rs is not None and rs.rly1_fb,
             ev_ready=ev_ready,
-            ev_demanding=ev_ready and (targets is None or targets.ev_target_current_0p1a > 0),
+            # Suspended by the EV: not ready (CP B), or asking for 0 A in current demand.
+            ev_demanding=ev_ready
+            and not (
+                charge is not None
+                and charge.hlc_current_demand
+                and targets is not None
+                and targets.ev_target_current_0p1a == 0
+            ),
             faulted=bool(self.faults),
             unavailable=self._unavailable,
         )

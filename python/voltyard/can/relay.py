@@ -41,6 +41,7 @@ class RelayCommander:
         "_timer",
         "ack_missing",
         "acked",
+        "acked_at",
         "command",
         "frame",
         "seq",
@@ -69,6 +70,7 @@ class RelayCommander:
         self.seq = 0
         self.command = RelayCommand(enable=False)
         self.acked = True
+        self.acked_at = loop.time()  # when the PLC acknowledged the current command
         self.ack_missing = False
         self.frame = self._build()
 
@@ -95,6 +97,7 @@ class RelayCommander:
         if self.acked or last_cmd_seq_applied != self.seq:
             return
         self.acked = True
+        self.acked_at = self._loop.time()
         self._cancel()
         if self.ack_missing:
             self.ack_missing = False

@@ -98,6 +98,8 @@ class SimulatedEv:
         if self.stage == Stage.POWER_DELIVERY and not relay_closed:
             return
         self.stage, self._stage_t = Stage(self.stage + 1), 0.0
+        if self.stage == Stage.CURRENT_DEMAND:
+            self._demand(dt, relay_closed, limit_a)  # the first demand is never 0 A
 
     def _demand(self, dt: float, relay_closed: bool, limit_a: float) -> None:
         p = self.profile

@@ -236,6 +236,10 @@ class SimulatedPlc:
 
     # -- the PLC's own logic ---------------------------------------------------------------------
 
+    def _safety_ok(self) -> bool:
+        i = self.inject
+        return not (i.estop or i.earth_fault or i.safety_open)
+
     def _fault_cause(self) -> FaultReason:
         i = self.inject
         for on, reason in (
@@ -293,6 +297,10 @@ class SimulatedPlc:
     def _publish(self, now: float) -> None:
         take = self._cadence.take
         status = self._status_signature()
+        if status != self._sent_status:
+            self._send_thermal()  # an over-temperature trip is reported at once too
+            if self._in_session():
+                self._send_targets()  # the EV's new demand before the stage that asks for it
         if status != self._sent_status or take("relay", now, 0.2):
             self._send_relay_status()
             self._send_safety()
@@ -305,7 +313,7 @@ class SimulatedPlc:
             self._send_meter()
         if take("gcmc", now, 0.5):
             self._send_gcmc()
-        if self.ev.plugged and take("targets", now, 0.25):
+        if self._in_session() and take("targets", now, 0.25):
             self._send_targets()
         if self.ev.plugged and take("limits", now, 1.0):
             self._emit.send(
@@ -320,6 +328,10 @@ class SimulatedPlc:
         if take("thermal", now, 1.0):
             self._send_thermal()
 
+    def _in_session(self) -> bool:
+        """Whether the EV sends targets (CurrentDemandReq and the stages before it)."""
+        return self.ev.plugged and self.ev.stage < Stage.SESSION_STOP
+
     def _status_signature(self) -> tuple[object, ...]:
         i, ev = self.inject, self.ev
         return (
@@ -329,6 +341,7 @@ class SimulatedPlc:
             i.estop,
             i.earth_fault,
             i.safety_open,
+            i.over_temperature,
             ev.stage,
             ev.cp_state,
             self.command is not None and self.command.auth_grant,
@@ -343,7 +356,7 @@ class SimulatedPlc:
                 self.plc_id,
                 rly1_state=self.relay_on,
                 rly1_fb=self.relay_fb,
-                safety_ok=self._fault_cause() == FaultReason.NONE,
+                safety_ok=self._safety_ok(),
                 earth_fault=i.earth_fault,
                 estop_input=i.estop,
                 comm_fault=self.relay_timeout,
@@ -364,7 +377,7 @@ class SimulatedPlc:
                 self.plc_id,
                 sw1_deb=self.ev.plugged,
                 estop=i.estop,
-                safety_ok=self._fault_cause() == FaultReason.NONE,
+                safety_ok=self._safety_ok(),
                 earth_fault=i.earth_fault,
                 sw_mask=0b0001,
             ),
@@ -439,7 +452,7 @@ class SimulatedPlc:
                 gc_weld=self.inject.weld,
                 gcmc_fault_reason=self.fault_reason,
                 gcmc_comm_ok=not self.relay_timeout,
-                gcmc_safety_ok=self._fault_cause() == FaultReason.NONE,
+                gcmc_safety_ok=self._safety_ok(),
                 last_gcmc_seq_applied=g.gcmc_seq,
                 last_gcmc_seq_rx=g.gcmc_seq,
             ),
