@@ -91,8 +91,6 @@ class CabinetConfig:
     charge_point_id: str = "CABINET"
     bus: BusConfig = field(default_factory=BusConfig)
     timing: DriverTiming = field(default_factory=DriverTiming)
-    # AutoCharge: an EV's MAC (EVMAC) may be used as its id tag.
-    autocharge: bool = False
 
     def __post_init__(self) -> None:
         _require(
@@ -118,7 +116,7 @@ class CabinetConfig:
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> Self:
         """A config from plain data (a parsed TOML table); unknown keys and wrong types are errors."""
-        top = _known(data, "", {"charge_point_id", "bus", "timing", "guns", "autocharge"})
+        top = _known(data, "", {"charge_point_id", "bus", "timing", "guns"})
         guns_data = top.get("guns")
         _require(isinstance(guns_data, list), "guns", "must be a list of tables")
         assert isinstance(guns_data, list)
@@ -133,9 +131,8 @@ class CabinetConfig:
             kwargs["timing"] = _build(
                 DriverTiming, _known(top["timing"], "timing.", _names(DriverTiming)), "timing."
             )
-        for key in ("charge_point_id", "autocharge"):
-            if key in top:
-                kwargs[key] = top[key]
+        if "charge_point_id" in top:
+            kwargs["charge_point_id"] = top["charge_point_id"]
         return _build(cls, kwargs, "")
 
 
