@@ -3,6 +3,11 @@
 Errors are the classes of `voltyard.errors`: a refused frame raises an `OcppError` subclass whose
 `code` is the OCPP-J CALLERROR code, with `message_id`, `action` and `message_type` when known; a
 refused planner snapshot raises `PlannerError`, whose `field` names the offending field.
+
+The PLC frame classes mirror the messages of configs/plc.dbc: one per layout (EnergyMeterData is
+`MeterInstant` for mux 0 and `MeterTotals` for mux 1), attributes named after the signals in lower
+case and holding their raw values (the scale is in the name: `voltage_0p1v` is in 0.1 V), plus the
+`plc_id`. A refused CAN frame raises a `CanFrameError` subclass.
 """
 
 from collections.abc import Iterable
@@ -13,13 +18,29 @@ __all__ = [
     "Call",
     "CallError",
     "CallResult",
+    "ChargeInfo",
+    "ConfigAck",
+    "ConfigCmd",
+    "EvIdentity",
+    "EvdcLimits",
+    "EvdcTargets",
+    "GcmcCommand",
+    "GcmcStatus",
     "GunPlan",
+    "GunTemperature",
+    "MeterInstant",
+    "MeterTotals",
+    "ModuleStatus",
     "OcppCodec",
     "Plan",
+    "RelayControl",
+    "RelayStatus",
+    "SafetySwitchStatus",
     "SlotTargets",
     "Step",
     "check_can_crc",
     "crc8",
+    "decode_plc_frame",
     "encode_call",
     "encode_call_error",
     "encode_call_result",
@@ -260,4 +281,667 @@ def plan(snapshot: _Snapshot, previous: Plan | None = None) -> Plan:
 
     `previous` is the plan of the tick before, for hysteresis; None at start-up or after the
     ring changed. Raises `PlannerError` naming the field of a snapshot it refuses.
+    """
+
+@final
+class RelayControl:
+    """Host->PLC, every 100 ms: the gun's relay command; the PLC opens everything after ~300 ms
+    without it. `cmd_seq` changes with each change of command."""
+
+    BASE_ID: ClassVar[int]
+    MUX: ClassVar[int | None]
+    @property
+    def plc_id(self) -> int: ...
+    @property
+    def rly1_cmd(self) -> bool: ...
+    @property
+    def sys_enable(self) -> bool: ...
+    @property
+    def force_all_off(self) -> bool: ...
+    @property
+    def clear_faults(self) -> bool: ...
+    @property
+    def auth_grant(self) -> bool: ...
+    @property
+    def rly_mode(self) -> int: ...
+    @property
+    def cmd_seq(self) -> int: ...
+    @property
+    def rly_enable_mask(self) -> int: ...
+    @property
+    def pulse_ms(self) -> int: ...
+    def __new__(
+        cls,
+        plc_id: int,
+        *,
+        rly1_cmd: bool = ...,
+        sys_enable: bool = ...,
+        force_all_off: bool = ...,
+        clear_faults: bool = ...,
+        auth_grant: bool = ...,
+        rly_mode: int = ...,
+        cmd_seq: int = ...,
+        rly_enable_mask: int = ...,
+        pulse_ms: int = ...,
+    ) -> RelayControl: ...
+    def encode(self) -> tuple[int, bytes]:
+        """`(arbitration_id, data)`: the 8-byte payload with the CRC in byte 7."""
+
+@final
+class ConfigCmd:
+    """Host->PLC: get or set a runtime parameter; answered by `ConfigAck`."""
+
+    BASE_ID: ClassVar[int]
+    MUX: ClassVar[int | None]
+    @property
+    def plc_id(self) -> int: ...
+    @property
+    def cfg_param_id(self) -> int: ...
+    @property
+    def cfg_op(self) -> int: ...
+    @property
+    def cfg_value(self) -> int: ...
+    def __new__(
+        cls, plc_id: int, *, cfg_param_id: int = ..., cfg_op: int = ..., cfg_value: int = ...
+    ) -> ConfigCmd: ...
+    def encode(self) -> tuple[int, bytes]:
+        """`(arbitration_id, data)`: the 8-byte payload with the CRC in byte 7."""
+
+@final
+class GcmcCommand:
+    """Host->PLC: the slot's contactor command (gun, slot, modules, bridges) and power budget."""
+
+    BASE_ID: ClassVar[int]
+    MUX: ClassVar[int | None]
+    @property
+    def plc_id(self) -> int: ...
+    @property
+    def gc_cmd(self) -> bool: ...
+    @property
+    def mc_cmd(self) -> bool: ...
+    @property
+    def mn1_cmd(self) -> bool: ...
+    @property
+    def mn2_cmd(self) -> bool: ...
+    @property
+    def cw_cmd(self) -> bool: ...
+    @property
+    def ccw_cmd(self) -> bool: ...
+    @property
+    def gcmc_force_off(self) -> bool: ...
+    @property
+    def gcmc_clear_faults(self) -> bool: ...
+    @property
+    def gcmc_seq(self) -> int: ...
+    @property
+    def gcmc_mask(self) -> int: ...
+    @property
+    def pwr_limit_0p1kw(self) -> int: ...
+    @property
+    def cur_limit_0p1a(self) -> int: ...
+    def __new__(
+        cls,
+        plc_id: int,
+        *,
+        gc_cmd: bool = ...,
+        mc_cmd: bool = ...,
+        mn1_cmd: bool = ...,
+        mn2_cmd: bool = ...,
+        cw_cmd: bool = ...,
+        ccw_cmd: bool = ...,
+        gcmc_force_off: bool = ...,
+        gcmc_clear_faults: bool = ...,
+        gcmc_seq: int = ...,
+        gcmc_mask: int = ...,
+        pwr_limit_0p1kw: int = ...,
+        cur_limit_0p1a: int = ...,
+    ) -> GcmcCommand: ...
+    def encode(self) -> tuple[int, bytes]:
+        """`(arbitration_id, data)`: the 8-byte payload with the CRC in byte 7."""
+
+@final
+class GcmcStatus:
+    """PLC->host: contactor commands as applied, feedback and weld detection."""
+
+    BASE_ID: ClassVar[int]
+    MUX: ClassVar[int | None]
+    @property
+    def plc_id(self) -> int: ...
+    @property
+    def gc_cmd(self) -> bool: ...
+    @property
+    def mc_cmd(self) -> bool: ...
+    @property
+    def mn1_cmd(self) -> bool: ...
+    @property
+    def mn2_cmd(self) -> bool: ...
+    @property
+    def cw_cmd(self) -> bool: ...
+    @property
+    def ccw_cmd(self) -> bool: ...
+    @property
+    def gc_fb(self) -> bool: ...
+    @property
+    def mc_fb(self) -> bool: ...
+    @property
+    def mn1_fb(self) -> bool: ...
+    @property
+    def mn2_fb(self) -> bool: ...
+    @property
+    def cw_fb(self) -> bool: ...
+    @property
+    def ccw_fb(self) -> bool: ...
+    @property
+    def gc_weld(self) -> bool: ...
+    @property
+    def mc_weld(self) -> bool: ...
+    @property
+    def gcmc_fault_reason(self) -> int: ...
+    @property
+    def gcmc_comm_ok(self) -> bool: ...
+    @property
+    def gcmc_safety_ok(self) -> bool: ...
+    @property
+    def gcmc_forced_off(self) -> bool: ...
+    @property
+    def last_gcmc_seq_applied(self) -> int: ...
+    @property
+    def last_gcmc_seq_rx(self) -> int: ...
+    def __new__(
+        cls,
+        plc_id: int,
+        *,
+        gc_cmd: bool = ...,
+        mc_cmd: bool = ...,
+        mn1_cmd: bool = ...,
+        mn2_cmd: bool = ...,
+        cw_cmd: bool = ...,
+        ccw_cmd: bool = ...,
+        gc_fb: bool = ...,
+        mc_fb: bool = ...,
+        mn1_fb: bool = ...,
+        mn2_fb: bool = ...,
+        cw_fb: bool = ...,
+        ccw_fb: bool = ...,
+        gc_weld: bool = ...,
+        mc_weld: bool = ...,
+        gcmc_fault_reason: int = ...,
+        gcmc_comm_ok: bool = ...,
+        gcmc_safety_ok: bool = ...,
+        gcmc_forced_off: bool = ...,
+        last_gcmc_seq_applied: int = ...,
+        last_gcmc_seq_rx: int = ...,
+    ) -> GcmcStatus: ...
+    def encode(self) -> tuple[int, bytes]:
+        """`(arbitration_id, data)`: the 8-byte payload with the CRC in byte 7."""
+
+@final
+class RelayStatus:
+    """PLC->host: relay and safety state, and the last `cmd_seq` applied."""
+
+    BASE_ID: ClassVar[int]
+    MUX: ClassVar[int | None]
+    @property
+    def plc_id(self) -> int: ...
+    @property
+    def rly1_state(self) -> bool: ...
+    @property
+    def rly1_fb(self) -> bool: ...
+    @property
+    def sw1(self) -> bool: ...
+    @property
+    def sw2(self) -> bool: ...
+    @property
+    def sw3(self) -> bool: ...
+    @property
+    def sw4(self) -> bool: ...
+    @property
+    def safety_ok(self) -> bool: ...
+    @property
+    def earth_fault(self) -> bool: ...
+    @property
+    def estop_input(self) -> bool: ...
+    @property
+    def comm_fault(self) -> bool: ...
+    @property
+    def sys_enabled(self) -> bool: ...
+    @property
+    def relay_timeout(self) -> bool: ...
+    @property
+    def remote_force_off(self) -> bool: ...
+    @property
+    def fault_reason(self) -> int: ...
+    @property
+    def last_cmd_seq_applied(self) -> int: ...
+    @property
+    def rx_crc_fail_count(self) -> int: ...
+    def __new__(
+        cls,
+        plc_id: int,
+        *,
+        rly1_state: bool = ...,
+        rly1_fb: bool = ...,
+        sw1: bool = ...,
+        sw2: bool = ...,
+        sw3: bool = ...,
+        sw4: bool = ...,
+        safety_ok: bool = ...,
+        earth_fault: bool = ...,
+        estop_input: bool = ...,
+        comm_fault: bool = ...,
+        sys_enabled: bool = ...,
+        relay_timeout: bool = ...,
+        remote_force_off: bool = ...,
+        fault_reason: int = ...,
+        last_cmd_seq_applied: int = ...,
+        rx_crc_fail_count: int = ...,
+    ) -> RelayStatus: ...
+    def encode(self) -> tuple[int, bytes]:
+        """`(arbitration_id, data)`: the 8-byte payload with the CRC in byte 7."""
+
+@final
+class MeterInstant:
+    """PLC->host: `EnergyMeterData`, mux 0: voltage, current and power."""
+
+    BASE_ID: ClassVar[int]
+    MUX: ClassVar[int | None]
+    @property
+    def plc_id(self) -> int: ...
+    @property
+    def meter_ok(self) -> bool: ...
+    @property
+    def comm_error(self) -> bool: ...
+    @property
+    def data_stale(self) -> bool: ...
+    @property
+    def overrange(self) -> bool: ...
+    @property
+    def fallback_active(self) -> bool: ...
+    @property
+    def current_0p01a(self) -> int: ...
+    @property
+    def voltage_0p1v(self) -> int: ...
+    @property
+    def active_power_0p01kw(self) -> int: ...
+    def __new__(
+        cls,
+        plc_id: int,
+        *,
+        meter_ok: bool = ...,
+        comm_error: bool = ...,
+        data_stale: bool = ...,
+        overrange: bool = ...,
+        fallback_active: bool = ...,
+        current_0p01a: int = ...,
+        voltage_0p1v: int = ...,
+        active_power_0p01kw: int = ...,
+    ) -> MeterInstant: ...
+    def encode(self) -> tuple[int, bytes]:
+        """`(arbitration_id, data)`: the 8-byte payload with the CRC in byte 7."""
+
+@final
+class MeterTotals:
+    """PLC->host: `EnergyMeterData`, mux 1: imported energy and frequency."""
+
+    BASE_ID: ClassVar[int]
+    MUX: ClassVar[int | None]
+    @property
+    def plc_id(self) -> int: ...
+    @property
+    def meter_ok(self) -> bool: ...
+    @property
+    def comm_error(self) -> bool: ...
+    @property
+    def data_stale(self) -> bool: ...
+    @property
+    def overrange(self) -> bool: ...
+    @property
+    def fallback_active(self) -> bool: ...
+    @property
+    def import_energy_0p1kwh(self) -> int: ...
+    @property
+    def freq_0p01hz(self) -> int: ...
+    def __new__(
+        cls,
+        plc_id: int,
+        *,
+        meter_ok: bool = ...,
+        comm_error: bool = ...,
+        data_stale: bool = ...,
+        overrange: bool = ...,
+        fallback_active: bool = ...,
+        import_energy_0p1kwh: int = ...,
+        freq_0p01hz: int = ...,
+    ) -> MeterTotals: ...
+    def encode(self) -> tuple[int, bytes]:
+        """`(arbitration_id, data)`: the 8-byte payload with the CRC in byte 7."""
+
+@final
+class GunTemperature:
+    """PLC->host: gun connector pin temperatures."""
+
+    BASE_ID: ClassVar[int]
+    MUX: ClassVar[int | None]
+    @property
+    def plc_id(self) -> int: ...
+    @property
+    def gun_temp_dcp_c(self) -> int: ...
+    @property
+    def gun_temp_dcn_c(self) -> int: ...
+    @property
+    def gun_otp(self) -> bool: ...
+    @property
+    def gun_temp_sensor_fault(self) -> bool: ...
+    def __new__(
+        cls,
+        plc_id: int,
+        *,
+        gun_temp_dcp_c: int = ...,
+        gun_temp_dcn_c: int = ...,
+        gun_otp: bool = ...,
+        gun_temp_sensor_fault: bool = ...,
+    ) -> GunTemperature: ...
+    def encode(self) -> tuple[int, bytes]:
+        """`(arbitration_id, data)`: the 8-byte payload with the CRC in byte 7."""
+
+@final
+class SafetySwitchStatus:
+    """PLC->host: debounced switch inputs and the safety chain."""
+
+    BASE_ID: ClassVar[int]
+    MUX: ClassVar[int | None]
+    @property
+    def plc_id(self) -> int: ...
+    @property
+    def sw1_deb(self) -> bool: ...
+    @property
+    def sw2_deb(self) -> bool: ...
+    @property
+    def sw3_deb(self) -> bool: ...
+    @property
+    def sw4_deb(self) -> bool: ...
+    @property
+    def estop(self) -> bool: ...
+    @property
+    def safety_ok(self) -> bool: ...
+    @property
+    def earth_fault(self) -> bool: ...
+    @property
+    def sw_mask(self) -> int: ...
+    def __new__(
+        cls,
+        plc_id: int,
+        *,
+        sw1_deb: bool = ...,
+        sw2_deb: bool = ...,
+        sw3_deb: bool = ...,
+        sw4_deb: bool = ...,
+        estop: bool = ...,
+        safety_ok: bool = ...,
+        earth_fault: bool = ...,
+        sw_mask: int = ...,
+    ) -> SafetySwitchStatus: ...
+    def encode(self) -> tuple[int, bytes]:
+        """`(arbitration_id, data)`: the 8-byte payload with the CRC in byte 7."""
+
+@final
+class ConfigAck:
+    """PLC->host: the answer to a `ConfigCmd`."""
+
+    BASE_ID: ClassVar[int]
+    MUX: ClassVar[int | None]
+    @property
+    def plc_id(self) -> int: ...
+    @property
+    def cfg_param_id(self) -> int: ...
+    @property
+    def cfg_status(self) -> int: ...
+    @property
+    def cfg_op(self) -> int: ...
+    @property
+    def cfg_value(self) -> int: ...
+    @property
+    def ack_plc_id(self) -> int: ...
+    def __new__(
+        cls,
+        plc_id: int,
+        *,
+        cfg_param_id: int = ...,
+        cfg_status: int = ...,
+        cfg_op: int = ...,
+        cfg_value: int = ...,
+        ack_plc_id: int = ...,
+    ) -> ConfigAck: ...
+    def encode(self) -> tuple[int, bytes]:
+        """`(arbitration_id, data)`: the 8-byte payload with the CRC in byte 7."""
+
+@final
+class EvdcTargets:
+    """PLC->host: the EV's DC targets (`CurrentDemandReq`) and state of charge."""
+
+    BASE_ID: ClassVar[int]
+    MUX: ClassVar[int | None]
+    @property
+    def plc_id(self) -> int: ...
+    @property
+    def ev_target_voltage_0p1v(self) -> int: ...
+    @property
+    def ev_target_current_0p1a(self) -> int: ...
+    @property
+    def ev_soc_pct(self) -> int: ...
+    @property
+    def ev_ready(self) -> bool: ...
+    @property
+    def ev_charging_complete(self) -> bool: ...
+    @property
+    def ev_bulk_complete(self) -> bool: ...
+    def __new__(
+        cls,
+        plc_id: int,
+        *,
+        ev_target_voltage_0p1v: int = ...,
+        ev_target_current_0p1a: int = ...,
+        ev_soc_pct: int = ...,
+        ev_ready: bool = ...,
+        ev_charging_complete: bool = ...,
+        ev_bulk_complete: bool = ...,
+    ) -> EvdcTargets: ...
+    def encode(self) -> tuple[int, bytes]:
+        """`(arbitration_id, data)`: the 8-byte payload with the CRC in byte 7."""
+
+@final
+class EvdcLimits:
+    """PLC->host: the EV's maximum voltage, current and power."""
+
+    BASE_ID: ClassVar[int]
+    MUX: ClassVar[int | None]
+    @property
+    def plc_id(self) -> int: ...
+    @property
+    def ev_max_voltage_0p1v(self) -> int: ...
+    @property
+    def ev_max_current_0p1a(self) -> int: ...
+    @property
+    def ev_max_power_0p1kw(self) -> int: ...
+    def __new__(
+        cls,
+        plc_id: int,
+        *,
+        ev_max_voltage_0p1v: int = ...,
+        ev_max_current_0p1a: int = ...,
+        ev_max_power_0p1kw: int = ...,
+    ) -> EvdcLimits: ...
+    def encode(self) -> tuple[int, bytes]:
+        """`(arbitration_id, data)`: the 8-byte payload with the CRC in byte 7."""
+
+@final
+class ChargeInfo:
+    """PLC->host: control pilot state and levels, HLC stage flags, authorisation and lock."""
+
+    BASE_ID: ClassVar[int]
+    MUX: ClassVar[int | None]
+    @property
+    def plc_id(self) -> int: ...
+    @property
+    def cp_state(self) -> int: ...
+    @property
+    def auth_granted(self) -> bool: ...
+    @property
+    def auth_pending(self) -> bool: ...
+    @property
+    def lock_engaged(self) -> bool: ...
+    @property
+    def hlc_active(self) -> bool: ...
+    @property
+    def hlc_slac_matched(self) -> bool: ...
+    @property
+    def hlc_session_setup(self) -> bool: ...
+    @property
+    def hlc_authorization(self) -> bool: ...
+    @property
+    def hlc_param_discovery(self) -> bool: ...
+    @property
+    def hlc_cable_check(self) -> bool: ...
+    @property
+    def hlc_precharge(self) -> bool: ...
+    @property
+    def hlc_power_delivery(self) -> bool: ...
+    @property
+    def hlc_current_demand(self) -> bool: ...
+    @property
+    def hlc_session_stop(self) -> bool: ...
+    @property
+    def hlc_welding_detection(self) -> bool: ...
+    @property
+    def cp_high_0p1v(self) -> int: ...
+    @property
+    def cp_low_0p1v(self) -> int: ...
+    @property
+    def cp_duty_pct(self) -> int: ...
+    def __new__(
+        cls,
+        plc_id: int,
+        *,
+        cp_state: int = ...,
+        auth_granted: bool = ...,
+        auth_pending: bool = ...,
+        lock_engaged: bool = ...,
+        hlc_active: bool = ...,
+        hlc_slac_matched: bool = ...,
+        hlc_session_setup: bool = ...,
+        hlc_authorization: bool = ...,
+        hlc_param_discovery: bool = ...,
+        hlc_cable_check: bool = ...,
+        hlc_precharge: bool = ...,
+        hlc_power_delivery: bool = ...,
+        hlc_current_demand: bool = ...,
+        hlc_session_stop: bool = ...,
+        hlc_welding_detection: bool = ...,
+        cp_high_0p1v: int = ...,
+        cp_low_0p1v: int = ...,
+        cp_duty_pct: int = ...,
+    ) -> ChargeInfo: ...
+    def encode(self) -> tuple[int, bytes]:
+        """`(arbitration_id, data)`: the 8-byte payload with the CRC in byte 7."""
+
+@final
+class EvIdentity:
+    """PLC->host: one 5-byte segment of an EV identity (EVCCID, EMAID0, EMAID1, EVMAC)."""
+
+    BASE_ID: ClassVar[int]
+    MUX: ClassVar[int | None]
+    @property
+    def plc_id(self) -> int: ...
+    @property
+    def id_kind(self) -> int: ...
+    @property
+    def id_seg_index(self) -> int: ...
+    @property
+    def id_seg_count(self) -> int: ...
+    @property
+    def id_seg_len(self) -> int: ...
+    @property
+    def id_byte0(self) -> int: ...
+    @property
+    def id_byte1(self) -> int: ...
+    @property
+    def id_byte2(self) -> int: ...
+    @property
+    def id_byte3(self) -> int: ...
+    @property
+    def id_byte4(self) -> int: ...
+    def __new__(
+        cls,
+        plc_id: int,
+        *,
+        id_kind: int = ...,
+        id_seg_index: int = ...,
+        id_seg_count: int = ...,
+        id_seg_len: int = ...,
+        id_byte0: int = ...,
+        id_byte1: int = ...,
+        id_byte2: int = ...,
+        id_byte3: int = ...,
+        id_byte4: int = ...,
+    ) -> EvIdentity: ...
+    def encode(self) -> tuple[int, bytes]:
+        """`(arbitration_id, data)`: the 8-byte payload with the CRC in byte 7."""
+
+@final
+class ModuleStatus:
+    """PLC->host: health and temperature of the slot's two power modules."""
+
+    BASE_ID: ClassVar[int]
+    MUX: ClassVar[int | None]
+    @property
+    def plc_id(self) -> int: ...
+    @property
+    def mod1_health(self) -> int: ...
+    @property
+    def mod1_otp(self) -> bool: ...
+    @property
+    def mod2_health(self) -> int: ...
+    @property
+    def mod2_otp(self) -> bool: ...
+    @property
+    def mod1_temp_c(self) -> int: ...
+    @property
+    def mod2_temp_c(self) -> int: ...
+    def __new__(
+        cls,
+        plc_id: int,
+        *,
+        mod1_health: int = ...,
+        mod1_otp: bool = ...,
+        mod2_health: int = ...,
+        mod2_otp: bool = ...,
+        mod1_temp_c: int = ...,
+        mod2_temp_c: int = ...,
+    ) -> ModuleStatus: ...
+    def encode(self) -> tuple[int, bytes]:
+        """`(arbitration_id, data)`: the 8-byte payload with the CRC in byte 7."""
+
+def decode_plc_frame(
+    arbitration_id: int, data: bytes | bytearray
+) -> (
+    RelayControl
+    | ConfigCmd
+    | GcmcCommand
+    | GcmcStatus
+    | RelayStatus
+    | MeterInstant
+    | MeterTotals
+    | GunTemperature
+    | SafetySwitchStatus
+    | ConfigAck
+    | EvdcTargets
+    | EvdcLimits
+    | ChargeInfo
+    | EvIdentity
+    | ModuleStatus
+):
+    """The frame that `data`, received with `arbitration_id`, carries.
+
+    Checks, in order, that the ID is the contract's, that the payload is 8 bytes, its CRC and the
+    multiplexer; raises `CanUnknownIdError`, `CanPayloadError`, `CanCrcError` or `CanMuxError`.
     """

@@ -7,6 +7,7 @@ decoder and OCPP 1.6 schemas that the central system uses.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -15,6 +16,7 @@ from typing import TextIO
 
 from voltyard import __version__
 from voltyard._native import Call, CallError, CallResult
+from voltyard.can.config import BusConfig
 from voltyard.config import load_config
 from voltyard.demo import DemoOptions, run_demo
 from voltyard.errors import ConfigError, OcppError, VoltyardError
@@ -50,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_serve(commands)
     _add_sim(commands)
     _add_demo(commands)
+    _add_plc_sim(commands)
     tui = commands.add_parser(
         "tui",
         help="the operator console (the voltyard-tui distribution)",
@@ -209,6 +212,39 @@ def _port(text: str) -> int:
     return port
 
 
+def _add_plc_sim(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    sim = commands.add_parser(
+        "plc-sim",
+        help="simulate the DC cabinet's PLCs (and their EVs) on a CAN bus",
+        description=(
+            "Run one simulated PLC per plcId on a python-can bus, speaking configs/plc.dbc, until "
+            "interrupted or for --duration seconds; then print the RelayControl period it measured."
+        ),
+    )
+    sim.add_argument("--interface", default="virtual", help="python-can interface (default: virtual)")
+    sim.add_argument("--channel", default="voltyard-cabinet", help="bus channel (default: voltyard-cabinet)")
+    sim.add_argument("--bitrate", type=int, default=125_000, help="bit rate (default: 125000)")
+    sim.add_argument(
+        "--plcs", type=_plc_ids, default=list(range(12)), metavar="IDS", help="plcIds, e.g. 0-11 or 0,3,5"
+    )
+    sim.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
+    sim.add_argument("--plug", action="store_true", help="plug an EV into every gun at start")
+
+
+def _plc_ids(text: str) -> list[int]:
+    ids: set[int] = set()
+    for part in text.split(","):
+        first, _, last = part.partition("-")
+        try:
+            low, high = int(first), int(last or first)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{part!r} is not a plcId or a range of them") from None
+        if not 0 <= low <= high <= 15:
+            raise argparse.ArgumentTypeError(f"{part!r}: plcIds are 0-15")
+        ids.update(range(low, high + 1))
+    return sorted(ids)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -218,6 +254,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "sim": lambda: run_sim(args, parser),
         "demo": lambda: run_demo_command(args),
         "tui": lambda: run_tui(args.tui_args),
+        "plc-sim": lambda: plc_sim(args),
     }
     command = commands.get(args.command)
     if command is None:
@@ -348,6 +385,21 @@ def run_sim(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         control_socket=socket_path,
     )
     return commands.run(config, progress=args.progress, loop=args.loop, out=sys.stdout, err=sys.stderr)
+
+
+def plc_sim(args: argparse.Namespace) -> int:
+    from voltyard.sim import plc  # noqa: PLC0415 (python-can is imported only for this command)
+
+    try:
+        bus = BusConfig(interface=args.interface, channel=args.channel, bitrate=args.bitrate)
+        sim = asyncio.run(plc.run(bus, args.plcs, args.duration, args.plug))
+    except VoltyardError as exc:
+        print(f"voltyard: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 0
+    print(f"RelayControl received: {sim.period_stats()}")
+    return 0
 
 
 def check_frames(files: Sequence[Path], answers: str | None, stdin: TextIO, out: TextIO) -> int:

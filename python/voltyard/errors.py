@@ -129,7 +129,24 @@ class FrameEncodeError(VoltyardError, ValueError):
     """A frame could not be written: bad message id, empty action, or a payload that is not JSON."""
 
 
-class CanPayloadError(VoltyardError, ValueError):
+class CanFrameError(VoltyardError, ValueError):
+    """A CAN frame the PLC codec refused, or frame values it cannot encode.
+
+    Attributes:
+        description: What was wrong and where (the ID, the message and signal).
+        arbitration_id: The ID of the refused frame when the error is about a received frame.
+    """
+
+    def __init__(self, description: str, arbitration_id: int | None = None) -> None:
+        super().__init__(description, arbitration_id)
+        self.description = description
+        self.arbitration_id = arbitration_id
+
+    def __str__(self) -> str:
+        return self.description
+
+
+class CanPayloadError(CanFrameError):
     """A CAN payload of the wrong length."""
 
 
@@ -188,3 +205,51 @@ class PlannerError(VoltyardError, ValueError):
 
     def __str__(self) -> str:
         return self.message
+
+
+class CanUnknownIdError(CanFrameError):
+    """An arbitration ID that is not a message of the PLC contract (configs/plc.dbc)."""
+
+
+class CanCrcError(CanFrameError):
+    """A frame whose byte 7 is not the CRC-8 of bytes 0-6."""
+
+
+class CanMuxError(CanFrameError):
+    """A multiplexed frame with a multiplexer value the contract does not define."""
+
+
+class CanSignalRangeError(CanFrameError):
+    """A signal value (or a plcId) that does not fit its bits."""
+
+
+class CanCommError(VoltyardError):
+    """The CAN link or a PLC did not behave as the contract requires."""
+
+
+class CanBusError(CanCommError, OSError):
+    """The CAN bus could not be opened or failed while in use."""
+
+
+class CanCommTimeoutError(CanCommError, TimeoutError):
+    """A PLC did not answer in time (a ConfigCmd without its ConfigAck)."""
+
+
+class CanConfigRejectedError(CanCommError):
+    """A PLC answered a ConfigCmd with a status other than OK; `status` is the DBC's name of it."""
+
+    def __init__(self, description: str, status: str) -> None:
+        super().__init__(description, status)
+        self.status = status
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class CabinetConfigError(ConfigError):
+    """A bad value in the DC cabinet's configuration; `key` is its dotted path (`guns[1].plc_id`)."""
+
+    def __init__(self, key: str, problem: str) -> None:
+        super().__init__(f"{key}: {problem}")
+        self.key = key
+        self.problem = problem

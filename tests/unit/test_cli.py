@@ -80,3 +80,21 @@ def test_unknown_flag_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
 def test_no_command_prints_help(capsys: pytest.CaptureFixture[str]) -> None:
     assert main([]) == 2
     assert "check-frames" in capsys.readouterr().out
+
+
+def test_plc_sim_runs_and_reports(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["plc-sim", "--channel", "cli-test", "--plcs", "0-1,5", "--duration", "0.3", "--plug"]) == 0
+    assert capsys.readouterr().out.startswith("RelayControl received: 0 periods")
+
+
+@pytest.mark.parametrize("plcs", ["16", "3-1", "a"])
+def test_plc_sim_refuses_bad_plc_ids(plcs: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["plc-sim", "--plcs", plcs])
+    assert exited.value.code == 2
+    assert "--plcs" in capsys.readouterr().err
+
+
+def test_plc_sim_names_a_bus_it_cannot_open(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["plc-sim", "--interface", "nosuch", "--duration", "0.1"]) == 2
+    assert "cannot open CAN bus nosuch:voltyard-cabinet" in capsys.readouterr().err

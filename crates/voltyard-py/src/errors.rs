@@ -4,6 +4,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use voltyard_core::ocppj::{self, EncodeError, ErrorCode, FrameError};
 use voltyard_core::planner::PlannerError as CorePlannerError;
+use voltyard_core::plc::PlcError;
 
 pyo3::import_exception!(voltyard.errors, ActionNotImplementedError);
 pyo3::import_exception!(voltyard.errors, ActionNotSupportedError);
@@ -19,6 +20,10 @@ pyo3::import_exception!(voltyard.errors, SchemaLoadError);
 pyo3::import_exception!(voltyard.errors, FrameEncodeError);
 pyo3::import_exception!(voltyard.errors, CanPayloadError);
 pyo3::import_exception!(voltyard.errors, PlannerError);
+pyo3::import_exception!(voltyard.errors, CanUnknownIdError);
+pyo3::import_exception!(voltyard.errors, CanCrcError);
+pyo3::import_exception!(voltyard.errors, CanMuxError);
+pyo3::import_exception!(voltyard.errors, CanSignalRangeError);
 
 /// A core error, ready to be raised in Python.
 pub struct CoreError(PyErr);
@@ -76,6 +81,19 @@ impl From<CorePlannerError> for CoreError {
 /// A snapshot attribute that is missing or of the wrong type, named by its path (`guns[3].session`).
 pub fn planner_error(field: String, problem: &str) -> CoreError {
     CoreError(PlannerError::new_err((format!("{field}: {problem}"), field)))
+}
+
+impl From<PlcError> for CoreError {
+    fn from(e: PlcError) -> Self {
+        let args = (e.to_string(), e.id());
+        Self(match e {
+            PlcError::UnknownId { .. } => CanUnknownIdError::new_err(args),
+            PlcError::BadLength { .. } => CanPayloadError::new_err(args),
+            PlcError::BadCrc { .. } => CanCrcError::new_err(args),
+            PlcError::BadMux { .. } => CanMuxError::new_err(args),
+            PlcError::OutOfRange { .. } | PlcError::BadPlcId { .. } => CanSignalRangeError::new_err(args),
+        })
+    }
 }
 
 /// A payload that cannot be turned into JSON, or a value out of range for its argument.

@@ -6,6 +6,7 @@ mod crc;
 mod errors;
 mod ocppj;
 mod planner;
+mod plc;
 mod vocabulary;
 
 use pyo3::prelude::*;
@@ -18,4 +19,8 @@ mod _native {
     use super::ocppj::{Call, CallError, CallResult, OcppCodec, encode_call, encode_call_error, encode_call_result};
     #[pymodule_export]
     use super::planner::{GunPlan, Plan, SlotTargets, Step, plan};
+    use super::plc::{
+        ChargeInfo, ConfigAck, ConfigCmd, EvIdentity, EvdcLimits, EvdcTargets, GcmcCommand, GcmcStatus, GunTemperature,
+        MeterInstant, MeterTotals, ModuleStatus, RelayControl, RelayStatus, SafetySwitchStatus, decode_plc_frame,
+    };
 }

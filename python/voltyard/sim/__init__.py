@@ -1,1 +1,2 @@
-"""The charger simulator and load tester: simulated OCPP 1.6J charge points, scenarios and load reports."""
+"""Simulators: OCPP 1.6J charge points with scenarios and load reports, and the DC cabinet's PLCs and
+their EVs on a python-can bus."""

@@ -1,0 +1,1 @@
+"""The DC cabinet over CAN: frames, bus, PLC drivers."""

@@ -1,0 +1,174 @@
+"""The DC cabinet's configuration as frozen dataclasses: the CAN bus, the guns (one PLC each) and
+the driver's timing rules. Each class validates itself and names the offending key in a
+`CabinetConfigError`; `CabinetConfig.from_mapping` builds one from plain data such as a TOML table.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any, Self, TypeVar
+
+from voltyard.errors import CabinetConfigError
+
+PLC_ID_MAX = 15
+# OCPP identifiers (CiString20 charge point ids are up to 48 in the security whitepaper) are printable ASCII.
+CHARGE_POINT_ID_MAX = 48
+
+
+@dataclass(frozen=True, slots=True)
+class BusConfig:
+    """Which python-can interface and channel carry the cabinet (`virtual` in tests and the demo)."""
+
+    interface: str = "socketcan"
+    channel: str = "can0"
+    bitrate: int = 125_000
+
+    def __post_init__(self) -> None:
+        _require(bool(self.interface), "bus.interface", "must not be empty")
+        _require(bool(self.channel), "bus.channel", "must not be empty")
+        _require(10_000 <= self.bitrate <= 1_000_000, "bus.bitrate", f"{self.bitrate} is not 10000-1000000")
+
+
+@dataclass(frozen=True, slots=True)
+class GunConfig:
+    """One gun: OCPP connector `connector_id` of the cabinet's charge point, driven by PLC `plc_id`."""
+
+    connector_id: int
+    plc_id: int
+    label: str = ""
+    max_current_a: float = 500.0
+    max_power_kw: float = 150.0
+    max_voltage_v: float = 1000.0
+    require_lock: bool = True
+
+    def check(self, key: str) -> None:
+        _require(self.connector_id >= 1, f"{key}.connector_id", f"{self.connector_id} is not >= 1")
+        _require(0 <= self.plc_id <= PLC_ID_MAX, f"{key}.plc_id", f"{self.plc_id} is not 0-{PLC_ID_MAX}")
+        for name in ("max_current_a", "max_power_kw", "max_voltage_v"):
+            value = getattr(self, name)
+            _require(math.isfinite(value) and value > 0, f"{key}.{name}", f"{value} is not > 0")
+
+
+@dataclass(frozen=True, slots=True)
+class DriverTiming:
+    """The PLC driver's rules (seed 003), in seconds unless named otherwise."""
+
+    relay_period_s: float = 0.1  # RelayControl cadence; the PLC's watchdog fires after ~0.3 s
+    ack_timeout_s: float = 0.25  # first wait for LAST_CMD_SEQ_APPLIED; doubled on each retry
+    ack_attempts: int = 3  # transmissions of a command before the missing ack is a fault
+    meter_stale_s: float = 2.0  # meter data older than this is stale
+    comm_timeout_s: float = 1.0  # no RelayStatus for this long is a comm loss
+    crc_burst: int = 5  # this many CRC failures ...
+    crc_window_s: float = 1.0  # ... within this window are a comm fault
+    safety_assert_s: float = 0.02  # a safety input must hold this long to raise its fault
+    safety_release_s: float = 0.5  # ... and be clear this long to clear it
+    contactor_settle_s: float = 0.5  # relay feedback may lag its command this long
+    config_timeout_s: float = 0.5  # ConfigCmd -> ConfigAck
+    bus_restart_s: float = 1.0  # wait before reopening the bus after bus-off or a bus error
+    over_temperature_c: int = 90  # gun connector pin temperature that trips the gun
+    temperature_hysteresis_c: int = 5  # the trip clears this far below
+
+    def check(self, key: str) -> None:
+        for spec in fields(self):
+            value = getattr(self, spec.name)
+            _require(
+                isinstance(value, int | float) and math.isfinite(value) and value > 0,
+                f"{key}.{spec.name}",
+                f"{value!r} is not a number > 0",
+            )
+        _require(self.relay_period_s <= 0.2, f"{key}.relay_period_s", "must be <= 0.2 (PLC watchdog ~0.3 s)")
+        _require(self.ack_attempts == int(self.ack_attempts), f"{key}.ack_attempts", "must be an integer")
+        _require(self.crc_burst == int(self.crc_burst), f"{key}.crc_burst", "must be an integer")
+
+
+@dataclass(frozen=True, slots=True)
+class CabinetConfig:
+    """The DC cabinet: its own OCPP charge point id, its CAN bus, its guns and the driver rules."""
+
+    guns: tuple[GunConfig, ...]
+    charge_point_id: str = "CABINET"
+    bus: BusConfig = field(default_factory=BusConfig)
+    timing: DriverTiming = field(default_factory=DriverTiming)
+
+    def __post_init__(self) -> None:
+        _require(
+            0 < len(self.charge_point_id) <= CHARGE_POINT_ID_MAX and self.charge_point_id.isprintable(),
+            "charge_point_id",
+            f"{self.charge_point_id!r} is not 1-{CHARGE_POINT_ID_MAX} printable characters",
+        )
+        _require(bool(self.guns), "guns", "at least one gun is needed")
+        for index, gun in enumerate(self.guns):
+            gun.check(f"guns[{index}]")
+        for attr in ("plc_id", "connector_id"):
+            seen: dict[int, int] = {}
+            for index, gun in enumerate(self.guns):
+                value = getattr(gun, attr)
+                _require(
+                    value not in seen,
+                    f"guns[{index}].{attr}",
+                    f"{value} is already used by guns[{seen.get(value)}]",
+                )
+                seen[value] = index
+        self.timing.check("timing")
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any]) -> Self:
+        """A config from plain data (a parsed TOML table); unknown keys and wrong types are errors."""
+        top = _known(data, "", {"charge_point_id", "bus", "timing", "guns"})
+        guns_data = top.get("guns")
+        _require(isinstance(guns_data, list), "guns", "must be a list of tables")
+        assert isinstance(guns_data, list)
+        guns = tuple(
+            _build(GunConfig, _known(gun, f"guns[{i}].", _names(GunConfig)), f"guns[{i}].")
+            for i, gun in enumerate(guns_data)
+        )
+        kwargs: dict[str, Any] = {"guns": guns}
+        if "bus" in top:
+            kwargs["bus"] = _build(BusConfig, _known(top["bus"], "bus.", _names(BusConfig)), "bus.")
+        if "timing" in top:
+            kwargs["timing"] = _build(
+                DriverTiming, _known(top["timing"], "timing.", _names(DriverTiming)), "timing."
+            )
+        if "charge_point_id" in top:
+            kwargs["charge_point_id"] = top["charge_point_id"]
+        return _build(cls, kwargs, "")
+
+
+T = TypeVar("T")
+
+
+def _require(ok: bool, key: str, problem: str) -> None:
+    if not ok:
+        raise CabinetConfigError(key, problem)
+
+
+def _names(cls: type) -> set[str]:
+    return {f.name for f in fields(cls)}
+
+
+def _known(data: object, prefix: str, allowed: set[str]) -> Mapping[str, Any]:
+    _require(isinstance(data, Mapping), prefix.rstrip(".") or "cabinet", "must be a table")
+    assert isinstance(data, Mapping)
+    for key in data:
+        _require(key in allowed, f"{prefix}{key}", f"unknown key (known: {', '.join(sorted(allowed))})")
+    return data
+
+
+def _build(cls: type[T], kwargs: Mapping[str, Any], prefix: str) -> T:
+    # Types are checked against the defaults' types (ints accepted for floats), so that a TOML
+    # string where a number belongs is named here rather than failing later.
+    for spec in fields(cls):  # type: ignore[arg-type]
+        if spec.name not in kwargs or spec.name == "guns" or spec.name in {"bus", "timing"}:
+            continue
+        value = kwargs[spec.name]
+        expected = {"int": int, "float": float, "str": str, "bool": bool}.get(str(spec.type))
+        if expected is float:
+            ok = isinstance(value, int | float) and not isinstance(value, bool)
+        elif expected is int:
+            ok = isinstance(value, int) and not isinstance(value, bool)
+        else:
+            ok = expected is None or isinstance(value, expected)
+        _require(ok, f"{prefix}{spec.name}", f"{value!r} is not a {spec.type}")
+    return cls(**kwargs)

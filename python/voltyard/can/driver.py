@@ -1,0 +1,488 @@
+"""One PLC, one gun: the host side of seed 003's driver rules.
+
+The driver keeps the gun's RelayControl going every 100 ms (drift-free, `PeriodicTimer`), follows
+the PLC's frames, and decides: faults (safety inputs debounced; comm loss, CRC bursts, bus-off,
+stale meter, contactor mismatch or weld, over-temperature, a CMD_SEQ never acknowledged), the
+session (authorised, plugged, locked, HLC at PowerDelivery, then relay closed = started) and the
+connector status. Every fault commands the relay off at once, in the call that detects it, then
+stops the session with the fault's reason and reports Faulted; when every fault has cleared it
+lets the PLC clear its latched fault and the gun goes back to Available (Finishing while the EV of
+the stopped session is still plugged).
+
+It is driven from the event loop only: `on_frame` and friends by the CAN link, `authorize`,
+`remote_stop` and `set_available` by the domain.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from voltyard.can.config import DriverTiming, GunConfig
+from voltyard.can.debounce import Debounced
+from voltyard.can.frames import (
+    ChargeInfo,
+    ConfigAck,
+    ConfigCmd,
+    ConfigOp,
+    ConfigParam,
+    ConfigStatus,
+    CpState,
+    EvdcTargets,
+    EvIdentity,
+    FaultReason,
+    GcmcStatus,
+    GunTemperature,
+    MeterInstant,
+    MeterTotals,
+    ModuleStatus,
+    PlcFrame,
+    RelayStatus,
+    SafetySwitchStatus,
+)
+from voltyard.can.gun import GunInputs, GunStateMachine
+from voltyard.can.identity import IdentityAssembler
+from voltyard.can.listener import (
+    CabinetListener,
+    ConnectorStatus,
+    ErrorCode,
+    FaultCleared,
+    FaultKind,
+    FaultRaised,
+    IdentityReceived,
+    MeterSample,
+    SessionStarted,
+    SessionStopped,
+    StatusChanged,
+    StopReason,
+)
+from voltyard.can.relay import RelayCommander
+from voltyard.can.schedule import PeriodicTimer
+from voltyard.errors import CanCommTimeoutError, CanConfigRejectedError
+
+log = logging.getLogger(__name__)
+
+PLUGGED = frozenset({CpState.B, CpState.C, CpState.D})
+EV_READY = frozenset({CpState.C, CpState.D})
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    id_tag: str
+    meter_start_wh: int
+    started_at: float
+
+
+class PlcDriver:
+    """The driver of the gun `gun` (PLC `gun.plc_id`); `send` puts a frame on the bus."""
+
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        gun: GunConfig,
+        timing: DriverTiming,
+        listener: CabinetListener,
+        send: Callable[[PlcFrame], None],
+    ) -> None:
+        self.gun = gun
+        self._send = send
+        self._loop = loop
+        self._timing = timing
+        self._listener = listener
+        self.relay = RelayCommander(
+            loop,
+            gun.plc_id,
+            send,
+            ack_timeout_s=timing.ack_timeout_s,
+            ack_attempts=int(timing.ack_attempts),
+            on_ack_missing=lambda seq: self._evaluate(),
+            on_ack_restored=self._evaluate,
+        )
+        self._timer = PeriodicTimer(loop, timing.relay_period_s, self._tick)
+        debounced = [
+            Debounced(loop, timing.safety_assert_s, timing.safety_release_s, self._changed) for _ in range(3)
+        ]
+        self._estop, self._earth, self._safety_open = debounced
+        self.state = GunStateMachine()
+        self.faults: dict[FaultKind, str] = {}
+        self.identity = IdentityAssembler()
+        self.session: Session | None = None
+        self.crc_failures = 0
+        self._crc_times: deque[float] = deque()
+        self._bus_down = False
+        self._authorized: str | None = None
+        self._session_ended = False
+        self._unavailable = False
+        self._plugged = False
+        self._stopped = False
+        self._started_at = 0.0
+        self._last_rx = 0.0
+        self._instant_at: float | None = None
+        self._totals_at: float | None = None
+        # The contactor is judged against the relay command once the PLC acknowledged it: from
+        # then on its feedback has contactor_settle_s to follow. None while the ack is pending.
+        self._relay_closed_cmd = False
+        self._contactor_since: float | None = None
+        self.relay_status: RelayStatus | None = None
+        self._safety: SafetySwitchStatus | None = None
+        self.charge: ChargeInfo | None = None
+        self.targets: EvdcTargets | None = None
+        self._gcmc: GcmcStatus | None = None
+        self._gun_temp: GunTemperature | None = None
+        self._modules: ModuleStatus | None = None
+        self.instant: MeterInstant | None = None
+        self.energy_wh = 0
+        self.config_acks: deque[ConfigAck] = deque(maxlen=16)
+        self._config_waiters: list[tuple[Callable[[ConfigAck], bool], asyncio.Future[ConfigAck]]] = []
+
+    @property
+    def connector_id(self) -> int:
+        return self.gun.connector_id
+
+    @property
+    def status(self) -> ConnectorStatus:
+        return self.state.status
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    def start(self, phase: float = 0.0) -> None:
+        now = self._loop.time()
+        self._started_at = self._last_rx = now
+        self.relay.update(enable=not self._unavailable)
+        self._timer.start(phase)
+
+    def stop(self) -> None:
+        """Opens the gun with a last frame and stops every timer."""
+        self._stopped = True
+        self._timer.stop()
+        self.relay.update(urgent=True, close=False, force_off=True)
+        self.relay.close()
+        for debounced in (self._estop, self._earth, self._safety_open):
+            debounced.close()
+        for _, future in self._config_waiters:
+            future.cancel()
+
+    # -- the domain's commands -------------------------------------------------------------------
+
+    def authorize(self, id_tag: str) -> None:
+        """Authorise the next session (local id tag, RemoteStart, or AutoCharge's EVMAC)."""
+        self._authorized = id_tag
+        self._evaluate()
+
+    def remote_stop(self, reason: StopReason = StopReason.REMOTE) -> bool:
+        """Stop the running session; False when there is none."""
+        if self.session is None:
+            self._authorized = None
+            return False
+        self._stop_session(reason, self._loop.time())
+        self._evaluate()
+        return True
+
+    def set_available(self, available: bool) -> None:
+        self._unavailable = not available
+        self.relay.update(enable=available)
+        self._evaluate()
+
+    async def configure(self, param: ConfigParam, op: ConfigOp = ConfigOp.GET, value: int = 0) -> int:
+        """A ConfigCmd/ConfigAck round trip; the parameter's value as the PLC acknowledges it.
+
+        Raises `CanCommTimeoutError` without an ack within `config_timeout_s`, and
+        `CanConfigRejectedError` when the PLC refuses.
+        """
+        future: asyncio.Future[ConfigAck] = self._loop.create_future()
+        entry = (lambda ack: ack.cfg_param_id == param and ack.cfg_op == op, future)
+        self._config_waiters.append(entry)
+        self._send(ConfigCmd(self.gun.plc_id, cfg_param_id=param, cfg_op=op, cfg_value=value))
+        timeout = self._timing.config_timeout_s
+        try:
+            ack = await asyncio.wait_for(future, timeout)
+        except TimeoutError:
+            raise CanCommTimeoutError(
+                f"PLC {self.gun.plc_id}: no ConfigAck for {param.name} {op.name} within {timeout} s"
+            ) from None
+        finally:
+            if entry in self._config_waiters:
+                self._config_waiters.remove(entry)
+        if ack.cfg_status != ConfigStatus.OK:
+            status = (
+                ConfigStatus(ack.cfg_status).name
+                if ack.cfg_status in ConfigStatus._value2member_map_
+                else str(ack.cfg_status)
+            )
+            raise CanConfigRejectedError(
+                f"PLC {self.gun.plc_id}: {param.name} {op.name} refused: {status}", status
+            )
+        return ack.cfg_value
+
+    # -- what the link reports -------------------------------------------------------------------
+
+    def on_frame(self, frame: PlcFrame, now: float) -> None:  # noqa: PLR0912 (one case per message)
+        self._last_rx = now
+        match frame:
+            case RelayStatus():
+                self.relay_status = frame
+                self.relay.on_status(frame.last_cmd_seq_applied)
+                self._feed_safety()
+            case SafetySwitchStatus():
+                self._safety = frame
+                self._feed_safety()
+            case MeterInstant():
+                self._instant_at = None if frame.data_stale else now
+                self.instant = frame
+                self._listener.meter_sample(
+                    MeterSample(
+                        self.connector_id,
+                        frame.voltage_0p1v / 10,
+                        frame.current_0p01a / 100,
+                        frame.active_power_0p01kw / 100,
+                        self.energy_wh,
+                        now,
+                    )
+                )
+            case MeterTotals():
+                self._totals_at = None if frame.data_stale else now
+                self.energy_wh = frame.import_energy_0p1kwh * 100
+            case ChargeInfo():
+                self.charge = frame
+            case EvdcTargets():
+                self.targets = frame
+            case GcmcStatus():
+                self._gcmc = frame
+            case GunTemperature():
+                self._gun_temp = frame
+            case ModuleStatus():
+                self._modules = frame
+            case EvIdentity():
+                done = self.identity.feed(frame)
+                if done is not None:
+                    self._listener.identity_received(
+                        IdentityReceived(self.connector_id, done[0], done[1], now)
+                    )
+            case ConfigAck():
+                self.config_acks.append(frame)
+                self._resolve_config(frame)
+            case _:
+                return  # host->PLC frames (another host on the bus) say nothing about the gun
+        self._evaluate()
+
+    def on_crc_failure(self, now: float) -> None:
+        self.crc_failures += 1
+        self._crc_times.append(now)
+        self._evaluate()
+
+    def on_bus_state(self, down: bool) -> None:
+        self._bus_down = down
+        if not down:
+            self._last_rx = self._loop.time()  # the comm-loss clock restarts with the bus
+        self._evaluate()
+
+    # -- decisions -------------------------------------------------------------------------------
+
+    def _tick(self, now: float) -> None:
+        self.relay.periodic()
+        self._evaluate()
+
+    def _changed(self, _value: bool) -> None:
+        self._evaluate()
+
+    def _feed_safety(self) -> None:
+        rs, ss = self.relay_status, self._safety
+        estop = (rs is not None and rs.estop_input) or (ss is not None and ss.estop)
+        earth = (rs is not None and rs.earth_fault) or (ss is not None and ss.earth_fault)
+        safety_ok = (rs is None or rs.safety_ok) and (ss is None or ss.safety_ok)
+        self._estop.feed(estop)
+        self._earth.feed(earth)
+        # An estop or earth fault opens the safety chain too; it is reported as itself.
+        self._safety_open.feed(not safety_ok and not estop and not earth)
+
+    def _active_faults(self, now: float) -> dict[FaultKind, str]:
+        t = self._timing
+        active: dict[FaultKind, str] = {}
+        if self._estop.stable:
+            active[FaultKind.ESTOP] = "emergency stop input"
+        if self._earth.stable:
+            active[FaultKind.EARTH_FAULT] = "earth fault"
+        if self._safety_open.stable:
+            active[FaultKind.SAFETY_NOT_OK] = "safety chain open"
+        if self._bus_down:
+            active[FaultKind.BUS_OFF] = "CAN bus off or failed"
+        silent = now - self._last_rx
+        if silent > t.comm_timeout_s and not self._bus_down:
+            active[FaultKind.COMM_LOSS] = f"no frame from PLC {self.gun.plc_id} for {silent:.1f} s"
+        while self._crc_times and now - self._crc_times[0] > t.crc_window_s:
+            self._crc_times.popleft()
+        if len(self._crc_times) >= t.crc_burst:
+            active[FaultKind.CRC_BURST] = f"{len(self._crc_times)} CRC failures within {t.crc_window_s} s"
+        meter_at = min(self._instant_at or 0.0, self._totals_at or 0.0)
+        if now - max(meter_at, self._started_at) > t.meter_stale_s:
+            active[FaultKind.METER_STALE] = f"no fresh meter data for {t.meter_stale_s} s"
+        if self.relay.ack_missing:
+            active[FaultKind.ACK_MISSING] = (
+                f"CMD_SEQ {self.relay.seq} not applied after {t.ack_attempts} attempts"
+            )
+        comm_ok = not active.keys() & {FaultKind.BUS_OFF, FaultKind.COMM_LOSS}
+        if comm_ok:
+            self._contactor_faults(now, active)
+            self._temperature_faults(active)
+        if self.relay_status is not None and self.relay_status.fault_reason == FaultReason.INTERNAL:
+            active[FaultKind.PLC_INTERNAL] = "PLC reports an internal fault"
+        return active
+
+    def _contactor_faults(self, now: float, active: dict[FaultKind, str]) -> None:
+        settle = self._timing.contactor_settle_s
+        gcmc, rs = self._gcmc, self.relay_status
+        if gcmc is not None and (gcmc.gc_weld or gcmc.mc_weld):
+            active[FaultKind.CONTACTOR_WELD] = (
+                "PLC detects a welded " + ("gun" if gcmc.gc_weld else "slot") + " contactor"
+            )
+        if rs is None:
+            return
+        if self._contactor_since is None:
+            if not self.relay.acked:
+                return  # a command the PLC has not applied says nothing of the contactor
+            self._contactor_since = self.relay.acked_at
+        if now - self._contactor_since <= settle or rs.rly1_fb == self._relay_closed_cmd:
+            return
+        if rs.rly1_fb:
+            active[FaultKind.CONTACTOR_WELD] = f"relay feedback closed {settle} s after opening"
+        else:
+            active[FaultKind.CONTACTOR_MISMATCH] = f"relay feedback open {settle} s after closing"
+
+    def _temperature_faults(self, active: dict[FaultKind, str]) -> None:
+        t = self._timing
+        threshold = t.over_temperature_c
+        if FaultKind.OVER_TEMPERATURE in self.faults:
+            threshold -= t.temperature_hysteresis_c
+        hot: list[str] = []
+        if (g := self._gun_temp) is not None:
+            if g.gun_otp:
+                hot.append("gun over-temperature trip")
+            if max(g.gun_temp_dcp_c, g.gun_temp_dcn_c) >= threshold:
+                hot.append(f"gun pins at {max(g.gun_temp_dcp_c, g.gun_temp_dcn_c)} degC")
+        if (m := self._modules) is not None and (m.mod1_otp or m.mod2_otp):
+            hot.append("power module over-temperature trip")
+        if hot:
+            active[FaultKind.OVER_TEMPERATURE] = ", ".join(hot)
+
+    def _evaluate(self) -> None:
+        if self._stopped:
+            return
+        now = self._loop.time()
+        active = self._active_faults(now)
+        for kind, detail in active.items():
+            if kind not in self.faults:
+                self._raise(kind, detail, now)
+        for kind in [k for k in self.faults if k not in active]:
+            del self.faults[kind]
+            log.info("gun %s: %s cleared", self.connector_id, kind)
+            self._listener.fault_cleared(FaultCleared(self.connector_id, kind, now))
+        self._control(now)
+        self._report_status(now)
+
+    def _raise(self, kind: FaultKind, detail: str, now: float) -> None:
+        # Safe state first: the relay-off command leaves before anyone is told.
+        self.faults[kind] = detail
+        self.relay.update(urgent=True, close=False, force_off=True, auth_grant=False, clear_faults=False)
+        self._relay_moved(close=False)
+        log.warning("gun %s: %s: %s", self.connector_id, kind, detail)
+        self._listener.fault_raised(FaultRaised(self.connector_id, kind, detail, now))
+        if self.session is not None:
+            self._stop_session(kind.stop_reason, now)
+        self._authorized = None
+
+    def _control(self, now: float) -> None:
+        charge, rs = self.charge, self.relay_status
+        plugged = charge is not None and charge.cp_state in PLUGGED
+        if not plugged and self._plugged:
+            # Unplugged: the session ends, and what was known of that EV is forgotten.
+            if self.session is not None:
+                self._stop_session(StopReason.EV_DISCONNECTED, now)
+            self._session_ended = False
+            self._authorized = None
+            self.identity.reset()
+        self._plugged = plugged
+        if self.session is not None and charge is not None and charge.hlc_session_stop:
+            self._stop_session(StopReason.LOCAL, now)
+        if self.faults:
+            return
+        # No fault: let the PLC clear what it latched (it keeps a cause that is still there).
+        latched = rs is not None and rs.fault_reason != FaultReason.NONE
+        self.relay.update(force_off=False, clear_faults=latched)
+        close = self.session is not None or self._may_start(charge)
+        self.relay.update(close=close, auth_grant=self._authorized is not None or self.session is not None)
+        self._relay_moved(close)
+        if close and self.session is None and rs is not None and rs.rly1_fb and self._authorized is not None:
+            self.session = Session(self._authorized, self.energy_wh, now)
+            log.info("gun %s: session started for %s", self.connector_id, self._authorized)
+            self._listener.session_started(
+                SessionStarted(self.connector_id, self._authorized, self.energy_wh, now)
+            )
+
+    def _relay_moved(self, close: bool) -> None:
+        if close != self._relay_closed_cmd:
+            self._relay_closed_cmd = close
+            self._contactor_since = None
+
+    def _may_start(self, charge: ChargeInfo | None) -> bool:
+        if charge is None or self._authorized is None or self._unavailable or self._session_ended:
+            return False
+        if charge.cp_state not in EV_READY or (self.gun.require_lock and not charge.lock_engaged):
+            return False
+        # ISO 15118: no energy before PowerDelivery; basic charging: CP state C/D is the request.
+        return charge.hlc_power_delivery if charge.hlc_active else True
+
+    def _stop_session(self, reason: StopReason, now: float) -> None:
+        session = self.session
+        if session is None:
+            return
+        self.session = None
+        self._session_ended = True
+        self._authorized = None
+        self.relay.update(close=False, auth_grant=False)
+        self._relay_moved(close=False)
+        log.info("gun %s: session stopped (%s)", self.connector_id, reason)
+        self._listener.session_stopped(
+            SessionStopped(self.connector_id, session.id_tag, self.energy_wh, reason, now)
+        )
+
+    def _report_status(self, now: float) -> None:
+        charge, targets, rs = self.charge, self.targets, self.relay_status
+        ev_ready = charge is not None and charge.cp_state in EV_READY
+        inputs = GunInputs(
+            plugged=charge is not None and charge.cp_state in PLUGGED,
+            session_active=self.session is not None,
+            session_ended=self._session_ended,
+            relay_closed=rs is not None and rs.rly1_fb,
+            ev_ready=ev_ready,
+            # Suspended by the EV: not ready (CP B), or asking for 0 A in current demand.
+            ev_demanding=ev_ready
+            and not (
+                charge is not None
+                and charge.hlc_current_demand
+                and targets is not None
+                and targets.ev_target_current_0p1a == 0
+            ),
+            faulted=bool(self.faults),
+            unavailable=self._unavailable,
+        )
+        status = self.state.update(inputs)
+        if status is None:
+            return
+        if self.faults:
+            kind, detail = next(iter(self.faults.items()))
+            error, info = kind.error_code, f"{kind}: {detail}"
+        else:
+            error, info = ErrorCode.NO_ERROR, ""
+        self._listener.status_changed(StatusChanged(self.connector_id, status, error, info, now))
+
+    def _resolve_config(self, ack: ConfigAck) -> None:
+        keep = []
+        for match, future in self._config_waiters:
+            if not future.done() and match(ack):
+                future.set_result(ack)
+            elif not future.done():
+                keep.append((match, future))
+        self._config_waiters = keep

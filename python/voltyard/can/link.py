@@ -1,0 +1,137 @@
+"""The cabinet's CAN link: one bus, one `PlcDriver` per gun. It routes each received frame to the
+driver of its plcId, attributes CRC failures to the PLC whose ID they carry, counts frames it
+cannot use, and restarts the bus after bus-off or a failure of the bus, with every gun Faulted
+(BUS_OFF) until it is back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+import can
+
+from voltyard.can.bus import CanPort, is_bus_off
+from voltyard.can.config import CabinetConfig
+from voltyard.can.driver import PlcDriver
+from voltyard.can.frames import PLC_TO_HOST_BASE, PlcFrame, decode
+from voltyard.can.listener import CabinetListener
+from voltyard.errors import CanBusError, CanCrcError, CanFrameError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class LinkCounters:
+    received: int = 0
+    crc_failures: int = 0
+    bad_frames: int = 0  # not PLC->host, unknown ID, wrong length, undefined mux
+    foreign_plc: int = 0  # a well-formed frame from a plcId no gun is configured for
+    error_frames: int = 0
+    bus_restarts: int = 0
+
+
+class CabinetLink:
+    def __init__(self, config: CabinetConfig, listener: CabinetListener) -> None:
+        self.config = config
+        self._listener = listener
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._port: CanPort | None = None
+        self._restart: asyncio.TimerHandle | None = None
+        self.drivers: dict[int, PlcDriver] = {}
+        self.counters = LinkCounters()
+
+    def driver(self, connector_id: int) -> PlcDriver:
+        for driver in self.drivers.values():
+            if driver.connector_id == connector_id:
+                return driver
+        raise KeyError(f"no gun with connector id {connector_id}")
+
+    async def start(self) -> None:
+        """Opens the bus (raises `CanBusError` when it cannot) and starts every driver."""
+        loop = self._loop = asyncio.get_running_loop()
+        self._port = CanPort(self.config.bus, loop, self._on_message, self._on_bus_error)
+        self._port.open()
+        period = self.config.timing.relay_period_s
+        for index, gun in enumerate(self.config.guns):
+            driver = PlcDriver(loop, gun, self.config.timing, self._listener, self._send)
+            self.drivers[gun.plc_id] = driver
+            # Staggered so that the guns' RelayControl frames spread over the period.
+            driver.start(phase=period * index / len(self.config.guns))
+
+    async def stop(self) -> None:
+        for driver in self.drivers.values():
+            driver.stop()  # sends the gun's last, relay-off frame
+        if self._restart is not None:
+            self._restart.cancel()
+        if self._port is not None:
+            self._port.close()
+
+    def _send(self, frame: PlcFrame) -> None:
+        if self._port is not None:
+            self._port.send(*frame.encode())
+
+    def _on_message(self, message: can.Message) -> None:
+        now = self._loop.time() if self._loop is not None else 0.0
+        if message.is_error_frame:
+            self.counters.error_frames += 1
+            if is_bus_off(message):
+                self._bus_failed("bus-off error frame")
+            return
+        self.counters.received += 1
+        if message.arbitration_id >> 8 != PLC_TO_HOST_BASE >> 8:
+            # Host->PLC frames (another host on the bus) and foreign IDs say nothing of a PLC.
+            self.counters.bad_frames += 1
+            return
+        try:
+            frame = decode(message.arbitration_id, message.data)
+        except CanCrcError:
+            self.counters.crc_failures += 1
+            # The ID of a frame whose CRC fails is still the PLC's (the CAN controller's own CRC
+            # held); count it against that gun when it is one of its frames.
+            driver = self.drivers.get(message.arbitration_id & 0xF)
+            if driver is not None:
+                driver.on_crc_failure(now)
+            return
+        except CanFrameError as exc:
+            self.counters.bad_frames += 1
+            log.debug("dropped CAN frame: %s", exc)
+            return
+        driver = self.drivers.get(frame.plc_id)
+        if driver is None:
+            self.counters.foreign_plc += 1
+            return
+        driver.on_frame(frame, now)
+
+    def _on_bus_error(self, exc: Exception) -> None:
+        self._bus_failed(f"bus error: {exc}")
+
+    def _bus_failed(self, why: str) -> None:
+        if self._restart is not None or self._loop is None:
+            return  # a restart is already on its way
+        log.error(
+            "CAN bus %s failed (%s); restarting in %s s",
+            self.config.bus.channel,
+            why,
+            self.config.timing.bus_restart_s,
+        )
+        for driver in self.drivers.values():
+            driver.on_bus_state(down=True)
+        if self._port is not None:
+            self._port.close()
+        self._restart = self._loop.call_later(self.config.timing.bus_restart_s, self._reopen)
+
+    def _reopen(self) -> None:
+        self._restart = None
+        if self._port is None or self._loop is None:
+            return
+        try:
+            self._port.open()
+        except CanBusError as exc:
+            log.error("%s; retrying", exc)
+            self._restart = self._loop.call_later(self.config.timing.bus_restart_s, self._reopen)
+            return
+        self.counters.bus_restarts += 1
+        for driver in self.drivers.values():
+            driver.on_bus_state(down=False)
