@@ -17,7 +17,8 @@ from pathlib import Path
 from types import UnionType
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
-from voltyard.errors import ConfigError
+from voltyard.can.config import CabinetConfig
+from voltyard.errors import CabinetConfigError, ConfigError
 
 __all__ = [
     "LENIENCY_RULES",
@@ -151,6 +152,7 @@ class Config:
     admission: AdmissionConfig = field(default_factory=AdmissionConfig)
     health: HealthConfig = field(default_factory=HealthConfig)
     leniency: LeniencyConfig = field(default_factory=LeniencyConfig)
+    cabinet: CabinetConfig | None = None
     source: Path | None = None
 
 
@@ -209,6 +211,7 @@ def load_config(path: Path | None, overrides: Mapping[str, Mapping[str, Any]] | 
             raise ConfigError(f"{path}: cannot read the configuration: {exc.strerror}") from exc
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    cabinet = _cabinet(document.pop("cabinet", None), where)
     for name in document:
         if name not in _SECTIONS:
             raise ConfigError(f"{where}: unknown section [{name}] (known: {', '.join(_SECTIONS)})")
@@ -235,7 +238,19 @@ def load_config(path: Path | None, overrides: Mapping[str, Mapping[str, Any]] | 
             raise ConfigError(
                 f"{where}: [leniency] {key}: unknown rule {unknown[0]!r} (known: {', '.join(LENIENCY_RULES)})"
             )
-    return Config(**sections, source=path)
+    return Config(**sections, cabinet=cabinet, source=path)
+
+
+def _cabinet(table: object, where: str) -> CabinetConfig | None:
+    """[cabinet]: the DC cabinet on CAN (absent: no cabinet); its own validation names the key."""
+    if table is None:
+        return None
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: [cabinet] must be a table")
+    try:
+        return CabinetConfig.from_mapping(table)
+    except CabinetConfigError as exc:
+        raise ConfigError(f"{where}: [cabinet] {exc}") from exc
 
 
 def _build_section(

@@ -22,6 +22,7 @@ from voltyard.api.app import create_app
 from voltyard.api.tokens import ensure_tokens
 from voltyard.config import Config
 from voltyard.domain.authorization import Authorization
+from voltyard.domain.cabinet import CabinetBridge
 from voltyard.domain.chargers import Chargers
 from voltyard.domain.credentials import Credentials
 from voltyard.domain.health import Health
@@ -73,6 +74,7 @@ class Appliance:
         self.api_port: int | None = None
         self._api_runner: web.AppRunner | None = None
         self._site: Site | None = None
+        self.cabinet: CabinetBridge | None = None
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
@@ -125,6 +127,11 @@ class Appliance:
         self.commands = Commands(registry, codec, events, default_timeout=config.ocpp.call_timeout)
         health.call = self.commands.call
         register_answer_hooks(self.commands, self.services)
+        if config.cabinet is not None:
+            self.cabinet = CabinetBridge(config.cabinet, chargers, transactions, authorization, events)
+            self.commands.add_local(config.cabinet.charge_point_id, self.cabinet.call)
+            self._site.cabinet_kw = self.cabinet.cabinet_kw
+            await self.cabinet.start()
         ports = await self.gateway.start(
             config.server.host, config.server.port, tls, config.security.tls_port
         )
@@ -157,13 +164,17 @@ class Appliance:
         return self._site
 
     def cabinet_view(self) -> dict[str, object]:
-        """The DC cabinet for the API (no cabinet configured yet: see issue 5's wiring)."""
-        return {"configured": False, "guns": [], "slots": [], "modules": [], "plan": None}
+        """The DC cabinet for the API: its guns with their live state, or `configured: false`."""
+        if self.cabinet is None:
+            return {"configured": False, "guns": [], "slots": [], "modules": [], "plan": None}
+        return self.cabinet.view()
 
     async def stop(self) -> None:
         if self._api_runner is not None:
             await self._api_runner.cleanup()
             self._api_runner = None
+        if self.cabinet is not None:
+            await self.cabinet.stop()
         for task in self._tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -19,6 +19,7 @@ mod _native {
     use super::ocppj::{Call, CallError, CallResult, OcppCodec, encode_call, encode_call_error, encode_call_result};
     #[pymodule_export]
     use super::planner::{GunPlan, Plan, SlotTargets, Step, plan};
+    #[pymodule_export]
     use super::plc::{
         ChargeInfo, ConfigAck, ConfigCmd, EvIdentity, EvdcLimits, EvdcTargets, GcmcCommand, GcmcStatus, GunTemperature,
         MeterInstant, MeterTotals, ModuleStatus, RelayControl, RelayStatus, SafetySwitchStatus, decode_plc_frame,

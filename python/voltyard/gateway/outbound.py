@@ -19,6 +19,7 @@ import orjson
 
 from voltyard._native import OcppCodec
 from voltyard.errors import (
+    CallErrorReceivedError,
     ChargerOfflineError,
     CommandTimeoutError,
     FrameEncodeError,
@@ -45,6 +46,7 @@ CSMS_ACTIONS = frozenset({
 
 AnswerHook = Callable[[str, dict[str, Any], dict[str, Any]], Awaitable[None] | None]
 RequestCheck = Callable[[str, dict[str, Any]], None]
+LocalChargePoint = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]
 
 SECRET_KEYS = frozenset({"AuthorizationKey"})
 
@@ -69,6 +71,11 @@ class Commands:
         self._locks: dict[str, asyncio.Lock] = {}
         self._hooks: dict[str, AnswerHook] = {}
         self._checks: dict[str, RequestCheck] = {}
+        self._local: dict[str, LocalChargePoint] = {}
+
+    def add_local(self, charger_id: str, handler: LocalChargePoint) -> None:
+        """Answer calls to `charger_id` in process (the DC cabinet is a charge point without a socket)."""
+        self._local[charger_id] = handler
 
     def on_request(self, action: str, check: RequestCheck) -> None:
         """Run `check(charger_id, request)` before sending `action`; it raises InvalidCommandError."""
@@ -120,7 +127,11 @@ class Commands:
         try:
             async with asyncio.timeout(timeout):
                 async with lock:
-                    answer = await self._exchange(charger_id, action, payload, validate)
+                    local = self._local.get(charger_id)
+                    if local is not None:
+                        answer = await self._local_exchange(local, charger_id, action, payload)
+                    else:
+                        answer = await self._exchange(charger_id, action, payload, validate)
         except TimeoutError:
             waited = timeout - max(0.0, deadline - time.monotonic())
             raise CommandTimeoutError(f"{charger_id}: no answer to {action} within {waited:.1f} s") from None
@@ -129,6 +140,16 @@ class Commands:
             outcome = hook(charger_id, payload, answer)
             if outcome is not None:
                 await outcome
+        return answer
+
+    async def _local_exchange(
+        self, local: LocalChargePoint, charger_id: str, action: str, payload: dict[str, Any]
+    ) -> dict[str, Any]:
+        try:
+            answer = await local(action, payload)
+        except OcppError as exc:
+            raise CallErrorReceivedError(exc.code, exc.description, {}) from exc
+        self._events.publish(Event("CommandSent", charger_id, {"action": action, "local": True}))
         return answer
 
     async def _exchange(

@@ -1,0 +1,270 @@
+"""The DC cabinet as a charge point of the central system: its guns are the connectors of one charger
+(`[cabinet] charge_point_id`, "CABINET" by default), whose sessions are transactions in the same store,
+authorised by id tag or by the EV's MAC (AutoCharge), and visible through the same services and API as
+any networked charger's.
+
+`CabinetBridge` receives what the PLC drivers report (`voltyard.can.listener.CabinetListener`) and turns
+it into the domain's calls; `call` answers the CSMS-initiated actions that make sense for a gun
+(RemoteStart/StopTransaction, ChangeAvailability, UnlockConnector) the way a networked charger would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from voltyard.can.config import CabinetConfig
+from voltyard.can.frames import IdKind
+from voltyard.can.link import CabinetLink
+from voltyard.can.listener import (
+    FaultCleared,
+    FaultRaised,
+    IdentityReceived,
+    MeterSample,
+    SessionStarted,
+    SessionStopped,
+    StatusChanged,
+)
+from voltyard.domain.authorization import Authorization
+from voltyard.domain.chargers import Chargers
+from voltyard.domain.transactions import Transactions
+from voltyard.errors import ActionNotSupportedError
+from voltyard.events import Event, EventBus
+
+__all__ = ["CabinetBridge"]
+
+log = logging.getLogger(__name__)
+
+
+def _stamp(_at: float) -> str:
+    # Driver events carry loop time; transactions want wall-clock UTC, and the event is handled at once.
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class CabinetBridge:
+    """See the module docstring."""
+
+    def __init__(
+        self,
+        config: CabinetConfig,
+        chargers: Chargers,
+        transactions: Transactions,
+        authorization: Authorization,
+        events: EventBus,
+    ) -> None:
+        self.config = config
+        self.charger_id = config.charge_point_id
+        self.chargers = chargers
+        self.transactions = transactions
+        self.authorization = authorization
+        self.events = events
+        self.link = CabinetLink(config, self)
+        self.power_kw: dict[int, float] = {}
+        self.meters: dict[int, MeterSample] = {}
+        self._transaction: dict[int, asyncio.Future[int]] = {}
+        self._tasks: set[asyncio.Future[Any]] = set()
+
+    async def start(self) -> None:
+        record = self.chargers.get(self.charger_id)
+        record.registration = "Accepted"
+        record.online = True
+        record.boot = {"chargePointVendor": "Voltyard", "chargePointModel": "DC cabinet"}
+        await self.link.start()
+
+    async def stop(self) -> None:
+        await self.link.stop()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def cabinet_kw(self) -> float:
+        return sum(self.power_kw.values())
+
+    def _background(self, future: asyncio.Future[Any], what: str) -> None:
+        def done(finished: asyncio.Future[Any]) -> None:
+            self._tasks.discard(finished)
+            if not finished.cancelled() and finished.exception() is not None:
+                log.error("cabinet: %s failed", what, exc_info=finished.exception())
+
+        self._tasks.add(future)
+        future.add_done_callback(done)
+
+    # --- CabinetListener ---------------------------------------------------------------------
+
+    def status_changed(self, event: StatusChanged) -> None:
+        self.chargers.status(
+            self.charger_id,
+            {
+                "connectorId": event.connector_id,
+                "status": str(event.status),
+                "errorCode": str(event.error_code),
+                "info": event.info or None,
+                "timestamp": _stamp(event.at),
+            },
+        )
+
+    def session_started(self, event: SessionStarted) -> None:
+        payload = {
+            "connectorId": event.connector_id,
+            "idTag": event.id_tag[:20],
+            "meterStart": event.meter_start_wh,
+            "timestamp": _stamp(event.at),
+        }
+        started = self.transactions.start(self.charger_id, payload)
+        self._transaction[event.connector_id] = started
+        self._background(started, "StartTransaction")
+
+    def session_stopped(self, event: SessionStopped) -> None:
+        started = self._transaction.pop(event.connector_id, None)
+        if started is None:
+            log.warning("cabinet: gun %d stopped a session it never started", event.connector_id)
+            return
+
+        async def stop() -> None:
+            transaction_id = await started
+            await self.transactions.stop(
+                self.charger_id,
+                {
+                    "transactionId": transaction_id,
+                    "meterStop": event.meter_stop_wh,
+                    "timestamp": _stamp(event.at),
+                    "reason": str(event.reason),
+                    "idTag": event.id_tag[:20],
+                },
+            )
+
+        self._background(asyncio.ensure_future(stop()), "StopTransaction")
+        self.power_kw.pop(event.connector_id, None)
+
+    def fault_raised(self, event: FaultRaised) -> None:
+        self.events.publish(
+            Event(
+                "Alert",
+                self.charger_id,
+                {
+                    "kind": "GunFault",
+                    "connectorId": event.connector_id,
+                    "fault": str(event.kind),
+                    "detail": event.detail,
+                },
+            )
+        )
+
+    def fault_cleared(self, event: FaultCleared) -> None:
+        self.events.publish(
+            Event(
+                "GunFaultCleared",
+                self.charger_id,
+                {"connectorId": event.connector_id, "fault": str(event.kind)},
+            )
+        )
+
+    def identity_received(self, event: IdentityReceived) -> None:
+        if event.kind is not IdKind.EVMAC:
+            return
+        id_tag = "MAC" + event.value.hex().upper()  # AutoCharge: the EV's MAC is its id tag
+        info = self.authorization.id_tag_info(id_tag)
+        self.events.publish(
+            Event(
+                "AutoCharge",
+                self.charger_id,
+                {"connectorId": event.connector_id, "idTag": id_tag, "status": info["status"]},
+            )
+        )
+        if info["status"] == "Accepted":
+            self.link.driver(event.connector_id).authorize(id_tag)
+
+    def meter_sample(self, event: MeterSample) -> None:
+        self.meters[event.connector_id] = event
+        self.power_kw[event.connector_id] = event.power_kw
+        started = self._transaction.get(event.connector_id)
+        transaction_id = (
+            started.result() if started is not None and started.done() and not started.exception() else None
+        )
+        self.transactions.meter_values(
+            self.charger_id,
+            {
+                "connectorId": event.connector_id,
+                "transactionId": transaction_id,
+                "meterValue": [
+                    {
+                        "timestamp": _stamp(event.at),
+                        "sampledValue": [
+                            {
+                                "value": str(event.energy_wh),
+                                "unit": "Wh",
+                                "measurand": "Energy.Active.Import.Register",
+                            },
+                            {
+                                "value": f"{event.power_kw:.3f}",
+                                "unit": "kW",
+                                "measurand": "Power.Active.Import",
+                            },
+                            {"value": f"{event.voltage_v:.1f}", "unit": "V", "measurand": "Voltage"},
+                            {"value": f"{event.current_a:.2f}", "unit": "A", "measurand": "Current.Import"},
+                        ],
+                    }
+                ],
+            },
+        )
+
+    # --- CSMS-initiated actions for the cabinet's charge point ---------------------------------
+
+    async def call(self, action: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """Answer an action addressed to the cabinet as a networked charger would."""
+        if action == "RemoteStartTransaction":
+            connector = payload.get("connectorId") or self.config.guns[0].connector_id
+            try:
+                self.link.driver(connector).authorize(payload["idTag"])
+            except KeyError:
+                return {"status": "Rejected"}
+            return {"status": "Accepted"}
+        if action == "RemoteStopTransaction":
+            for connector, started in self._transaction.items():
+                if (
+                    started.done()
+                    and not started.exception()
+                    and started.result() == payload["transactionId"]
+                ):
+                    return {"status": "Accepted" if self.link.driver(connector).remote_stop() else "Rejected"}
+            return {"status": "Rejected"}
+        if action == "ChangeAvailability":
+            available = payload["type"] == "Operative"
+            guns = [g.connector_id for g in self.config.guns if payload["connectorId"] in (0, g.connector_id)]
+            for connector in guns:
+                self.link.driver(connector).set_available(available)
+            return {"status": "Accepted" if guns else "Rejected"}
+        if action == "UnlockConnector":
+            return {"status": "NotSupported"}  # the gun's lock follows the session; there is no manual unlock
+        raise ActionNotSupportedError(f"{action} is not supported by the DC cabinet")
+
+    def view(self) -> dict[str, Any]:
+        """Guns with their live state, for the API's /cabinet."""
+        guns = []
+        for gun in self.config.guns:
+            driver = self.link.drivers.get(gun.plc_id)
+            meter = self.meters.get(gun.connector_id)
+            guns.append(
+                {
+                    "connector_id": gun.connector_id,
+                    "plc_id": gun.plc_id,
+                    "label": gun.label,
+                    "status": str(driver.status) if driver is not None else "Unavailable",
+                    "voltage_v": meter.voltage_v if meter else 0.0,
+                    "current_a": meter.current_a if meter else 0.0,
+                    "power_kw": meter.power_kw if meter else 0.0,
+                    "energy_wh": meter.energy_wh if meter else 0,
+                    "max_power_kw": gun.max_power_kw,
+                }
+            )
+        return {
+            "configured": True,
+            "charge_point_id": self.charger_id,
+            "guns": guns,
+            "slots": [],
+            "modules": [],
+            "plan": None,
+            "updated": time.time(),
+        }
