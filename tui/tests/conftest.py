@@ -7,6 +7,7 @@ on a timer.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sys
 import time
@@ -14,6 +15,7 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
 
 import pytest
+from textual.worker import WorkerCancelled
 
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -88,4 +90,6 @@ async def loaded(app: VoltyardApp) -> None:
 async def workers_done(app: VoltyardApp, groups: Iterable[str]) -> None:
     """Until every worker of these groups has finished (the streams' group never does: do not pass it)."""
     wanted = set(groups)
-    await asyncio.wait_for(app.workers.wait_for_complete([w for w in app.workers if w.group in wanted]), WAIT)
+    for worker in [w for w in app.workers if w.group in wanted]:
+        with contextlib.suppress(WorkerCancelled):  # an exclusive worker replaced by a newer one
+            await asyncio.wait_for(worker.wait(), WAIT)

@@ -16,7 +16,16 @@ from enum import Enum
 from typing import Any
 from urllib.parse import urlparse
 
-__all__ = ["ACTIONS", "ActionSpec", "FieldKind", "FieldSpec", "FormError", "parse_form"]
+__all__ = [
+    "ACTIONS",
+    "ALL_ACTIONS",
+    "CHARGER_ACTIONS",
+    "ActionSpec",
+    "FieldKind",
+    "FieldSpec",
+    "FormError",
+    "parse_form",
+]
 
 
 class FieldKind(Enum):
@@ -303,6 +312,18 @@ _SPECS = (
 
 ACTIONS: dict[str, ActionSpec] = {spec.name: spec for spec in _SPECS}
 """Every CSMS-initiated action, by name, in the order the picker lists them."""
+
+CHARGER_ACTIONS = frozenset({
+    "Authorize", "BootNotification", "DataTransfer", "DiagnosticsStatusNotification",
+    "FirmwareStatusNotification", "Heartbeat", "MeterValues", "StartTransaction", "StatusNotification",
+    "StopTransaction",
+    # security extension
+    "LogStatusNotification", "SecurityEventNotification", "SignCertificate",
+    "SignedFirmwareStatusNotification",
+})  # fmt: skip
+"""The charger-initiated OCPP 1.6 actions (for the inspector's filter)."""
+
+ALL_ACTIONS = frozenset(ACTIONS) | CHARGER_ACTIONS
 
 
 def _parse(spec: FieldSpec, text: str) -> object:  # noqa: PLR0912 - one branch per field kind

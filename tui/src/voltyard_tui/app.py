@@ -178,7 +178,8 @@ class VoltyardApp(App[None]):
             )
         self.connected = False
         self.sub_title = self._where(
-            f"API unreachable, reconnecting in {message.retry_in:.1f} s (attempt {message.attempt})"
+            f"API unreachable ({message.reason}), reconnecting in {message.retry_in:.1f} s"
+            f" (attempt {message.attempt})"
         )
         self.changes.publish(Change("connection"))
 

@@ -263,6 +263,8 @@ class ApiClient:
         try:
             ws = await self.session.ws_connect(self.url("/stream"), params=params, heartbeat=30.0)
         except aiohttp.WSServerHandshakeError as exc:
+            if exc.status == 401:
+                raise ApiError(401, "unauthorized", "the API refused the token") from exc
             raise ApiError(exc.status, "handshake_refused", exc.message or "stream refused") from exc
         except (aiohttp.ClientConnectionError, TimeoutError) as exc:
             raise ApiUnreachableError(f"{self.base_url}: {exc or type(exc).__name__}") from exc

@@ -79,7 +79,7 @@ class CabinetScreen(ConsoleScreen):
             self.action_reload()
 
     def action_reload(self) -> None:
-        self.run_worker(self._load(), exclusive=True, group="cabinet")
+        self.run_worker(self._load, exclusive=True, group="cabinet")
 
     async def _load(self) -> None:
         status = self.query_one("#cabinet-status", Static)

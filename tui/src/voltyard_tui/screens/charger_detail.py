@@ -81,7 +81,7 @@ class ChargerDetailScreen(ConsoleScreen):
         self.action_reload()
 
     def action_reload(self) -> None:
-        self.run_worker(self._load(), exclusive=True, group="detail")
+        self.run_worker(self._load, exclusive=True, group="detail")
 
     async def _load(self) -> None:
         client = self.console.client

@@ -85,7 +85,7 @@ class DashboardScreen(ConsoleScreen):
             if change.charger_id is not None:
                 self._draw_counts()
             if change.event.kind in _SESSION_EVENTS:
-                self.run_worker(self._reload_sessions(), exclusive=True, group="sessions")
+                self.run_worker(self._reload_sessions, exclusive=True, group="sessions")
             elif change.event.kind == "MeterValues":
                 self._draw_sessions()
         elif change.what == "events":

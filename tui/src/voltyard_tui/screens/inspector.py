@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections import deque
+from functools import partial
 from pathlib import Path
 from typing import ClassVar
 
@@ -19,6 +20,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Footer, Header, Input, Select, Static
 
+from voltyard_tui.actions import ALL_ACTIONS
 from voltyard_tui.client import ApiError, ApiUnreachableError
 from voltyard_tui.models import Event
 from voltyard_tui.screens.base import ConsoleScreen
@@ -69,6 +71,7 @@ class InspectorScreen(ConsoleScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("p", "toggle_pause", "Pause/resume"),
         Binding("r", "reload", "Reload"),
+        # Export takes the filters the API understands (whole charger id, whole action, direction).
         Binding("j", "export('json')", "Export JSON"),
         Binding("v", "export('csv')", "Export CSV"),
         Binding("slash", "focus_filters", "Filter"),
@@ -106,21 +109,26 @@ class InspectorScreen(ConsoleScreen):
     # -- data --
 
     def action_reload(self) -> None:
-        self.run_worker(self._load(), exclusive=True, group="history")
+        self.run_worker(self._load, exclusive=True, group="history")
+
+    def _server_filters(self) -> dict[str, str | None]:
+        """The API filters by exact charger id and action; ours are substrings. Narrow the query on the
+        server only when the text is a whole known name, and filter the rest here."""
+        wanted = self.row_filter
+        return {
+            "charger_id": wanted.charger if wanted.charger in self.console.state.chargers else None,
+            "action": wanted.action if wanted.action in ALL_ACTIONS else None,
+            "direction": wanted.direction or None,
+        }
 
     async def _load(self) -> None:
         wanted = self.row_filter
         try:
-            exchanges = await self.console.client.messages(
-                charger_id=wanted.charger or None,
-                action=wanted.action or None,
-                direction=wanted.direction or None,
-                limit=HISTORY,
-            )
+            exchanges = await self.console.client.messages(**self._server_filters(), limit=HISTORY)
         except (ApiError, ApiUnreachableError) as exc:
             self._status(Text(f"Could not load the message log: {exc}", style="red"))
             return
-        # The API returns newest first and filters by exact id/action; keep our substring semantics too.
+        # The API returns newest first.
         history = [MessageRow.from_exchange(e) for e in reversed(exchanges)]
         self.rows = deque((row for row in history if wanted(row)), maxlen=MAX_ROWS)
         self.redraw()
@@ -189,17 +197,11 @@ class InspectorScreen(ConsoleScreen):
         self._status()
 
     def action_export(self, fmt: str) -> None:
-        self.run_worker(self._export(fmt), exclusive=True, group="export")
+        self.run_worker(partial(self._export, fmt), exclusive=True, group="export")
 
     async def _export(self, fmt: str) -> None:
-        wanted = self.row_filter
         try:
-            export = await self.console.client.export_messages(
-                fmt,
-                charger_id=wanted.charger or None,
-                action=wanted.action or None,
-                direction=wanted.direction or None,
-            )
+            export = await self.console.client.export_messages(fmt, **self._server_filters())
         except (ApiError, ApiUnreachableError) as exc:
             self.notify(f"Export failed: {exc}", severity="error")
             return

@@ -46,7 +46,7 @@ class EventsScreen(ConsoleScreen):
         yield Footer()
 
     def action_reload(self) -> None:
-        self.run_worker(self._reload(), exclusive=True, group="events")
+        self.run_worker(self._reload, exclusive=True, group="events")
 
     async def _reload(self) -> None:
         try:
