@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import loaded, until, workers_done
+from conftest import build_app, loaded, until, workers_done
 from fake_api import READONLY, FakeApi, FakeApiServer
 from textual.widgets import DataTable, Input, Select, Static, TextArea
 
@@ -318,8 +318,6 @@ async def test_choice_fields_and_the_action_picker(make_app, fake: FakeApi):
 
 
 async def test_a_read_only_token_is_refused_with_403(fake: FakeApi, api: FakeApiServer, tmp_path: Path):
-    from conftest import build_app
-
     app = build_app(api.url, tmp_path, READONLY, read_only=True)
     async with app.run_test(size=(120, 40)) as pilot:
         await loaded(app)
@@ -627,8 +625,6 @@ async def test_reconnects_after_the_api_restarts_and_says_so(make_app, api: Fake
 
 
 async def test_an_unknown_token_is_reported(api: FakeApiServer, tmp_path: Path):
-    from conftest import build_app
-
     app = build_app(api.url, tmp_path, "not-a-token")
     async with app.run_test(size=(120, 40)) as pilot:
         await until(app, lambda: "the API refused the token" in app.sub_title)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
@@ -79,8 +80,9 @@ class CabinetScreen(ConsoleScreen):
             self.action_reload()
 
     def action_reload(self) -> None:
-        self.run_worker(self._load, exclusive=True, group="cabinet")
+        self._load()
 
+    @work(exclusive=True, group="cabinet")
     async def _load(self) -> None:
         status = self.query_one("#cabinet-status", Static)
         try:

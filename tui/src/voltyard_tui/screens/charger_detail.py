@@ -6,6 +6,7 @@ import time
 from typing import ClassVar
 
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
@@ -81,8 +82,9 @@ class ChargerDetailScreen(ConsoleScreen):
         self.action_reload()
 
     def action_reload(self) -> None:
-        self.run_worker(self._load, exclusive=True, group="detail")
+        self._load()
 
+    @work(exclusive=True, group="detail")
     async def _load(self) -> None:
         client = self.console.client
         status = self.query_one("#detail-status", Static)

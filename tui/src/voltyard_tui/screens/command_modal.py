@@ -8,11 +8,11 @@ as-is, as are the other typed errors (409 charger offline, 502 CALLERROR with it
 from __future__ import annotations
 
 import json
-from functools import partial
 from typing import Any, ClassVar
 
 from rich.json import JSON
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -146,8 +146,9 @@ class CommandModal(ModalScreen[None]):
         self.sent.append(payload)
         self.query_one("#send", Button).disabled = True
         self.query_one("#result", Static).update(Text(f"Waiting for {self.charger_id}…", style="italic"))
-        self.run_worker(partial(self._send, payload), exclusive=True, group="send")
+        self._send(payload)
 
+    @work(exclusive=True, group="send")
     async def _send(self, payload: dict[str, object]) -> None:
         result = self.query_one("#result", Static)
         try:

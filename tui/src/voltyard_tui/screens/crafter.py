@@ -8,11 +8,11 @@ answer. The console only insists on what the route itself needs: a charger, an a
 from __future__ import annotations
 
 import json
-from functools import partial
 from typing import Any, ClassVar
 
 from rich.json import JSON
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -132,10 +132,9 @@ class CrafterScreen(ConsoleScreen):
         validate = self.query_one("#validate", Checkbox).value
         note = "schema-checked" if validate else "NOT schema-checked"
         self._result(Text(f"Sending {action} to {charger_id} ({note})…", style="italic"))
-        self.run_worker(
-            partial(self._send, charger_id, action, payload, validate), exclusive=True, group="raw"
-        )
+        self._send(charger_id, action, payload, validate)
 
+    @work(exclusive=True, group="raw")
     async def _send(self, charger_id: str, action: str, payload: dict[str, Any], validate: bool) -> None:
         try:
             answer = await self.console.client.raw(charger_id, action, payload, validate=validate)

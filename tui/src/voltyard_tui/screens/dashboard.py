@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Footer, Header, Static
@@ -85,7 +86,7 @@ class DashboardScreen(ConsoleScreen):
             if change.charger_id is not None:
                 self._draw_counts()
             if change.event.kind in _SESSION_EVENTS:
-                self.run_worker(self._reload_sessions, exclusive=True, group="sessions")
+                self._reload_sessions()
             elif change.event.kind == "MeterValues":
                 self._draw_sessions()
         elif change.what == "events":
@@ -95,6 +96,7 @@ class DashboardScreen(ConsoleScreen):
             self._draw_counts()
             self._draw_sessions()
 
+    @work(exclusive=True, group="sessions")
     async def _reload_sessions(self) -> None:
         try:
             sessions = await self.console.client.transactions(active=True, limit=1000)

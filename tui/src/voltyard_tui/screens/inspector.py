@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import json
 from collections import deque
-from functools import partial
 from pathlib import Path
 from typing import ClassVar
 
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
@@ -109,7 +109,7 @@ class InspectorScreen(ConsoleScreen):
     # -- data --
 
     def action_reload(self) -> None:
-        self.run_worker(self._load, exclusive=True, group="history")
+        self._load()
 
     def _server_filters(self) -> dict[str, str | None]:
         """The API filters by exact charger id and action; ours are substrings. Narrow the query on the
@@ -121,6 +121,7 @@ class InspectorScreen(ConsoleScreen):
             "direction": wanted.direction or None,
         }
 
+    @work(exclusive=True, group="history")
     async def _load(self) -> None:
         wanted = self.row_filter
         try:
@@ -197,8 +198,9 @@ class InspectorScreen(ConsoleScreen):
         self._status()
 
     def action_export(self, fmt: str) -> None:
-        self.run_worker(partial(self._export, fmt), exclusive=True, group="export")
+        self._export(fmt)
 
+    @work(exclusive=True, group="export")
     async def _export(self, fmt: str) -> None:
         try:
             export = await self.console.client.export_messages(fmt, **self._server_filters())

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
@@ -46,8 +47,9 @@ class EventsScreen(ConsoleScreen):
         yield Footer()
 
     def action_reload(self) -> None:
-        self.run_worker(self._reload, exclusive=True, group="events")
+        self._reload()
 
+    @work(exclusive=True, group="events")
     async def _reload(self) -> None:
         try:
             await self.console.load_events()
