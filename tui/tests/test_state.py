@@ -20,12 +20,15 @@ def test_counts_put_faulted_before_online():
 
 def test_status_change_updates_one_connector_and_names_the_charger():
     s = state()
-    changed = s.apply(Event("ConnectorStatusChanged", "SIM00002", T0, {"connectorId": 2, "status": "Faulted",
-                                                                       "errorCode": "GroundFailure"}))  # fmt: skip
+    data = {"connectorId": 2, "status": "Faulted", "errorCode": "GroundFailure"}
+    changed = s.apply(Event("ConnectorStatusChanged", "SIM00002", T0, data))
     assert changed == "SIM00002"
     connectors = s.chargers["SIM00002"].connectors
     assert [(c.connector_id, c.status, c.error_code) for c in connectors] == [
-        (0, "Available", "NoError"), (1, "Available", "NoError"), (2, "Faulted", "GroundFailure")]  # fmt: skip
+        (0, "Available", "NoError"),
+        (1, "Available", "NoError"),
+        (2, "Faulted", "GroundFailure"),
+    ]
     assert connectors[2].availability == "Operative"  # kept from the snapshot
     assert s.counts()["faulted"] == 2
 
@@ -37,8 +40,13 @@ def test_connect_disconnect_boot_and_unknown_chargers():
     assert s.apply(Event("ChargerConnected", "SIM00001", T0 + 1)) == "SIM00001"
     assert s.chargers["SIM00001"].online
     assert s.chargers["SIM00001"].last_seen == T0 + 1
-    s.apply(Event("ChargerBooted", "SIM00004", T0, {"status": "Accepted", "chargePointVendor": "Acme",
-                                                    "chargePointModel": "X1", "firmwareVersion": "9"}))  # fmt: skip
+    boot = {
+        "status": "Accepted",
+        "chargePointVendor": "Acme",
+        "chargePointModel": "X1",
+        "firmwareVersion": "9",
+    }
+    s.apply(Event("ChargerBooted", "SIM00004", T0, boot))
     booted = s.chargers["SIM00004"]
     assert (booted.online, booted.vendor, booted.model, booted.firmware_version) == (True, "Acme", "X1", "9")
     assert (
