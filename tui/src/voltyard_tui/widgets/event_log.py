@@ -51,7 +51,8 @@ def event_line(event: Event) -> Text:
     line = Text(no_wrap=True, overflow="ellipsis")
     line.append(f"{clock_time(event.time)} ", style="grey58")
     line.append(f"{event.charger_id or 'site':<10} ", style="bold")
-    line.append(f"{event.kind:<22} ", style=_STYLES.get(event.kind, ""))
+    line.append(f"{event.kind:<23}", style=_STYLES.get(event.kind, ""))
+    line.append(" ")
     line.append(describe(event))
     return line
 
