@@ -23,6 +23,7 @@ from fake_api import OPERATOR, T0, FakeApi, FakeApiServer
 
 from voltyard_tui.app import VoltyardApp
 from voltyard_tui.client import ApiClient, Backoff
+from voltyard_tui.models import Event
 
 # Times on screen are local times: make them the same on every machine.
 os.environ["TZ"] = "UTC"
@@ -80,6 +81,21 @@ async def until(app: VoltyardApp, condition: Callable[[], bool], timeout: float 
             await asyncio.wait_for(met.wait(), timeout)
     finally:
         app.changes.unsubscribe(app)
+
+
+async def frame_seen(app: VoltyardApp, condition: Callable[[Event], bool], timeout: float = WAIT) -> Event:
+    """The next live frame (MessageIn/MessageOut event) that satisfies `condition`."""
+    seen: asyncio.Future[Event] = asyncio.get_running_loop().create_future()
+
+    def check(event: Event) -> None:
+        if condition(event) and not seen.done():
+            seen.set_result(event)
+
+    app.messages.subscribe(app, check, immediate=True)
+    try:
+        return await asyncio.wait_for(seen, timeout)
+    finally:
+        app.messages.unsubscribe(app)
 
 
 async def loaded(app: VoltyardApp) -> None:

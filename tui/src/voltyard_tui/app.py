@@ -90,6 +90,8 @@ class VoltyardApp(App[None]):
         self.changes: Signal[Change] = Signal(self, "changes")
         self.messages: Signal[Event] = Signal(self, "messages")
         self.connected = False
+        self.frames_live = False
+        """The inspector's per-frame stream is open."""
         self._ever_connected = False
         self._watching_messages = False
 
@@ -158,7 +160,9 @@ class VoltyardApp(App[None]):
     # -- messages from the client workers --
 
     def on_stream_connected(self, message: StreamConnected) -> None:
-        if message.stream != "events":
+        if message.stream == "messages":
+            self.frames_live = True
+            self.changes.publish(Change("connection"))
             return
         if self._ever_connected and not self.connected:
             self.notify("Reconnected to the control API.", title="Connection")
@@ -168,7 +172,8 @@ class VoltyardApp(App[None]):
         self.changes.publish(Change("connection"))
 
     def on_stream_lost(self, message: StreamLost) -> None:
-        if message.stream != "events":
+        if message.stream == "messages":
+            self.frames_live = False
             return
         if self.connected:
             self.notify(
