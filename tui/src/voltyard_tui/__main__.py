@@ -2,7 +2,7 @@
 
 import sys
 
-from voltyard_tui.app import main
+from voltyard_tui.cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,0 +1,45 @@
+"""The base of the console's main screens: typed access to the app, and redraws driven by the state.
+
+A screen subscribes to the app's `changes` signal while mounted and redraws from `SiteState` whenever it
+comes back to the front, so a screen that sat in another mode while events flowed is never stale.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, cast
+
+from textual.screen import Screen
+
+from voltyard_tui.state import Change
+
+if TYPE_CHECKING:
+    from voltyard_tui.app import VoltyardApp
+
+__all__ = ["ConsoleScreen", "console_of"]
+
+
+def console_of(screen: Screen[Any]) -> VoltyardApp:
+    """The running app, typed as the console (screens only ever run inside it)."""
+    return cast("VoltyardApp", screen.app)
+
+
+class ConsoleScreen(Screen[None]):
+    """A main screen: call `redraw` on resume and `on_change` for each state change."""
+
+    @property
+    def console(self) -> VoltyardApp:
+        return console_of(self)
+
+    def on_mount(self) -> None:
+        self.console.changes.subscribe(self, self.on_change)
+        self.redraw()
+
+    def on_screen_resume(self) -> None:
+        self.redraw()
+
+    def redraw(self) -> None:
+        """Draw everything from the app's state (override)."""
+
+    def on_change(self, change: Change) -> None:
+        """React to one change of the state (override; default: redraw)."""
+        self.redraw()

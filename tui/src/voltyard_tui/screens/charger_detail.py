@@ -1,0 +1,200 @@
+"""One charger: its connectors, sessions, configuration and recent messages, and every command it takes."""
+
+from __future__ import annotations
+
+import time
+from typing import ClassVar
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
+
+from voltyard_tui.client import ApiError, ApiUnreachableError
+from voltyard_tui.models import Charger, ChargerDetail, Exchange
+from voltyard_tui.screens.action_picker import ActionPicker
+from voltyard_tui.screens.base import ConsoleScreen
+from voltyard_tui.screens.command_modal import CommandModal
+from voltyard_tui.screens.crafter import CrafterScreen
+from voltyard_tui.state import Change
+from voltyard_tui.widgets.charger_table import STATE_STYLES, STATUS_STYLES
+
+__all__ = ["ChargerDetailScreen"]
+
+RECENT_MESSAGES = 30
+_RELOAD_ON = frozenset({"TransactionStarted", "TransactionStopped", "ChargerBooted", "CommandAnswered"})
+
+
+def _when(stamp: float | None) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(stamp)) if stamp else "–"
+
+
+class ChargerDetailScreen(ConsoleScreen):
+    """Everything about one charger; `a` sends it a command."""
+
+    DEFAULT_CSS = """
+    ChargerDetailScreen #summary { height: auto; padding: 0 1; border: round $panel-lighten-2; }
+    ChargerDetailScreen #connectors { height: auto; max-height: 8; }
+    ChargerDetailScreen TabbedContent { height: 1fr; }
+    ChargerDetailScreen #detail-status { height: 1; padding: 0 1; color: $text-muted; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("a", "command", "Command…"),
+        Binding("s", "command('RemoteStartTransaction')", "Remote start"),
+        Binding("t", "command('RemoteStopTransaction')", "Remote stop"),
+        Binding("w", "craft", "Raw frame"),
+        Binding("r", "reload", "Reload"),
+        Binding("escape", "app.pop_screen", "Back"),
+    ]
+
+    def __init__(self, charger_id: str) -> None:
+        super().__init__()
+        self.charger_id = charger_id
+        self.detail: ChargerDetail | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(Text(self.charger_id, style="bold"), id="summary")
+        yield DataTable[str | Text](id="connectors", cursor_type="row")
+        with TabbedContent(id="tabs"):
+            with TabPane("Sessions", id="tab-sessions"):
+                yield DataTable[str](id="sessions", cursor_type="row", zebra_stripes=True)
+            with TabPane("Configuration", id="tab-configuration"):
+                yield DataTable[str](id="configuration", cursor_type="row", zebra_stripes=True)
+            with TabPane("Messages", id="tab-messages"):
+                yield DataTable[str | Text](id="messages", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="detail-status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = self.charger_id
+        columns = {
+            "connectors": ("Connector", "Status", "Error", "Availability", "Info"),
+            "sessions": ("Tx", "Connector", "Id tag", "Started", "Meter start (Wh)", "State"),
+            "configuration": ("Key", "Value", "Read-only"),
+            "messages": ("Time", "Dir", "Action", "Message id", "Frame", "Reply"),
+        }
+        for table_id, labels in columns.items():
+            table = self.query_one(f"#{table_id}", DataTable)
+            for label in labels:
+                table.add_column(label, key=label)
+        self.action_reload()
+
+    def action_reload(self) -> None:
+        self._load()
+
+    @work(exclusive=True, group="detail")
+    async def _load(self) -> None:
+        client = self.console.client
+        status = self.query_one("#detail-status", Static)
+        try:
+            self.detail = await client.charger(self.charger_id)
+            messages = await client.messages(charger_id=self.charger_id, limit=RECENT_MESSAGES)
+        except (ApiError, ApiUnreachableError) as exc:
+            status.update(Text(f"Could not load {self.charger_id}: {exc}", style="red"))
+            return
+        status.update(f"Loaded {time.strftime('%H:%M:%S', time.localtime(self.console.clock()))}")
+        self._draw_summary(self.detail.charger)
+        self._draw_connectors(self.detail.charger)
+        self._draw_sessions(self.detail)
+        self._draw_configuration(self.detail)
+        self._draw_messages(messages)
+
+    def redraw(self) -> None:
+        charger = self.console.state.chargers.get(self.charger_id)
+        if charger is not None and self.detail is not None:
+            self._draw_summary(charger)
+            self._draw_connectors(charger)
+
+    def on_change(self, change: Change) -> None:
+        if change.charger_id == self.charger_id:
+            self.redraw()
+        event = change.event
+        if event is not None and event.charger_id == self.charger_id and event.kind in _RELOAD_ON:
+            self.action_reload()
+
+    def _draw_summary(self, charger: Charger) -> None:
+        detail = self.detail
+        text = Text()
+        text.append(charger.id, style="bold")
+        text.append(f"  {charger.state}", style=STATE_STYLES[charger.state])
+        text.append(f"  {charger.vendor} {charger.model}  firmware {charger.firmware_version or '–'}\n")
+        text.append(
+            f"registration {charger.registration or '–'} · security profile {charger.security_profile}"
+        )
+        text.append(
+            f" · {'connected' if charger.connected else 'not connected'}"
+            f" · last seen {_when(charger.last_seen)}"
+        )
+        if detail is not None and detail.local_list_version is not None:
+            text.append(f" · local list v{detail.local_list_version}")
+        self.query_one("#summary", Static).update(text)
+
+    def _draw_connectors(self, charger: Charger) -> None:
+        table = self.query_one("#connectors", DataTable)
+        table.clear()
+        for c in charger.connectors:
+            table.add_row(
+                str(c.connector_id),
+                Text(c.status, style=STATUS_STYLES.get(c.status, "")),
+                c.error_code,
+                c.availability,
+                c.info,
+                key=str(c.connector_id),
+            )
+
+    def _draw_sessions(self, detail: ChargerDetail) -> None:
+        table = self.query_one("#sessions", DataTable)
+        table.clear()
+        for tx in detail.active_transactions:
+            table.add_row(
+                str(tx.id),
+                str(tx.connector_id),
+                tx.id_tag,
+                _when(tx.start_time),
+                str(tx.meter_start),
+                "active",
+            )
+
+    def _draw_configuration(self, detail: ChargerDetail) -> None:
+        table = self.query_one("#configuration", DataTable)
+        table.clear()
+        for entry in detail.configuration:
+            table.add_row(entry.key, entry.value or "", "yes" if entry.readonly else "")
+
+    def _draw_messages(self, messages: list[Exchange]) -> None:
+        table = self.query_one("#messages", DataTable)
+        table.clear()
+        for m in messages:
+            arrow = Text("→", style="cyan") if m.direction == "out" else Text("←", style="green")
+            table.add_row(
+                time.strftime("%H:%M:%S", time.localtime(m.time)),
+                arrow,
+                m.action,
+                m.message_id,
+                m.frame[:60],
+                (m.reply or "")[:40],
+            )
+
+    def action_command(self, action: str | None = None) -> None:
+        if self.console.read_only:
+            self.notify("This console uses a read-only token: commands are refused.", severity="warning")
+        if action is not None:
+            self.app.push_screen(CommandModal(self.charger_id, action))
+            return
+
+        def chosen(name: str | None) -> None:
+            if name is not None:
+                self.app.push_screen(CommandModal(self.charger_id, name))
+
+        self.app.push_screen(ActionPicker(), chosen)
+
+    async def action_craft(self) -> None:
+        await self.app.switch_mode("crafter")
+        screen = self.app.screen
+        if isinstance(screen, CrafterScreen):
+            screen.prefill(self.charger_id)
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        event.stop()

@@ -1,0 +1,100 @@
+"""The events and alerts log: the tail of the appliance's event log, then live events; filterable."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.widgets import Checkbox, Footer, Header, Input, Static
+
+from voltyard_tui.client import ApiError, ApiUnreachableError
+from voltyard_tui.models import Event
+from voltyard_tui.screens.base import ConsoleScreen
+from voltyard_tui.state import ALERT_KINDS, Change
+from voltyard_tui.widgets.event_log import EventLog, describe
+
+__all__ = ["EventsScreen"]
+
+
+class EventsScreen(ConsoleScreen):
+    """All events, or only alerts; filter by text."""
+
+    AUTO_FOCUS = "EventLog"
+    DEFAULT_CSS = """
+    EventsScreen #events-controls { height: 3; padding: 0 1; }
+    EventsScreen #events-filter { width: 1fr; }
+    EventsScreen #events-status { height: 1; padding: 0 1; color: $text-muted; }
+    EventsScreen EventLog { height: 1fr; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("a", "toggle_alerts", "Alerts only"),
+        Binding("r", "reload", "Reload"),
+        Binding("slash", "focus_filter", "Filter"),
+        Binding("escape", "focus_log", "Leave filter", show=False),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="events-controls"):
+            yield Input(placeholder="filter: charger, kind or text", id="events-filter")
+            yield Checkbox("alerts only", id="alerts-only")
+        yield Static("", id="events-status")
+        yield EventLog(id="events-log", max_lines=1000)
+        yield Footer()
+
+    def action_reload(self) -> None:
+        self._reload()
+
+    @work(exclusive=True, group="events")
+    async def _reload(self) -> None:
+        try:
+            await self.console.load_events()
+        except (ApiError, ApiUnreachableError) as exc:
+            self.query_one("#events-status", Static).update(
+                Text(f"Could not load events: {exc}", style="red")
+            )
+
+    def _wanted(self, event: Event) -> bool:
+        if self.query_one("#alerts-only", Checkbox).value and event.kind not in ALERT_KINDS:
+            return False
+        needle = self.query_one("#events-filter", Input).value.strip().lower()
+        line = f"{event.charger_id or 'site'} {event.kind} {describe(event)}".lower()
+        return all(word in line for word in needle.split())
+
+    def redraw(self) -> None:
+        log = self.query_one(EventLog)
+        log.show_events(e for e in self.console.state.events if self._wanted(e))
+        self._status()
+
+    def _status(self) -> None:
+        total = len(self.console.state.events)
+        shown = self.query_one(EventLog).shown
+        self.query_one("#events-status", Static).update(f"{shown} of {total} events shown")
+
+    def on_change(self, change: Change) -> None:
+        if change.what == "events":
+            self.redraw()
+        elif change.what == "event" and change.event is not None:
+            if self._wanted(change.event):
+                self.query_one(EventLog).add(change.event)
+            self._status()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self.redraw()
+
+    def on_checkbox_changed(self, event: Checkbox.Changed) -> None:
+        self.redraw()
+
+    def action_toggle_alerts(self) -> None:
+        box = self.query_one("#alerts-only", Checkbox)
+        box.value = not box.value
+
+    def action_focus_log(self) -> None:
+        self.query_one(EventLog).focus()
+
+    def action_focus_filter(self) -> None:
+        self.query_one("#events-filter", Input).focus()

@@ -1,0 +1,87 @@
+"""The events/alerts panel: one line per domain event, alerts in colour."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+
+from rich.text import Text
+from textual.widgets import RichLog
+
+from voltyard_tui.models import Event
+
+__all__ = ["EventLog", "describe"]
+
+_STYLES = {
+    "Alert": "bold red",
+    "Warning": "yellow",
+    "SecurityEvent": "magenta",
+    "ChargerDisconnected": "grey58",
+    "ChargerConnected": "green",
+    "TransactionStarted": "cyan",
+    "TransactionStopped": "cyan",
+}
+
+
+def clock_time(when: float) -> str:
+    return time.strftime("%H:%M:%S", time.localtime(when))
+
+
+def describe(event: Event) -> str:
+    """A short human line for an event's data (the common kinds spelled out, the rest as key=value)."""
+    data = event.data
+    kind = event.kind
+    if kind == "ConnectorStatusChanged":
+        before = f"{data.get('previous')} → " if data.get("previous") else ""
+        error = data.get("errorCode")
+        fault = f" ({error})" if error and error != "NoError" else ""
+        return f"connector {data.get('connectorId')}: {before}{data.get('status')}{fault}"
+    if kind == "TransactionStarted":
+        where = f"on connector {data.get('connectorId')}"
+        return f"transaction {data.get('transactionId')} {where} for {data.get('idTag')}"
+    if kind in ("TransactionStopped", "TransactionStopFlagged"):
+        reason = data.get("reason") or data.get("stopReason") or ""
+        return f"transaction {data.get('transactionId')} stopped ({reason})"
+    if kind in ("CommandSent", "CommandAnswered"):
+        return str(data.get("action", ""))
+    return " ".join(f"{key}={value}" for key, value in data.items())
+
+
+def event_line(event: Event) -> Text:
+    line = Text(no_wrap=True, overflow="ellipsis")
+    line.append(f"{clock_time(event.time)} ", style="grey58")
+    line.append(f"{event.charger_id or 'site':<10} ", style="bold")
+    line.append(f"{event.kind:<23}", style=_STYLES.get(event.kind, ""))
+    line.append(" ")
+    line.append(describe(event))
+    return line
+
+
+class EventLog(RichLog):
+    """A scrolling log of events; newest at the bottom, bounded."""
+
+    DEFAULT_CSS = """
+    EventLog {
+        border: round $panel-lighten-2;
+        border-title-color: $text-accent;
+        background: $surface;
+        scrollbar-size-vertical: 1;
+    }
+    """
+
+    def __init__(self, *, max_lines: int = 500, id: str | None = None) -> None:
+        super().__init__(max_lines=max_lines, wrap=False, markup=False, auto_scroll=True, id=id)
+        self.shown = 0
+
+    def on_mount(self) -> None:
+        self.border_title = "Events and alerts"
+
+    def add(self, event: Event) -> None:
+        self.write(event_line(event))
+        self.shown += 1
+
+    def show_events(self, events: Iterable[Event]) -> None:
+        self.clear()
+        self.shown = 0
+        for event in events:
+            self.add(event)

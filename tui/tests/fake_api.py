@@ -1,0 +1,486 @@
+"""A fake Voltyard control API for the console's tests and screenshots (docs/api.md, routes and shapes).
+
+It keeps its data in plain dicts shaped exactly like the API's JSON, records every request, answers
+commands from a table (or with a queued error), and pushes msgpack events to its WebSocket stream clients
+with the real stream's filter rules (empty `kinds` = everything but the per-frame MessageIn/MessageOut).
+`FakeApiServer` runs it on a real socket in the test's loop; `ThreadedFakeApi` runs it in a thread of its
+own for code that owns its event loop (snapshot tests, the screenshot script).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import json
+import threading
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgpack
+from aiohttp import WSMsgType, web
+
+T0 = 1767268800.0  # 2026-01-01 12:00:00 UTC: every fixed time in the fake data is relative to it
+OPERATOR = "operator-token"
+READONLY = "readonly-token"
+
+CSMS_ACTIONS = frozenset({
+    "CancelReservation", "ChangeAvailability", "ChangeConfiguration", "ClearCache", "ClearChargingProfile",
+    "DataTransfer", "GetCompositeSchedule", "GetConfiguration", "GetDiagnostics", "GetLocalListVersion",
+    "RemoteStartTransaction", "RemoteStopTransaction", "ReserveNow", "Reset", "SendLocalList",
+    "SetChargingProfile", "TriggerMessage", "UnlockConnector", "UpdateFirmware", "CertificateSigned",
+    "DeleteCertificate", "ExtendedTriggerMessage", "GetInstalledCertificateIds", "GetLog", "InstallCertificate",
+    "SignedUpdateFirmware",
+})  # fmt: skip
+MESSAGE_KINDS = frozenset({"MessageIn", "MessageOut"})
+
+
+def error(status: int, code: str, message: str, details: dict[str, Any] | None = None) -> web.Response:
+    body = {"error": {"status": status, "code": code, "message": message, "details": details or {}}}
+    return web.json_response(body, status=status)
+
+
+def connector(connector_id: int, status: str, error_code: str = "NoError") -> dict[str, Any]:
+    return {"connector_id": connector_id, "status": status, "error_code": error_code,
+            "availability": "Operative", "info": ""}  # fmt: skip
+
+
+def charger(
+    charger_id: str,
+    statuses: tuple[str, ...],
+    *,
+    online: bool = True,
+    vendor: str = "Voltyard",
+    model: str = "SimCharger",
+    firmware: str = "1.4.2",
+    last_seen: float = T0 - 5,
+) -> dict[str, Any]:
+    connectors = [connector(0, "Faulted" if "Faulted" in statuses else "Available")]
+    connectors += [
+        connector(i, s, "GroundFailure" if s == "Faulted" else "NoError") for i, s in enumerate(statuses, 1)
+    ]
+    return {
+        "id": charger_id, "registration": "Accepted", "connected": online, "online": online, "vendor": vendor,
+        "model": model, "firmware_version": firmware, "last_seen": last_seen, "security_profile": 1,
+        "connectors": connectors,
+    }  # fmt: skip
+
+
+def exchange(
+    charger_id: str, direction: str, when: float, action: str, message_id: str, payload: dict[str, Any],
+    reply: dict[str, Any] | None,
+) -> dict[str, Any]:  # fmt: skip
+    return {
+        "charger_id": charger_id, "direction": direction, "time": when, "message_type": 2,
+        "message_id": message_id, "action": action, "frame": json.dumps([2, message_id, action, payload]),
+        "reply_type": 3 if reply is not None else None,
+        "reply": json.dumps([3, message_id, reply]) if reply is not None else None,
+        "reply_time": when + 0.05 if reply is not None else None,
+    }  # fmt: skip
+
+
+def site_data() -> dict[str, Any]:
+    """The deterministic site the tests and screenshots show."""
+    chargers = [
+        charger("SIM00001", ("Charging", "Available")),
+        charger("SIM00002", ("Available", "Available")),
+        charger("SIM00003", ("Faulted", "Available")),
+        charger("SIM00004", ("Unavailable", "Unavailable"), online=False, last_seen=T0 - 7200),
+        charger(
+            "SIM00005", ("Preparing", "SuspendedEV"), vendor="Alpitronic", model="HYC300", firmware="2.1.0"
+        ),
+        charger("DEPOT-A1", ("Available",), vendor="ABB", model="Terra 54", firmware="1.8.30"),
+    ]
+    transactions = [
+        {"id": 101, "charger_id": "SIM00001", "connector_id": 1, "id_tag": "TAG-ALICE", "meter_start": 1200,
+         "start_time": T0 - 1800, "meter_stop": None, "stop_time": None, "stop_reason": None, "stop_flag": None,
+         "active": True, "energy_wh": None, "clock_skew": False},
+        {"id": 102, "charger_id": "SIM00005", "connector_id": 2, "id_tag": "TAG-BOB", "meter_start": 50,
+         "start_time": T0 - 600, "meter_stop": None, "stop_time": None, "stop_reason": None, "stop_flag": None,
+         "active": True, "energy_wh": None, "clock_skew": False},
+    ]  # fmt: skip
+    messages = [
+        exchange("SIM00001", "in", T0 - 60, "Heartbeat", "hb-1", {}, {"currentTime": "2026-01-01T11:59:00Z"}),
+        exchange("SIM00002", "in", T0 - 50, "StatusNotification", "sn-7",
+                 {"connectorId": 1, "status": "Available", "errorCode": "NoError"}, {}),
+        exchange("SIM00001", "out", T0 - 40, "GetConfiguration", "cs-3", {"key": ["HeartbeatInterval"]},
+                 {"configurationKey": [{"key": "HeartbeatInterval", "readonly": False, "value": "300"}]}),
+        exchange("SIM00003", "in", T0 - 30, "StatusNotification", "sn-9",
+                 {"connectorId": 1, "status": "Faulted", "errorCode": "GroundFailure"}, {}),
+        exchange("SIM00005", "in", T0 - 20, "MeterValues", "mv-4",
+                 {"connectorId": 2, "transactionId": 102, "meterValue": []}, {}),
+        exchange("SIM00001", "out", T0 - 10, "RemoteStartTransaction", "cs-4",
+                 {"connectorId": 2, "idTag": "TAG-CAROL"}, {"status": "Rejected"}),
+    ]  # fmt: skip
+    events = [
+        {"seq": 1, "time": T0 - 90, "kind": "ChargerConnected", "charger_id": "SIM00001", "data": {"source": "10.0.0.11"}},
+        {"seq": 2, "time": T0 - 80, "kind": "TransactionStarted", "charger_id": "SIM00005",
+         "data": {"transactionId": 102, "connectorId": 2, "idTag": "TAG-BOB"}},
+        {"seq": 3, "time": T0 - 30, "kind": "ConnectorStatusChanged", "charger_id": "SIM00003",
+         "data": {"connectorId": 1, "status": "Faulted", "errorCode": "GroundFailure", "previous": "Available"}},
+        {"seq": 4, "time": T0 - 29, "kind": "Alert", "charger_id": "SIM00003",
+         "data": {"kind": "ConnectorFaulted", "connectorId": 1, "errorCode": "GroundFailure"}},
+        {"seq": 5, "time": T0 - 5, "kind": "ChargerDisconnected", "charger_id": "SIM00004", "data": {}},
+    ]  # fmt: skip
+    return {"chargers": chargers, "transactions": transactions, "messages": messages, "events": events}
+
+
+def cabinet_data() -> dict[str, Any]:
+    """Six slots of two modules, three guns; islands {0,1}→gun 0, {2}→gun 1, {3,4}→gun 2, slot 5 idle."""
+
+    def module(temp: float, on: bool, healthy: bool = True, tripped: bool = False) -> dict[str, Any]:
+        return {"healthy": healthy, "tripped": tripped, "temperature_c": temp, "mn_closed": on}
+
+    slots = [
+        {"index": 0, "home_gun": 0, "gc_closed": True, "mc_closed": True, "cw_closed": True, "ccw_closed": False,
+         "modules": [module(41, True), module(43, True)]},
+        {"index": 1, "home_gun": None, "gc_closed": False, "mc_closed": True, "cw_closed": False,
+         "ccw_closed": True, "modules": [module(39, True), module(38, False)]},
+        {"index": 2, "home_gun": 1, "gc_closed": True, "mc_closed": False, "cw_closed": False, "ccw_closed": False,
+         "modules": [module(72, True), module(35, False)]},
+        {"index": 3, "home_gun": 2, "gc_closed": True, "mc_closed": True, "cw_closed": True, "ccw_closed": False,
+         "modules": [module(45, True), module(44, True)]},
+        {"index": 4, "home_gun": None, "gc_closed": False, "mc_closed": True, "cw_closed": False,
+         "ccw_closed": True, "modules": [module(40, True), module(30, False, healthy=False, tripped=True)]},
+        {"index": 5, "home_gun": None, "gc_closed": False, "mc_closed": False, "cw_closed": False,
+         "ccw_closed": False, "modules": [module(25, False), module(25, False)]},
+    ]  # fmt: skip
+    guns = [
+        {"index": 0, "name": "Gun 1", "session": "charging", "voltage_v": 780, "current_a": 115, "power_kw": 89.7,
+         "max_power_kw": 150, "safety_ok": True, "comm_ok": True, "connector_temperature_c": 48},
+        {"index": 1, "name": "Gun 2", "session": "charging", "voltage_v": 400, "current_a": 98, "power_kw": 39.2,
+         "max_power_kw": 150, "safety_ok": True, "comm_ok": True, "connector_temperature_c": 74},
+        {"index": 2, "name": "Gun 3", "session": "preparing", "voltage_v": 420, "current_a": 10, "power_kw": 4.2,
+         "max_power_kw": 150, "safety_ok": True, "comm_ok": True, "connector_temperature_c": 31},
+    ]  # fmt: skip
+    plan = {"guns": [
+        {"demand_kw": 120, "budget_kw": 90, "island": [0, 1], "limit": "modules", "modules_on": [[0, 0], [0, 1], [1, 0]]},
+        {"demand_kw": 60, "budget_kw": 40, "island": [2], "limit": "thermal", "modules_on": [[2, 0]]},
+        {"demand_kw": 5, "budget_kw": 5, "island": [3, 4], "limit": "demand", "modules_on": [[3, 0]]},
+    ]}  # fmt: skip
+    return {"configured": True, "guns": guns, "slots": slots, "modules": [], "plan": plan}
+
+
+@dataclass
+class _Client:
+    ws: web.WebSocketResponse
+    kinds: frozenset[str]
+    chargers: frozenset[str]
+
+    def wants(self, kind: str, charger_id: str | None) -> bool:
+        if self.kinds:
+            if kind not in self.kinds:
+                return False
+        elif kind in MESSAGE_KINDS:
+            return False
+        return not self.chargers or charger_id in self.chargers
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    query: dict[str, str]
+    body: Any
+
+
+@dataclass
+class FakeApi:
+    """The API's state and handlers; see the module docstring."""
+
+    chargers: list[dict[str, Any]] = field(default_factory=list)
+    transactions: list[dict[str, Any]] = field(default_factory=list)
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    site: dict[str, float] = field(
+        default_factory=lambda: {
+            "limit_kw": 250.0,
+            "power_kw": 133.1,
+            "chargers_kw": 0.0,
+            "cabinet_kw": 133.1,
+        }
+    )
+    cabinet: dict[str, Any] = field(default_factory=lambda: {"configured": False})
+    answers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """action -> the charger's answer (default {"status": "Accepted"})."""
+    queued_errors: list[tuple[int, str, str, dict[str, Any]]] = field(default_factory=list)
+    requests: list[Request] = field(default_factory=list)
+    clients: list[_Client] = field(default_factory=list)
+    stream_opened: asyncio.Condition | None = None
+
+    @classmethod
+    def with_site(cls, *, cabinet: bool = True) -> FakeApi:
+        data = site_data()
+        fake = cls(**data)
+        if cabinet:
+            fake.cabinet = cabinet_data()
+        return fake
+
+    # -- test controls --
+
+    def fail_next(self, status: int, code: str, message: str, details: dict[str, Any] | None = None) -> None:
+        """Answer the next command or raw call with this error body."""
+        self.queued_errors.append((status, code, message, details or {}))
+
+    def find(self, charger_id: str) -> dict[str, Any] | None:
+        return next((c for c in self.chargers if c["id"] == charger_id), None)
+
+    def calls(self, method: str, path: str) -> list[Request]:
+        return [r for r in self.requests if r.method == method and r.path == path]
+
+    async def wait_stream(self, kinds: frozenset[str] = frozenset(), count: int = 1) -> None:
+        """Until `count` stream clients with exactly these `kinds` are connected."""
+        assert self.stream_opened is not None, "the server has not started"
+        async with self.stream_opened:
+            await self.stream_opened.wait_for(lambda: sum(c.kinds == kinds for c in self.clients) >= count)
+
+    async def push(self, kind: str, charger_id: str | None, data: dict[str, Any], when: float = T0) -> int:
+        """Send one event to every stream client that wants it; how many got it."""
+        encoded = msgpack.packb({"kind": kind, "charger_id": charger_id, "time": when, "data": data})
+        sent = 0
+        for client in list(self.clients):
+            if client.wants(kind, charger_id) and not client.ws.closed:
+                await client.ws.send_bytes(encoded)
+                sent += 1
+        return sent
+
+    # -- the app --
+
+    def app(self) -> web.Application:
+        app = web.Application(middlewares=[self._auth])
+        r = app.router
+        r.add_get("/api/v1/health", self.health)
+        r.add_get("/api/v1/site", self.get_site)
+        r.add_put("/api/v1/site", self.put_site)
+        r.add_get("/api/v1/chargers", self.list_chargers)
+        r.add_get("/api/v1/chargers/{charger_id}", self.get_charger)
+        r.add_post("/api/v1/chargers/{charger_id}/commands/{action}", self.command)
+        r.add_post("/api/v1/chargers/{charger_id}/raw", self.raw)
+        r.add_get("/api/v1/transactions", self.list_transactions)
+        r.add_get("/api/v1/messages", self.list_messages)
+        r.add_get("/api/v1/messages/export", self.export_messages)
+        r.add_get("/api/v1/events", self.list_events)
+        r.add_get("/api/v1/cabinet", self.get_cabinet)
+        r.add_get("/api/v1/stream", self.stream)
+        return app
+
+    @web.middleware
+    async def _auth(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        body = None
+        if request.can_read_body:
+            try:
+                body = await request.json()
+            except ValueError:
+                return error(400, "bad_request", "body is not JSON")
+        self.requests.append(Request(request.method, request.path, dict(request.query), body))
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or token not in (OPERATOR, READONLY):
+            return error(401, "unauthorized", "a valid bearer token is required (see docs/api.md)")
+        if token == READONLY and request.method not in ("GET", "HEAD"):
+            return error(403, "forbidden", "this token is read-only")
+        try:
+            return await handler(request)
+        except web.HTTPNotFound:
+            return error(404, "not_found", f"no route {request.path}")
+
+    def _counts(self) -> dict[str, int]:
+        faulted = sum(any(c["status"] == "Faulted" for c in ch["connectors"]) for ch in self.chargers)
+        online = sum(ch["online"] for ch in self.chargers)
+        return {"known": len(self.chargers), "connected": sum(ch["connected"] for ch in self.chargers),
+                "online": online, "offline": len(self.chargers) - online, "faulted": faulted}  # fmt: skip
+
+    async def health(self, request: web.Request) -> web.Response:
+        active = sum(1 for t in self.transactions if t["active"])
+        return web.json_response({
+            "status": "ok", "version": "0.1.0", "uptime_s": 3600.0, "chargers": self._counts(),
+            "transactions": {"active": active}, "store": {"commits": 10, "failed_rows": 0},
+            "event_loop_lag_ms": 0.4, "site": {"limit_kw": self.site["limit_kw"], "power_kw": self.site["power_kw"]},
+        })  # fmt: skip
+
+    async def get_site(self, request: web.Request) -> web.Response:
+        return web.json_response(self.site)
+
+    async def put_site(self, request: web.Request) -> web.Response:
+        body = self.requests[-1].body or {}
+        limit = body.get("limit_kw")
+        if isinstance(limit, bool) or not isinstance(limit, int | float):
+            return error(422, "invalid_request", f"limit_kw: expected a number, got {limit!r}")
+        self.site["limit_kw"] = float(limit)
+        return web.json_response(self.site)
+
+    async def list_chargers(self, request: web.Request) -> web.Response:
+        q = request.query.get("q", "").lower()
+        found = [c for c in self.chargers if q in f"{c['id']} {c['vendor']} {c['model']}".lower()]
+        offset, limit = int(request.query.get("offset", 0)), int(request.query.get("limit", 100))
+        return web.json_response({"items": found[offset : offset + limit], "total": len(found)})
+
+    async def get_charger(self, request: web.Request) -> web.Response:
+        charger_id = request.match_info["charger_id"]
+        found = self.find(charger_id)
+        if found is None:
+            return error(404, "not_found", f"no charger {charger_id!r}")
+        detail = {
+            **found,
+            "boot": {"chargePointVendor": found["vendor"], "chargePointModel": found["model"]},
+            "configuration": [
+                {"key": "HeartbeatInterval", "value": "300", "readonly": False},
+                {"key": "MeterValueSampleInterval", "value": "60", "readonly": False},
+                {"key": "NumberOfConnectors", "value": str(len(found["connectors"]) - 1), "readonly": True},
+            ],
+            "local_list_version": 3,
+            "leniency": [],
+            "active_transactions": [
+                t for t in self.transactions if t["charger_id"] == charger_id and t["active"]
+            ],
+        }
+        return web.json_response(detail)
+
+    def _answer(self, charger_id: str, action: str) -> web.Response:
+        if self.queued_errors:
+            return error(*self.queued_errors.pop(0))
+        found = self.find(charger_id)
+        if found is None:
+            return error(404, "not_found", f"no charger {charger_id!r}")
+        if not found["connected"]:
+            return error(409, "charger_offline", f"{charger_id} is not connected")
+        return web.json_response(
+            {"action": action, "answer": self.answers.get(action, {"status": "Accepted"})}
+        )
+
+    async def command(self, request: web.Request) -> web.Response:
+        action = request.match_info["action"]
+        if action not in CSMS_ACTIONS:
+            return error(422, "invalid_request", f"{action!r} is not a CSMS-initiated OCPP 1.6 action")
+        if not isinstance(self.requests[-1].body, dict):
+            return error(422, "invalid_request", "the body must be a JSON object")
+        return self._answer(request.match_info["charger_id"], action)
+
+    async def raw(self, request: web.Request) -> web.Response:
+        body = self.requests[-1].body
+        if not isinstance(body, dict) or not isinstance(body.get("action"), str) or not body["action"]:
+            return error(422, "invalid_request", "action: expected a non-empty string")
+        return self._answer(request.match_info["charger_id"], body["action"])
+
+    async def list_transactions(self, request: web.Request) -> web.Response:
+        items = self.transactions
+        if "active" in request.query:
+            want = request.query["active"] == "true"
+            items = [t for t in items if t["active"] == want]
+        if "charger_id" in request.query:
+            items = [t for t in items if t["charger_id"] == request.query["charger_id"]]
+        return web.json_response({"items": items, "total": len(items)})
+
+    def _messages(self, query: Any) -> list[dict[str, Any]]:
+        items = list(reversed(self.messages))  # newest first, as the API orders them
+        for key in ("charger_id", "action", "direction"):
+            if key in query:
+                items = [m for m in items if m[key] == query[key]]
+        return items[: int(query.get("limit", 100))]
+
+    async def list_messages(self, request: web.Request) -> web.Response:
+        return web.json_response({"items": self._messages(request.query)})
+
+    async def export_messages(self, request: web.Request) -> web.Response:
+        fmt = request.query.get("format", "json")
+        items = self._messages(request.query)
+        if fmt == "csv":
+            out = io.StringIO()
+            writer = csv.DictWriter(out, fieldnames=list(items[0]) if items else ["time"])
+            writer.writeheader()
+            writer.writerows(items)
+            text, content_type = out.getvalue(), "text/csv"
+        else:
+            text, content_type = json.dumps(items, indent=1), "application/json"
+        disposition = f'attachment; filename="voltyard-messages.{fmt}"'
+        return web.Response(
+            text=text, content_type=content_type, headers={"Content-Disposition": disposition}
+        )
+
+    async def list_events(self, request: web.Request) -> web.Response:
+        after, limit = int(request.query.get("after", 0)), int(request.query.get("limit", 500))
+        items = [e for e in self.events if e["seq"] > after][:limit]
+        return web.json_response({"items": items, "next": items[-1]["seq"] if items else after})
+
+    async def get_cabinet(self, request: web.Request) -> web.Response:
+        return web.json_response(self.cabinet)
+
+    async def stream(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+
+        def csv_set(name: str) -> frozenset[str]:
+            return frozenset(x for x in request.query.get(name, "").split(",") if x)
+
+        client = _Client(ws, csv_set("kinds"), csv_set("chargers"))
+        assert self.stream_opened is not None
+        async with self.stream_opened:
+            self.clients.append(client)
+            self.stream_opened.notify_all()
+        try:
+            async for message in ws:
+                if message.type is WSMsgType.BINARY:
+                    update = msgpack.unpackb(message.data)
+                    client.kinds = frozenset(update.get("kinds") or ())
+                    client.chargers = frozenset(update.get("chargers") or ())
+        finally:
+            self.clients.remove(client)
+        return ws
+
+
+class FakeApiServer:
+    """Serves a `FakeApi` on 127.0.0.1; can be stopped and started again on the same port (an API restart)."""
+
+    def __init__(self, fake: FakeApi) -> None:
+        self.fake = fake
+        self.port = 0
+        self._runner: web.AppRunner | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def start(self) -> None:
+        self.fake.stream_opened = asyncio.Condition()
+        self._runner = web.AppRunner(self.fake.app(), shutdown_timeout=0.5)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", self.port, reuse_address=True)
+        await site.start()
+        if not self.port:
+            server = site._server
+            assert isinstance(server, asyncio.base_events.Server)
+            self.port = server.sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        for client in list(self.fake.clients):
+            await client.ws.close(code=1001, message=b"appliance shutting down")
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+
+class ThreadedFakeApi:
+    """A `FakeApiServer` on its own event loop in a daemon thread."""
+
+    def __init__(self, fake: FakeApi) -> None:
+        self.server = FakeApiServer(fake)
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, name="fake-api", daemon=True)
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def run(self, coro: Coroutine[Any, Any, Any]) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=30)
+
+    def __enter__(self) -> ThreadedFakeApi:
+        self._thread.start()
+        self.run(self.server.start())
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.run(self.server.stop())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(timeout=10)
+        self.loop.close()

@@ -1,0 +1,71 @@
+"""Folding live events into the console's state."""
+
+from __future__ import annotations
+
+from fake_api import T0, site_data
+
+from voltyard_tui.models import Charger, Event, Health, Site
+from voltyard_tui.state import SiteState
+
+
+def state() -> SiteState:
+    s = SiteState()
+    s.load_chargers(Charger.from_json(c) for c in site_data()["chargers"])
+    return s
+
+
+def test_counts_put_faulted_before_online():
+    assert state().counts() == {"online": 4, "offline": 1, "faulted": 1}
+
+
+def test_status_change_updates_one_connector_and_names_the_charger():
+    s = state()
+    data = {"connectorId": 2, "status": "Faulted", "errorCode": "GroundFailure"}
+    changed = s.apply(Event("ConnectorStatusChanged", "SIM00002", T0, data))
+    assert changed == "SIM00002"
+    connectors = s.chargers["SIM00002"].connectors
+    assert [(c.connector_id, c.status, c.error_code) for c in connectors] == [
+        (0, "Available", "NoError"),
+        (1, "Available", "NoError"),
+        (2, "Faulted", "GroundFailure"),
+    ]
+    assert connectors[2].availability == "Operative"  # kept from the snapshot
+    assert s.counts()["faulted"] == 2
+
+
+def test_connect_disconnect_boot_and_unknown_chargers():
+    s = state()
+    assert s.apply(Event("ChargerDisconnected", "SIM00001", T0)) == "SIM00001"
+    assert not s.chargers["SIM00001"].online
+    assert s.apply(Event("ChargerConnected", "SIM00001", T0 + 1)) == "SIM00001"
+    assert s.chargers["SIM00001"].online
+    assert s.chargers["SIM00001"].last_seen == T0 + 1
+    boot = {
+        "status": "Accepted",
+        "chargePointVendor": "Acme",
+        "chargePointModel": "X1",
+        "firmwareVersion": "9",
+    }
+    s.apply(Event("ChargerBooted", "SIM00004", T0, boot))
+    booted = s.chargers["SIM00004"]
+    assert (booted.online, booted.vendor, booted.model, booted.firmware_version) == (True, "Acme", "X1", "9")
+    assert (
+        s.apply(Event("ConnectorStatusChanged", "GHOST", T0, {"connectorId": 1, "status": "Available"}))
+        is None
+    )
+    assert "GHOST" not in s.chargers
+    assert s.apply(Event("ChargerConnected", "NEW1", T0)) == "NEW1"
+    assert s.chargers["NEW1"].online
+
+
+def test_site_events_and_meter_values_do_not_touch_rows():
+    s = state()
+    s.update_health(
+        Health.from_json({"site": {"limit_kw": 100, "power_kw": 10}}), Site(100.0, 12.0, 2.0, 10.0)
+    )
+    assert list(s.power_history) == [12.0]
+    assert s.apply(Event("SiteLimitChanged", None, T0, {"limit_kw": 80.0, "previous_kw": 100.0})) is None
+    assert s.limit_kw == 80.0
+    assert s.apply(Event("MeterValues", "SIM00001", T0, {"connectorId": 1, "power_w": 7400})) is None
+    assert s.charger_power_kw("SIM00001") == 7.4
+    assert len(s.events) == 2
