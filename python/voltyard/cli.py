@@ -294,7 +294,7 @@ def run_demo_command(args: argparse.Namespace) -> int:
 
 def run_tui(tui_args: list[str]) -> int:
     try:
-        from voltyard_tui.app import main as tui_main  # noqa: PLC0415 - a separate, optional distribution
+        from voltyard_tui.cli import main as tui_main  # noqa: PLC0415 - a separate, optional distribution
     except ImportError:
         print("voltyard: the console is not installed: pip install ./tui", file=sys.stderr)
         return 1

@@ -115,7 +115,7 @@ def run_demo(options: DemoOptions) -> int:
 
 def _console(api_url: str, token_file: Path) -> int:
     try:
-        from voltyard_tui.app import main as tui_main  # noqa: PLC0415 - a separate, optional distribution
+        from voltyard_tui.cli import main as tui_main  # noqa: PLC0415 - a separate, optional distribution
     except ImportError:
         raise VoltyardError(
             "the console is not installed: pip install ./tui (or run the demo with --no-tui)"

@@ -7,7 +7,6 @@ In-process: `voltyard.runtime.Appliance` on loopback with a fresh data dir, the 
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -25,11 +24,6 @@ from voltyard_tui.screens.crafter import CrafterScreen
 from voltyard_tui.screens.inspector import InspectorScreen
 from voltyard_tui.widgets.charger_table import ChargerTable
 from voltyard_tui.widgets.message_table import MessageTable
-
-pytestmark = pytest.mark.skipif(
-    importlib.util.find_spec("voltyard") is None or importlib.util.find_spec("voltyard.api") is None,
-    reason="voltyard.api (the control API) is not on this branch yet",
-)
 
 CHARGERS = 3
 CONNECTORS = 2
