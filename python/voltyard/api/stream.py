@@ -11,7 +11,7 @@ import contextlib
 import logging
 from collections import deque
 
-import msgpack  # type: ignore[import-untyped]
+import msgpack
 from aiohttp import WSMsgType, web
 
 from voltyard.api.keys import STREAM
