@@ -36,6 +36,15 @@ from voltyard.events import Event, EventBus
 
 __all__ = ["CabinetBridge"]
 
+# OCPP connector status -> the planner's session state, for the console's ring view.
+_SESSIONS = {
+    "Preparing": "preparing",
+    "Charging": "charging",
+    "SuspendedEV": "suspended",
+    "SuspendedEVSE": "suspended",
+    "Finishing": "finishing",
+}
+
 log = logging.getLogger(__name__)
 
 
@@ -241,22 +250,26 @@ class CabinetBridge:
         raise ActionNotSupportedError(f"{action} is not supported by the DC cabinet")
 
     def view(self) -> dict[str, Any]:
-        """Guns with their live state, for the API's /cabinet."""
+        """Guns with their live state, for the API's /cabinet (docs/api.md, "Cabinet")."""
         guns = []
-        for gun in self.config.guns:
+        for index, gun in enumerate(self.config.guns):
             driver = self.link.drivers.get(gun.plc_id)
             meter = self.meters.get(gun.connector_id)
             guns.append(
                 {
+                    "index": index,
+                    "name": gun.label or f"{self.charger_id}/{gun.connector_id}",
                     "connector_id": gun.connector_id,
                     "plc_id": gun.plc_id,
-                    "label": gun.label,
                     "status": str(driver.status) if driver is not None else "Unavailable",
+                    "session": _SESSIONS.get(str(driver.status), "idle") if driver is not None else "idle",
                     "voltage_v": meter.voltage_v if meter else 0.0,
                     "current_a": meter.current_a if meter else 0.0,
                     "power_kw": meter.power_kw if meter else 0.0,
                     "energy_wh": meter.energy_wh if meter else 0,
                     "max_power_kw": gun.max_power_kw,
+                    "safety_ok": driver is not None and str(driver.status) != "Faulted",
+                    "comm_ok": driver is not None,
                 }
             )
         return {
