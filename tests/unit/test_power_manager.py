@@ -339,7 +339,14 @@ def make_rig(limit_kw: float = 60.0, cabinet_kw: float = 0.0, **config: Any) -> 
     transactions = FakeTransactions()
     clock = FakeClock()
     demand = [cabinet_kw]
-    settings = {"deadband_kw": 0.5, "grace_period_s": 30.0, **config}
+    settings = {
+        "deadband_kw": 0.5,
+        "grace_period_s": 30.0,
+        "start_delay_s": 0.0,
+        "ramp_down_s": 0.0,
+        "start_limit_kw": None,
+        **config,
+    }
     manager = SiteManager(
         site, events, chargers, transactions, clock,
         cabinet_demand_kw=lambda: demand[0], set_cabinet_share=chargers.set_cabinet_share,
@@ -367,6 +374,86 @@ async def test_session_start_sends_a_txprofile_and_reads_it_back(codec) -> None:
     assert (session.confirmed_kw, session.reported_kw) == (22.0, 22.0)
     assert plan["sessions"][0]["limit_kw"] == 22.0
     assert rig.events.of("SitePlan")[-1].data == plan
+
+
+async def test_a_new_sessions_profile_waits_until_the_charger_knows_its_transaction() -> None:
+    rig = make_rig(limit_kw=30.0, start_delay_s=0.5)
+    rig.start_session("CP1", 1)
+    rig.start_session("CP2", 1)
+    await rig.manager.rebalance()
+    assert rig.chargers.sets() == []
+    rig.clock.t += 0.5
+    await rig.manager.rebalance()
+    assert set(rig.limits().values()) == {15.0}
+    rig.chargers.calls.clear()
+    tx = rig.start_session("CP3", 1)
+    await rig.manager.rebalance("session started")
+    # Too early for CP3's profile: the others are lowered to their shares at once, CP3 waits for its own.
+    assert [(c, limit) for c, _, limit in rig.chargers.sets()] == [("CP1", 10000.0), ("CP2", 10000.0)]
+    rig.clock.t += 0.5
+    del rig.transactions.open["CP3", 1]  # not committed yet: its answer has not gone out
+    await rig.manager.rebalance()
+    assert rig.manager.sessions["CP3", 1].confirmed_kw is None
+    rig.transactions.open["CP3", 1] = {tx: "2026-01-01T00:00:00Z"}
+    await rig.manager.rebalance("session started")
+    assert set(rig.limits().values()) == {10.0}
+    assert rig.chargers.worst_after_raise <= EPS
+
+
+async def test_power_freed_by_a_lowering_is_given_away_after_the_ramp_down() -> None:
+    rig = make_rig(limit_kw=40.0, ramp_down_s=5.0)
+    rig.start_session("CP1", 1)
+    rig.start_session("CP2", 1)
+    await rig.manager.rebalance()  # both new: lowered from their 22 kW maximum to 20
+    rig.clock.t += 5.0
+    rig.cabinet_demand[0] = 10.0
+    await rig.manager.rebalance()  # the cabinet's 10 kW: the EVs give up 5 kW each, the cabinet waits
+    assert set(rig.limits().values()) == {15.0}
+    assert rig.manager.cabinet_share_kw == 0.0
+    rig.clock.t += 4.9
+    await rig.manager.rebalance()
+    assert rig.manager.cabinet_share_kw == 0.0
+    rig.clock.t += 0.1
+    await rig.manager.rebalance()
+    assert rig.manager.cabinet_share_kw == 10.0
+    # A session that ends frees its power at once: nothing of it is ramping.
+    rig.stop_session("CP2", 1)
+    await rig.manager.rebalance("session ended")
+    assert rig.limits() == {("CP1", 1): 22.0}
+
+
+async def test_new_sessions_start_at_the_chargers_start_limit_and_are_raised_like_any_other() -> None:
+    rig = make_rig(limit_kw=30.0, start_limit_kw=0.0, ramp_down_s=5.0)
+    for charger in ("CP1", "CP2"):
+        rig.events.publish(Event("ChargerBooted", charger, {"status": "Accepted"}))
+    await rig.manager.rebalance("charger booted")
+    defaults = [(c, p) for c, action, p in rig.chargers.calls if action == "SetChargingProfile"]
+    assert [(c, p["connectorId"]) for c, p in defaults] == [("CP1", 0), ("CP2", 0)]
+    profile = defaults[0][1]["csChargingProfiles"]
+    assert profile["chargingProfilePurpose"] == "TxDefaultProfile"
+    assert "transactionId" not in profile
+    assert profile["chargingSchedule"]["chargingSchedulePeriod"][0]["limit"] == 0.0
+    rig.start_session("CP1", 1)
+    rig.start_session("CP2", 1)
+    # Both start at 0 kW: their first TxProfiles are raisings, into room nobody is ramping out of.
+    assert rig.committed() == 0.0
+    await rig.manager.rebalance("session started")
+    assert set(rig.limits().values()) == {15.0}
+    # A third arrival: the others are lowered first; the power they free goes to it after the ramp-down.
+    rig.start_session("CP1", 2)
+    await rig.manager.rebalance("session started")
+    assert rig.limits() == {("CP1", 1): 10.0, ("CP2", 1): 10.0, ("CP1", 2): None}
+    rig.clock.t += 5.0
+    await rig.manager.rebalance("ramped down")
+    assert rig.limits()["CP1", 2] == 10.0
+    assert rig.chargers.worst_after_raise <= EPS
+    # A reboot loses it: installed again.
+    rig.chargers.calls.clear()
+    rig.events.publish(Event("ChargerBooted", "CP2", {"status": "Accepted"}))
+    await rig.manager.rebalance("charger booted")
+    assert [(c, p["connectorId"]) for c, a, p in rig.chargers.calls if a == "SetChargingProfile"] == [
+        ("CP2", 0)
+    ]
 
 
 async def test_limit_is_shared_max_min_with_the_cabinet() -> None:

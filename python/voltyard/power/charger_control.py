@@ -73,6 +73,26 @@ class ChargerControl:
         s.confirmed_kw, s.uncertain, s.error, s.failures, s.retry_at = limit_kw, False, None, 0, 0.0
         return True
 
+    async def set_start_limit(self, charger_id: str, limit_kw: float) -> bool:
+        """Install the charger's TxDefaultProfile (what new sessions start with); whether it was accepted."""
+        config = self._config
+        try:
+            unit = await self.unit(charger_id)
+            request, _ = tx_profile_request(
+                0, None, limit_kw, unit, profile_id=config.profile_id(0), stack_level=config.stack_level,
+                now_epoch_s=self._clock.time(), minutes=config.schedule_minutes,
+            )  # fmt: skip
+            answer = await self._call(
+                charger_id, "SetChargingProfile", request, timeout=config.command_timeout_s
+            )
+        except CommandError as exc:
+            log.warning("%s: start limit not set (%s); will retry", charger_id, exc)
+            return False
+        if answer.get("status") != "Accepted":
+            log.warning("%s: start limit not set (SetChargingProfile %s)", charger_id, answer.get("status"))
+            return False
+        return True
+
     def _failed(self, s: Session, error: str) -> None:
         s.error = error
         s.failures += 1

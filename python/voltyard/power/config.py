@@ -31,6 +31,17 @@ class PowerConfig:
         stack_level: The TxProfiles' stack level.
         schedule_minutes: 1-minute periods per schedule (all at the planned limit; the last one persists).
         command_timeout_s: Timeout of each command the manager sends.
+        ramp_down_s: How long a lowered session may still draw its old limit: the power a lowering frees
+            is given to others only after this (an EV may take up to 5 s to follow a lowered pilot
+            signal, IEC 61851-1).
+        start_limit_kw: What a new session may draw until its own TxProfile: installed on every charger that
+            boots as its TxDefaultProfile (connector 0), so that arrivals cannot overload the site and their
+            first TxProfile is a raising like any other. None: no TxDefaultProfile (a new session may draw
+            its connector's maximum until its TxProfile).
+        start_delay_s: A new session's first profile waits this long after its TransactionStarted, and
+            until its transaction is committed (then retried this much later), so that the charger has
+            its StartTransaction answer, and so its transaction id, first: a TxProfile naming a
+            transaction it does not know yet is rejected.
     """
 
     rebalance_period_s: float = 5.0
@@ -46,13 +57,18 @@ class PowerConfig:
     stack_level: int = 5
     schedule_minutes: int = 1
     command_timeout_s: float = 5.0
+    ramp_down_s: float = 5.0
+    start_limit_kw: float | None = 0.0
+    start_delay_s: float = 0.2
 
     def __post_init__(self) -> None:
         for name in ("rebalance_period_s", "grace_period_s", "connector_max_kw", "command_timeout_s"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
-        if self.deadband_kw < 0 or self.follow_tolerance_kw < 0:
-            raise ValueError("deadband_kw and follow_tolerance_kw must not be negative")
+        if min(self.deadband_kw, self.follow_tolerance_kw, self.start_delay_s, self.ramp_down_s) < 0:
+            raise ValueError("deadband_kw, follow_tolerance_kw, start_delay_s and ramp_down_s must be >= 0")
+        if self.start_limit_kw is not None and self.start_limit_kw < 0:
+            raise ValueError(f"start_limit_kw must not be negative, got {self.start_limit_kw}")
         if self.schedule_minutes < 1 or self.profile_id_base < 1 or self.stack_level < 0:
             raise ValueError("schedule_minutes and profile_id_base must be >= 1, stack_level >= 0")
 

@@ -20,16 +20,17 @@ from voltyard.events import Event
 from voltyard.power.charger_control import ChargerControl
 from voltyard.power.config import PowerConfig
 from voltyard.power.following import FollowWatch
+from voltyard.power.planning import CABINET, Key, plan_round
 from voltyard.power.ports import Clock, CommandCall, EventPort, SiteView, TransactionsView
+from voltyard.power.ramps import RampDowns
 from voltyard.power.session import Session
-from voltyard.power.sharing import EPSILON_KW, FairShare, Step, fit_raises, max_min_fair, split_changes
+from voltyard.power.sharing import EPSILON_KW, Step, fit_raises
+from voltyard.power.start_limits import StartLimits
 
 __all__ = ["CABINET", "PowerConfig", "Session", "SiteManager"]
 
 log = logging.getLogger(__name__)
 
-CABINET = "cabinet"  # the cabinet's key among the claimants (sessions are keyed (charger, connector))
-Key = tuple[str, int] | str
 Readings = Mapping[tuple[str, int], float | None]
 _ENDED = frozenset({"TransactionStopped", "TransactionStopFlagged", "TransactionReconciled",
                     "TransactionForceClosed"})  # fmt: skip
@@ -74,6 +75,10 @@ class SiteManager:
         self.cabinet_share_kw = 0.0  # the planner tick starts without a share until the first rebalance
         self._wake = asyncio.Event()
         self._reasons: set[str] = set()
+        self._start_pending = False  # a rebalance for a session that was too new is scheduled
+        self._ramps = RampDowns(config.ramp_down_s)
+        self._start_limits = StartLimits()  # where PowerConfig.start_limit_kw is in force
+        self._ramp_wake: asyncio.TimerHandle | None = None
         self._task: asyncio.Task[None] | None = None
         self._unsubscribe: Callable[[], None] | None = None
         self.last_plan: dict[str, Any] | None = None
@@ -91,6 +96,8 @@ class SiteManager:
         for (charger_id, connector_id), opened in self._transactions.open.items():
             for transaction_id in opened:
                 self._add(charger_id, connector_id, transaction_id)
+                if self.config.start_limit_kw is not None:
+                    self._start_limits.seen(charger_id, self._clock.monotonic())
         self._unsubscribe = self._events.subscribe(self._on_event)
         self.request_rebalance("start")
         self._task = asyncio.create_task(self._run(), name="site-power-manager")
@@ -100,6 +107,9 @@ class SiteManager:
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
+        if self._ramp_wake is not None:
+            self._ramp_wake.cancel()
+            self._ramp_wake = None
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -108,14 +118,23 @@ class SiteManager:
 
     def request_rebalance(self, reason: str) -> None:
         """Rebalance at once (e.g. the cabinet's demand jumped as a gun started a session)."""
+        if reason == "session started":
+            self._start_pending = False
         self._reasons.add(reason)
         self._wake.set()
 
     def _on_event(self, event: Event) -> None:
         data, charger_id = event.data, event.charger_id
         if event.kind == "TransactionStarted" and charger_id is not None:
-            self._add(charger_id, data["connectorId"], data["transactionId"])
-            self.request_rebalance("session started")
+            self._add(charger_id, data["connectorId"], data["transactionId"], self._clock.monotonic())
+            if self.config.start_limit_kw is not None:
+                self._start_limits.seen(charger_id, self._clock.monotonic())
+            # Its profile goes out once the charger knows its transaction id.
+            self._later(self.config.start_delay_s, "session started")
+        elif event.kind == "ChargerBooted" and charger_id is not None and data.get("status") == "Accepted":
+            if self.config.start_limit_kw is not None:  # a reboot may have lost it: install it again
+                self._start_limits.booted(charger_id, self._clock.monotonic() + self.config.start_delay_s)
+                self._later(self.config.start_delay_s, "charger booted")
         elif event.kind in _ENDED:
             transaction_id = data.get("transactionId")
             for s in list(self._sessions.values()):
@@ -126,7 +145,15 @@ class SiteManager:
         elif event.kind == "SiteLimitChanged":
             self.request_rebalance("limit changed")
 
-    def _add(self, charger_id: str, connector_id: int, transaction_id: int) -> None:
+    def _later(self, delay: float, reason: str) -> None:
+        if delay > 0:
+            asyncio.get_running_loop().call_later(delay, self.request_rebalance, reason)
+        else:
+            self.request_rebalance(reason)
+
+    def _add(
+        self, charger_id: str, connector_id: int, transaction_id: int, started_at: float = float("-inf")
+    ) -> None:
         previous = self._sessions.get((charger_id, connector_id))
         if previous is not None:
             if previous.transaction_id == transaction_id:
@@ -134,12 +161,19 @@ class SiteManager:
             self._ended.append(previous)  # its stop was missed: a connector runs one transaction at a time
         watch = FollowWatch(self.config.grace_period_s, self.config.follow_tolerance_kw)
         cap = self.config.cap_kw(charger_id)
+        start = self.config.start_limit_kw if self._start_limits.limited(charger_id) else None
         self._sessions[charger_id, connector_id] = Session(
-            charger_id, connector_id, transaction_id, cap, watch
+            charger_id, connector_id, transaction_id, cap, watch, started_at=started_at, start_kw=start
         )
 
     def _is_current(self, session: Session) -> bool:
         return self._sessions.get(session.key) is session
+
+    def _known_to_charger(self, session: Session, now: float) -> bool:
+        """Whether the charger has been answered its StartTransaction (see PowerConfig.start_delay_s)."""
+        if now - session.started_at < self.config.start_delay_s:
+            return False
+        return session.transaction_id in self._transactions.open.get(session.key, {})
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -168,6 +202,7 @@ class SiteManager:
             s for s in ended if (s.confirmed_kw is not None or s.uncertain) and s.key not in self._sessions
         )
         now = self._clock.monotonic()
+        await self._install_start_limits(now)
         measured = self._measure()
         self._watch(now, measured)
         demand = max(0.0, self._cabinet_demand_kw())
@@ -178,15 +213,23 @@ class SiteManager:
         # once lowers the others instead, rather than leaving the sum over until the next rebalance.
         for _ in range(2):
             limit = self._site.limit_kw
-            fair, lower, raises = self._plan_round(limit, demand, measured)
+            fair, lower, raises = plan_round(
+                list(self._sessions.values()), measured, limit, cabinet_demand_kw=demand,
+                cabinet_share_kw=self.cabinet_share_kw, deadband_kw=self.config.deadband_kw,
+            )  # fmt: skip
             accepted += await self._apply(lower, now, tried)
             changes += len(lower)
             if self._committed_kw(measured) <= limit + EPSILON_KW:
                 break
         # The room for raisings is what the lowerings left, from what the chargers confirmed (a session
-        # that started meanwhile counts at its maximum) and from the limit now (it may have dropped).
-        room = self._site.limit_kw - self._committed_kw(measured)
-        accepted += await self._apply(fit_raises(room, raises), now, tried)
+        # without a profile yet counts at what it started with) and from the limit now (it may have
+        # dropped), less what lowered sessions may still draw while their EVs ramp down.
+        ramping = self._ramps.kw(self._clock.monotonic())
+        room = self._site.limit_kw - self._committed_kw(measured) - ramping
+        fitted = fit_raises(room, raises)
+        if ramping > EPSILON_KW and raises:
+            self._wake_after_ramp()
+        accepted += await self._apply(fitted, now, tried)
         changes += len(raises)
         await self._control.read_back(accepted)
         plan = self._plan(reason, limit, demand, fair.level, measured, changes=changes)
@@ -196,44 +239,23 @@ class SiteManager:
         (self._events.publish if changed else self._events.live)(Event("SitePlan", None, plan))
         return plan
 
-    def _plan_round(
-        self, limit: float, demand: float, measured: Readings
-    ) -> tuple[FairShare[Key], list[Step[Key]], list[Step[Key]]]:
-        """The fair shares, and the lowerings and raisings that reach them."""
-        sessions = list(self._sessions.values())
-        # Fixed loads come off the top; the sessions that follow their limits and the cabinet share the rest.
-        reserved = {s.key: s.effective_kw(measured.get(s.key)) for s in sessions if s.fixed}
-        budget = limit - sum(reserved.values())
-        caps: dict[Key, float] = {s.key: s.cap_kw for s in sessions if not s.fixed}
-        caps[CABINET] = demand
-        fair = max_min_fair(budget, caps)
-        targets: dict[Key, float] = dict(fair.shares)
-        for s in sessions:
-            if s.fixed:  # still asked for what it would get, never above what is reserved for it
-                targets[s.key] = min(s.cap_kw, fair.level, reserved[s.key])
-            s.target_kw = targets[s.key]
-        current: dict[Key, float] = {s.key: s.assumed_kw for s in sessions}
-        current[CABINET] = self.cabinet_share_kw
-        must_send = frozenset(s.key for s in sessions if s.confirmed_kw is None or s.uncertain)
-        deadband = self.config.deadband_kw
-        lower, raises = split_changes(
-            budget,
-            {k: current[k] for k in caps},
-            {k: targets[k] for k in caps},
-            deadband,
-            must_send=must_send,
-        )
-        # A fixed load's limit does not change what is reserved for it: it goes with the lowerings.
-        lower += [Step(k, current[k], targets[k]) for k in reserved
-                  if k in must_send or abs(targets[k] - current[k]) > deadband]  # fmt: skip
-        return fair, lower, raises
+    async def _install_start_limits(self, now: float) -> None:
+        """Install the TxDefaultProfile on chargers due for one (a lowering from "unlimited": no ramp)."""
+        limit = self.config.start_limit_kw
+        due = self._start_limits.due(now)
+        if limit is None or not due:
+            return
+        results = await asyncio.gather(*(self._control.set_start_limit(charger, limit) for charger in due))
+        for charger, ok in zip(due, results, strict=True):
+            if ok:
+                self._start_limits.installed(charger, now)
 
     def _measure(self) -> dict[tuple[str, int], float | None]:
         power = self._transactions.power_w
         return {key: (power[key] / 1000.0 if key in power else None) for key in self._sessions}
 
     def _committed_kw(self, measured: Readings) -> float:
-        """The sum of limits in force: every session (new ones at their maximum) plus the cabinet's share."""
+        """The sum of limits in force: every session (new ones at what they start with) and the cabinet."""
         sessions = sum(s.effective_kw(measured.get(s.key)) for s in self._sessions.values())
         return sessions + self.cabinet_share_kw
 
@@ -257,8 +279,8 @@ class SiteManager:
     async def _apply(self, steps: list[Step[Key]], now: float, tried: set[tuple[str, int]]) -> list[Session]:
         """Carry out one phase's steps together; the sessions whose profile was accepted.
 
-        A session whose command failed earlier in this rebalance (in `tried` without success) or that is
-        backing off is not sent again now.
+        A session whose command failed earlier in this rebalance (in `tried` without success), that is
+        backing off, or whose charger may not know its transaction id yet is not sent anything now.
         """
         sends: list[Session] = []
         targets: list[float] = []
@@ -271,23 +293,42 @@ class SiteManager:
             session = self._sessions.get(key)
             if session is None or session.retry_at > now or (key in tried and session.failures):
                 continue
+            if not self._known_to_charger(session, now):
+                # Planned at its share, it draws its start limit (or maximum) meanwhile; a rebalance soon
+                # sends its profile.
+                if not self._start_pending:
+                    self._start_pending = True
+                    asyncio.get_running_loop().call_later(
+                        self.config.start_delay_s, self.request_rebalance, "session started"
+                    )
+                continue
             tried.add(key)
             sends.append(session)
             targets.append(step.target)
+        before = [session.assumed_kw for session in sends]
         results = await asyncio.gather(*map(self._control.set_limit, sends, targets))
+        confirmed_at = self._clock.monotonic()
+        for session, old, ok in zip(sends, before, results, strict=True):
+            if ok:
+                self._ramps.lowered(confirmed_at, old - session.assumed_kw)
         return [session for session, ok in zip(sends, results, strict=True) if ok]
+
+    def _wake_after_ramp(self) -> None:
+        """Rebalance when the first ramp-down is over, so held-back raisings follow without a period."""
+        end = self._ramps.next_end()
+        if end is None:
+            return
+        if self._ramp_wake is not None:
+            self._ramp_wake.cancel()
+        delay = end - self._clock.monotonic()
+        self._ramp_wake = asyncio.get_running_loop().call_later(
+            max(0.0, delay), self.request_rebalance, "ramped down"
+        )
 
     def _plan(
         self, reason: str, limit: float, demand: float, level: float, measured: Readings, *, changes: int
     ) -> dict[str, Any]:
         """The SitePlan event's data (the TUI draws it; docs/power.md lists the fields)."""
-        sessions = [
-            {"chargerId": s.charger_id, "connectorId": s.connector_id, "transactionId": s.transaction_id,
-             "cap_kw": s.cap_kw, "target_kw": s.target_kw, "limit_kw": s.confirmed_kw,
-             "reported_kw": s.reported_kw, "measured_kw": measured.get(s.key), "uncertain": s.uncertain,
-             "notFollowing": s.watch.flagged, "error": s.error}
-            for s in self._sessions.values()
-        ]  # fmt: skip
         return {
             "reason": reason,
             "limit_kw": limit,
@@ -295,5 +336,5 @@ class SiteManager:
             "cabinet": {"demand_kw": demand, "share_kw": self.cabinet_share_kw},
             "committed_kw": self._committed_kw(measured),
             "changes": changes,
-            "sessions": sessions,
+            "sessions": [s.describe(measured.get(s.key)) for s in self._sessions.values()],
         }

@@ -78,7 +78,7 @@ def _minute_start(epoch_s: float) -> str:
 
 def tx_profile_request(
     connector_id: int,
-    transaction_id: int,
+    transaction_id: int | None,
     limit_kw: float,
     unit: RateUnit,
     *,
@@ -87,32 +87,35 @@ def tx_profile_request(
     now_epoch_s: float,
     minutes: int = 1,
 ) -> tuple[dict[str, Any], float]:
-    """A SetChargingProfile request holding `limit_kw` for the transaction, and the kW it stands for.
+    """A SetChargingProfile request holding `limit_kw`, and the kW the limit sent stands for.
 
-    Absolute, starting on the current minute, `minutes` 1-minute periods at the limit and no duration:
-    the last period stays in force until the next profile or the end of the transaction, so the limit
-    holds even if the central system goes away.
+    A TxProfile for the transaction; without a transaction, the charger's TxDefaultProfile (connector 0,
+    see `PowerConfig.start_limit_kw`). Absolute, starting on the current minute, `minutes` 1-minute
+    periods at the limit and no duration: the last period stays in force until the next profile (or the
+    end of the transaction), so the limit holds even if the central system goes away.
     """
     limit = unit.from_kw(limit_kw)
     period: dict[str, Any] = {"limit": limit}
     if unit.unit == "A":
         period["numberPhases"] = unit.phases
-    request = {
-        "connectorId": connector_id,
-        "csChargingProfiles": {
-            "chargingProfileId": profile_id,
-            "transactionId": transaction_id,
-            "stackLevel": stack_level,
-            "chargingProfilePurpose": "TxProfile",
-            "chargingProfileKind": "Absolute",
-            "chargingSchedule": {
-                "startSchedule": _minute_start(now_epoch_s),
-                "chargingRateUnit": unit.unit,
-                "chargingSchedulePeriod": [
-                    {"startPeriod": index * PERIOD_S, **period} for index in range(max(1, minutes))
-                ],
-            },
+    profile: dict[str, Any] = {"chargingProfileId": profile_id}
+    if transaction_id is not None:
+        profile["transactionId"] = transaction_id
+    profile |= {
+        "stackLevel": stack_level,
+        "chargingProfilePurpose": "TxProfile" if transaction_id is not None else "TxDefaultProfile",
+        "chargingProfileKind": "Absolute",
+        "chargingSchedule": {
+            "startSchedule": _minute_start(now_epoch_s),
+            "chargingRateUnit": unit.unit,
+            "chargingSchedulePeriod": [
+                {"startPeriod": index * PERIOD_S, **period} for index in range(max(1, minutes))
+            ],
         },
+    }
+    request = {
+        "connectorId": connector_id if transaction_id is not None else 0,
+        "csChargingProfiles": profile,
     }
     return request, unit.to_kw(limit)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from voltyard.power.following import FollowWatch
 
@@ -21,6 +22,9 @@ class Session:
         reported_kw: The limit GetCompositeSchedule reported after the last accepted profile.
         error: Why the last command failed (None after a success).
         failures, retry_at: Consecutive failures, and when (monotonic) the next try is due.
+        started_at: When the manager heard of it (monotonic; minus infinity for one taken over at start).
+        start_kw: What it may draw before its first TxProfile: its charger's TxDefaultProfile limit when
+            that was in force as it started, else None (its connector's maximum).
     """
 
     charger_id: str
@@ -35,6 +39,8 @@ class Session:
     error: str | None = None
     failures: int = 0
     retry_at: float = 0.0
+    started_at: float = float("-inf")
+    start_kw: float | None = None
 
     @property
     def key(self) -> tuple[str, int]:
@@ -42,8 +48,10 @@ class Session:
 
     @property
     def assumed_kw(self) -> float:
-        """The most it may draw as far as we know: the confirmed limit, else its connector's maximum."""
-        return self.cap_kw if self.confirmed_kw is None else self.confirmed_kw
+        """The most it may draw as far as we know: the confirmed limit, else what it started with."""
+        if self.confirmed_kw is not None:
+            return self.confirmed_kw
+        return self.cap_kw if self.start_kw is None else min(self.start_kw, self.cap_kw)
 
     @property
     def fixed(self) -> bool:
@@ -56,3 +64,19 @@ class Session:
         if self.watch.flagged and measured_kw is not None:
             return max(measured_kw, self.assumed_kw)
         return self.assumed_kw
+
+    def describe(self, measured_kw: float | None) -> dict[str, Any]:
+        """Its entry in a SitePlan event."""
+        return {
+            "chargerId": self.charger_id,
+            "connectorId": self.connector_id,
+            "transactionId": self.transaction_id,
+            "cap_kw": self.cap_kw,
+            "target_kw": self.target_kw,
+            "limit_kw": self.confirmed_kw,
+            "reported_kw": self.reported_kw,
+            "measured_kw": measured_kw,
+            "uncertain": self.uncertain,
+            "notFollowing": self.watch.flagged,
+            "error": self.error,
+        }
