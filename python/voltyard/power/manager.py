@@ -1,0 +1,340 @@
+"""The site power manager: one site limit (kW) shared max-min fair between the OCPP chargers' sessions
+and the DC cabinet, enforced with TxProfiles (docs/power.md).
+
+Each rebalance (every period, and at once on a session start or end or a change of the limit) plans
+the shares, then applies them in two steps: first every lowering (and the profiles of new sessions),
+then the raisings, cut to the room the confirmed lowerings made. A limit counts as in force only once
+the charger accepted it; until then the old one is assumed (a new session's is its connector's
+maximum), so the sum of limits stays within the site limit even when commands fail.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from voltyard.events import Event
+from voltyard.power.charger_control import ChargerControl
+from voltyard.power.config import PowerConfig
+from voltyard.power.following import FollowWatch
+from voltyard.power.planning import CABINET, Key, plan_round
+from voltyard.power.ports import Clock, CommandCall, EventPort, SiteView, TransactionsView
+from voltyard.power.ramps import RampDowns
+from voltyard.power.session import Session
+from voltyard.power.sharing import EPSILON_KW, Step, fit_raises
+from voltyard.power.start_limits import StartLimits
+
+__all__ = ["CABINET", "PowerConfig", "Session", "SiteManager"]
+
+log = logging.getLogger(__name__)
+
+Readings = Mapping[tuple[str, int], float | None]
+_ENDED = frozenset({"TransactionStopped", "TransactionStopFlagged", "TransactionReconciled",
+                    "TransactionForceClosed"})  # fmt: skip
+
+
+class SiteManager:
+    """Shares the site limit; see the module docstring. `start()` runs it as a task, `stop()` ends it.
+
+    Args:
+        site: Its `limit_kw` is the site limit, read at every rebalance.
+        events: Session starts and ends and limit changes come from it; SitePlan and Alert events go to it.
+        commands_call: Sends a command to a charger (`Commands.call`).
+        transactions: The open transactions (taken over at start) and the metered power per connector.
+        clock: Monotonic time for the grace period and back-off, wall time for schedules.
+        cabinet_demand_kw: What the DC cabinet's guns ask for now (its claim).
+        set_cabinet_share: Hands the cabinet its share (`PlannerTick.set_cabinet_share`).
+        config: The settings.
+    """
+
+    def __init__(
+        self,
+        site: SiteView,
+        events: EventPort,
+        commands_call: CommandCall,
+        transactions: TransactionsView,
+        clock: Clock,
+        *,
+        cabinet_demand_kw: Callable[[], float],
+        set_cabinet_share: Callable[[float], None],
+        config: PowerConfig,
+    ) -> None:
+        self._site = site
+        self._events = events
+        self._transactions = transactions
+        self._clock = clock
+        self._cabinet_demand_kw = cabinet_demand_kw
+        self._set_cabinet_share = set_cabinet_share
+        self.config = config
+        self._control = ChargerControl(commands_call, clock, config, self._is_current)
+        self._sessions: dict[tuple[str, int], Session] = {}
+        self._ended: list[Session] = []
+        self.cabinet_share_kw = 0.0  # the planner tick starts without a share until the first rebalance
+        self._wake = asyncio.Event()
+        self._reasons: set[str] = set()
+        self._start_pending = False  # a rebalance for a session that was too new is scheduled
+        self._ramps = RampDowns(config.ramp_down_s)
+        self._start_limits = StartLimits()  # where PowerConfig.start_limit_kw is in force
+        self._ramp_wake: asyncio.TimerHandle | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._unsubscribe: Callable[[], None] | None = None
+        self.last_plan: dict[str, Any] | None = None
+
+    @property
+    def sessions(self) -> Mapping[tuple[str, int], Session]:
+        return self._sessions
+
+    # --- lifecycle and triggers -------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Take over the sessions open now, listen for changes, rebalance at once and every period."""
+        if self._task is not None:
+            raise RuntimeError("the site manager is already running")
+        for (charger_id, connector_id), opened in self._transactions.open.items():
+            for transaction_id in opened:
+                self._add(charger_id, connector_id, transaction_id)
+                if self.config.start_limit_kw is not None:
+                    self._start_limits.seen(charger_id, self._clock.monotonic())
+        self._unsubscribe = self._events.subscribe(self._on_event)
+        self.request_rebalance("start")
+        self._task = asyncio.create_task(self._run(), name="site-power-manager")
+
+    async def stop(self) -> None:
+        """Stop rebalancing; the profiles installed stay in force on the chargers."""
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        if self._ramp_wake is not None:
+            self._ramp_wake.cancel()
+            self._ramp_wake = None
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    def request_rebalance(self, reason: str) -> None:
+        """Rebalance at once (e.g. the cabinet's demand jumped as a gun started a session)."""
+        if reason == "session started":
+            self._start_pending = False
+        self._reasons.add(reason)
+        self._wake.set()
+
+    def _on_event(self, event: Event) -> None:
+        data, charger_id = event.data, event.charger_id
+        if event.kind == "TransactionStarted" and charger_id is not None:
+            self._add(charger_id, data["connectorId"], data["transactionId"], self._clock.monotonic())
+            if self.config.start_limit_kw is not None:
+                self._start_limits.seen(charger_id, self._clock.monotonic())
+            # Its profile goes out once the charger knows its transaction id.
+            self._later(self.config.start_delay_s, "session started")
+        elif event.kind == "ChargerBooted" and charger_id is not None and data.get("status") == "Accepted":
+            if self.config.start_limit_kw is not None:  # a reboot may have lost it: install it again
+                self._start_limits.booted(charger_id, self._clock.monotonic() + self.config.start_delay_s)
+                self._later(self.config.start_delay_s, "charger booted")
+        elif event.kind in _ENDED:
+            transaction_id = data.get("transactionId")
+            for s in list(self._sessions.values()):
+                if s.charger_id == charger_id and s.transaction_id == transaction_id:
+                    del self._sessions[s.key]
+                    self._ended.append(s)
+                    self.request_rebalance("session ended")
+        elif event.kind == "SiteLimitChanged":
+            self.request_rebalance("limit changed")
+
+    def _later(self, delay: float, reason: str) -> None:
+        if delay > 0:
+            asyncio.get_running_loop().call_later(delay, self.request_rebalance, reason)
+        else:
+            self.request_rebalance(reason)
+
+    def _add(
+        self, charger_id: str, connector_id: int, transaction_id: int, started_at: float = float("-inf")
+    ) -> None:
+        previous = self._sessions.get((charger_id, connector_id))
+        if previous is not None:
+            if previous.transaction_id == transaction_id:
+                return
+            self._ended.append(previous)  # its stop was missed: a connector runs one transaction at a time
+        watch = FollowWatch(self.config.grace_period_s, self.config.follow_tolerance_kw)
+        cap = self.config.cap_kw(charger_id)
+        start = self.config.start_limit_kw if self._start_limits.limited(charger_id) else None
+        self._sessions[charger_id, connector_id] = Session(
+            charger_id, connector_id, transaction_id, cap, watch, started_at=started_at, start_kw=start
+        )
+
+    def _is_current(self, session: Session) -> bool:
+        return self._sessions.get(session.key) is session
+
+    def _known_to_charger(self, session: Session, now: float) -> bool:
+        """Whether the charger has been answered its StartTransaction (see PowerConfig.start_delay_s)."""
+        if now - session.started_at < self.config.start_delay_s:
+            return False
+        return session.transaction_id in self._transactions.open.get(session.key, {})
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        due = loop.time()
+        while True:
+            delay = due - loop.time()
+            if delay > 0 and not self._wake.is_set():
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(delay):
+                        await self._wake.wait()
+            self._wake.clear()
+            reasons, self._reasons = self._reasons or {"period"}, set()
+            try:
+                await self.rebalance(", ".join(sorted(reasons)))
+            except Exception:
+                log.exception("site power rebalance failed")
+            due = loop.time() + self.config.rebalance_period_s
+
+    # --- one rebalance ----------------------------------------------------------------------------
+
+    async def rebalance(self, reason: str = "period") -> dict[str, Any]:
+        """Plan and apply once (lowerings, then raisings, then read-back); returns the published plan."""
+        ended, self._ended = self._ended, []
+        # Before any new profile goes out: a new session on the same connector gets the same profile id.
+        await self._control.clear(
+            s for s in ended if (s.confirmed_kw is not None or s.uncertain) and s.key not in self._sessions
+        )
+        now = self._clock.monotonic()
+        await self._install_start_limits(now)
+        measured = self._measure()
+        self._watch(now, measured)
+        demand = max(0.0, self._cabinet_demand_kw())
+        tried: set[tuple[str, int]] = set()
+        accepted: list[Session] = []
+        changes = 0
+        # A lowering that fails leaves its session a fixed load at the limit it keeps: one more round at
+        # once lowers the others instead, rather than leaving the sum over until the next rebalance.
+        for _ in range(2):
+            limit = self._site.limit_kw
+            fair, lower, raises = plan_round(
+                list(self._sessions.values()), measured, limit, cabinet_demand_kw=demand,
+                cabinet_share_kw=self.cabinet_share_kw, deadband_kw=self.config.deadband_kw,
+            )  # fmt: skip
+            accepted += await self._apply(lower, now, tried)
+            changes += len(lower)
+            if self._committed_kw(measured) <= limit + EPSILON_KW:
+                break
+        # The room for raisings is what the lowerings left, from what the chargers confirmed (a session
+        # without a profile yet counts at what it started with) and from the limit now (it may have
+        # dropped), less what lowered sessions may still draw while their EVs ramp down.
+        ramping = self._ramps.kw(self._clock.monotonic())
+        room = self._site.limit_kw - self._committed_kw(measured) - ramping
+        fitted = fit_raises(room, raises)
+        if ramping > EPSILON_KW and raises:
+            self._wake_after_ramp()
+        accepted += await self._apply(fitted, now, tried)
+        changes += len(raises)
+        await self._control.read_back(accepted)
+        plan = self._plan(reason, limit, demand, fair.level, measured, changes=changes)
+        self.last_plan = plan
+        # Routine rebalances that change nothing are shown live (the TUI) without filling the event log.
+        changed = reason != "period" or changes > 0
+        (self._events.publish if changed else self._events.live)(Event("SitePlan", None, plan))
+        return plan
+
+    async def _install_start_limits(self, now: float) -> None:
+        """Install the TxDefaultProfile on chargers due for one (a lowering from "unlimited": no ramp)."""
+        limit = self.config.start_limit_kw
+        due = self._start_limits.due(now)
+        if limit is None or not due:
+            return
+        results = await asyncio.gather(*(self._control.set_start_limit(charger, limit) for charger in due))
+        for charger, ok in zip(due, results, strict=True):
+            if ok:
+                self._start_limits.installed(charger, now)
+
+    def _measure(self) -> dict[tuple[str, int], float | None]:
+        power = self._transactions.power_w
+        return {key: (power[key] / 1000.0 if key in power else None) for key in self._sessions}
+
+    def _committed_kw(self, measured: Readings) -> float:
+        """The sum of limits in force: every session (new ones at what they start with) and the cabinet."""
+        sessions = sum(s.effective_kw(measured.get(s.key)) for s in self._sessions.values())
+        return sessions + self.cabinet_share_kw
+
+    def _watch(self, now: float, measured: Readings) -> None:
+        for s in self._sessions.values():
+            limit = None if s.uncertain else s.confirmed_kw
+            reading = measured.get(s.key)
+            transition = s.watch.observe(now, reading, limit)
+            if transition is None:
+                continue
+            if transition == "raised":
+                log.warning(
+                    "%s connector %d draws %s kW over its %s kW limit for %.0f s: not following",
+                    s.charger_id, s.connector_id, reading, limit, s.watch.over_for(now),
+                )  # fmt: skip
+            data = {"kind": "NotFollowingLimit", "state": transition, "connectorId": s.connector_id,
+                    "transactionId": s.transaction_id, "limit_kw": limit, "measured_kw": reading,
+                    "grace_s": self.config.grace_period_s}  # fmt: skip
+            self._events.publish(Event("Alert", s.charger_id, data))
+
+    async def _apply(self, steps: list[Step[Key]], now: float, tried: set[tuple[str, int]]) -> list[Session]:
+        """Carry out one phase's steps together; the sessions whose profile was accepted.
+
+        A session whose command failed earlier in this rebalance (in `tried` without success), that is
+        backing off, or whose charger may not know its transaction id yet is not sent anything now.
+        """
+        sends: list[Session] = []
+        targets: list[float] = []
+        for step in steps:
+            key = step.key
+            if isinstance(key, str):  # the cabinet: in-process, it plans with its share from the next tick
+                self.cabinet_share_kw = step.target
+                self._set_cabinet_share(step.target)
+                continue
+            session = self._sessions.get(key)
+            if session is None or session.retry_at > now or (key in tried and session.failures):
+                continue
+            if not self._known_to_charger(session, now):
+                # Planned at its share, it draws its start limit (or maximum) meanwhile; a rebalance soon
+                # sends its profile.
+                if not self._start_pending:
+                    self._start_pending = True
+                    asyncio.get_running_loop().call_later(
+                        self.config.start_delay_s, self.request_rebalance, "session started"
+                    )
+                continue
+            tried.add(key)
+            sends.append(session)
+            targets.append(step.target)
+        before = [session.assumed_kw for session in sends]
+        results = await asyncio.gather(*map(self._control.set_limit, sends, targets))
+        confirmed_at = self._clock.monotonic()
+        for session, old, ok in zip(sends, before, results, strict=True):
+            if ok:
+                self._ramps.lowered(confirmed_at, old - session.assumed_kw)
+        return [session for session, ok in zip(sends, results, strict=True) if ok]
+
+    def _wake_after_ramp(self) -> None:
+        """Rebalance when the first ramp-down is over, so held-back raisings follow without a period."""
+        end = self._ramps.next_end()
+        if end is None:
+            return
+        if self._ramp_wake is not None:
+            self._ramp_wake.cancel()
+        delay = end - self._clock.monotonic()
+        self._ramp_wake = asyncio.get_running_loop().call_later(
+            max(0.0, delay), self.request_rebalance, "ramped down"
+        )
+
+    def _plan(
+        self, reason: str, limit: float, demand: float, level: float, measured: Readings, *, changes: int
+    ) -> dict[str, Any]:
+        """The SitePlan event's data (the TUI draws it; docs/power.md lists the fields)."""
+        return {
+            "reason": reason,
+            "limit_kw": limit,
+            "level_kw": None if level == float("inf") else level,
+            "cabinet": {"demand_kw": demand, "share_kw": self.cabinet_share_kw},
+            "committed_kw": self._committed_kw(measured),
+            "changes": changes,
+            "sessions": [s.describe(measured.get(s.key)) for s in self._sessions.values()],
+        }

@@ -1,0 +1,69 @@
+"""What the site power manager needs from the rest of the appliance, as narrow protocols.
+
+The manager takes its collaborators as constructor arguments typed by these protocols, so that the
+runtime passes the real objects (`Site`, `EventBus`, `Commands.call`, `Transactions`) and the unit tests
+pass small fakes.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Protocol
+
+from voltyard.events import Event
+
+__all__ = ["Clock", "CommandCall", "EventPort", "SiteView", "SystemClock", "TransactionsView"]
+
+
+class SiteView(Protocol):
+    """The site limit (`voltyard.domain.site.Site`)."""
+
+    @property
+    def limit_kw(self) -> float: ...
+
+
+class EventPort(Protocol):
+    """The event bus (`voltyard.events.EventBus`)."""
+
+    def subscribe(self, subscriber: Callable[[Event], None], /) -> Callable[[], None]: ...
+
+    def publish(self, event: Event, /) -> None: ...
+
+    def live(self, event: Event, /) -> None: ...
+
+
+class CommandCall(Protocol):
+    """`voltyard.gateway.outbound.Commands.call`: the charger's answer, or a `CommandError`."""
+
+    def __call__(
+        self, charger_id: str, action: str, payload: dict[str, Any], /, *, timeout: float | None = ...
+    ) -> Awaitable[dict[str, Any]]: ...
+
+
+class TransactionsView(Protocol):
+    """The open transactions and the latest metered power (`voltyard.domain.transactions.Transactions`)."""
+
+    @property
+    def open(self) -> Mapping[tuple[str, int], Mapping[int, str]]: ...
+
+    @property
+    def power_w(self) -> Mapping[tuple[str, int], float]: ...
+
+
+class Clock(Protocol):
+    """Monotonic seconds for grace periods and back-off; wall-clock epoch seconds for schedules."""
+
+    def monotonic(self) -> float: ...
+
+    def time(self) -> float: ...
+
+
+class SystemClock:
+    """The real clocks."""
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    def time(self) -> float:
+        return time.time()
