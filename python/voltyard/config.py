@@ -19,6 +19,7 @@ from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
 from voltyard.can.config import CabinetConfig
 from voltyard.errors import CabinetConfigError, ConfigError
+from voltyard.power.config import PowerConfig
 
 __all__ = [
     "LENIENCY_RULES",
@@ -153,6 +154,8 @@ class Config:
     health: HealthConfig = field(default_factory=HealthConfig)
     leniency: LeniencyConfig = field(default_factory=LeniencyConfig)
     cabinet: CabinetConfig | None = None
+    power: PowerConfig = field(default_factory=PowerConfig)
+    power_enabled: bool = False
     source: Path | None = None
 
 
@@ -212,6 +215,7 @@ def load_config(path: Path | None, overrides: Mapping[str, Mapping[str, Any]] | 
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
     cabinet = _cabinet(document.pop("cabinet", None), where)
+    power, power_enabled = _power(document.pop("power", {}), where, path)
     for name in document:
         if name not in _SECTIONS:
             raise ConfigError(f"{where}: unknown section [{name}] (known: {', '.join(_SECTIONS)})")
@@ -238,7 +242,36 @@ def load_config(path: Path | None, overrides: Mapping[str, Mapping[str, Any]] | 
             raise ConfigError(
                 f"{where}: [leniency] {key}: unknown rule {unknown[0]!r} (known: {', '.join(LENIENCY_RULES)})"
             )
-    return Config(**sections, cabinet=cabinet, source=path)
+    return Config(**sections, cabinet=cabinet, power=power, power_enabled=power_enabled, source=path)
+
+
+_POWER_KEYS = (
+    "rebalance_period_s", "deadband_kw", "grace_period_s", "follow_tolerance_kw", "connector_max_kw",
+    "discover_rate_unit", "profile_id_base", "stack_level", "schedule_minutes", "command_timeout_s",
+    "ramp_down_s", "start_limit_kw", "start_delay_s",
+)  # fmt: skip
+
+
+def _power(table: object, where: str, path: Path | None) -> tuple[PowerConfig, bool]:
+    """[power]: the site power manager (docs/power.md); off unless `enabled = true`."""
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: [power] must be a table")
+    hints = get_type_hints(PowerConfig)
+    kwargs: dict[str, Any] = {}
+    enabled = False
+    for key, raw in table.items():
+        if key == "enabled":
+            enabled = _bool(raw, f"{where}: [power] enabled")
+            continue
+        if key not in _POWER_KEYS:
+            raise ConfigError(
+                f"{where}: [power] {key}: unknown key (known: enabled, {', '.join(_POWER_KEYS)})"
+            )
+        kwargs[key] = _coerce(hints[key], raw, f"{where}: [power] {key}", path)
+    try:
+        return PowerConfig(**kwargs), enabled
+    except ValueError as exc:
+        raise ConfigError(f"{where}: [power] {exc}") from exc
 
 
 def _cabinet(table: object, where: str) -> CabinetConfig | None:

@@ -9,6 +9,7 @@ commands to use. Closing the console (or Ctrl-C) stops everything.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import re
 import shutil
@@ -18,6 +19,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,6 +43,7 @@ class DemoOptions:
     data_dir: Path | None = None
     tui: bool = True
     ready_timeout: float = 60.0
+    site_limit_kw: float = 300.0
 
 
 def _start(args: list[str], **kwargs: object) -> subprocess.Popen[str]:
@@ -62,6 +65,20 @@ def _wait_ready(server: subprocess.Popen[str], timeout: float) -> tuple[int, str
     raise VoltyardError("the central system did not start; its log is above")
 
 
+def _set_site_limit(api_url: str, token_file: Path, limit_kw: float) -> None:
+    request = urllib.request.Request(
+        f"{api_url}/api/v1/site",
+        data=json.dumps({"limit_kw": limit_kw}).encode(),
+        method="PUT",
+        headers={
+            "Authorization": f"Bearer {token_file.read_text().strip()}",
+            "Content-Type": "application/json",
+        },
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        log.info("site limit set to %s kW: %s", limit_kw, response.status)
+
+
 def _copy(process: subprocess.Popen[str], path: Path) -> None:
     """Keep reading a child's stderr into a file, so that a full pipe never blocks it."""
     assert process.stderr is not None
@@ -78,13 +95,18 @@ def run_demo(options: DemoOptions) -> int:
     python = sys.executable
     processes: list[subprocess.Popen[str]] = []
     try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        config = data_dir / "demo.toml"
+        # The demo shows site power management at work: the manager on, and a limit below the fleet's demand.
+        config.write_text("[power]\nenabled = true\nrebalance_period_s = 2.0\n")
         server = _start(
             [python, "-m", "voltyard.cli", "serve", "--host", "127.0.0.1", "--port", "0", "--api-port", "0",
-             "--data-dir", str(data_dir)],
+             "--data-dir", str(data_dir), "--config", str(config)],
             stderr=subprocess.PIPE,
         )  # fmt: skip
         processes.append(server)
         port, api_url = _wait_ready(server, options.ready_timeout)
+        _set_site_limit(api_url, data_dir / "api-token-operator", options.site_limit_kw)
         # From here on the console owns the terminal: the others write to files in the data directory.
         server_log = data_dir / "serve.log"
         threading.Thread(target=_copy, args=(server, server_log), daemon=True).start()

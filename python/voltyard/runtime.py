@@ -42,6 +42,8 @@ from voltyard.ocpp.answers import register_answer_hooks
 from voltyard.ocpp.codec import load_codec
 from voltyard.ocpp.handlers import build_router
 from voltyard.ocpp.leniency import Leniency
+from voltyard.power.manager import SiteManager
+from voltyard.power.ports import SystemClock
 from voltyard.services import Services
 from voltyard.store.db import DB_FILENAME, connect
 from voltyard.store.message_log import MessageLog
@@ -75,6 +77,7 @@ class Appliance:
         self._api_runner: web.AppRunner | None = None
         self._site: Site | None = None
         self.cabinet: CabinetBridge | None = None
+        self.power: SiteManager | None = None
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
@@ -132,6 +135,21 @@ class Appliance:
             self.commands.add_local(config.cabinet.charge_point_id, self.cabinet.call)
             self._site.cabinet_kw = self.cabinet.cabinet_kw
             await self.cabinet.start()
+        if config.power_enabled:
+            cabinet = self.cabinet
+            self.power = SiteManager(
+                self._site,
+                events,
+                self.commands.call,
+                transactions,
+                SystemClock(),
+                # The cabinet's own demand; its share goes to the planner once the planner drives the
+                # modules (until then the guns draw what their EVs ask, and count against the site).
+                cabinet_demand_kw=cabinet.cabinet_kw if cabinet is not None else (lambda: 0.0),
+                set_cabinet_share=lambda kw: None,
+                config=config.power,
+            )
+            self.power.start()
         ports = await self.gateway.start(
             config.server.host, config.server.port, tls, config.security.tls_port
         )
@@ -175,6 +193,8 @@ class Appliance:
             self._api_runner = None
         if self.cabinet is not None:
             await self.cabinet.stop()
+        if self.power is not None:
+            await self.power.stop()
         for task in self._tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

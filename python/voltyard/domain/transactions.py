@@ -159,7 +159,9 @@ class Transactions:
     def _closed(self, charger_id: str, transaction_ids: list[int]) -> None:
         for key in [key for key in self.open if key[0] == charger_id]:
             for transaction_id in transaction_ids:
-                self.open[key].pop(transaction_id, None)
+                if self.open[key].pop(transaction_id, None) is not None:
+                    # The connector's last reading belonged to this session: the next one starts from nothing.
+                    self.power_w.pop(key, None)
             if not self.open[key]:
                 del self.open[key]
 
