@@ -43,6 +43,7 @@ from voltyard.can.frames import (
     RelayStatus,
     SafetySwitchStatus,
 )
+from voltyard.can.gcmc import GcmcCommander, SlotCommand
 from voltyard.can.gun import GunInputs, GunStateMachine
 from voltyard.can.identity import IdentityAssembler
 from voltyard.can.listener import (
@@ -101,6 +102,8 @@ class PlcDriver:
             on_ack_missing=lambda seq: self._evaluate(),
             on_ack_restored=self._evaluate,
         )
+        # The planner's contactor and power commands for the gun's slot (nothing until the first).
+        self.gcmc = GcmcCommander(gun.plc_id, send, retry_s=timing.ack_timeout_s)
         self._timer = PeriodicTimer(loop, timing.relay_period_s, self._tick)
         debounced = [
             Debounced(loop, timing.safety_assert_s, timing.safety_release_s, self._changed) for _ in range(3)
@@ -134,6 +137,7 @@ class PlcDriver:
         self._gun_temp: GunTemperature | None = None
         self._modules: ModuleStatus | None = None
         self.instant: MeterInstant | None = None
+        self.instant_received_at: float | None = None  # loop time of `instant`, stale or not
         self.energy_wh = 0
         self.config_acks: deque[ConfigAck] = deque(maxlen=16)
         self._config_waiters: list[tuple[Callable[[ConfigAck], bool], asyncio.Future[ConfigAck]]] = []
@@ -146,6 +150,36 @@ class PlcDriver:
     def status(self) -> ConnectorStatus:
         return self.state.status
 
+    @property
+    def authorized(self) -> str | None:
+        """The id tag authorised for the next session, until it starts or is withdrawn."""
+        return self._authorized
+
+    @property
+    def plugged(self) -> bool:
+        return self._plugged
+
+    @property
+    def session_ended(self) -> bool:
+        """A session ended and its EV is still plugged."""
+        return self._session_ended
+
+    @property
+    def available(self) -> bool:
+        return not self._unavailable
+
+    @property
+    def gcmc_status(self) -> GcmcStatus | None:
+        return self._gcmc
+
+    @property
+    def module_status(self) -> ModuleStatus | None:
+        return self._modules
+
+    @property
+    def gun_temperature(self) -> GunTemperature | None:
+        return self._gun_temp
+
     # -- lifecycle -------------------------------------------------------------------------------
 
     def start(self, phase: float = 0.0) -> None:
@@ -155,17 +189,26 @@ class PlcDriver:
         self._timer.start(phase)
 
     def stop(self) -> None:
-        """Opens the gun with a last frame and stops every timer."""
+        """Opens the gun (and its slot, when the planner drove it) with a last frame and stops
+        every timer."""
         self._stopped = True
         self._timer.stop()
         self.relay.update(urgent=True, close=False, force_off=True)
+        self.gcmc.force_off(self._loop.time())
         self.relay.close()
         for debounced in (self._estop, self._earth, self._safety_open):
             debounced.close()
         for _, future in self._config_waiters:
             future.cancel()
 
-    # -- the domain's commands -------------------------------------------------------------------
+    # -- the planner's and the domain's commands --------------------------------------------------
+
+    def command_gcmc(self, command: SlotCommand) -> None:
+        """The planner's command for the gun's slot: contactors and the gun's power budget
+        (GCMC_Command, sent on change and every second). RelayControl is untouched: the gun's
+        relay stays the driver's, and its faults open the gun whatever the planner says."""
+        if not self._stopped:
+            self.gcmc.update(command, self._loop.time())
 
     def authorize(self, id_tag: str) -> None:
         """Authorise the next session (local id tag, RemoteStart, or AutoCharge's EVMAC)."""
@@ -232,6 +275,7 @@ class PlcDriver:
             case MeterInstant():
                 self._instant_at = None if frame.data_stale else now
                 self.instant = frame
+                self.instant_received_at = now
                 self._listener.meter_sample(
                     MeterSample(
                         self.connector_id,
@@ -251,6 +295,7 @@ class PlcDriver:
                 self.targets = frame
             case GcmcStatus():
                 self._gcmc = frame
+                self.gcmc.on_status(frame.last_gcmc_seq_applied)
             case GunTemperature():
                 self._gun_temp = frame
             case ModuleStatus():
@@ -283,6 +328,7 @@ class PlcDriver:
 
     def _tick(self, now: float) -> None:
         self.relay.periodic()
+        self.gcmc.periodic(now)
         self._evaluate()
 
     def _changed(self, _value: bool) -> None:

@@ -66,8 +66,15 @@ class SimulatedEv:
         return CpState.C if Stage.POWER_DELIVERY <= self.stage <= Stage.CURRENT_DEMAND else CpState.B
 
     @property
+    def wanted_a(self) -> float:
+        """What the EV asks for in current demand: its own limits, not what the EVSE offers (an
+        EV asking only for what it gets would never be given more when the site has more)."""
+        p = self.profile
+        return min(p.max_current_a, p.max_power_kw * 1000 / p.battery_v)
+
+    @property
     def target_current_a(self) -> float:
-        return self.current_a if self.stage == Stage.CURRENT_DEMAND else 0.0
+        return self.wanted_a if self.stage == Stage.CURRENT_DEMAND else 0.0
 
     def plug(self, profile: EvProfile | None = None) -> None:
         if profile is not None:
@@ -103,7 +110,7 @@ class SimulatedEv:
 
     def _demand(self, dt: float, relay_closed: bool, limit_a: float) -> None:
         p = self.profile
-        cap = min(p.max_current_a, limit_a, p.max_power_kw * 1000 / p.battery_v)
+        cap = min(self.wanted_a, limit_a)
         if relay_closed:
             self.current_a = min(cap, self.current_a + p.ramp_a_per_s * dt)
             self.energy_kwh += p.battery_v * self.current_a * dt / 3.6e6

@@ -10,6 +10,14 @@ handle: estop, earth fault, safety chain, over-temperature, a welded or stuck-op
 silent meter, total silence, corrupted CRCs, frame loss, and CMD_SEQs never applied; the simulator
 can also put a bus-off error frame on the bus. The received RelayControl period is recorded per
 PLC (from the frames' bus timestamps) for the 100 ms +-20 ms check.
+
+A PLC follows GCMC_Command once the host drives its slot with one (a non-zero GCMC_MASK): its
+contactors take the commanded states (feedback at once, in GCMC_Status sent on change), the gun's
+power path then needs GC as well as the relay, and the EV's current is capped at the gun's power
+budget (I <= PWR_LIMIT / V) and current limit, so the meters show the planner's budgets. Without
+it the gun is the single relay of RelayControl, as on hardware without a ring. The simulator does
+not model the ring's electrics: which modules feed a gun is the planner's business, and each PLC
+only knows its own slot.
 """
 
 from __future__ import annotations
@@ -147,8 +155,9 @@ class SimulatedPlc:
         self._relay_waiters: list[
             tuple[Callable[[RelayControl], bool], asyncio.Future[tuple[float, RelayControl]]]
         ] = []
-        self.limit_a = 5000.0
-        self.gcmc = GcmcCommand(plc_id)
+        self.gcmc = GcmcCommand(plc_id)  # mask 0: no planner drives the slot
+        self._gcmc_rx = 0
+        self._sent_gcmc: tuple[bool, ...] = ()
         self.energy_wh = 0.0
         self._meter_mux = 0
         self._identity_sent = False
@@ -163,8 +172,11 @@ class SimulatedPlc:
             case ConfigCmd():
                 self._on_config(frame)
             case GcmcCommand():
+                self._gcmc_rx = frame.gcmc_seq
+                if self.inject.ignore_commands and frame.gcmc_seq != self.gcmc.gcmc_seq:
+                    return
                 self.gcmc = frame
-                self.limit_a = frame.cur_limit_0p1a / 10 if frame.cur_limit_0p1a else 5000.0
+                self._send_gcmc()  # applied at once; the status is the ack
             case _:
                 pass
 
@@ -271,6 +283,48 @@ class SimulatedPlc:
             return True
         return False if self.inject.stuck_open else self.relay_on
 
+    @property
+    def planned(self) -> bool:
+        """Whether the host drives the slot through GCMC_Command (see the module docstring)."""
+        return self.gcmc.gcmc_mask != 0
+
+    @property
+    def limit_a(self) -> float:
+        """What the EVSE offers the EV: the gun's budget as a current at the battery's voltage."""
+        g = self.gcmc
+        if not self.planned:
+            return g.cur_limit_0p1a / 10 if g.cur_limit_0p1a else 5000.0
+        # PWR_LIMIT in 0.1 kW: I = P / V = pwr * 100 W / V.
+        return min(g.cur_limit_0p1a / 10, g.pwr_limit_0p1kw * 100 / self.ev.profile.battery_v)
+
+    def contactors(self) -> tuple[bool, bool, bool, bool, bool, bool]:
+        """The slot's contactor feedback: GC, MC, MN1, MN2, CW, CCW (closed = True)."""
+        g = self.gcmc
+        # A forced-off slot and a fired watchdog open everything; a gun fault opens its own GC.
+        slot_on = not g.gcmc_force_off and not self.relay_timeout
+
+        def driven(bit: int, cmd: bool) -> bool:
+            return slot_on and bool(g.gcmc_mask >> bit & 1) and cmd
+
+        if self.planned:
+            gc = driven(0, g.gc_cmd) and self.fault_reason == FaultReason.NONE
+            gc = True if self.inject.weld else (False if self.inject.stuck_open else gc)
+        else:
+            gc = self.relay_fb  # no planner: the gun relay is the gun contactor
+        return (
+            gc,
+            driven(1, g.mc_cmd),
+            driven(2, g.mn1_cmd),
+            driven(3, g.mn2_cmd),
+            driven(4, g.cw_cmd),
+            driven(5, g.ccw_cmd),
+        )
+
+    @property
+    def power_path(self) -> bool:
+        """Whether energy can flow to the EV: the relay, and GC when a planner drives it."""
+        return self.relay_fb and (not self.planned or self.contactors()[0])
+
     def tick(self, now: float, dt: float) -> None:
         if (
             self._last_relay_at is not None
@@ -284,8 +338,9 @@ class SimulatedPlc:
         self._apply_relay()
         ev = self.ev
         auth = self.command is not None and self.command.auth_grant
-        ev.step(dt, auth, self.relay_fb, self.limit_a)
-        if self.relay_fb and not self.inject.stuck_open:
+        path = self.power_path
+        ev.step(dt, auth, path, self.limit_a)
+        if path:
             self.energy_wh += ev.profile.battery_v * ev.current_a * dt / 3600
         self._publish(now)
         # After the status frames, so that the host knows the EV is plugged when its identity comes.
@@ -311,7 +366,7 @@ class SimulatedPlc:
             self._send_charge_info()
         if take("meter", now, 0.25):
             self._send_meter()
-        if take("gcmc", now, 0.5):
+        if self.contactors() != self._sent_gcmc or take("gcmc", now, 0.5):
             self._send_gcmc()
         if self._in_session() and take("targets", now, 0.25):
             self._send_targets()
@@ -418,8 +473,9 @@ class SimulatedPlc:
         if self.inject.meter_silent:
             return
         ev = self.ev
-        volts = ev.profile.battery_v if self.relay_fb else 0.0
-        amps = ev.current_a if self.relay_fb else 0.0
+        path = self.power_path
+        volts = ev.profile.battery_v if path else 0.0
+        amps = ev.current_a if path else 0.0
         if self._meter_mux == 0:
             frame: PlcFrame = MeterInstant(
                 self.plc_id,
@@ -436,25 +492,31 @@ class SimulatedPlc:
         self._emit.send(self, frame)
 
     def _send_gcmc(self) -> None:
-        g, fb = self.gcmc, self.relay_fb
+        g = self.gcmc
+        fb = self._sent_gcmc = self.contactors()
         self._emit.send(
             self,
             GcmcStatus(
                 self.plc_id,
-                gc_cmd=self.relay_on,
+                gc_cmd=g.gc_cmd if self.planned else self.relay_on,
                 mc_cmd=g.mc_cmd,
                 mn1_cmd=g.mn1_cmd,
                 mn2_cmd=g.mn2_cmd,
-                gc_fb=fb,
-                mc_fb=g.mc_cmd,
-                mn1_fb=g.mn1_cmd,
-                mn2_fb=g.mn2_cmd,
+                cw_cmd=g.cw_cmd,
+                ccw_cmd=g.ccw_cmd,
+                gc_fb=fb[0],
+                mc_fb=fb[1],
+                mn1_fb=fb[2],
+                mn2_fb=fb[3],
+                cw_fb=fb[4],
+                ccw_fb=fb[5],
                 gc_weld=self.inject.weld,
                 gcmc_fault_reason=self.fault_reason,
                 gcmc_comm_ok=not self.relay_timeout,
                 gcmc_safety_ok=self._safety_ok(),
+                gcmc_forced_off=g.gcmc_force_off,
                 last_gcmc_seq_applied=g.gcmc_seq,
-                last_gcmc_seq_rx=g.gcmc_seq,
+                last_gcmc_seq_rx=self._gcmc_rx,
             ),
         )
 
