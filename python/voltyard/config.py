@@ -214,8 +214,9 @@ def load_config(path: Path | None, overrides: Mapping[str, Mapping[str, Any]] | 
             raise ConfigError(f"{path}: cannot read the configuration: {exc.strerror}") from exc
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
-    cabinet = _cabinet(document.pop("cabinet", None), where)
-    power, power_enabled = _power(document.pop("power", {}), where, path)
+    extra = {name: values for name, values in (overrides or {}).items() if name in ("cabinet", "power")}
+    cabinet = _cabinet(extra.get("cabinet", document.pop("cabinet", None)), where)
+    power, power_enabled = _power({**document.pop("power", {}), **extra.get("power", {})}, where, path)
     for name in document:
         if name not in _SECTIONS:
             raise ConfigError(f"{where}: unknown section [{name}] (known: {', '.join(_SECTIONS)})")

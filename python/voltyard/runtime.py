@@ -18,6 +18,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from voltyard._native import Plan
 from voltyard.api.app import create_app
 from voltyard.api.tokens import ensure_tokens
 from voltyard.config import Config
@@ -29,7 +30,7 @@ from voltyard.domain.health import Health
 from voltyard.domain.site import Site
 from voltyard.domain.transactions import ClockSkew, Transactions
 from voltyard.errors import StoreError
-from voltyard.events import EventBus
+from voltyard.events import Event, EventBus
 from voltyard.gateway.admission import AuthThrottle, BootStorm
 from voltyard.gateway.authentication import Authenticator
 from voltyard.gateway.outbound import Commands
@@ -42,7 +43,9 @@ from voltyard.ocpp.answers import register_answer_hooks
 from voltyard.ocpp.codec import load_codec
 from voltyard.ocpp.handlers import build_router
 from voltyard.ocpp.leniency import Leniency
+from voltyard.power.cabinet_power import CabinetPower
 from voltyard.power.manager import SiteManager
+from voltyard.power.plan_view import plan_to_dict
 from voltyard.power.ports import SystemClock
 from voltyard.services import Services
 from voltyard.store.db import DB_FILENAME, connect
@@ -78,6 +81,7 @@ class Appliance:
         self._site: Site | None = None
         self.cabinet: CabinetBridge | None = None
         self.power: SiteManager | None = None
+        self.cabinet_power: CabinetPower | None = None
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
@@ -133,10 +137,9 @@ class Appliance:
         if config.cabinet is not None:
             self.cabinet = CabinetBridge(config.cabinet, chargers, transactions, authorization, events)
             self.commands.add_local(config.cabinet.charge_point_id, self.cabinet.call)
-            self._site.cabinet_kw = self.cabinet.cabinet_kw
             await self.cabinet.start()
+            self.cabinet_power = self._start_cabinet_power(self.cabinet, events)
         if config.power_enabled:
-            cabinet = self.cabinet
             self.power = SiteManager(
                 self._site,
                 events,
@@ -145,9 +148,12 @@ class Appliance:
                 SystemClock(),
                 # The cabinet's own demand; its share goes to the planner once the planner drives the
                 # modules (until then the guns draw what their EVs ask, and count against the site).
-                cabinet_demand_kw=cabinet.cabinet_kw if cabinet is not None else (lambda: 0.0),
-                set_cabinet_share=lambda kw: None,
+                cabinet_demand_kw=self.cabinet_power.demand_kw if self.cabinet_power else (lambda: 0.0),
+                set_cabinet_share=self.cabinet_power.set_cabinet_share
+                if self.cabinet_power
+                else (lambda kw: None),
                 config=config.power,
+                own_charge_points=[config.cabinet.charge_point_id] if config.cabinet else [],
             )
             self.power.start()
         ports = await self.gateway.start(
@@ -185,12 +191,40 @@ class Appliance:
         """The DC cabinet for the API: its guns with their live state, or `configured: false`."""
         if self.cabinet is None:
             return {"configured": False, "guns": [], "slots": [], "modules": [], "plan": None}
-        return self.cabinet.view()
+        view = self.cabinet.view()
+        if self.cabinet_power is not None:
+            view.update(self.cabinet_power.view())
+        return view
+
+    def _start_cabinet_power(self, cabinet: CabinetBridge, events: EventBus) -> CabinetPower:
+        """The 100 ms planner over the cabinet: its share comes from the site power manager, or is the whole
+        site limit when the manager is off."""
+
+        def publish_plan(plan: Plan) -> None:
+            if events.want_live:  # ten a second: built only while a stream client listens
+                events.live(Event("PlanComputed", None, plan_to_dict(plan)))
+
+        share = 0.0 if self.config.power_enabled else self.site.limit_kw
+        cabinet_power = CabinetPower(cabinet.link, publish_plan, cabinet_share_kw=share)
+        self.site.cabinet_kw = cabinet_power.measured_kw
+        self.site.own_charge_points = frozenset({cabinet.charger_id})
+        if not self.config.power_enabled:
+            events.subscribe(
+                lambda event: (
+                    cabinet_power.set_cabinet_share(event.data["limit_kw"])
+                    if event.kind == "SiteLimitChanged"
+                    else None
+                )
+            )
+        cabinet_power.start()
+        return cabinet_power
 
     async def stop(self) -> None:
         if self._api_runner is not None:
             await self._api_runner.cleanup()
             self._api_runner = None
+        if self.cabinet_power is not None:
+            self.cabinet_power.stop()
         if self.cabinet is not None:
             await self.cabinet.stop()
         if self.power is not None:

@@ -142,7 +142,7 @@ async def appliance(appliance_config):
 
 
 async def sample_power(
-    appliance, cabinet: FakeCabinet, observed: Observed, until: float
+    appliance, cabinet: FakeCabinet, observed: Observed, until: float, skip: frozenset[str] = frozenset()
 ) -> tuple[list, list]:
     """Sample the site every SAMPLE_S until loop time `until`: the samples, and starved sessions seen."""
     loop = asyncio.get_running_loop()
@@ -154,6 +154,8 @@ async def sample_power(
         chargers_kw = 0.0
         sessions = 0
         for key, opened in transactions.open.items():
+            if key[0] in skip:  # the cabinet's guns: their power is the cabinet's
+                continue
             for transaction_id in opened:
                 sessions += 1
                 began = observed.started.get(transaction_id, -math.inf)

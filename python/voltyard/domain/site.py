@@ -27,6 +27,8 @@ class Site:
         self._transactions = transactions
         self.limit_kw = _DEFAULT_LIMIT_KW
         self.cabinet_kw: Callable[[], float] = lambda: 0.0
+        # Charge points whose power is the cabinet's (its guns): counted once, in cabinet_kw.
+        self.own_charge_points: frozenset[str] = frozenset()
 
     def load(self, conn: sqlite3.Connection) -> None:
         row = conn.execute("SELECT value FROM settings WHERE key = 'site_limit_kw'").fetchone()
@@ -48,7 +50,11 @@ class Site:
         self._events.publish(Event("SiteLimitChanged", None, {"limit_kw": limit_kw, "previous_kw": previous}))
 
     def chargers_kw(self) -> float:
-        return sum(self._transactions.power_w.values()) / 1000.0
+        own = self.own_charge_points
+        return (
+            sum(w for (charger_id, _), w in self._transactions.power_w.items() if charger_id not in own)
+            / 1000.0
+        )
 
     def power_kw(self) -> float:
         return self.chargers_kw() + self.cabinet_kw()

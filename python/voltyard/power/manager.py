@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from voltyard.events import Event
@@ -61,8 +61,12 @@ class SiteManager:
         cabinet_demand_kw: Callable[[], float],
         set_cabinet_share: Callable[[float], None],
         config: PowerConfig,
+        own_charge_points: Collection[str] = (),
     ) -> None:
         self._site = site
+        # The DC cabinet's own charge point: its sessions are the cabinet's demand, shared through the
+        # planner, not OCPP sessions to send profiles to.
+        self._own = frozenset(own_charge_points)
         self._events = events
         self._transactions = transactions
         self._clock = clock
@@ -94,6 +98,8 @@ class SiteManager:
         if self._task is not None:
             raise RuntimeError("the site manager is already running")
         for (charger_id, connector_id), opened in self._transactions.open.items():
+            if charger_id in self._own:
+                continue
             for transaction_id in opened:
                 self._add(charger_id, connector_id, transaction_id)
                 if self.config.start_limit_kw is not None:
@@ -125,6 +131,8 @@ class SiteManager:
 
     def _on_event(self, event: Event) -> None:
         data, charger_id = event.data, event.charger_id
+        if charger_id in self._own:
+            return
         if event.kind == "TransactionStarted" and charger_id is not None:
             self._add(charger_id, data["connectorId"], data["transactionId"], self._clock.monotonic())
             if self.config.start_limit_kw is not None:
