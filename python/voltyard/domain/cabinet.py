@@ -11,6 +11,7 @@ it into the domain's calls; `call` answers the CSMS-initiated actions that make 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from datetime import UTC, datetime
@@ -231,13 +232,13 @@ class CabinetBridge:
                 return {"status": "Rejected"}
             return {"status": "Accepted"}
         if action == "RemoteStopTransaction":
-            for connector, started in self._transaction.items():
-                if (
-                    started.done()
-                    and not started.exception()
-                    and started.result() == payload["transactionId"]
-                ):
-                    return {"status": "Accepted" if self.link.driver(connector).remote_stop() else "Rejected"}
+            for connector, started in list(self._transaction.items()):
+                # A start may still be on its way to disk (its id is known to whoever asks only once it is).
+                with contextlib.suppress(Exception):
+                    if await asyncio.wait_for(asyncio.shield(started), 5.0) == payload["transactionId"]:
+                        return {
+                            "status": "Accepted" if self.link.driver(connector).remote_stop() else "Rejected"
+                        }
             return {"status": "Rejected"}
         if action == "ChangeAvailability":
             available = payload["type"] == "Operative"
