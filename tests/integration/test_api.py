@@ -374,6 +374,8 @@ async def test_metrics_exposition(api, appliance) -> None:
     assert "voltyard_connections 1" in text
     assert 'voltyard_handling_seconds_bucket{le="+Inf"} 2' in text
     assert "# TYPE voltyard_handling_seconds histogram" in text
+    assert "voltyard_frames_refused_total 0" in text
+    assert "voltyard_handshakes_refused_total 0" in text
 
 
 async def test_unknown_route_is_a_json_404(api) -> None:

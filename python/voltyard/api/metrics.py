@@ -39,6 +39,12 @@ def render_metrics(request: web.Request) -> str:
     for (action, direction), count in sorted(metrics.messages.items()):
         lines.append(f'voltyard_messages_total{{action="{_label(action)}",direction="{direction}"}} {count}')
     lines += [
+        "# HELP voltyard_frames_refused_total Frames the codec refused (answered with CALLERROR or dropped).",
+        "# TYPE voltyard_frames_refused_total counter",
+        f"voltyard_frames_refused_total {gateway.refused_frames}",
+        "# HELP voltyard_handshakes_refused_total Handshakes refused (id, protocol, auth, admission).",
+        "# TYPE voltyard_handshakes_refused_total counter",
+        f"voltyard_handshakes_refused_total {gateway.refused_handshakes}",
         "# HELP voltyard_call_errors_total CALLERRORs sent, by code.",
         "# TYPE voltyard_call_errors_total counter",
     ]

@@ -108,13 +108,11 @@ async def put_security(request: web.Request) -> web.Response:
         raise ApiError(422, "invalid_request", f"profile: expected 0, 1, 2 or 3, got {profile!r}")
     if password is not None and not isinstance(password, str):
         raise ApiError(422, "invalid_request", "password: expected a string")
-    if profile in (1, 2) and password is None:
-        appliance_services = request.app[APPLIANCE].services
-        assert appliance_services is not None
-        if appliance_services.credentials.of(request.match_info["charger_id"]).password_hash is None:
-            raise ApiError(422, "invalid_request", f"profile {profile} needs a password")
     services = request.app[APPLIANCE].services
     assert services is not None
+    known = services.credentials.of(request.match_info["charger_id"]).password_hash is not None
+    if profile in (1, 2) and password is None and not known:
+        raise ApiError(422, "invalid_request", f"profile {profile} needs a password")
     try:
         await services.credentials.set(
             request.match_info["charger_id"],

@@ -12,7 +12,7 @@ import asyncio
 import collections
 import logging
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import orjson
 from picows import WSCloseCode, WSFrame, WSListener, WSMsgType, WSTransport
@@ -353,6 +353,3 @@ class ChargerConnection(WSListener):
                     f"{self.charger_id}: disconnected before it finished booting"
                 ) from None
             raise
-
-    def describe(self) -> dict[str, Any]:
-        return {"chargerId": self.charger_id, "ready": self.ready, "pending": self.pending is not None}

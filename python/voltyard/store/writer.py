@@ -81,8 +81,7 @@ class StoreWriter:
         rows = self._batch.get(sql)
         if rows is None:
             self._batch[sql] = [params]
-            if self._timer is None and self._loop is not None:
-                self._timer = self._loop.call_later(self.commit_interval, self._hand_over)
+            self.wake()
         else:
             rows.append(params)
 
