@@ -72,22 +72,16 @@ def _add_demo(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
             "scenario, and the operator console; closing the console stops everything."
         ),
     )
-    demo.add_argument("--chargers", type=_positive, default=20, help="simulated chargers (default 20)")
-    demo.add_argument("--connectors", type=_positive, default=2, help="connectors per charger (default 2)")
+    demo.add_argument("--chargers", type=_positive_int, default=20, help="simulated chargers (default 20)")
+    demo.add_argument(
+        "--connectors", type=_positive_int, default=2, help="connectors per charger (default 2)"
+    )
     demo.add_argument("--scenario", default="morning_rush", help="simulator scenario (default morning_rush)")
-    demo.add_argument("--duration", type=float, default=3600.0, help="seconds the fleet runs (default 3600)")
+    demo.add_argument(
+        "--duration", type=_positive_float, default=3600.0, help="seconds the fleet runs (default 3600)"
+    )
     demo.add_argument("--data-dir", type=Path, help="keep the store here (default: a temporary directory)")
     demo.add_argument("--no-tui", action="store_true", help="run headless until the scenario ends")
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
 
 
 def _add_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
