@@ -2,15 +2,20 @@
 
 use std::borrow::Cow;
 
+use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 // The decoder's nesting bound: deeper input is refused rather than risking the stack.
-use voltyard_core::ocppj::{JsonNode, JsonTree, Kind, MAX_DEPTH, Slot, TreeBuilder};
+use voltyard_core::ocppj::{Elements, JsonNode, JsonTree, Kind, MAX_DEPTH, Slot, TreeBuilder};
 
-use crate::errors::{CoreError, encode_error};
+use crate::errors::{CoreError, encode_error, value_error};
 use crate::vocabulary::Vocabulary;
 
 /// Builds the Python objects of a JSON value; the words of OCPP come from `words`.
+///
+/// Per member and element this is the only code that runs on every decoded frame, so it avoids the
+/// reference-count calls it can: a shared word goes into its dict borrowed, and a list is made at
+/// its final size with its items moved in rather than appended.
 pub fn to_python<'py>(py: Python<'py>, node: JsonNode<'_>, words: &Vocabulary) -> PyResult<Bound<'py, PyAny>> {
     Ok(match node.kind() {
         Kind::Null => py.None().into_bound(py),
@@ -19,21 +24,38 @@ pub fn to_python<'py>(py: Python<'py>, node: JsonNode<'_>, words: &Vocabulary) -
         Kind::UInt(u) => u.into_pyobject(py)?.into_any(),
         Kind::Float(f) => PyFloat::new(py, f).into_any(),
         Kind::Str(s) => words.string(py, s).into_any(),
-        Kind::Array(items) => {
-            let list = PyList::empty(py);
-            for item in items {
-                list.append(to_python(py, item, words)?)?;
-            }
-            list.into_any()
-        }
+        Kind::Array(items) => list_of(py, items, words)?,
         Kind::Object(members) => {
             let dict = PyDict::new(py);
             for (key, item) in members {
-                dict.set_item(words.string(py, key), to_python(py, item, words)?)?;
+                let value = match item.kind() {
+                    Kind::Str(s) => words.shared(py, s).map(Bound::as_any),
+                    _ => None,
+                };
+                match (words.shared(py, key), value) {
+                    (Some(key), Some(value)) => dict.set_item(key, value)?,
+                    (Some(key), None) => dict.set_item(key, to_python(py, item, words)?)?,
+                    (None, _) => dict.set_item(PyString::new(py, key), to_python(py, item, words)?)?,
+                }
             }
             dict.into_any()
         }
     })
+}
+
+fn list_of<'py>(py: Python<'py>, items: Elements<'_>, words: &Vocabulary) -> PyResult<Bound<'py, PyAny>> {
+    let len = ffi::Py_ssize_t::try_from(items.len()).map_err(|_| value_error("list too long".to_owned()))?;
+    // SAFETY: PyList_New returns a new reference (or null with an exception set, which
+    // `from_owned_ptr_or_err` turns into the error); every slot is filled below before the list is
+    // handed out, and PyList_SetItem steals the reference it is given.
+    unsafe {
+        let list = Bound::from_owned_ptr_or_err(py, ffi::PyList_New(len))?;
+        for (index, item) in (0..len).zip(items) {
+            let value = to_python(py, item, words)?;
+            ffi::PyList_SetItem(list.as_ptr(), index, value.into_ptr());
+        }
+        Ok(list)
+    }
 }
 
 /// Reads plain Python objects as a JSON tree; `what` names the argument in errors.

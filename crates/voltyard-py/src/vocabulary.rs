@@ -11,7 +11,6 @@ use pyo3::types::PyString;
 
 /// A word with what a lookup compares first, and its Python string.
 struct Entry {
-    hash: u64,
     len: usize,
     head: u64,
     tail: u64,
@@ -19,9 +18,12 @@ struct Entry {
     string: Py<PyString>,
 }
 
-/// Open-addressing table, at most 1/4 full so that probes stay short.
+/// Open addressing over a compact index, at most 1/4 full so that probes stay short. A slot holds
+/// the top 16 bits of the word's hash and its entry number plus one (0: empty): probing reads only
+/// this small table, which stays in the L1 cache, and an entry is read once its tag matched.
 pub struct Vocabulary {
-    slots: Vec<Option<Entry>>,
+    slots: Vec<u32>,
+    entries: Vec<Entry>,
     mask: usize,
     /// No word starts with a digit (true of OCPP 1.6): numbers-as-strings and timestamps, the
     /// commonest values that are not words, then skip the table.
@@ -30,19 +32,20 @@ pub struct Vocabulary {
 
 impl Vocabulary {
     pub fn new(py: Python<'_>, words: &[String]) -> Self {
+        assert!(words.len() < usize::from(u16::MAX), "a vocabulary holds fewer than 65535 words");
         let size = (words.len() * 4).next_power_of_two().max(64);
         let no_digit_words = !words.iter().any(|w| w.as_bytes().first().is_some_and(u8::is_ascii_digit));
-        let mut vocabulary = Self { slots: (0..size).map(|_| None).collect(), mask: size - 1, no_digit_words };
+        let mut vocabulary = Self { slots: vec![0; size], entries: Vec::new(), mask: size - 1, no_digit_words };
         for word in words {
             let (head, tail) = head_tail(word.as_bytes());
             let hash = hash(word.len(), head, tail);
             let mut at = vocabulary.slot_of(hash);
-            while vocabulary.slots[at].is_some() {
+            while vocabulary.slots[at] != 0 {
                 at = (at + 1) & vocabulary.mask;
             }
             let string = PyString::intern(py, word).unbind();
-            vocabulary.slots[at] =
-                Some(Entry { hash, len: word.len(), head, tail, word: word.as_str().into(), string });
+            vocabulary.entries.push(Entry { len: word.len(), head, tail, word: word.as_str().into(), string });
+            vocabulary.slots[at] = tag(hash) | u32::try_from(vocabulary.entries.len()).unwrap_or(0);
         }
         vocabulary
     }
@@ -56,6 +59,12 @@ impl Vocabulary {
         }
     }
 
+    /// The shared string for a word of the vocabulary, borrowed (no reference taken).
+    #[inline]
+    pub fn shared<'a, 'py>(&'a self, py: Python<'py>, text: &str) -> Option<&'a Bound<'py, PyString>> {
+        self.find(text).map(|shared| shared.bind(py))
+    }
+
     #[inline]
     fn find(&self, text: &str) -> Option<&Py<PyString>> {
         let bytes = text.as_bytes();
@@ -64,24 +73,36 @@ impl Vocabulary {
         }
         let (head, tail) = head_tail(bytes);
         let hash = hash(bytes.len(), head, tail);
+        let wanted = tag(hash);
         let mut at = self.slot_of(hash);
-        while let Some(entry) = &self.slots[at] {
-            if entry.hash == hash
-                && entry.len == bytes.len()
-                && entry.head == head
-                && entry.tail == tail
-                && (bytes.len() <= 16 || entry.word.as_bytes()[8..] == bytes[8..])
-            {
-                return Some(&entry.string);
+        loop {
+            let slot = self.slots[at];
+            if slot == 0 {
+                return None;
+            }
+            if slot & 0xFFFF_0000 == wanted {
+                let entry = &self.entries[(slot & 0xFFFF) as usize - 1];
+                if entry.len == bytes.len()
+                    && entry.head == head
+                    && entry.tail == tail
+                    && (bytes.len() <= 16 || entry.word.as_bytes()[8..] == bytes[8..])
+                {
+                    return Some(&entry.string);
+                }
             }
             at = (at + 1) & self.mask;
         }
-        None
     }
 
     fn slot_of(&self, hash: u64) -> usize {
         usize::try_from(hash >> 40).unwrap_or(0) & self.mask
     }
+}
+
+/// The slot tag of a hash: bits that `slot_of` does not use for the position.
+#[inline]
+fn tag(hash: u64) -> u32 {
+    u32::try_from(hash & 0xFFFF).unwrap_or(0) << 16
 }
 
 /// The first and the last eight bytes (overlapping for shorter texts; all of it below eight).
