@@ -28,6 +28,7 @@ __all__ = [
     "GcmcStatus",
     "GunPlan",
     "GunTemperature",
+    "MessageLogBuffer",
     "MeterInstant",
     "MeterTotals",
     "ModuleStatus",
@@ -38,9 +39,11 @@ __all__ = [
     "SafetySwitchStatus",
     "SlotTargets",
     "Step",
+    "TakenBlocks",
     "check_can_crc",
     "crc8",
     "decode_plc_frame",
+    "decompress_block",
     "encode_call",
     "encode_call_error",
     "encode_call_result",
@@ -118,6 +121,39 @@ def encode_call_error(
     message_id: str, code: str, description: str = "", details: object | None = None
 ) -> bytes:
     """`[4, message_id, code, description, details]`; `code` must be an OCPP 1.6 code."""
+
+@final
+class MessageLogBuffer:
+    """Message-log exchanges packed per charger until the store's next hand-over
+    (`voltyard.store.message_log`)."""
+
+    def __new__(cls) -> MessageLogBuffer: ...
+    def append(
+        self,
+        charger_id: str,
+        direction: Literal["in", "out"],
+        opened_at: float,
+        frame: bytes,
+        message_type: int | None,
+        message_id: str | None,
+        action: str | None,
+        reply: bytes | None = None,
+        reply_type: int | None = None,
+    ) -> None:
+        """Record one exchange; its reply, when given, is stamped with the current time."""
+
+    def __len__(self) -> int: ...
+    def take(self) -> TakenBlocks:
+        """Everything buffered, to be compressed by `TakenBlocks.blocks` (in the writer thread)."""
+
+@final
+class TakenBlocks:
+    def blocks(self) -> list[tuple[str, float, float, int, str, bytes]]:
+        """One LZ4 block per charger: (charger_id, first_time, last_time, count, actions, data).
+        Compresses without the GIL; a second call returns []."""
+
+def decompress_block(block: bytes) -> bytes:
+    """The packed records of a stored LZ4 block; raises `LogBlockError` when it is damaged."""
 
 def crc8(data: bytes) -> int:
     """CRC-8 (poly 0x07, init 0x00, no reflection, xorout 0x00) of `data`."""

@@ -158,6 +158,10 @@ class StoreError(VoltyardError):
     """The SQLite store could not be opened, migrated or written."""
 
 
+class LogBlockError(StoreError, ValueError):
+    """A stored message-log block cannot be read (truncated, corrupt or declaring an absurd size)."""
+
+
 class CommandError(VoltyardError):
     """A CSMS-initiated call did not produce a valid answer from the charger."""
 

@@ -5,17 +5,20 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import struct
 import time
+import zlib
 from contextlib import closing
 from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from voltyard.errors import StoreError
+from voltyard._native import MessageLogBuffer, decompress_block
+from voltyard.errors import LogBlockError, StoreError
 from voltyard.events import Event, events_after, mark_synced, sync_cursor
 from voltyard.store.db import connect, migrate, migrations
-from voltyard.store.message_log import MessageLog, decode_block, encode_block
+from voltyard.store.message_log import MessageLog, decode_block
 from voltyard.store.writer import StoreWriter
 
 
@@ -118,28 +121,85 @@ texts = st.text(alphabet=st.characters(codec="utf-8"), max_size=40)
 @given(
     st.lists(
         st.tuples(
-            st.sampled_from(["in", "out"]), st.floats(0, 2e9), frames, st.sampled_from([None, 2, 3, 4]),
-            st.none() | texts, st.none() | texts, st.none() | frames, st.sampled_from([3, 4]),
-            st.floats(0, 2e9),
+            st.sampled_from(["CP1", "CP2"]), st.sampled_from(["in", "out"]), st.floats(0, 2e9), frames,
+            st.sampled_from([None, 2, 3, 4]), st.none() | texts, st.none() | texts, st.none() | frames,
+            st.sampled_from([3, 4]),
         ),
         min_size=1, max_size=20,
     )
 )  # fmt: skip
 def test_block_round_trip(rows: list) -> None:
-    pending = [("CP", *row) for row in rows]
-    decoded = list(decode_block("CP", encode_block(pending)))
-    assert len(decoded) == len(pending)
-    for exchange, (_, direction, opened, frame, mtype, mid, action, reply, rtype, replied) in zip(
-        decoded, pending, strict=True
-    ):
-        assert (exchange.direction, exchange.time, exchange.frame, exchange.message_type) == (
-            direction, opened, frame, mtype,
-        )  # fmt: skip
-        assert exchange.message_id == (mid or None)
-        assert exchange.action == (action or None)
-        assert exchange.reply == reply
-        assert exchange.reply_type == (rtype if reply is not None else None)
-        assert exchange.reply_time == (replied if reply is not None else None)
+    buffer = MessageLogBuffer()
+    before = time.time()
+    for row in rows:
+        buffer.append(*row)
+    after = time.time()
+    assert len(buffer) == len(rows)
+    blocks = buffer.take().blocks()
+    assert len(buffer) == 0
+    decoded = {charger: list(decode_block(charger, data)) for charger, *_, data in blocks}
+    for charger, first, last, count, actions, _ in blocks:
+        mine = [row for row in rows if row[0] == charger]
+        assert (count, first, last) == (len(mine), mine[0][2], mine[-1][2])
+        assert actions == ",".join(sorted({row[6] for row in mine if row[6]}))
+        assert len(decoded[charger]) == len(mine)
+        for exchange, (_, direction, opened, frame, mtype, mid, action, reply, rtype) in zip(
+            decoded[charger], mine, strict=True
+        ):
+            assert (exchange.direction, exchange.time, exchange.frame, exchange.message_type) == (
+                direction, opened, frame, mtype,
+            )  # fmt: skip
+            assert exchange.message_id == (mid or None)
+            assert exchange.action == (action or None)
+            assert exchange.reply == reply
+            assert exchange.reply_type == (rtype if reply is not None else None)
+            if reply is None:
+                assert exchange.reply_time is None
+            else:
+                assert exchange.reply_time is not None
+                assert before <= exchange.reply_time <= after
+
+
+def _deflate_block(exchanges: list[tuple[float, bytes, str, bytes]]) -> bytes:
+    """A block as version 1 of the store wrote it: the same records, raw deflate."""
+    parts = []
+    for opened, frame, message_id, reply in exchanges:
+        mid = message_id.encode()
+        lengths = (len(mid), 9, len(frame), len(reply))
+        parts.append(struct.pack("<ddBbbHHII", opened, opened + 1, 0, 2, 3, *lengths))
+        parts += (mid, b"Heartbeat", frame, reply)
+    packer = zlib.compressobj(1, zlib.DEFLATED, -15)
+    return packer.compress(b"".join(parts)) + packer.flush()
+
+
+async def test_blocks_of_older_stores_stay_readable_and_damaged_ones_are_skipped(tmp_path: Path) -> None:
+    writer = await started(tmp_path / "v.db")
+    log = MessageLog(writer, max_rows=100, max_age_days=1)
+    old = _deflate_block([(100.0, b'[2,"a","Heartbeat",{}]', "a", b'[3,"a",{}]')])
+    insert = "INSERT INTO message_log (charger_id, first_time, last_time, count, actions, data, codec) "
+    insert += "VALUES "
+    await writer.durable(lambda conn: conn.execute(insert + "('CP', 100, 100, 1, 'Heartbeat', ?, 0)", (old,)))
+    await writer.durable(lambda conn: conn.execute(insert + "('CP', 150, 150, 1, 'Heartbeat', x'0102', 1)"))
+    log.exchange("CP", "in", 200.0, b'[2,"b","Heartbeat",{}]', 2, "b", "Heartbeat", b'[3,"b",{}]', 3)
+    await writer.flush()
+    with closing(connect(tmp_path / "v.db", readonly=True)) as db:
+        found = MessageLog.query(db, charger_id="CP")
+    assert [(e.message_id, e.reply_time is not None) for e in found] == [("b", True), ("a", True)]
+    assert found[1].reply == b'[3,"a",{}]'
+    await writer.close()
+
+
+def test_damaged_blocks_raise_a_clear_error() -> None:
+    with pytest.raises(LogBlockError, match="shorter than its 4-byte length prefix"):
+        decompress_block(b"\x01")
+    with pytest.raises(LogBlockError, match="over the 67108864-byte limit"):
+        decompress_block(b"\xff\xff\xff\xff\x00")
+    with pytest.raises(LogBlockError, match="corrupt block"):
+        decompress_block(b"\x10\x00\x00\x00\xff")
+    with pytest.raises(LogBlockError, match="ends inside a record"):
+        list(decode_block("CP", zlib.compress(b"\x00" * 10)[2:-4], 0))
+    with pytest.raises(LogBlockError, match="unknown message-log block codec 7"):
+        list(decode_block("CP", b"", 7))
 
 
 async def test_event_log_after_a_cursor_and_sync_markers(appliance) -> None:

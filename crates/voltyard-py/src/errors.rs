@@ -2,6 +2,7 @@
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
+use voltyard_core::blocks::BlockError;
 use voltyard_core::ocppj::{self, EncodeError, ErrorCode, FrameError};
 use voltyard_core::planner::PlannerError as CorePlannerError;
 use voltyard_core::plc::PlcError;
@@ -24,6 +25,7 @@ pyo3::import_exception!(voltyard.errors, CanUnknownIdError);
 pyo3::import_exception!(voltyard.errors, CanCrcError);
 pyo3::import_exception!(voltyard.errors, CanMuxError);
 pyo3::import_exception!(voltyard.errors, CanSignalRangeError);
+pyo3::import_exception!(voltyard.errors, LogBlockError);
 
 /// A core error, ready to be raised in Python.
 pub struct CoreError(PyErr);
@@ -93,6 +95,12 @@ impl From<PlcError> for CoreError {
             PlcError::BadMux { .. } => CanMuxError::new_err(args),
             PlcError::OutOfRange { .. } | PlcError::BadPlcId { .. } => CanSignalRangeError::new_err(args),
         })
+    }
+}
+
+impl From<BlockError> for CoreError {
+    fn from(e: BlockError) -> Self {
+        Self(LogBlockError::new_err(e.to_string()))
     }
 }
 

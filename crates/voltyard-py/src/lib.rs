@@ -1,6 +1,7 @@
 //! `voltyard._native`: voltyard-core for Python. This crate converts types and maps errors; the
 //! logic lives in voltyard-core.
 
+mod blocks;
 mod convert;
 mod crc;
 mod errors;
@@ -13,6 +14,8 @@ use pyo3::prelude::*;
 
 #[pymodule]
 mod _native {
+    #[pymodule_export]
+    use super::blocks::{MessageLogBuffer, TakenBlocks, decompress_block};
     #[pymodule_export]
     use super::crc::{check_can_crc, crc8, fill_can_crc};
     #[pymodule_export]

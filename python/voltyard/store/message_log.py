@@ -5,15 +5,19 @@ reply; our CALL and the charger's answer), recorded once the answer is known. Fr
 (unreadable, late answers) are exchanges without a reply. Frames are kept as the bytes that crossed the
 wire.
 
-Logging every frame of thousands of chargers must cost little per message, so exchanges are buffered on the
-event loop and written, at each store hand-over, as one zlib-compressed block per charger: a block row
-holds that charger's exchanges of the interval. JSON frames of one charger repeat themselves and compress
-about tenfold, and a row per block instead of per frame divides SQLite's per-row cost by the block size.
-`query` decompresses and filters; `prune` keeps the log within its row and age limits.
+Logging every frame of thousands of chargers must cost little per message, so exchanges are packed by the
+native module as they come (`MessageLogBuffer.append`, one call per exchange, no Python objects kept) and
+written, at each store hand-over, as one LZ4-compressed block per charger, compressed in the writer
+thread: a block row holds that charger's exchanges of the interval. JSON frames of one charger repeat
+themselves and compress several-fold, and a row per block instead of per frame divides SQLite's per-row
+cost by the block size. Blocks written before version 4 of the store are zlib-compressed (`codec` 0); both
+hold the same records. `query` decompresses and filters; `prune` keeps the log within its row and age
+limits.
 """
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import struct
 import time
@@ -21,20 +25,24 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from voltyard._native import MessageLogBuffer, decompress_block
+from voltyard.errors import LogBlockError
 from voltyard.store.writer import StoreWriter, Work
 
-__all__ = ["Exchange", "MessageLog", "decode_block", "encode_block"]
+__all__ = ["CODEC_DEFLATE", "CODEC_LZ4", "Exchange", "MessageLog", "decode_block"]
 
+log = logging.getLogger(__name__)
+
+CODEC_DEFLATE = 0
+CODEC_LZ4 = 1
 _INSERT = (
-    "INSERT INTO message_log (charger_id, first_time, last_time, count, actions, data) "
-    "VALUES (?, ?, ?, ?, ?, ?)"
+    "INSERT INTO message_log (charger_id, first_time, last_time, count, actions, data, codec) "
+    f"VALUES (?, ?, ?, ?, ?, ?, {CODEC_LZ4})"
 )
-# time, reply_time (NaN: no reply), direction (0 in, 1 out), message_type, reply_type (-1: none), then the
-# lengths of message_id, action, frame and reply.
+# A packed record (written by voltyard-core's blocks::pack_exchange): time, reply_time (NaN: no reply),
+# direction (0 in, 1 out), message_type, reply_type (-1: none), then the lengths of message_id, action,
+# frame and reply, followed by those four byte strings.
 _HEADER = struct.Struct("<ddBbbHHII")
-_NO_REPLY = float("nan")
-
-Pending = tuple[str, str, float, bytes, int | None, str | None, str | None, bytes | None, int | None, float]
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,53 +61,31 @@ class Exchange:
     reply_time: float | None
 
 
-def encode_block(exchanges: list[Pending]) -> bytes:
-    """Pack one charger's exchanges (as buffered by `MessageLog.exchange`) into a compressed block."""
-    parts: list[bytes] = []
-    for (
-        _,
-        direction,
-        opened,
-        frame,
-        message_type,
-        message_id,
-        action,
-        reply,
-        reply_type,
-        replied,
-    ) in exchanges:
-        mid = (message_id or "").encode()
-        act = (action or "").encode()
-        rep = reply or b""
-        parts.append(
-            _HEADER.pack(
-                opened,
-                replied if reply is not None else _NO_REPLY,
-                direction == "out",
-                -1 if message_type is None else message_type,
-                -1 if reply is None or reply_type is None else reply_type,
-                len(mid),
-                len(act),
-                len(frame),
-                len(rep),
-            )
-        )
-        parts += (mid, act, frame, rep)
-    # Raw deflate at level 1: the fastest zlib setting, without the adler32 pass a zlib header needs.
-    packer = zlib.compressobj(1, zlib.DEFLATED, -15)
-    return packer.compress(b"".join(parts)) + packer.flush()
+def _records(data: bytes, codec: int) -> bytes:
+    if codec == CODEC_LZ4:
+        return decompress_block(data)
+    if codec == CODEC_DEFLATE:
+        try:
+            return zlib.decompress(data, -15)
+        except zlib.error as exc:
+            raise LogBlockError(f"corrupt deflate block: {exc}") from exc
+    raise LogBlockError(f"unknown message-log block codec {codec}")
 
 
-def decode_block(charger_id: str, data: bytes) -> Iterator[Exchange]:
+def decode_block(charger_id: str, data: bytes, codec: int = CODEC_LZ4) -> Iterator[Exchange]:
     """The exchanges of a block, oldest first."""
-    raw = zlib.decompress(data, -15)
+    raw = _records(data, codec)
     offset = 0
     while offset < len(raw):
+        if offset + _HEADER.size > len(raw):
+            raise LogBlockError(f"block of {charger_id} ends inside a record header at byte {offset}")
         opened, replied, out, mtype, rtype, n_id, n_act, n_frame, n_reply = _HEADER.unpack_from(raw, offset)
         offset += _HEADER.size
-        mid = raw[offset : offset + n_id].decode()
+        if offset + n_id + n_act + n_frame + n_reply > len(raw):
+            raise LogBlockError(f"block of {charger_id} ends inside a record at byte {offset}")
+        mid = raw[offset : offset + n_id].decode(errors="replace")
         offset += n_id
-        act = raw[offset : offset + n_act].decode()
+        act = raw[offset : offset + n_act].decode(errors="replace")
         offset += n_act
         frame = raw[offset : offset + n_frame]
         offset += n_frame
@@ -125,59 +111,22 @@ class MessageLog:
 
     def __init__(self, store: StoreWriter, *, max_rows: int, max_age_days: float) -> None:
         self._store = store
-        self._pending: list[Pending] = []
+        self._buffer = MessageLogBuffer()
+        # `exchange(charger_id, direction, opened_at, frame, message_type, message_id, action, reply=None,
+        # reply_type=None)` records one exchange, `reply` None when nothing answered `frame`: the native
+        # method itself, so that the per-message call has no Python frame of its own.
+        self.exchange = self._buffer.append
         self.max_rows = max_rows
         self.max_age_days = max_age_days
         store.add_collector(self._collect)
 
-    def exchange(  # noqa: PLR0917 - one flat call per message on the hot path
-        self,
-        charger_id: str,
-        direction: str,
-        opened_at: float,
-        frame: bytes,
-        message_type: int | None,
-        message_id: str | None,
-        action: str | None,
-        reply: bytes | None = None,
-        reply_type: int | None = None,
-    ) -> None:
-        """Record one exchange; `reply` None when nothing answered `frame`."""
-        pending = self._pending
-        pending.append(
-            (
-                charger_id,
-                direction,
-                opened_at,
-                frame,
-                message_type,
-                message_id,
-                action,
-                reply,
-                reply_type,
-                time.time(),
-            )
-        )
-        if len(pending) == 1:
-            self._store.wake()
-
     def _collect(self) -> Work | None:
-        if not self._pending:
+        if not len(self._buffer):
             return None
-        pending, self._pending = self._pending, []
+        taken = self._buffer.take()
 
         def work(conn: sqlite3.Connection) -> None:
-            by_charger: dict[str, list[Pending]] = {}
-            for exchange in pending:
-                by_charger.setdefault(exchange[0], []).append(exchange)
-            conn.executemany(
-                _INSERT,
-                [
-                    (charger_id, rows[0][2], rows[-1][2], len(rows),
-                     ",".join(sorted({row[6] for row in rows if row[6]})), encode_block(rows))
-                    for charger_id, rows in by_charger.items()
-                ],
-            )  # fmt: skip
+            conn.executemany(_INSERT, taken.blocks())
 
         return work
 
@@ -208,9 +157,16 @@ class MessageLog:
             clauses.append("instr(',' || actions || ',', ?) > 0")
             params.append(f",{action},")
         found: list[Exchange] = []
-        sql = f"SELECT charger_id, data FROM message_log WHERE {' AND '.join(clauses)} ORDER BY id DESC"
-        for block_charger, data in conn.execute(sql, params):
-            for exchange in reversed(list(decode_block(block_charger, data))):
+        where = " AND ".join(clauses)
+        sql = f"SELECT id, charger_id, data, codec FROM message_log WHERE {where} ORDER BY id DESC"
+        for block_id, block_charger, data, codec in conn.execute(sql, params):
+            try:
+                exchanges = list(decode_block(block_charger, data, codec))
+            except LogBlockError as exc:
+                # One damaged block must not hide the rest of the log.
+                log.error("message_log block %d of %s skipped: %s", block_id, block_charger, exc)
+                continue
+            for exchange in reversed(exchanges):
                 if action is not None and exchange.action != action:
                     continue
                 if direction is not None and exchange.direction != direction:

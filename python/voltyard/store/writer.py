@@ -1,8 +1,8 @@
 """The store's single writer thread, with group commit.
 
 Two kinds of writes reach it. Telemetry (message log, meter values, status history) is appended on the
-event loop to an in-memory batch, handed over at most every `commit_interval` seconds and committed in
-one transaction: cheap per row, durable within the interval. Durable work (a StartTransaction's id, a
+event loop to in-memory batches, handed over every `commit_interval` seconds and committed in one
+transaction: cheap per row, durable within the interval. Durable work (a StartTransaction's id, a
 stop, a local-list change) is a function run in the thread; its future resolves only after the commit
 that contains it has been fsynced (WAL, synchronous=FULL). Everything queued while one commit runs goes
 into the next, so a burst of durable writes shares one fsync.
@@ -63,7 +63,7 @@ class StoreWriter:
         )
         self._batch: Batch = {}
         self._collectors: list[Collector] = []
-        self._timer: asyncio.TimerHandle | None = None
+        self._tick: asyncio.TimerHandle | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._conn: sqlite3.Connection | None = None
@@ -75,24 +75,19 @@ class StoreWriter:
         self._thread = threading.Thread(target=self._run, args=(ready,), name="voltyard-store", daemon=True)
         self._thread.start()
         await ready
+        self._tick = self._loop.call_later(self.commit_interval, self._periodic_hand_over)
 
     def append(self, sql: str, params: tuple[Any, ...]) -> None:
         """Queue a telemetry row; committed within `commit_interval` seconds. Never blocks."""
         rows = self._batch.get(sql)
         if rows is None:
             self._batch[sql] = [params]
-            self.wake()
         else:
             rows.append(params)
 
     def add_collector(self, collector: Collector) -> None:
-        """Ask `collector` for its pending telemetry at every hand-over (see `wake`)."""
+        """Ask `collector` for its pending telemetry at every hand-over."""
         self._collectors.append(collector)
-
-    def wake(self) -> None:
-        """A collector has pending telemetry: make sure a hand-over comes within the commit interval."""
-        if self._timer is None and self._loop is not None:
-            self._timer = self._loop.call_later(self.commit_interval, self._hand_over)
 
     def durable(self, work: Callable[[sqlite3.Connection], T]) -> asyncio.Future[T]:
         """Run `work(conn)` in the writer thread; the future resolves once its commit is on disk."""
@@ -111,15 +106,22 @@ class StoreWriter:
         """Commit what is pending and stop the thread."""
         if self._thread is None:
             return
+        if self._tick is not None:
+            self._tick.cancel()
+            self._tick = None
         await self.flush()
         self._queue.put(_Stop())
         await asyncio.get_running_loop().run_in_executor(None, self._thread.join)
         self._thread = None
 
+    def _periodic_hand_over(self) -> None:
+        # Every interval, busy or idle: buffers fill without telling the writer (that would cost a
+        # call per message), and an idle hand-over with nothing pending queues nothing.
+        assert self._loop is not None
+        self._tick = self._loop.call_later(self.commit_interval, self._periodic_hand_over)
+        self._hand_over()
+
     def _hand_over(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
         if self._batch:
             batch, self._batch = self._batch, {}
             self._queue.put(batch)

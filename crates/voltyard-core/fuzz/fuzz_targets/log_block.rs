@@ -1,0 +1,13 @@
+//! Any bytes as a stored message-log block: decompressing returns an error or at most
+//! `MAX_BLOCK_BYTES`, never panics; and any bytes packed as records and compressed come back whole.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use voltyard_core::blocks::{MAX_BLOCK_BYTES, compress, decompress};
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(raw) = decompress(data) {
+        assert!(raw.len() <= MAX_BLOCK_BYTES);
+    }
+    assert_eq!(decompress(&compress(data)).as_deref(), Ok(data));
+});

@@ -1,0 +1,100 @@
+//! The message log's exchange buffer and block codec of `voltyard._native`.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+use voltyard_core::blocks::{self, Exchange, ExchangeBuffer, Reply, TakenExchanges};
+
+use crate::errors::{CoreError, value_error};
+
+/// A message-log row: charger id, first and last opening time, count, actions, compressed data.
+type BlockRow = (String, f64, f64, u32, String, Py<PyBytes>);
+
+/// Exchanges buffered per charger until the store's next hand-over.
+#[pyclass(module = "voltyard._native")]
+pub struct MessageLogBuffer {
+    buffer: ExchangeBuffer,
+}
+
+#[pymethods]
+impl MessageLogBuffer {
+    #[new]
+    fn new() -> Self {
+        Self { buffer: ExchangeBuffer::new() }
+    }
+
+    /// Records one exchange; the reply, when given, is stamped with the current time.
+    #[pyo3(signature = (charger_id, direction, opened_at, frame, message_type, message_id, action, reply = None, reply_type = None))]
+    #[allow(clippy::too_many_arguments)] // one flat call per message on the hot path
+    fn append(
+        &mut self,
+        charger_id: &str,
+        direction: &str,
+        opened_at: f64,
+        frame: &[u8],
+        message_type: Option<i8>,
+        message_id: Option<&str>,
+        action: Option<&str>,
+        reply: Option<&[u8]>,
+        reply_type: Option<i8>,
+    ) -> Result<(), CoreError> {
+        let outgoing = match direction {
+            "in" => false,
+            "out" => true,
+            _ => return Err(value_error(format!("direction is \"in\" or \"out\", not {direction:?}"))),
+        };
+        let reply = reply.map(|frame| Reply { message_type: reply_type.unwrap_or(-1), frame, at: now() });
+        let exchange = Exchange {
+            outgoing,
+            opened: opened_at,
+            message_type,
+            message_id: message_id.unwrap_or(""),
+            action: action.unwrap_or(""),
+            frame,
+            reply,
+        };
+        self.buffer.push(charger_id, &exchange);
+        Ok(())
+    }
+
+    fn __len__(&self) -> usize {
+        self.buffer.len()
+    }
+
+    /// Everything buffered, handed over for compression (in the writer thread) by `blocks`.
+    fn take(&mut self) -> TakenBlocks {
+        TakenBlocks { taken: Some(self.buffer.take()) }
+    }
+}
+
+/// Exchanges taken from a `MessageLogBuffer`, not yet compressed.
+#[pyclass(module = "voltyard._native")]
+pub struct TakenBlocks {
+    taken: Option<TakenExchanges>,
+}
+
+#[pymethods]
+impl TakenBlocks {
+    /// One compressed block per charger, as message-log rows; compression runs without the GIL.
+    /// A second call returns nothing.
+    fn blocks(&mut self, py: Python<'_>) -> Vec<BlockRow> {
+        let Some(taken) = self.taken.take() else { return Vec::new() };
+        let blocks = py.detach(move || taken.into_blocks());
+        blocks
+            .into_iter()
+            .map(|b| (b.charger_id, b.first, b.last, b.count, b.actions, PyBytes::new(py, &b.data).unbind()))
+            .collect()
+    }
+}
+
+/// The packed records of a stored block (see `voltyard.store.message_log`).
+#[pyfunction]
+pub fn decompress_block(py: Python<'_>, block: &[u8]) -> Result<Py<PyBytes>, CoreError> {
+    let raw = blocks::decompress(block)?;
+    Ok(PyBytes::new(py, &raw).unbind())
+}
+
+fn now() -> f64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
+}
