@@ -30,6 +30,7 @@ __all__ = [
     "GunTemperature",
     "MessageLogBuffer",
     "MeterInstant",
+    "MeterReadingBuffer",
     "MeterTotals",
     "ModuleStatus",
     "OcppCodec",
@@ -40,6 +41,7 @@ __all__ = [
     "SlotTargets",
     "Step",
     "TakenBlocks",
+    "TakenMeterBlocks",
     "check_can_crc",
     "crc8",
     "decode_plc_frame",
@@ -151,6 +153,38 @@ class TakenBlocks:
     def blocks(self) -> list[tuple[str, float, float, int, str, bytes]]:
         """One LZ4 block per charger: (charger_id, first_time, last_time, count, actions, data).
         Compresses without the GIL; a second call returns []."""
+
+@final
+class MeterReadingBuffer:
+    """Meter readings packed per series (charger, connector, transaction) until the store's next
+    hand-over (`voltyard.store.meter_log`)."""
+
+    def __new__(cls) -> MeterReadingBuffer: ...
+    def append(
+        self,
+        charger_id: str,
+        connector_id: int,
+        transaction_id: int | None,
+        timestamp: str,
+        sampled_value: bytes,
+        energy_wh: float | None,
+        power_w: float | None,
+        received_at: float,
+        clock_skew: bool,
+    ) -> None:
+        """Record one reading; `sampled_value` is the sampledValue array as JSON."""
+
+    def __len__(self) -> int: ...
+    def take(self) -> TakenMeterBlocks:
+        """Everything buffered, to be compressed by `TakenMeterBlocks.blocks` (in the writer thread)."""
+
+@final
+class TakenMeterBlocks:
+    def blocks(
+        self,
+    ) -> list[tuple[str, int, int | None, str, str, int, float | None, float | None, bytes]]:
+        """One LZ4 block per series: (charger_id, connector_id, transaction_id, first_timestamp,
+        last_timestamp, count, last energy_wh, last power_w, data). Compresses without the GIL."""
 
 def decompress_block(block: bytes) -> bytes:
     """The packed records of a stored LZ4 block; raises `LogBlockError` when it is damaged."""

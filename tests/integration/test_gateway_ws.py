@@ -10,6 +10,7 @@ import pytest
 import websockets
 from voltyard.errors import CommandTimeoutError
 from voltyard.runtime import Appliance
+from voltyard.store.meter_log import meter_readings
 
 from tests.e2e.peer import open_websocket
 
@@ -129,11 +130,9 @@ async def test_meter_values_are_normalised(appliance) -> None:
     await ws.close()
     await appliance.store.flush()
     with closing(appliance.read_connection()) as db:
-        row = db.execute(
-            "SELECT energy_wh, power_w, transaction_id, sampled_value FROM meter_values"
-        ).fetchone()
-    assert row[:3] == (12500.0, 7200.0, None)
-    assert json.loads(row[3]) == sampled
+        (reading,) = meter_readings(db)
+    assert (reading.energy_wh, reading.power_w, reading.transaction_id) == (12500.0, 7200.0, None)
+    assert json.loads(reading.sampled_value) == sampled
 
 
 async def test_timed_out_call_fails_and_late_answer_is_discarded(appliance) -> None:

@@ -9,6 +9,7 @@ from contextlib import closing
 
 import pytest
 from voltyard.runtime import Appliance
+from voltyard.store.meter_log import meter_readings
 
 from tests.e2e.peer import open_websocket
 
@@ -70,10 +71,8 @@ async def test_enabled_rule_repairs_and_counts(appliance, rule: str) -> None:
     await appliance.store.flush()
     with closing(appliance.read_connection()) as db:
         if action == "MeterValues":
-            (sampled,) = db.execute(
-                "SELECT sampled_value FROM meter_values WHERE charger_id = ?", (charger_id,)
-            ).fetchone()
-            assert isinstance(json.loads(sampled)[0]["value"], str)
+            (reading,) = meter_readings(db, charger_id=charger_id)
+            assert isinstance(json.loads(reading.sampled_value)[0]["value"], str)
         if rule == "unknown_enum_values":
             row = db.execute(
                 "SELECT error_code, vendor_error_code FROM connectors WHERE charger_id = ?", (charger_id,)

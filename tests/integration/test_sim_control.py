@@ -13,6 +13,7 @@ from voltyard.sim import commands
 from voltyard.sim.fleet import FleetShape
 from voltyard.sim.link import ConnectOptions
 from voltyard.sim.simulation import SimConfig, Simulation
+from voltyard.store.meter_log import meter_readings
 
 
 @pytest.fixture
@@ -130,7 +131,7 @@ async def test_remote_start_profile_meter_and_remote_stop(appliance, simulation)
     await appliance.store.durable(lambda c: None)
     with closing(appliance.read_connection()) as conn:
         row = conn.execute("SELECT stop_reason, id_tag FROM transactions").fetchone()
-        powers = [p for (p,) in conn.execute("SELECT power_w FROM meter_values WHERE power_w IS NOT NULL")]
+        powers = [reading.power_w for reading in meter_readings(conn) if reading.power_w is not None]
     assert row == ("Remote", "REMOTE1")
     assert pytest.approx(6.0 * 230 * 3) in powers
 

@@ -19,6 +19,7 @@ from voltyard.errors import LogBlockError, StoreError
 from voltyard.events import Event, events_after, mark_synced, sync_cursor
 from voltyard.store.db import connect, migrate, migrations
 from voltyard.store.message_log import MessageLog, decode_block
+from voltyard.store.meter_log import MeterLog, last_energy_wh, meter_readings
 from voltyard.store.writer import StoreWriter
 
 
@@ -215,3 +216,38 @@ async def test_event_log_after_a_cursor_and_sync_markers(appliance) -> None:
     with closing(appliance.read_connection()) as db:
         assert sync_cursor(db, "upstream") == upto
         assert [event.data["n"] for event in events_after(db, upto) if event.kind == "Probe"] == [3, 4]
+
+
+async def test_meter_readings_round_trip_through_blocks_and_rows(tmp_path: Path) -> None:
+    writer = await started(tmp_path / "v.db")
+    meters = MeterLog(writer)
+    # A reading of a store before version 5 (or of a StopTransaction's transactionData): a row.
+    await writer.durable(
+        lambda conn: conn.execute(
+            "INSERT INTO meter_values (charger_id, connector_id, transaction_id, timestamp, sampled_value, "
+            "energy_wh, power_w, received_at, clock_skew) VALUES ('CP', 1, 7, 'T0', '[]', 5.0, NULL, 1.0, 0)"
+        )
+    )
+    meters.append("CP", 1, 7, "T1", b'[{"value":"10"}]', 10.0, 2.0, 2.0, False)
+    meters.append("CP", 1, None, "T2", b"[]", None, None, 3.0, True)
+    meters.append("CP", 1, 7, "T3", b"[]", None, 4.0, 4.0, False)
+    meters.append("OTHER", 2, 8, "T4", b"[]", 99.0, None, 5.0, False)
+    await writer.flush()
+    with closing(connect(tmp_path / "v.db", readonly=True)) as db:
+        of_seven = meter_readings(db, transaction_id=7)
+        assert [(r.timestamp, r.energy_wh, r.power_w) for r in of_seven] == [
+            ("T0", 5.0, None), ("T1", 10.0, 2.0), ("T3", None, 4.0),
+        ]  # fmt: skip
+        assert of_seven[1].sampled_value == '[{"value":"10"}]'
+        (no_transaction,) = [r for r in meter_readings(db, charger_id="CP") if r.transaction_id is None]
+        assert (no_transaction.clock_skew, no_transaction.received_at) == (True, 3.0)
+        assert last_energy_wh(db, 7) == 10.0
+        assert last_energy_wh(db, 8) == 99.0
+        assert last_energy_wh(db, 9) is None
+        # A block of transaction 7 with no energy reading leaves its last energy where it was.
+        assert db.execute("SELECT count(*) FROM meter_blocks").fetchone() == (3,)
+    damage = "UPDATE meter_blocks SET data = x'00' WHERE transaction_id = 8"
+    await writer.durable(lambda conn: conn.execute(damage))
+    with closing(connect(tmp_path / "v.db", readonly=True)) as db:
+        assert [r.charger_id for r in meter_readings(db)] == ["CP", "CP", "CP", "CP"]  # damaged block skipped
+    await writer.close()

@@ -227,6 +227,166 @@ impl TakenExchanges {
     }
 }
 
+/// One meter reading of a `MeterValues` (or a stop's `transactionData`) as a meter block packs it.
+#[derive(Debug, Clone, Copy)]
+pub struct Reading<'a> {
+    /// The meterValue's timestamp as sent.
+    pub timestamp: &'a str,
+    /// When it was received (Unix seconds).
+    pub received_at: f64,
+    /// Energy.Active.Import.Register in Wh and Power.Active.Import in W, when present.
+    pub energy_wh: Option<f64>,
+    pub power_w: Option<f64>,
+    /// The timestamp lies before 2000 or too far in the future.
+    pub clock_skew: bool,
+    /// The sampledValue array as sent (JSON).
+    pub sampled_value: &'a [u8],
+}
+
+/// Bytes of a packed reading before its two byte strings.
+pub const READING_HEADER: usize = 8 + 8 + 8 + 1 + 2 + 4;
+
+/// Packs a reading: little-endian `received_at: f64`, `energy_wh: f64` and `power_w: f64` (NaN:
+/// absent), `clock_skew: u8`, the lengths `timestamp: u16` and `sampled_value: u32`, then those
+/// two byte strings (cut to what their length fields hold).
+pub fn pack_reading(out: &mut Vec<u8>, reading: &Reading<'_>) {
+    let timestamp = clip(reading.timestamp.as_bytes(), u16::MAX as usize);
+    let sampled = clip(reading.sampled_value, u32::MAX as usize);
+    out.reserve(READING_HEADER + timestamp.len() + sampled.len());
+    out.extend_from_slice(&reading.received_at.to_le_bytes());
+    out.extend_from_slice(&reading.energy_wh.unwrap_or(f64::NAN).to_le_bytes());
+    out.extend_from_slice(&reading.power_w.unwrap_or(f64::NAN).to_le_bytes());
+    out.push(u8::from(reading.clock_skew));
+    out.extend_from_slice(&len_u16(timestamp).to_le_bytes());
+    out.extend_from_slice(&len_u32(sampled).to_le_bytes());
+    out.extend_from_slice(timestamp);
+    out.extend_from_slice(sampled);
+}
+
+/// Which series a reading belongs to: one block per series and hand-over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SeriesKey<'a> {
+    pub charger_id: &'a str,
+    pub connector_id: i64,
+    pub transaction_id: Option<i64>,
+}
+
+#[derive(Debug, Default)]
+struct Series {
+    connector_id: i64,
+    transaction_id: Option<i64>,
+    raw: Vec<u8>,
+    first_timestamp: String,
+    last_timestamp: String,
+    count: u32,
+    energy_wh: Option<f64>,
+    power_w: Option<f64>,
+}
+
+/// The readings of one series over one interval, compressed: a `meter_blocks` row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MeterBlock {
+    pub charger_id: String,
+    pub connector_id: i64,
+    pub transaction_id: Option<i64>,
+    pub first_timestamp: String,
+    pub last_timestamp: String,
+    pub count: u32,
+    /// The block's last energy and power readings (what a reconcile or a site view needs without
+    /// opening the block).
+    pub energy_wh: Option<f64>,
+    pub power_w: Option<f64>,
+    pub data: Vec<u8>,
+}
+
+/// Meter readings buffered per series until the next hand-over.
+#[derive(Debug, Default)]
+pub struct ReadingBuffer {
+    // A charger has a handful of series (connector x transaction): found by a scan, which spares
+    // building an owned key per reading.
+    chargers: HashMap<String, Vec<Series>>,
+    readings: usize,
+}
+
+impl ReadingBuffer {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a reading to its series.
+    pub fn push(&mut self, key: SeriesKey<'_>, reading: &Reading<'_>) {
+        let series_of_charger = match self.chargers.get_mut(key.charger_id) {
+            Some(series) => series,
+            None => self.chargers.entry(key.charger_id.to_owned()).or_default(),
+        };
+        let at = series_of_charger
+            .iter()
+            .position(|s| s.connector_id == key.connector_id && s.transaction_id == key.transaction_id);
+        let at = at.unwrap_or_else(|| {
+            series_of_charger.push(Series {
+                connector_id: key.connector_id,
+                transaction_id: key.transaction_id,
+                raw: Vec::with_capacity(2048),
+                first_timestamp: reading.timestamp.to_owned(),
+                ..Series::default()
+            });
+            series_of_charger.len() - 1
+        });
+        let series = &mut series_of_charger[at];
+        pack_reading(&mut series.raw, reading);
+        series.last_timestamp.clear();
+        series.last_timestamp.push_str(reading.timestamp);
+        series.count += 1;
+        series.energy_wh = reading.energy_wh.or(series.energy_wh);
+        series.power_w = reading.power_w.or(series.power_w);
+        self.readings += 1;
+    }
+
+    /// Readings buffered since the last `take`.
+    pub fn len(&self) -> usize {
+        self.readings
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.readings == 0
+    }
+
+    /// Everything buffered, uncompressed (compression is `TakenReadings::into_blocks`, meant for
+    /// the writer thread).
+    pub fn take(&mut self) -> TakenReadings {
+        self.readings = 0;
+        TakenReadings { chargers: std::mem::take(&mut self.chargers) }
+    }
+}
+
+/// The series of a [`ReadingBuffer`] taken at a hand-over, not yet compressed.
+#[derive(Debug, Default)]
+pub struct TakenReadings {
+    chargers: HashMap<String, Vec<Series>>,
+}
+
+impl TakenReadings {
+    /// One compressed block per series.
+    pub fn into_blocks(self) -> Vec<MeterBlock> {
+        self.chargers
+            .into_iter()
+            .flat_map(|(charger_id, series)| {
+                series.into_iter().map(move |s| MeterBlock {
+                    charger_id: charger_id.clone(),
+                    connector_id: s.connector_id,
+                    transaction_id: s.transaction_id,
+                    first_timestamp: s.first_timestamp,
+                    last_timestamp: s.last_timestamp,
+                    count: s.count,
+                    energy_wh: s.energy_wh,
+                    power_w: s.power_w,
+                    data: compress(&s.raw),
+                })
+            })
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -286,5 +446,43 @@ mod tests {
         assert_eq!(blocks[0].actions, "Boot,Heartbeat");
         assert_eq!(blocks[1].actions, "MeterValues");
         assert_eq!(decompress(&blocks[0].data).unwrap().len(), 2 * (RECORD_HEADER + 1 + 3) + 9 + 4);
+    }
+
+    fn reading(timestamp: &str, energy_wh: Option<f64>, power_w: Option<f64>) -> Reading<'_> {
+        Reading { timestamp, received_at: 7.0, energy_wh, power_w, clock_skew: false, sampled_value: b"[]" }
+    }
+
+    #[test]
+    fn readings_follow_the_layout() {
+        let mut out = Vec::new();
+        pack_reading(&mut out, &Reading { clock_skew: true, ..reading("T1", Some(5.0), None) });
+        assert_eq!(out.len(), READING_HEADER + 2 + 2);
+        assert_eq!(&out[..8], &7.0f64.to_le_bytes());
+        assert_eq!(&out[8..16], &5.0f64.to_le_bytes());
+        assert!(f64::from_le_bytes(out[16..24].try_into().unwrap()).is_nan());
+        assert_eq!(out[24], 1);
+        assert_eq!(&out[READING_HEADER..], b"T1[]");
+    }
+
+    #[test]
+    fn readings_are_grouped_by_series() {
+        let mut buffer = ReadingBuffer::new();
+        let key = SeriesKey { charger_id: "A", connector_id: 1, transaction_id: Some(9) };
+        buffer.push(key, &reading("T1", Some(10.0), Some(3.0)));
+        buffer.push(SeriesKey { transaction_id: None, ..key }, &reading("T2", Some(1.0), None));
+        buffer.push(key, &reading("T3", None, Some(4.0)));
+        buffer.push(SeriesKey { charger_id: "B", ..key }, &reading("T4", None, None));
+        assert_eq!(buffer.len(), 4);
+        let mut blocks = buffer.take().into_blocks();
+        assert!(buffer.is_empty());
+        blocks.sort_by_key(|b| (b.charger_id.clone(), b.transaction_id));
+        assert_eq!(blocks.len(), 3);
+        let a9 = &blocks[1];
+        assert_eq!((a9.transaction_id, a9.count), (Some(9), 2));
+        assert_eq!((a9.first_timestamp.as_str(), a9.last_timestamp.as_str()), ("T1", "T3"));
+        assert_eq!(a9.energy_wh.map(f64::to_bits), Some(10.0f64.to_bits()));
+        assert_eq!(a9.power_w.map(f64::to_bits), Some(4.0f64.to_bits()));
+        assert_eq!(decompress(&a9.data).unwrap().len(), 2 * (READING_HEADER + 2 + 2));
+        assert_eq!((blocks[2].charger_id.as_str(), blocks[2].energy_wh), ("B", None));
     }
 }

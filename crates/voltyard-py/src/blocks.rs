@@ -1,10 +1,12 @@
-//! The message log's exchange buffer and block codec of `voltyard._native`.
+//! The store's block buffers of `voltyard._native`: message-log exchanges and meter readings.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
-use voltyard_core::blocks::{self, Exchange, ExchangeBuffer, Reply, TakenExchanges};
+use voltyard_core::blocks::{
+    self, Exchange, ExchangeBuffer, Reading, ReadingBuffer, Reply, SeriesKey, TakenExchanges, TakenReadings,
+};
 
 use crate::errors::{CoreError, value_error};
 
@@ -84,6 +86,77 @@ impl TakenBlocks {
         blocks
             .into_iter()
             .map(|b| (b.charger_id, b.first, b.last, b.count, b.actions, PyBytes::new(py, &b.data).unbind()))
+            .collect()
+    }
+}
+
+/// A meter block row: charger, connector, transaction, first and last timestamp, count, last energy
+/// and power, compressed data.
+type MeterBlockRow = (String, i64, Option<i64>, String, String, u32, Option<f64>, Option<f64>, Py<PyBytes>);
+
+/// Meter readings buffered per series (charger, connector, transaction) until the next hand-over.
+#[pyclass(module = "voltyard._native")]
+pub struct MeterReadingBuffer {
+    buffer: ReadingBuffer,
+}
+
+#[pymethods]
+impl MeterReadingBuffer {
+    #[new]
+    fn new() -> Self {
+        Self { buffer: ReadingBuffer::new() }
+    }
+
+    /// Records one reading of a series.
+    #[pyo3(signature = (charger_id, connector_id, transaction_id, timestamp, sampled_value, energy_wh, power_w, received_at, clock_skew))]
+    #[allow(clippy::too_many_arguments)] // one flat call per reading on the hot path
+    fn append(
+        &mut self,
+        charger_id: &str,
+        connector_id: i64,
+        transaction_id: Option<i64>,
+        timestamp: &str,
+        sampled_value: &[u8],
+        energy_wh: Option<f64>,
+        power_w: Option<f64>,
+        received_at: f64,
+        clock_skew: bool,
+    ) {
+        let key = SeriesKey { charger_id, connector_id, transaction_id };
+        let reading = Reading { timestamp, received_at, energy_wh, power_w, clock_skew, sampled_value };
+        self.buffer.push(key, &reading);
+    }
+
+    fn __len__(&self) -> usize {
+        self.buffer.len()
+    }
+
+    /// Everything buffered, handed over for compression (in the writer thread) by `blocks`.
+    fn take(&mut self) -> TakenMeterBlocks {
+        TakenMeterBlocks { taken: Some(self.buffer.take()) }
+    }
+}
+
+/// Readings taken from a `MeterReadingBuffer`, not yet compressed.
+#[pyclass(module = "voltyard._native")]
+pub struct TakenMeterBlocks {
+    taken: Option<TakenReadings>,
+}
+
+#[pymethods]
+impl TakenMeterBlocks {
+    /// One compressed block per series, as `meter_blocks` rows; compression runs without the GIL.
+    /// A second call returns nothing.
+    fn blocks(&mut self, py: Python<'_>) -> Vec<MeterBlockRow> {
+        let Some(taken) = self.taken.take() else { return Vec::new() };
+        let blocks = py.detach(move || taken.into_blocks());
+        blocks
+            .into_iter()
+            .map(|b| {
+                let data = PyBytes::new(py, &b.data).unbind();
+                let (first, last) = (b.first_timestamp, b.last_timestamp);
+                (b.charger_id, b.connector_id, b.transaction_id, first, last, b.count, b.energy_wh, b.power_w, data)
+            })
             .collect()
     }
 }

@@ -15,7 +15,7 @@ use pyo3::prelude::*;
 #[pymodule]
 mod _native {
     #[pymodule_export]
-    use super::blocks::{MessageLogBuffer, TakenBlocks, decompress_block};
+    use super::blocks::{MessageLogBuffer, MeterReadingBuffer, TakenBlocks, TakenMeterBlocks, decompress_block};
     #[pymodule_export]
     use super::crc::{check_can_crc, crc8, fill_can_crc};
     #[pymodule_export]

@@ -13,6 +13,7 @@ from voltyard.api.keys import APPLIANCE
 from voltyard.api.params import json_body, query_bool, query_float, query_int, query_str
 from voltyard.api.views import TRANSACTION_COLUMNS, transaction_view
 from voltyard.domain.authorization import IdTag
+from voltyard.store.meter_log import meter_readings
 
 __all__ = ["routes"]
 
@@ -68,13 +69,10 @@ async def transaction_detail(request: web.Request) -> web.Response:
         if row is None:
             raise ApiError(404, "not_found", f"no transaction {transaction_id}")
         meters = [
-            {"timestamp": ts, "energy_wh": energy, "power_w": power, "sampled_value": json.loads(sampled)}
-            for ts, energy, power, sampled in db.execute(
-                "SELECT timestamp, energy_wh, power_w, sampled_value FROM meter_values "
-                "WHERE transaction_id = ? ORDER BY id",
-                (transaction_id,),
-            )
-        ]
+            {"timestamp": reading.timestamp, "energy_wh": reading.energy_wh, "power_w": reading.power_w,
+             "sampled_value": json.loads(reading.sampled_value)}
+            for reading in meter_readings(db, transaction_id=transaction_id)
+        ]  # fmt: skip
         stops = [
             {"meter_stop": meter, "timestamp": ts, "reason": reason, "flag": flag, "received_at": received}
             for meter, ts, reason, flag, received in db.execute(

@@ -24,6 +24,7 @@ from typing import Any
 import orjson
 
 from voltyard.events import Event, EventBus
+from voltyard.store.meter_log import MeterLog, last_energy_wh
 from voltyard.store.writer import StoreWriter
 
 __all__ = ["ClockSkew", "StopOutcome", "Transactions", "normalise_sampled_values"]
@@ -43,7 +44,7 @@ INSERT INTO stop_records (charger_id, transaction_id, id_tag, meter_stop, timest
                           received_at, flag, clock_skew)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
-INSERT_METER = """
+_INSERT_METER = """
 INSERT INTO meter_values (charger_id, connector_id, transaction_id, timestamp, sampled_value, energy_wh,
                           power_w, received_at, clock_skew)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -135,6 +136,7 @@ class Transactions:
     def __init__(self, store: StoreWriter, events: EventBus, clock_skew: ClockSkew | None = None) -> None:
         self._store = store
         self._events = events
+        self._meters = MeterLog(store)
         self.skewed = clock_skew or ClockSkew(300.0)
         self.power_w: dict[tuple[str, int], float] = {}
         # Open transactions by (charger, connector): {transaction id: start timestamp}, so that status
@@ -292,7 +294,7 @@ class Transactions:
             )
             if flag != "Duplicate":
                 connector_id = row[0] if row is not None else None
-                conn.executemany(INSERT_METER, [(m[0], connector_id or 0, *m[2:]) for m in meters])
+                conn.executemany(_INSERT_METER, [(m[0], connector_id or 0, *m[2:]) for m in meters])
             kind = "TransactionStopped" if flag.startswith("Stopped") else "TransactionStopFlagged"
             details = {"transactionId": transaction_id, "flag": flag, "meterStop": payload["meterStop"],
                        "reason": payload.get("reason")}  # fmt: skip
@@ -313,7 +315,7 @@ class Transactions:
         connector_id: int = payload["connectorId"]
         transaction_id = payload.get("transactionId")
         now = time.time()
-        append = self._store.append
+        append = self._meters.append
         skewed = self.skewed
         for value in payload["meterValue"]:
             sampled = value["sampledValue"]
@@ -326,19 +328,9 @@ class Transactions:
                 self._events.live(Event("MeterValues", charger_id, data))
             timestamp = value["timestamp"]
             append(
-                INSERT_METER,
-                (
-                    charger_id,
-                    connector_id,
-                    transaction_id,
-                    timestamp,
-                    orjson.dumps(sampled).decode(),
-                    energy_wh,
-                    power_w,
-                    now,
-                    skewed(timestamp),
-                ),
-            )
+                charger_id, connector_id, transaction_id, timestamp, orjson.dumps(sampled),
+                energy_wh, power_w, now, skewed(timestamp),
+            )  # fmt: skip
 
     def reconcile(
         self, charger_id: str, reason: str, connector_id: int | None = None, before: str | None = None
@@ -360,14 +352,13 @@ class Transactions:
             closed = []
             for transaction_id in candidates:
                 row = conn.execute(
-                    "SELECT meter_start, (SELECT energy_wh FROM meter_values WHERE transaction_id = t.id "
-                    "AND energy_wh IS NOT NULL ORDER BY id DESC LIMIT 1) FROM transactions t "
-                    "WHERE id = ? AND stopped_at IS NULL",
+                    "SELECT meter_start FROM transactions WHERE id = ? AND stopped_at IS NULL",
                     (transaction_id,),
                 ).fetchone()
                 if row is None:
                     continue
-                meter_stop = round(row[1]) if row[1] is not None else row[0]
+                energy = last_energy_wh(conn, transaction_id)
+                meter_stop = round(energy) if energy is not None else row[0]
                 conn.execute(
                     "UPDATE transactions SET meter_stop = ?, stop_time = ?, stop_reason = 'Other', "
                     "stopped_at = ?, stop_flag = 'Reconciled' WHERE id = ?",

@@ -1,0 +1,151 @@
+"""Meter readings: every meterValue a charger sends, as sent plus its energy (Wh) and power (W).
+
+MeterValues is the commonest message of a fleet, so its readings are stored the way the message log stores
+frames: packed by the native module as they come (`MeterReadingBuffer.append`, one call per reading) and
+written at each store hand-over as one LZ4-compressed block per series (charger, connector, transaction),
+compressed in the writer thread. A `meter_blocks` row carries its series, its first and last timestamp and
+its last energy and power readings, so the questions asked often (a transaction's last energy) need no
+decompression. A row per reading cost the writer several microseconds each, most of it SQLite storing the
+raw sampledValue JSON.
+
+Readings that come with a StopTransaction (its transactionData) are written with the stop, in the same
+durable commit, as `meter_values` rows, which is also where every reading of a store before version 5 is.
+`meter_readings` reads both.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import sqlite3
+import struct
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from voltyard._native import MeterReadingBuffer, decompress_block
+from voltyard.errors import LogBlockError
+from voltyard.store.writer import StoreWriter, Work
+
+__all__ = ["MeterLog", "MeterReading", "decode_meter_block", "last_energy_wh", "meter_readings"]
+
+log = logging.getLogger(__name__)
+
+_INSERT = (
+    "INSERT INTO meter_blocks (charger_id, connector_id, transaction_id, first_timestamp, last_timestamp, "
+    "count, energy_wh, power_w, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+# A packed reading (voltyard-core's blocks::pack_reading): received_at, energy_wh and power_w (NaN: none),
+# clock_skew, then the lengths of the timestamp and of the sampledValue JSON, followed by those two strings.
+_READING = struct.Struct("<dddBHI")
+
+
+@dataclass(frozen=True, slots=True)
+class MeterReading:
+    """One stored meterValue."""
+
+    charger_id: str
+    connector_id: int
+    transaction_id: int | None
+    timestamp: str
+    sampled_value: str
+    energy_wh: float | None
+    power_w: float | None
+    received_at: float
+    clock_skew: bool
+
+
+class MeterLog:
+    """Buffers readings and writes them as blocks; see the module docstring."""
+
+    def __init__(self, store: StoreWriter) -> None:
+        self._buffer = MeterReadingBuffer()
+        # `append(charger_id, connector_id, transaction_id, timestamp, sampled_value_json, energy_wh, power_w,
+        # received_at, clock_skew)`: the native method itself, no Python frame per reading.
+        self.append = self._buffer.append
+        store.add_collector(self._collect)
+
+    def _collect(self) -> Work | None:
+        if not len(self._buffer):
+            return None
+        taken = self._buffer.take()
+
+        def work(conn: sqlite3.Connection) -> None:
+            conn.executemany(_INSERT, taken.blocks())
+
+        return work
+
+
+def _number(value: float) -> float | None:
+    return None if math.isnan(value) else value  # NaN: absent
+
+
+def decode_meter_block(
+    charger_id: str, connector_id: int, transaction_id: int | None, data: bytes
+) -> Iterator[MeterReading]:
+    """The readings of a block, oldest first."""
+    raw = decompress_block(data)
+    offset = 0
+    while offset < len(raw):
+        if offset + _READING.size > len(raw):
+            raise LogBlockError(f"meter block of {charger_id} ends inside a reading header at byte {offset}")
+        received, energy, power, skew, n_stamp, n_sampled = _READING.unpack_from(raw, offset)
+        offset += _READING.size
+        if offset + n_stamp + n_sampled > len(raw):
+            raise LogBlockError(f"meter block of {charger_id} ends inside a reading at byte {offset}")
+        timestamp = raw[offset : offset + n_stamp].decode(errors="replace")
+        offset += n_stamp
+        sampled = raw[offset : offset + n_sampled].decode(errors="replace")
+        offset += n_sampled
+        yield MeterReading(
+            charger_id, connector_id, transaction_id, timestamp, sampled, _number(energy), _number(power),
+            received, bool(skew),
+        )  # fmt: skip
+
+
+def meter_readings(
+    conn: sqlite3.Connection, *, charger_id: str | None = None, transaction_id: int | None = None
+) -> list[MeterReading]:
+    """The stored readings (of one charger, of one transaction, when given) in the order received."""
+    clauses: list[str] = ["1"]
+    params: list[object] = []
+    if charger_id is not None:
+        clauses.append("charger_id = ?")
+        params.append(charger_id)
+    if transaction_id is not None:
+        clauses.append("transaction_id = ?")
+        params.append(transaction_id)
+    where = " AND ".join(clauses)
+    found = [
+        MeterReading(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], bool(row[8]))
+        for row in conn.execute(
+            "SELECT charger_id, connector_id, transaction_id, timestamp, sampled_value, energy_wh, power_w, "
+            f"received_at, clock_skew FROM meter_values WHERE {where} ORDER BY id",
+            params,
+        )
+    ]
+    for block_id, charger, connector, transaction, data in conn.execute(
+        "SELECT id, charger_id, connector_id, transaction_id, data FROM meter_blocks "
+        f"WHERE {where} ORDER BY id",
+        params,
+    ):
+        try:
+            found += list(decode_meter_block(charger, connector, transaction, data))
+        except LogBlockError as exc:
+            # One damaged block must not hide the other readings.
+            log.error("meter block %d of %s skipped: %s", block_id, charger, exc)
+    found.sort(key=lambda reading: reading.received_at)  # stable: blocks keep their order
+    return found
+
+
+def last_energy_wh(conn: sqlite3.Connection, transaction_id: int) -> float | None:
+    """The last energy reading stored for a transaction, None if it has none."""
+    for sql in (
+        "SELECT energy_wh FROM meter_blocks WHERE transaction_id = ? AND energy_wh IS NOT NULL "
+        "ORDER BY id DESC LIMIT 1",
+        "SELECT energy_wh FROM meter_values WHERE transaction_id = ? AND energy_wh IS NOT NULL "
+        "ORDER BY id DESC LIMIT 1",
+    ):
+        row = conn.execute(sql, (transaction_id,)).fetchone()
+        if row is not None:
+            return float(row[0])
+    return None
