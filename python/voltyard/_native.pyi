@@ -50,7 +50,9 @@ __all__ = [
     "encode_call_error",
     "encode_call_result",
     "fill_can_crc",
+    "normalise_sampled_values",
     "plan",
+    "read_meter_values",
 ]
 
 @final
@@ -64,6 +66,9 @@ class Call:
     def action(self) -> str: ...
     @property
     def payload(self) -> dict[str, Any]: ...
+    @property
+    def meter_values(self) -> _MeterValuesRead | None:
+        """A MeterValues request read natively (`OcppCodec.decode(..., meter_values=True)`), else None."""
 
 @final
 class CallResult:
@@ -102,16 +107,32 @@ class OcppCodec:
         """The actions that have a request and a response schema, sorted."""
 
     def decode(
-        self, frame: bytes | bytearray | memoryview | str, answers: str | None = None
+        self,
+        frame: bytes | bytearray | memoryview | str,
+        answers: str | None = None,
+        *,
+        meter_values: bool = False,
     ) -> Call | CallResult | CallError:
         """Decode one OCPP-J text frame; CALL payloads are validated against their action's schema.
 
         A CALLRESULT's payload is validated against the response schema of `answers` (the action
-        of the CALL it answers) when given. Raises an `OcppError` subclass on any failure.
+        of the CALL it answers) when given. Raises an `OcppError` subclass on any failure. With
+        `meter_values`, a MeterValues CALL comes read (`Call.meter_values`) and its payload's
+        Python objects are built only if `payload` is read.
         """
 
     def validate(self, action: str, payload: object, *, response: bool = False) -> None:
         """Validate a payload (plain Python objects) as the request or response of `action`."""
+
+# (connector_id, transaction_id, [(timestamp, sampledValue as JSON, energy_wh, power_w), ...]): energy and
+# power normalised to Wh and W from phase-less samples, None where absent.
+_MeterValuesRead = tuple[int, int | None, list[tuple[str, bytes, float | None, float | None]]]
+
+def read_meter_values(payload: object) -> _MeterValuesRead:
+    """A MeterValues request payload (plain Python objects) read as `decode(..., meter_values=True)` does."""
+
+def normalise_sampled_values(sampled: object) -> tuple[float | None, float | None]:
+    """Energy (Wh) and power (W) of a sampledValue list, converted from their unit; None where absent."""
 
 def encode_call(message_id: str, action: str, payload: object) -> bytes:
     """`[2, message_id, action, payload]` as JSON; raises `FrameEncodeError` on bad input."""

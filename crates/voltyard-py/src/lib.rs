@@ -19,7 +19,10 @@ mod _native {
     #[pymodule_export]
     use super::crc::{check_can_crc, crc8, fill_can_crc};
     #[pymodule_export]
-    use super::ocppj::{Call, CallError, CallResult, OcppCodec, encode_call, encode_call_error, encode_call_result};
+    use super::ocppj::{
+        Call, CallError, CallResult, OcppCodec, encode_call, encode_call_error, encode_call_result,
+        normalise_sampled_values, read_meter_values,
+    };
     #[pymodule_export]
     use super::planner::{GunPlan, Plan, SlotTargets, Step, plan};
     #[pymodule_export]

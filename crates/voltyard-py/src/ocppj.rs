@@ -4,8 +4,9 @@ use std::path::PathBuf;
 
 use pyo3::buffer::PyBuffer;
 use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBytes, PyString};
-use voltyard_core::ocppj::{self, Direction, ErrorCode, Frame, JsonTree, SchemaSet};
+use voltyard_core::ocppj::{self, Direction, ErrorCode, Frame, JsonTree, SchemaSet, meter};
 
 use crate::convert::{from_python, to_python};
 use crate::errors::{CoreError, value_error};
@@ -18,8 +19,12 @@ pub struct Call {
     message_id: Py<PyString>,
     #[pyo3(get)]
     action: Py<PyString>,
+    payload: PyOnceLock<Py<PyAny>>,
+    /// The frame and its codec, kept when the payload is built only once it is read.
+    source: Option<(Py<PyBytes>, Py<OcppCodec>)>,
+    /// A `MeterValues` request read natively (`decode(..., meter_values=True)`), else None.
     #[pyo3(get)]
-    payload: Py<PyAny>,
+    meter_values: Option<Py<PyAny>>,
 }
 
 /// A CALLRESULT: `[3, message_id, payload]`.
@@ -50,12 +55,29 @@ impl Call {
     #[allow(non_upper_case_globals)] // Python reads the dunder name.
     const __match_args__: (&'static str, &'static str, &'static str) = ("message_id", "action", "payload");
 
+    /// The payload as plain Python objects.
+    #[getter]
+    fn payload(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let payload = self.payload.get_or_try_init(py, || {
+            let Some((frame, codec)) = &self.source else {
+                return Err(value_error("a CALL without its payload".to_owned()).into());
+            };
+            let codec = codec.get();
+            let frame = ocppj::decode(frame.as_bytes(py), &codec.schemas, None).map_err(CoreError::from)?;
+            let Frame::Call { payload, .. } = frame else {
+                return Err(value_error("the frame of a CALL is no longer a CALL".to_owned()).into());
+            };
+            Ok::<_, PyErr>(to_python(py, payload.node(), &codec.words)?.unbind())
+        })?;
+        Ok(payload.clone_ref(py))
+    }
+
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
         Ok(format!(
             "Call(message_id={}, action={}, payload={})",
             self.message_id.bind(py).repr()?,
             self.action.bind(py).repr()?,
-            self.payload.bind(py).repr()?
+            self.payload(py)?.bind(py).repr()?
         ))
     }
 }
@@ -116,16 +138,36 @@ impl OcppCodec {
         self.schemas.actions()
     }
 
-    #[pyo3(signature = (frame, answers = None))]
+    #[pyo3(signature = (frame, answers = None, *, meter_values = false))]
     fn decode<'py>(
-        &self,
-        py: Python<'py>,
+        slf: &Bound<'py, Self>,
         frame: &Bound<'py, PyAny>,
         answers: Option<&str>,
+        meter_values: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
+        let py = slf.py();
+        let codec = slf.get();
         with_frame_bytes(frame, |bytes| {
-            let decoded = ocppj::decode(bytes, &self.schemas, answers).map_err(CoreError::from)?;
-            frame_to_python(py, decoded, &self.words)
+            let decoded = ocppj::decode(bytes, &codec.schemas, answers).map_err(CoreError::from)?;
+            match decoded {
+                Frame::Call { message_id, action, payload } if meter_values && action == "MeterValues" => {
+                    let read = meter::meter_values(payload.node())
+                        .ok_or_else(|| value_error("a MeterValues payload that passed its schema".to_owned()))?;
+                    let frame = match frame.cast::<PyBytes>() {
+                        Ok(frame) => frame.clone().unbind(),
+                        Err(_) => PyBytes::new(py, bytes).unbind(),
+                    };
+                    let call = Call {
+                        message_id: PyString::new(py, &message_id).unbind(),
+                        action: codec.words.string(py, &action).unbind(),
+                        payload: PyOnceLock::new(),
+                        source: Some((frame, slf.clone().unbind())),
+                        meter_values: Some(meter_values_to_python(py, &read)?.unbind()),
+                    };
+                    Ok(Bound::new(py, call)?.into_any())
+                }
+                decoded => frame_to_python(py, decoded, &codec.words),
+            }
         })?
     }
 
@@ -140,10 +182,12 @@ impl OcppCodec {
 fn frame_to_python<'py>(py: Python<'py>, frame: Frame<'_>, words: &Vocabulary) -> PyResult<Bound<'py, PyAny>> {
     let text = |s: &str| PyString::new(py, s).unbind();
     Ok(match frame {
-        Frame::Call { message_id, action, payload } => {
-            let payload = to_python(py, payload.node(), words)?.unbind();
+        Frame::Call { message_id, action, payload: tree } => {
+            let payload = PyOnceLock::new();
+            // A new cell: `set` cannot find it filled.
+            let _ = payload.set(py, to_python(py, tree.node(), words)?.unbind());
             let (message_id, action) = (text(&message_id), words.string(py, &action).unbind());
-            Bound::new(py, Call { message_id, action, payload })?.into_any()
+            Bound::new(py, Call { message_id, action, payload, source: None, meter_values: None })?.into_any()
         }
         Frame::CallResult { message_id, payload } => {
             let payload = to_python(py, payload.node(), words)?.unbind();
@@ -155,6 +199,33 @@ fn frame_to_python<'py>(py: Python<'py>, frame: Frame<'_>, words: &Vocabulary) -
             Bound::new(py, CallError { message_id, code, description, details })?.into_any()
         }
     })
+}
+
+/// `(connector_id, transaction_id, [(timestamp, sampled_value_json, energy_wh, power_w), ...])`.
+fn meter_values_to_python<'py>(py: Python<'py>, read: &meter::MeterValues<'_>) -> PyResult<Bound<'py, PyAny>> {
+    let readings = read
+        .readings
+        .iter()
+        .map(|r| (r.timestamp, PyBytes::new(py, &r.sampled_value), r.energy_wh, r.power_w))
+        .collect::<Vec<_>>();
+    (read.connector_id, read.transaction_id, readings).into_pyobject(py).map(Bound::into_any)
+}
+
+/// A `MeterValues` request payload given as plain Python objects (a repaired frame, a cabinet's
+/// reading) read as `OcppCodec.decode(..., meter_values=True)` reads a frame.
+#[pyfunction]
+pub fn read_meter_values<'py>(py: Python<'py>, payload: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    let tree = from_python(payload, "payload")?;
+    let read = meter::meter_values(tree.root())
+        .ok_or_else(|| value_error("payload is not a MeterValues request (connectorId, meterValue)".to_owned()))?;
+    meter_values_to_python(py, &read)
+}
+
+/// Energy (Wh) and power (W) of a sampledValue list, converted from their unit; None where absent.
+#[pyfunction]
+pub fn normalise_sampled_values(sampled: &Bound<'_, PyAny>) -> Result<(Option<f64>, Option<f64>), CoreError> {
+    let tree = from_python(sampled, "sampled")?;
+    Ok(meter::normalise(tree.root()))
 }
 
 /// Runs `f` over the bytes of a `bytes`, `str` or buffer (bytearray, memoryview) frame.

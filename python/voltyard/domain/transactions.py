@@ -23,11 +23,16 @@ from typing import Any
 
 import orjson
 
+from voltyard._native import normalise_sampled_values, read_meter_values
 from voltyard.events import Event, EventBus
 from voltyard.store.meter_log import MeterLog, last_energy_wh
 from voltyard.store.writer import StoreWriter
 
-__all__ = ["ClockSkew", "StopOutcome", "Transactions", "normalise_sampled_values"]
+__all__ = ["ClockSkew", "MeterValuesRead", "StopOutcome", "Transactions"]
+
+# A MeterValues request as the decoder reads it (`voltyard._native.Call.meter_values`): connector id,
+# transaction id and per meterValue (timestamp, sampledValue as JSON, energy_wh, power_w).
+MeterValuesRead = tuple[int, int | None, list[tuple[str, bytes, float | None, float | None]]]
 
 _INSERT_TX = """
 INSERT INTO transactions (charger_id, connector_id, id_tag, start_time, meter_start, reservation_id,
@@ -50,10 +55,6 @@ INSERT INTO meter_values (charger_id, connector_id, transaction_id, timestamp, s
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 
-_ENERGY = "Energy.Active.Import.Register"
-_POWER = "Power.Active.Import"
-_ENERGY_SCALE = {"Wh": 1.0, "kWh": 1000.0}
-_POWER_SCALE = {"W": 1.0, "kW": 1000.0}
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,35 +67,6 @@ class StopOutcome:
 
     transaction_id: int
     flag: str
-
-
-def normalise_sampled_values(sampled: list[dict[str, Any]]) -> tuple[float | None, float | None]:
-    """Energy (Wh) and power (W) of a sampledValue list, converted from their unit; None where absent.
-
-    Only phase-less (total) values count, so per-phase samples are not mistaken for the total.
-    """
-    energy = power = None
-    for value in sampled:
-        if "phase" in value:
-            continue
-        measurand = value.get("measurand", _ENERGY)
-        if measurand == _ENERGY:
-            scale = _ENERGY_SCALE.get(value.get("unit", "Wh"))
-        elif measurand == _POWER:
-            scale = _POWER_SCALE.get(value.get("unit", "W"))
-        else:
-            continue
-        if scale is None:
-            continue
-        try:
-            number = float(value["value"]) * scale
-        except ValueError:
-            continue
-        if measurand == _ENERGY:
-            energy = number
-        else:
-            power = number
-    return energy, power
 
 
 class ClockSkew:
@@ -311,24 +283,24 @@ class Transactions:
         return self._store.durable(work)
 
     def meter_values(self, charger_id: str, payload: dict[str, Any]) -> None:
+        """Store the readings of a MeterValues request payload (plain objects; see `record_meter_values`)."""
+        self.record_meter_values(charger_id, read_meter_values(payload))
+
+    def record_meter_values(self, charger_id: str, read: MeterValuesRead) -> None:
         """Store each meterValue as sent plus its normalised energy and power (committed within 1 s)."""
-        connector_id: int = payload["connectorId"]
-        transaction_id = payload.get("transactionId")
+        connector_id, transaction_id, readings = read
         now = time.time()
         append = self._meters.append
         skewed = self.skewed
-        for value in payload["meterValue"]:
-            sampled = value["sampledValue"]
-            energy_wh, power_w = normalise_sampled_values(sampled)
+        for timestamp, sampled, energy_wh, power_w in readings:
             if power_w is not None:
                 self.power_w[charger_id, connector_id] = power_w
             if self._events.want_live:
                 data = {"connectorId": connector_id, "transactionId": transaction_id, "energy_wh": energy_wh,
                         "power_w": power_w}  # fmt: skip
                 self._events.live(Event("MeterValues", charger_id, data))
-            timestamp = value["timestamp"]
             append(
-                charger_id, connector_id, transaction_id, timestamp, orjson.dumps(sampled),
+                charger_id, connector_id, transaction_id, timestamp, sampled,
                 energy_wh, power_w, now, skewed(timestamp),
             )  # fmt: skip
 

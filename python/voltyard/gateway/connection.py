@@ -145,7 +145,7 @@ class ChargerConnection(WSListener):
     def _handle(self, data: bytes) -> None:
         gateway = self.gateway
         try:
-            message = gateway.codec.decode(data)
+            message = gateway.codec.decode(data, meter_values=True)
         except OcppError as exc:
             gateway.refused(self, data, exc)
             return
@@ -164,7 +164,8 @@ class ChargerConnection(WSListener):
         gateway.metrics.messages[action, "in"] += 1
         if gateway.events.tap_messages:
             self._tap("MessageIn", action, call.message_id, 2, data)
-        handler = gateway.router.get(action)
+        router = gateway.router
+        handler = router.get(action)
         try:
             if handler is None:
                 raise OcppInternalError(f"no handler registered for {action}")
@@ -172,7 +173,7 @@ class ChargerConnection(WSListener):
                 raise OcppSecurityError(
                     f"{self.charger_id} is not accepted; it must send BootNotification first"
                 )
-            reply = handler(self, call.payload)
+            reply = handler(self, call if action in router.whole_call else call.payload)
         except OcppError as exc:
             self.send_call_error(call.message_id, exc.code, exc.description, action, data, received_at)
             return

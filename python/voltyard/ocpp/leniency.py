@@ -48,6 +48,7 @@ class RepairedCall:
     action: str
     payload: Payload
     rules: tuple[str, ...]
+    meter_values: None = None  # never read natively: handlers read `payload`
 
 
 def _values(enum: type[Any]) -> frozenset[str]:

@@ -1,8 +1,9 @@
 """Action -> handler table, built once at start from the handler modules (no global route list).
 
 A handler takes the session and the validated payload and returns the response payload, or an
-awaitable of it when the answer must wait (a durable write). Handlers raise `OcppError` subclasses to
-answer with a CALLERROR.
+awaitable of it when the answer must wait (a durable write). A handler registered with `whole_call`
+takes the decoded CALL instead (`voltyard._native.Call` or a leniency `RepairedCall`), for what the
+decoder reads natively (MeterValues). Handlers raise `OcppError` subclasses to answer with a CALLERROR.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ __all__ = ["Handler", "Payload", "Reply", "Router"]
 
 Payload = dict[str, Any]
 Reply = Payload | Awaitable[Payload]
-Handler = Callable[["ChargerConnection", Payload], Reply]
+# The second argument is the payload, or the decoded CALL for a `whole_call` handler.
+Handler = Callable[["ChargerConnection", Any], Reply]
 
 
 class Router:
@@ -25,14 +27,18 @@ class Router:
 
     def __init__(self) -> None:
         self._handlers: dict[str, Handler] = {}
+        self.whole_call: frozenset[str] = frozenset()
 
-    def on(self, action: str) -> Callable[[Handler], Handler]:
-        """Decorator registering the handler of `action`; a second handler for it is a programming error."""
+    def on(self, action: str, *, whole_call: bool = False) -> Callable[[Handler], Handler]:
+        """Decorator registering the handler of `action` (given the whole CALL with `whole_call`); a
+        second handler for it is a programming error."""
 
         def register(handler: Handler) -> Handler:
             if action in self._handlers:
                 raise ValueError(f"{action} already has a handler: {self._handlers[action].__qualname__}")
             self._handlers[action] = handler
+            if whole_call:
+                self.whole_call |= {action}
             return handler
 
         return register

@@ -1,12 +1,13 @@
 //! Any bytes through the OCPP-J decoder, with the real OCPP 1.6 schemas (`VOLTYARD_OCPP_SCHEMAS`),
 //! both as a CALL and as a CALLRESULT answering an action: never a panic, and every error keeps
-//! the decoder's promises.
+//! the decoder's promises. A MeterValues CALL that passed its schema is always readable as meter
+//! readings, and normalising any payload as sampled values never panics.
 #![no_main]
 
 use std::sync::LazyLock;
 
 use libfuzzer_sys::fuzz_target;
-use voltyard_core::ocppj::{Frame, SchemaSet, decode, encode_call, encode_call_result, is_valid_message_id};
+use voltyard_core::ocppj::{Frame, SchemaSet, decode, encode_call, encode_call_result, is_valid_message_id, meter};
 
 static SCHEMAS: LazyLock<SchemaSet> = LazyLock::new(|| {
     let dir = std::env::var_os("VOLTYARD_OCPP_SCHEMAS").expect("set VOLTYARD_OCPP_SCHEMAS to ocpp/v16/schemas");
@@ -18,6 +19,12 @@ fuzz_target!(|data: &[u8]| {
         match decode(data, &SCHEMAS, answers) {
             Ok(frame) => {
                 assert!(is_valid_message_id(frame.message_id()));
+                if let Frame::Call { action, payload, .. } = &frame {
+                    let _ = meter::normalise(payload.node());
+                    if action == "MeterValues" {
+                        assert!(meter::meter_values(payload.node()).is_some(), "a valid MeterValues reads");
+                    }
+                }
                 // What decodes re-encodes and decodes to the same frame.
                 let again = match &frame {
                     Frame::Call { message_id, action, payload } => encode_call(message_id, action, payload.node()),

@@ -1,9 +1,11 @@
 //! OCPP-J 1.6: the frame envelope (`[2,id,action,payload]`, `[3,id,payload]`,
-//! `[4,id,code,description,details]`), its strict decoding and schema validation, and encoding.
+//! `[4,id,code,description,details]`), its strict decoding and schema validation, encoding, and the
+//! meter readings of a `MeterValues` request.
 
 mod decode;
 mod encode;
 mod error_code;
+pub mod meter;
 mod parse;
 mod schema;
 mod schema_view;

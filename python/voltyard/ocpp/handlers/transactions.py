@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from voltyard._native import Call, read_meter_values
 from voltyard.ocpp.router import Payload, Router
 from voltyard.services import Services
 
 if TYPE_CHECKING:
     from voltyard.gateway.connection import ChargerConnection
+    from voltyard.ocpp.leniency import RepairedCall
 
 __all__ = ["register"]
 
@@ -35,7 +37,8 @@ def register(router: Router, services: Services) -> None:
         id_tag = payload.get("idTag")
         return {"idTagInfo": authorization.id_tag_info(id_tag)} if id_tag is not None else {}
 
-    @router.on("MeterValues")
-    def meter_values(session: ChargerConnection, payload: Payload) -> Payload:
-        transactions.meter_values(session.charger_id, payload)
+    @router.on("MeterValues", whole_call=True)
+    def meter_values(session: ChargerConnection, call: Call | RepairedCall) -> Payload:
+        read = call.meter_values  # read by the decoder; not for a frame that leniency repaired
+        transactions.record_meter_values(session.charger_id, read or read_meter_values(call.payload))
         return {}
