@@ -56,7 +56,6 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 
 
-
 @dataclass(frozen=True, slots=True)
 class StopOutcome:
     """How a StopTransaction related to what the store knew.
