@@ -1,7 +1,8 @@
 //! Any bytes through the OCPP-J decoder, with the real OCPP 1.6 schemas (`VOLTYARD_OCPP_SCHEMAS`),
 //! both as a CALL and as a CALLRESULT answering an action: never a panic, and every error keeps
 //! the decoder's promises. A MeterValues CALL that passed its schema is always readable as meter
-//! readings, and normalising any payload as sampled values never panics.
+//! readings, normalising any payload as sampled values never panics, and the compact JSON writer
+//! writes what serde_json writes.
 #![no_main]
 
 use std::sync::LazyLock;
@@ -20,6 +21,9 @@ fuzz_target!(|data: &[u8]| {
             Ok(frame) => {
                 assert!(is_valid_message_id(frame.message_id()));
                 if let Frame::Call { action, payload, .. } = &frame {
+                    let mut written = Vec::new();
+                    payload.node().write_json(&mut written);
+                    assert_eq!(written, serde_json::to_vec(&payload.node()).expect("serialises"));
                     let _ = meter::normalise(payload.node());
                     if action == "MeterValues" {
                         assert!(meter::meter_values(payload.node()).is_some(), "a valid MeterValues reads");

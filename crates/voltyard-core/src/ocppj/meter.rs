@@ -4,8 +4,6 @@
 //! `MeterValues` is the commonest message of a fleet. Reading it here, from the frame's tree, spares
 //! the server building the payload's Python objects only to walk them again.
 
-use serde_json::to_vec;
-
 use super::tree::{JsonNode, Kind};
 
 /// The measurand of a sampledValue that names none.
@@ -64,7 +62,9 @@ pub fn meter_readings(meter_value: JsonNode<'_>) -> Option<Vec<MeterReading<'_>>
             }
             let sampled = sampled?;
             let (energy_wh, power_w) = normalise(sampled);
-            Some(MeterReading { timestamp: timestamp?, sampled_value: to_vec(&sampled).ok()?, energy_wh, power_w })
+            let mut sampled_value = Vec::with_capacity(256);
+            sampled.write_json(&mut sampled_value);
+            Some(MeterReading { timestamp: timestamp?, sampled_value, energy_wh, power_w })
         })
         .collect()
 }

@@ -532,7 +532,13 @@ mod differential {
         let ours = parse_strict(text);
         let theirs = serde_json::from_slice::<Value>(text);
         match (&ours, &theirs) {
-            (Ok(tree), Ok(value)) => prop_assert_eq!(&tree.root().to_value(), value),
+            (Ok(tree), Ok(value)) => {
+                prop_assert_eq!(&tree.root().to_value(), value);
+                // The compact writer writes what serde_json writes.
+                let mut written = Vec::new();
+                tree.root().write_json(&mut written);
+                prop_assert_eq!(written, serde_json::to_vec(&tree.root()).expect("serialises"));
+            }
             (Err(e), Ok(_)) => prop_assert!(
                 e.message().starts_with("duplicate key") || e.message().contains("64-bit range"),
                 "we refused what serde_json accepts: {}",
