@@ -78,6 +78,32 @@ async def test_telemetry_is_committed_within_the_interval(tmp_path: Path) -> Non
     await writer.close()
 
 
+SETTINGS = "SELECT key, value FROM settings ORDER BY key"
+
+
+async def test_upserted_state_keeps_the_latest_row_per_key_and_comes_first(tmp_path: Path) -> None:
+    writer = await started(tmp_path / "v.db", interval=60)  # only the flush hands over
+    upsert = "INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)"
+    writer.append("UPDATE settings SET value = value || '+' WHERE key = 'a'", ())
+    for key, value in (("a", "1"), ("b", "1"), ("a", "2")):
+        writer.upsert(upsert, key, (key, value))
+    await writer.flush()
+    with closing(connect(tmp_path / "v.db", readonly=True)) as db:
+        # "a" written once, with its latest value, before the interval's UPDATE ran.
+        assert db.execute("SELECT key, value FROM settings ORDER BY key").fetchall() == [
+            ("a", "2+"),
+            ("b", "1"),
+        ]
+    writer.upsert(upsert, "a", ("a", "3"))
+    await writer.flush()
+    await writer.close()
+    with closing(sqlite3.connect(tmp_path / "v.db")) as db:
+        assert db.execute("SELECT key, value FROM settings ORDER BY key").fetchall() == [
+            ("a", "3"),
+            ("b", "1"),
+        ]
+
+
 async def test_a_bad_telemetry_row_costs_only_itself(tmp_path: Path) -> None:
     writer = await started(tmp_path / "v.db")
     sql = "INSERT INTO id_tags (id_tag, status) VALUES (?, ?)"

@@ -237,8 +237,13 @@ class Chargers:
             state.timestamp,
             now,
         )
-        self._store.append(_UPSERT_CONNECTOR, row)
-        self._store.append(_STATUS_HISTORY, row)
+        self._store.upsert(_UPSERT_CONNECTOR, (charger_id, connector_id), row)
+        # History is of changes: a repeated notification of the same state (chargers resend theirs after a
+        # reconnect or a trigger) is in the message log, not a new history row.
+        if previous is None or (previous.status, previous.error_code, previous.info,
+                                previous.vendor_error_code) != (state.status, state.error_code, state.info,
+                                                                state.vendor_error_code):  # fmt: skip
+            self._store.append(_STATUS_HISTORY, row)
         if previous is None or previous.status != state.status or previous.error_code != state.error_code:
             self._events.publish(
                 Event(

@@ -62,6 +62,7 @@ class StoreWriter:
             queue.SimpleQueue()
         )
         self._batch: Batch = {}
+        self._latest: dict[str, dict[Any, tuple[Any, ...]]] = {}
         self._collectors: list[Collector] = []
         self._tick: asyncio.TimerHandle | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -84,6 +85,16 @@ class StoreWriter:
             self._batch[sql] = [params]
         else:
             rows.append(params)
+
+    def upsert(self, sql: str, key: object, params: tuple[Any, ...]) -> None:
+        """Queue the current state of `key` as telemetry: of the rows a key gets in one commit interval only
+        the latest is written (a connector's state, not its history), before that interval's `append`
+        rows. Never blocks."""
+        latest = self._latest.get(sql)
+        if latest is None:
+            self._latest[sql] = {key: params}
+        else:
+            latest[key] = params
 
     def add_collector(self, collector: Collector) -> None:
         """Ask `collector` for its pending telemetry at every hand-over."""
@@ -122,8 +133,10 @@ class StoreWriter:
         self._hand_over()
 
     def _hand_over(self) -> None:
-        if self._batch:
-            batch, self._batch = self._batch, {}
+        if self._latest or self._batch:
+            batch = {sql: list(rows.values()) for sql, rows in self._latest.items()}
+            batch.update(self._batch)
+            self._latest, self._batch = {}, {}
             self._queue.put(batch)
         for collect in self._collectors:
             work = collect()
