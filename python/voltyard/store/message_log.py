@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 from voltyard._native import MessageLogBuffer, decompress_block
 from voltyard.errors import LogBlockError
-from voltyard.store.writer import StoreWriter, Work
+from voltyard.store.writer import StoreWriter
 
 __all__ = ["CODEC_DEFLATE", "CODEC_LZ4", "Exchange", "MessageLog", "decode_block"]
 
@@ -118,17 +118,7 @@ class MessageLog:
         self.exchange = self._buffer.append
         self.max_rows = max_rows
         self.max_age_days = max_age_days
-        store.add_collector(self._collect)
-
-    def _collect(self) -> Work | None:
-        if not len(self._buffer):
-            return None
-        taken = self._buffer.take()
-
-        def work(conn: sqlite3.Connection) -> None:
-            conn.executemany(_INSERT, taken.blocks())
-
-        return work
+        store.add_block_buffer(self._buffer, _INSERT)
 
     @staticmethod
     def query(

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from voltyard._native import MeterReadingBuffer, decompress_block
 from voltyard.errors import LogBlockError
-from voltyard.store.writer import StoreWriter, Work
+from voltyard.store.writer import StoreWriter
 
 __all__ = ["MeterLog", "MeterReading", "decode_meter_block", "last_energy_wh", "meter_readings"]
 
@@ -62,17 +62,7 @@ class MeterLog:
         # `append(charger_id, connector_id, transaction_id, timestamp, sampled_value_json, energy_wh, power_w,
         # received_at, clock_skew)`: the native method itself, no Python frame per reading.
         self.append = self._buffer.append
-        store.add_collector(self._collect)
-
-    def _collect(self) -> Work | None:
-        if not len(self._buffer):
-            return None
-        taken = self._buffer.take()
-
-        def work(conn: sqlite3.Connection) -> None:
-            conn.executemany(_INSERT, taken.blocks())
-
-        return work
+        store.add_block_buffer(self._buffer, _INSERT)
 
 
 def _number(value: float) -> float | None:
@@ -106,15 +96,10 @@ def meter_readings(
     conn: sqlite3.Connection, *, charger_id: str | None = None, transaction_id: int | None = None
 ) -> list[MeterReading]:
     """The stored readings (of one charger, of one transaction, when given) in the order received."""
-    clauses: list[str] = ["1"]
-    params: list[object] = []
-    if charger_id is not None:
-        clauses.append("charger_id = ?")
-        params.append(charger_id)
-    if transaction_id is not None:
-        clauses.append("transaction_id = ?")
-        params.append(transaction_id)
-    where = " AND ".join(clauses)
+    filters = (("charger_id", charger_id), ("transaction_id", transaction_id))
+    given = {column: value for column, value in filters if value is not None}
+    where = " AND ".join(f"{column} = ?" for column in given) or "1"
+    params = list(given.values())
     found = [
         MeterReading(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], bool(row[8]))
         for row in conn.execute(

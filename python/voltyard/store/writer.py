@@ -18,14 +18,14 @@ import logging
 import queue
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from voltyard.errors import StoreError
 from voltyard.store.db import connect, migrate
 
-__all__ = ["StoreWriter"]
+__all__ = ["BlockBuffer", "StoreWriter"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -34,6 +34,20 @@ Batch = dict[str, list[tuple[Any, ...]]]
 Work = Callable[[sqlite3.Connection], Any]
 # A collector hands over its own pending telemetry as a function to run in the writer thread, or None.
 Collector = Callable[[], Work | None]
+
+
+class _Blocks(Protocol):
+    def blocks(self) -> Sequence[tuple[Any, ...]]: ...
+
+
+class BlockBuffer(Protocol):
+    """A native buffer of records packed into compressed blocks (`voltyard._native.MessageLogBuffer`,
+    `MeterReadingBuffer`)."""
+
+    def __len__(self) -> int: ...
+    def take(self) -> _Blocks: ...
+
+
 Outcome = tuple[asyncio.Future[Any], Any, BaseException | None]
 
 
@@ -99,6 +113,18 @@ class StoreWriter:
     def add_collector(self, collector: Collector) -> None:
         """Ask `collector` for its pending telemetry at every hand-over."""
         self._collectors.append(collector)
+
+    def add_block_buffer(self, buffer: BlockBuffer, insert_sql: str) -> None:
+        """At every hand-over, take what `buffer` holds and write it as rows of `insert_sql`, one per
+        block, compressed in the writer thread."""
+
+        def collect() -> Work | None:
+            if not len(buffer):
+                return None
+            taken = buffer.take()
+            return lambda conn: conn.executemany(insert_sql, taken.blocks())
+
+        self._collectors.append(collect)
 
     def durable(self, work: Callable[[sqlite3.Connection], T]) -> asyncio.Future[T]:
         """Run `work(conn)` in the writer thread; the future resolves once its commit is on disk."""
