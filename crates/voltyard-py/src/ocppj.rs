@@ -19,12 +19,17 @@ pub struct Call {
     message_id: Py<PyString>,
     #[pyo3(get)]
     action: Py<PyString>,
-    payload: PyOnceLock<Py<PyAny>>,
-    /// The frame and its codec, kept when the payload is built only once it is read.
-    source: Option<(Py<PyBytes>, Py<OcppCodec>)>,
+    payload: CallPayload,
     /// A `MeterValues` request read natively (`decode(..., meter_values=True)`), else None.
     #[pyo3(get)]
     meter_values: Option<Py<PyAny>>,
+}
+
+/// A CALL's payload: built at decoding, or only once it is read (from the frame, kept with its
+/// codec) for a CALL that was read natively.
+enum CallPayload {
+    Built(Py<PyAny>),
+    OnRead { built: PyOnceLock<Py<PyAny>>, frame: Py<PyBytes>, codec: Py<OcppCodec> },
 }
 
 /// A CALLRESULT: `[3, message_id, payload]`.
@@ -58,10 +63,11 @@ impl Call {
     /// The payload as plain Python objects.
     #[getter]
     fn payload(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        let payload = self.payload.get_or_try_init(py, || {
-            let Some((frame, codec)) = &self.source else {
-                return Err(value_error("a CALL without its payload".to_owned()).into());
-            };
+        let (built, frame, codec) = match &self.payload {
+            CallPayload::Built(payload) => return Ok(payload.clone_ref(py)),
+            CallPayload::OnRead { built, frame, codec } => (built, frame, codec),
+        };
+        let payload = built.get_or_try_init(py, || {
             let codec = codec.get();
             let frame = ocppj::decode(frame.as_bytes(py), &codec.schemas, None).map_err(CoreError::from)?;
             let Frame::Call { payload, .. } = frame else {
@@ -160,8 +166,7 @@ impl OcppCodec {
                     let call = Call {
                         message_id: PyString::new(py, &message_id).unbind(),
                         action: codec.words.string(py, &action).unbind(),
-                        payload: PyOnceLock::new(),
-                        source: Some((frame, slf.clone().unbind())),
+                        payload: CallPayload::OnRead { built: PyOnceLock::new(), frame, codec: slf.clone().unbind() },
                         meter_values: Some(meter_values_to_python(py, &read)?.unbind()),
                     };
                     Ok(Bound::new(py, call)?.into_any())
@@ -183,11 +188,9 @@ fn frame_to_python<'py>(py: Python<'py>, frame: Frame<'_>, words: &Vocabulary) -
     let text = |s: &str| PyString::new(py, s).unbind();
     Ok(match frame {
         Frame::Call { message_id, action, payload: tree } => {
-            let payload = PyOnceLock::new();
-            // A new cell: `set` cannot find it filled.
-            let _ = payload.set(py, to_python(py, tree.node(), words)?.unbind());
+            let payload = CallPayload::Built(to_python(py, tree.node(), words)?.unbind());
             let (message_id, action) = (text(&message_id), words.string(py, &action).unbind());
-            Bound::new(py, Call { message_id, action, payload, source: None, meter_values: None })?.into_any()
+            Bound::new(py, Call { message_id, action, payload, meter_values: None })?.into_any()
         }
         Frame::CallResult { message_id, payload } => {
             let payload = to_python(py, payload.node(), words)?.unbind();

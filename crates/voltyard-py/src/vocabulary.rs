@@ -9,12 +9,12 @@
 use pyo3::prelude::*;
 use pyo3::types::PyString;
 
-/// A word with what a lookup compares first, and its Python string.
+/// A word with what a lookup compares first, and its Python string: 32 bytes, two to a cache line.
+#[repr(align(32))]
 struct Entry {
-    len: usize,
     head: u64,
     tail: u64,
-    word: Box<str>,
+    len: u32,
     string: Py<PyString>,
 }
 
@@ -24,6 +24,8 @@ struct Entry {
 pub struct Vocabulary {
     slots: Vec<u32>,
     entries: Vec<Entry>,
+    /// The words by entry, for the bytes past the sixteenth of a long one.
+    words: Vec<Box<str>>,
     mask: usize,
     /// No word starts with a digit (true of OCPP 1.6): numbers-as-strings and timestamps, the
     /// commonest values that are not words, then skip the table.
@@ -35,7 +37,8 @@ impl Vocabulary {
         assert!(words.len() < usize::from(u16::MAX), "a vocabulary holds fewer than 65535 words");
         let size = (words.len() * 4).next_power_of_two().max(64);
         let no_digit_words = !words.iter().any(|w| w.as_bytes().first().is_some_and(u8::is_ascii_digit));
-        let mut vocabulary = Self { slots: vec![0; size], entries: Vec::new(), mask: size - 1, no_digit_words };
+        let mut vocabulary =
+            Self { slots: vec![0; size], entries: Vec::new(), words: Vec::new(), mask: size - 1, no_digit_words };
         for word in words {
             let (head, tail) = head_tail(word.as_bytes());
             let hash = hash(word.len(), head, tail);
@@ -44,7 +47,9 @@ impl Vocabulary {
                 at = (at + 1) & vocabulary.mask;
             }
             let string = PyString::intern(py, word).unbind();
-            vocabulary.entries.push(Entry { len: word.len(), head, tail, word: word.as_str().into(), string });
+            let len = u32::try_from(word.len()).expect("a word is shorter than 4 GiB");
+            vocabulary.entries.push(Entry { head, tail, len, string });
+            vocabulary.words.push(word.as_str().into());
             vocabulary.slots[at] = tag(hash) | u32::try_from(vocabulary.entries.len()).unwrap_or(0);
         }
         vocabulary
@@ -81,11 +86,12 @@ impl Vocabulary {
                 return None;
             }
             if slot & 0xFFFF_0000 == wanted {
-                let entry = &self.entries[(slot & 0xFFFF) as usize - 1];
-                if entry.len == bytes.len()
+                let at = (slot & 0xFFFF) as usize - 1;
+                let entry = &self.entries[at];
+                if entry.len as usize == bytes.len()
                     && entry.head == head
                     && entry.tail == tail
-                    && (bytes.len() <= 16 || entry.word.as_bytes()[8..] == bytes[8..])
+                    && (bytes.len() <= 16 || self.words[at].as_bytes()[8..] == bytes[8..])
                 {
                     return Some(&entry.string);
                 }
@@ -105,13 +111,21 @@ fn tag(hash: u64) -> u32 {
     u32::try_from(hash & 0xFFFF).unwrap_or(0) << 16
 }
 
-/// The first and the last eight bytes (overlapping for shorter texts; all of it below eight).
+/// The first and the last eight bytes (overlapping for shorter texts). Below eight bytes, reads
+/// that overlap cover every byte, so that with the length the pair still stands for the whole text:
+/// the first and last four bytes from four bytes up, else the first, middle and last byte.
 #[inline]
 fn head_tail(bytes: &[u8]) -> (u64, u64) {
     if let (Some(head), Some(tail)) = (bytes.first_chunk::<8>(), bytes.last_chunk::<8>()) {
         return (u64::from_le_bytes(*head), u64::from_le_bytes(*tail));
     }
-    let short = bytes.iter().rev().fold(0u64, |v, &b| (v << 8) | u64::from(b));
+    let short = if let (Some(head), Some(tail)) = (bytes.first_chunk::<4>(), bytes.last_chunk::<4>()) {
+        u64::from(u32::from_le_bytes(*head)) | (u64::from(u32::from_le_bytes(*tail)) << 32)
+    } else if let (Some(&first), Some(&last)) = (bytes.first(), bytes.last()) {
+        u64::from(first) | (u64::from(bytes[bytes.len() / 2]) << 8) | (u64::from(last) << 16)
+    } else {
+        0
+    };
     (short, short)
 }
 
