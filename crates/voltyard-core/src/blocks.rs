@@ -15,6 +15,12 @@
 use std::collections::HashMap;
 use std::fmt;
 
+use foldhash::fast::RandomState;
+
+/// Buffers are looked up by charger id on every message: a fast hash, randomly seeded per process
+/// (charger ids come from the network).
+type ByCharger<V> = HashMap<String, V, RandomState>;
+
 /// The largest uncompressed block accepted (a block holds one charger's exchanges of one
 /// hand-over interval: far less in practice).
 pub const MAX_BLOCK_BYTES: usize = 64 << 20;
@@ -156,7 +162,7 @@ pub struct Block {
 /// Exchanges buffered per charger until the next hand-over.
 #[derive(Debug, Default)]
 pub struct ExchangeBuffer {
-    groups: HashMap<String, Group>,
+    groups: ByCharger<Group>,
     exchanges: usize,
 }
 
@@ -204,7 +210,7 @@ impl ExchangeBuffer {
 /// The groups of an [`ExchangeBuffer`] taken at a hand-over, not yet compressed.
 #[derive(Debug, Default)]
 pub struct TakenExchanges {
-    groups: HashMap<String, Group>,
+    groups: ByCharger<Group>,
 }
 
 impl TakenExchanges {
@@ -304,7 +310,7 @@ pub struct MeterBlock {
 pub struct ReadingBuffer {
     // A charger has a handful of series (connector x transaction): found by a scan, which spares
     // building an owned key per reading.
-    chargers: HashMap<String, Vec<Series>>,
+    chargers: ByCharger<Vec<Series>>,
     readings: usize,
 }
 
@@ -362,7 +368,7 @@ impl ReadingBuffer {
 /// The series of a [`ReadingBuffer`] taken at a hand-over, not yet compressed.
 #[derive(Debug, Default)]
 pub struct TakenReadings {
-    chargers: HashMap<String, Vec<Series>>,
+    chargers: ByCharger<Vec<Series>>,
 }
 
 impl TakenReadings {
