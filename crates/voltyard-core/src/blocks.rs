@@ -175,11 +175,13 @@ impl ExchangeBuffer {
     pub fn push(&mut self, charger_id: &str, exchange: &Exchange<'_>) {
         let group = match self.groups.get_mut(charger_id) {
             Some(group) => group,
-            None => self.groups.entry(charger_id.to_owned()).or_insert_with(|| Group {
-                raw: Vec::with_capacity(4096),
-                first: exchange.opened,
-                ..Group::default()
-            }),
+            // Buffers start at their first record's size and grow with the charger's traffic: with
+            // ten thousand mostly idle chargers, a preallocated buffer each would cost more memory than
+            // their connections do.
+            None => self
+                .groups
+                .entry(charger_id.to_owned())
+                .or_insert_with(|| Group { first: exchange.opened, ..Group::default() }),
         };
         pack_exchange(&mut group.raw, exchange);
         group.last = exchange.opened;
@@ -332,7 +334,6 @@ impl ReadingBuffer {
             series_of_charger.push(Series {
                 connector_id: key.connector_id,
                 transaction_id: key.transaction_id,
-                raw: Vec::with_capacity(2048),
                 first_timestamp: reading.timestamp.to_owned(),
                 ..Series::default()
             });
