@@ -163,3 +163,26 @@ async def test_unknown_charger_policy_reject(appliance_config) -> None:
         await ws.close()
     finally:
         await running.stop()
+
+
+async def test_status_history_records_changes_and_the_connector_its_latest_state(appliance) -> None:
+    ws = await booted(appliance.ocpp_port, "CP-HIST")
+    statuses = [("Available", "NoError"), ("Available", "NoError"), ("Faulted", "GroundFailure"),
+                ("Faulted", "GroundFailure"), ("Available", "NoError")]  # fmt: skip
+    for n, (status, error_code) in enumerate(statuses):
+        payload = {"connectorId": 1, "status": status, "errorCode": error_code, "timestamp": NOW}
+        answer = await rpc(ws, f"s{n}", "StatusNotification", payload)
+        while answer[0] == 2:  # a fault response of the central system's own (a CALL to us): not ours
+            answer = json.loads(await asyncio.wait_for(ws.recv(), 5))
+        assert answer[:2] == [3, f"s{n}"]
+    await ws.close()
+    await appliance.store.flush()
+    with closing(appliance.read_connection()) as db:
+        history = db.execute(
+            "SELECT status, error_code FROM status_history WHERE charger_id = 'CP-HIST' ORDER BY id"
+        ).fetchall()
+        current = db.execute(
+            "SELECT status, error_code FROM connectors WHERE charger_id = 'CP-HIST' AND connector_id = 1"
+        ).fetchall()
+    assert history == [("Available", "NoError"), ("Faulted", "GroundFailure"), ("Available", "NoError")]
+    assert current == [("Available", "NoError")]

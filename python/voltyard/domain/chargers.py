@@ -74,6 +74,10 @@ class ConnectorState:
     timestamp: str | None = None
     availability: str = "Operative"
 
+    def reported(self) -> tuple[str, str, str | None, str | None]:
+        """What a StatusNotification states, without when: two equal ones report the same state."""
+        return self.status, self.error_code, self.info, self.vendor_error_code
+
 
 @dataclass(slots=True)
 class ChargerRecord:
@@ -240,9 +244,7 @@ class Chargers:
         self._store.upsert(_UPSERT_CONNECTOR, (charger_id, connector_id), row)
         # History is of changes: a repeated notification of the same state (chargers resend theirs after a
         # reconnect or a trigger) is in the message log, not a new history row.
-        if previous is None or (previous.status, previous.error_code, previous.info,
-                                previous.vendor_error_code) != (state.status, state.error_code, state.info,
-                                                                state.vendor_error_code):  # fmt: skip
+        if previous is None or previous.reported() != state.reported():
             self._store.append(_STATUS_HISTORY, row)
         if previous is None or previous.status != state.status or previous.error_code != state.error_code:
             self._events.publish(
