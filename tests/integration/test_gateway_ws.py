@@ -186,3 +186,12 @@ async def test_status_history_records_changes_and_the_connector_its_latest_state
         ).fetchall()
     assert history == [("Available", "NoError"), ("Faulted", "GroundFailure"), ("Available", "NoError")]
     assert current == [("Available", "NoError")]
+
+
+async def test_meter_values_without_a_usable_reading_get_a_callerror(appliance) -> None:
+    ws = await booted(appliance.ocpp_port, "CP-HUGE")
+    payload = {"connectorId": 2**63, "meterValue": [{"timestamp": NOW, "sampledValue": [{"value": "1"}]}]}
+    answer = await rpc(ws, "m", "MeterValues", payload)
+    assert answer[:3] == [4, "m", "PropertyConstraintViolation"]
+    assert (await rpc(ws, "hb", "Heartbeat", {}))[0] == 3  # the connection keeps serving
+    await ws.close()

@@ -77,3 +77,13 @@ def test_plain_objects_are_read_the_same_way(codec: OcppCodec) -> None:
 )
 def test_sampled_values_are_normalised_to_wh_and_w(sampled: list, expected: tuple) -> None:
     assert normalise_sampled_values(sampled) == expected
+
+
+def test_a_valid_payload_without_a_usable_reading_is_decoded_as_any_other(codec: OcppCodec) -> None:
+    # The schema bounds no connectorId; one past 2^63 is valid JSON-schema-wise but no reading.
+    huge = {**PAYLOAD, "connectorId": 2**63}
+    call = codec.decode(orjson.dumps([2, "m3", "MeterValues", huge]), meter_values=True)
+    assert call.meter_values is None
+    assert call.payload == huge
+    with pytest.raises(ValueError, match="not a MeterValues request"):
+        read_meter_values(huge)

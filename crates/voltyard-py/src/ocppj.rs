@@ -155,24 +155,28 @@ impl OcppCodec {
         let codec = slf.get();
         with_frame_bytes(frame, |bytes| {
             let decoded = ocppj::decode(bytes, &codec.schemas, answers).map_err(CoreError::from)?;
-            match decoded {
-                Frame::Call { message_id, action, payload } if meter_values && action == "MeterValues" => {
-                    let read = meter::meter_values(payload.node())
-                        .ok_or_else(|| value_error("a MeterValues payload that passed its schema".to_owned()))?;
-                    let frame = match frame.cast::<PyBytes>() {
-                        Ok(frame) => frame.clone().unbind(),
-                        Err(_) => PyBytes::new(py, bytes).unbind(),
-                    };
-                    let call = Call {
-                        message_id: PyString::new(py, &message_id).unbind(),
-                        action: codec.words.string(py, &action).unbind(),
-                        payload: CallPayload::OnRead { built: PyOnceLock::new(), frame, codec: slf.clone().unbind() },
-                        meter_values: Some(meter_values_to_python(py, &read)?.unbind()),
-                    };
-                    Ok(Bound::new(py, call)?.into_any())
+            let read = match &decoded {
+                // None for the odd payload the schema allows but that holds no usable reading (a
+                // connector id past 2^63): then decoded as any other frame, for the handler to refuse.
+                Frame::Call { action, payload, .. } if meter_values && action == "MeterValues" => {
+                    meter::meter_values(payload.node())
                 }
-                decoded => frame_to_python(py, decoded, &codec.words),
+                _ => None,
+            };
+            if let (Some(read), Frame::Call { message_id, action, .. }) = (read, &decoded) {
+                let frame = match frame.cast::<PyBytes>() {
+                    Ok(frame) => frame.clone().unbind(),
+                    Err(_) => PyBytes::new(py, bytes).unbind(),
+                };
+                let call = Call {
+                    message_id: PyString::new(py, message_id).unbind(),
+                    action: codec.words.string(py, action).unbind(),
+                    payload: CallPayload::OnRead { built: PyOnceLock::new(), frame, codec: slf.clone().unbind() },
+                    meter_values: Some(meter_values_to_python(py, &read)?.unbind()),
+                };
+                return Ok(Bound::new(py, call)?.into_any());
             }
+            frame_to_python(py, decoded, &codec.words)
         })?
     }
 

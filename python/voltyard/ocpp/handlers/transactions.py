@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from voltyard._native import Call, read_meter_values
+from voltyard.errors import PropertyConstraintViolationError
 from voltyard.ocpp.router import Payload, Router
 from voltyard.services import Services
 
@@ -40,5 +41,10 @@ def register(router: Router, services: Services) -> None:
     @router.on("MeterValues", whole_call=True)
     def meter_values(session: ChargerConnection, call: Call | RepairedCall) -> Payload:
         read = call.meter_values  # read by the decoder; not for a frame that leniency repaired
-        transactions.record_meter_values(session.charger_id, read or read_meter_values(call.payload))
+        if read is None:
+            try:
+                read = read_meter_values(call.payload)
+            except ValueError as exc:  # valid by the schema, yet no reading (connectorId past 2^63)
+                raise PropertyConstraintViolationError(f"MeterValues cannot be stored: {exc}") from exc
+        transactions.record_meter_values(session.charger_id, read)
         return {}
