@@ -6,8 +6,9 @@
 
 use super::tree::{JsonNode, Kind};
 
-/// The measurand of a sampledValue that names none.
+/// The measurand of energy, and of a sampledValue that names none.
 pub const ENERGY: &str = "Energy.Active.Import.Register";
+/// The measurand of power.
 pub const POWER: &str = "Power.Active.Import";
 
 /// One meterValue.
@@ -30,8 +31,8 @@ pub struct MeterValues<'a> {
     pub readings: Vec<MeterReading<'a>>,
 }
 
-/// Reads a `MeterValues` request payload; None when it is not shaped like one (a payload that
-/// passed the `MeterValues` schema always is).
+/// Reads a `MeterValues` request payload; None when it is not shaped like one. A payload that passed
+/// the `MeterValues` schema always is, but for a `connectorId` past `i64` (the schema bounds none).
 pub fn meter_values(payload: JsonNode<'_>) -> Option<MeterValues<'_>> {
     let Kind::Object(members) = payload.kind() else { return None };
     let (mut connector_id, mut transaction_id, mut readings) = (None, None, None);
