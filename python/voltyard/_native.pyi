@@ -32,6 +32,7 @@ __all__ = [
     "MeterInstant",
     "MeterReadingBuffer",
     "MeterTotals",
+    "MeterValuesRead",
     "ModuleStatus",
     "OcppCodec",
     "Plan",
@@ -43,6 +44,7 @@ __all__ = [
     "TakenBlocks",
     "TakenMeterBlocks",
     "check_can_crc",
+    "clock_skewed",
     "crc8",
     "decode_plc_frame",
     "decompress_block",
@@ -67,7 +69,7 @@ class Call:
     @property
     def payload(self) -> dict[str, Any]: ...
     @property
-    def meter_values(self) -> _MeterValuesRead | None:
+    def meter_values(self) -> MeterValuesRead | None:
         """A MeterValues request read natively (`OcppCodec.decode(..., meter_values=True)`), else None."""
 
 @final
@@ -124,12 +126,31 @@ class OcppCodec:
     def validate(self, action: str, payload: object, *, response: bool = False) -> None:
         """Validate a payload (plain Python objects) as the request or response of `action`."""
 
-# (connector_id, transaction_id, [(timestamp, sampledValue as JSON, energy_wh, power_w), ...]): energy and
-# power normalised to Wh and W from phase-less samples, None where absent.
-_MeterValuesRead = tuple[int, int | None, list[tuple[str, bytes, float | None, float | None]]]
+@final
+class MeterValuesRead:
+    """A MeterValues request as read natively; `MeterReadingBuffer.append_read` stores it in one call."""
 
-def read_meter_values(payload: object) -> _MeterValuesRead:
+    @property
+    def connector_id(self) -> int: ...
+    @property
+    def transaction_id(self) -> int | None: ...
+    @property
+    def readings(self) -> list[tuple[str, bytes, float | None, float | None]]:
+        """(timestamp, sampledValue as JSON, energy_wh, power_w) per meterValue: energy and power
+        normalised to Wh and W from phase-less samples, None where absent. Built on each read."""
+
+    @property
+    def power_w(self) -> float | None:
+        """The power of the last meterValue that states one."""
+
+    def __len__(self) -> int: ...
+
+def read_meter_values(payload: object) -> MeterValuesRead:
     """A MeterValues request payload (plain Python objects) read as `decode(..., meter_values=True)` does."""
+
+def clock_skewed(timestamp: str, limit: float) -> bool:
+    """Whether a charger timestamp shows a skewed clock: before 2000 or after `limit` (Unix seconds: now
+    plus the tolerance). An unreadable timestamp is judged by its year alone."""
 
 def normalise_sampled_values(sampled: object) -> tuple[float | None, float | None]:
     """Energy (Wh) and power (W) of a sampledValue list, converted from their unit; None where absent."""
@@ -194,6 +215,11 @@ class MeterReadingBuffer:
         clock_skew: bool,
     ) -> None:
         """Record one reading; `sampled_value` is the sampledValue array as JSON."""
+
+    def append_read(
+        self, charger_id: str, read: MeterValuesRead, received_at: float, skew_limit: float
+    ) -> None:
+        """Record every reading of `read`, each flagged as `clock_skewed(timestamp, skew_limit)`."""
 
     def __len__(self) -> int: ...
     def take(self) -> TakenMeterBlocks:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import orjson
 import pytest
-from voltyard._native import Call, OcppCodec, normalise_sampled_values, read_meter_values
+from voltyard._native import Call, MeterValuesRead, OcppCodec, normalise_sampled_values, read_meter_values
 from voltyard.errors import FrameEncodeError, TypeConstraintViolationError
 
 SAMPLED = [
@@ -27,8 +27,10 @@ FRAME = orjson.dumps([2, "m1", "MeterValues", PAYLOAD])
 def test_a_meter_values_frame_comes_read_and_its_payload_on_demand(codec: OcppCodec) -> None:
     call = codec.decode(FRAME, meter_values=True)
     assert isinstance(call, Call)
-    connector_id, transaction_id, readings = call.meter_values
-    assert (connector_id, transaction_id) == (2, 41)
+    read = call.meter_values
+    assert read is not None
+    assert (read.connector_id, read.transaction_id, len(read), read.power_w) == (2, 41, 2, 7200.0)
+    readings = read.readings
     assert [(stamp, energy, power) for stamp, _, energy, power in readings] == [
         ("2026-11-25T10:00:00Z", 12500.0, 7200.0),
         ("2026-11-25T10:00:10Z", 12600.0, None),
@@ -54,9 +56,13 @@ def test_an_invalid_meter_values_frame_is_refused_as_before(codec: OcppCodec) ->
 
 
 def test_plain_objects_are_read_the_same_way(codec: OcppCodec) -> None:
-    assert read_meter_values(PAYLOAD) == codec.decode(FRAME, meter_values=True).meter_values
+    def facts(read: MeterValuesRead | None) -> tuple[object, ...]:
+        assert read is not None
+        return read.connector_id, read.transaction_id, read.readings, read.power_w
+
+    assert facts(read_meter_values(PAYLOAD)) == facts(codec.decode(FRAME, meter_values=True).meter_values)
     no_transaction = {"connectorId": 1, "transactionId": None, "meterValue": []}
-    assert read_meter_values(no_transaction) == (1, None, [])
+    assert facts(read_meter_values(no_transaction)) == (1, None, [], None)
     with pytest.raises(ValueError, match="not a MeterValues request"):
         read_meter_values({"connectorId": 1})
     with pytest.raises(FrameEncodeError, match=r"payload\.meterValue"):

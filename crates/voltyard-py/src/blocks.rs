@@ -8,7 +8,10 @@ use voltyard_core::blocks::{
     self, Exchange, ExchangeBuffer, Reading, ReadingBuffer, Reply, SeriesKey, TakenExchanges, TakenReadings,
 };
 
+use voltyard_core::ocppj::datetime::clock_skewed;
+
 use crate::errors::{CoreError, value_error};
+use crate::ocppj::MeterValuesRead;
 
 /// A message-log row: charger id, first and last opening time, count, actions, compressed data.
 type BlockRow = (String, f64, f64, u32, String, Py<PyBytes>);
@@ -125,6 +128,23 @@ impl MeterReadingBuffer {
         let key = SeriesKey { charger_id, connector_id, transaction_id };
         let reading = Reading { timestamp, received_at, energy_wh, power_w, clock_skew, sampled_value };
         self.buffer.push(key, &reading);
+    }
+
+    /// Records every reading of a natively read `MeterValues`, each flagged when its timestamp
+    /// shows a skewed clock (before 2000 or after `skew_limit`, Unix seconds).
+    fn append_read(&mut self, charger_id: &str, read: &MeterValuesRead, received_at: f64, skew_limit: f64) {
+        let key = SeriesKey { charger_id, connector_id: read.connector_id, transaction_id: read.transaction_id };
+        for r in &read.readings {
+            let reading = Reading {
+                timestamp: &r.timestamp,
+                received_at,
+                energy_wh: r.energy_wh,
+                power_w: r.power_w,
+                clock_skew: clock_skewed(&r.timestamp, skew_limit),
+                sampled_value: &r.sampled_value,
+            };
+            self.buffer.push(key, &reading);
+        }
     }
 
     fn __len__(&self) -> usize {

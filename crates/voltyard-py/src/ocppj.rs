@@ -22,7 +22,7 @@ pub struct Call {
     payload: CallPayload,
     /// A `MeterValues` request read natively (`decode(..., meter_values=True)`), else None.
     #[pyo3(get)]
-    meter_values: Option<Py<PyAny>>,
+    meter_values: Option<Py<MeterValuesRead>>,
 }
 
 /// A CALL's payload: built at decoding, or only once it is read (from the frame, kept with its
@@ -172,7 +172,7 @@ impl OcppCodec {
                     message_id: PyString::new(py, message_id).unbind(),
                     action: codec.words.string(py, action).unbind(),
                     payload: CallPayload::OnRead { built: PyOnceLock::new(), frame, codec: slf.clone().unbind() },
-                    meter_values: Some(meter_values_to_python(py, &read)?.unbind()),
+                    meter_values: Some(Py::new(py, MeterValuesRead::from(read))?),
                 };
                 return Ok(Bound::new(py, call)?.into_any());
             }
@@ -208,24 +208,88 @@ fn frame_to_python<'py>(py: Python<'py>, frame: Frame<'_>, words: &Vocabulary) -
     })
 }
 
-/// `(connector_id, transaction_id, [(timestamp, sampled_value_json, energy_wh, power_w), ...])`.
-fn meter_values_to_python<'py>(py: Python<'py>, read: &meter::MeterValues<'_>) -> PyResult<Bound<'py, PyAny>> {
-    let readings = read
-        .readings
-        .iter()
-        .map(|r| (r.timestamp, PyBytes::new(py, &r.sampled_value), r.energy_wh, r.power_w))
-        .collect::<Vec<_>>();
-    (read.connector_id, read.transaction_id, readings).into_pyobject(py).map(Bound::into_any)
+/// A `MeterValues` request as read natively: what `MeterReadingBuffer.append_read` stores in one
+/// call, without a Python object per reading; `readings` builds those only when asked.
+#[pyclass(frozen, module = "voltyard._native")]
+pub struct MeterValuesRead {
+    #[pyo3(get)]
+    pub(crate) connector_id: i64,
+    #[pyo3(get)]
+    pub(crate) transaction_id: Option<i64>,
+    pub(crate) readings: Vec<OwnedReading>,
+}
+
+pub(crate) struct OwnedReading {
+    pub(crate) timestamp: String,
+    pub(crate) sampled_value: Vec<u8>,
+    pub(crate) energy_wh: Option<f64>,
+    pub(crate) power_w: Option<f64>,
+}
+
+type ReadingTuple<'py> = (&'py str, Bound<'py, PyBytes>, Option<f64>, Option<f64>);
+
+#[pymethods]
+impl MeterValuesRead {
+    /// `[(timestamp, sampled_value_json, energy_wh, power_w), ...]`, one per meterValue.
+    #[getter]
+    fn readings<'py>(&'py self, py: Python<'py>) -> Vec<ReadingTuple<'py>> {
+        let tuple =
+            |r: &'py OwnedReading| (r.timestamp.as_str(), PyBytes::new(py, &r.sampled_value), r.energy_wh, r.power_w);
+        self.readings.iter().map(tuple).collect()
+    }
+
+    /// The power (W) of the last meterValue that states one.
+    #[getter]
+    fn power_w(&self) -> Option<f64> {
+        self.readings.iter().rev().find_map(|r| r.power_w)
+    }
+
+    fn __len__(&self) -> usize {
+        self.readings.len()
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "MeterValuesRead(connector_id={}, transaction_id={:?}, readings={})",
+            self.connector_id,
+            self.transaction_id,
+            self.readings.len()
+        )
+    }
+}
+
+impl From<meter::MeterValues<'_>> for MeterValuesRead {
+    fn from(read: meter::MeterValues<'_>) -> Self {
+        let own = |r: meter::MeterReading<'_>| OwnedReading {
+            timestamp: r.timestamp.to_owned(),
+            sampled_value: r.sampled_value,
+            energy_wh: r.energy_wh,
+            power_w: r.power_w,
+        };
+        Self {
+            connector_id: read.connector_id,
+            transaction_id: read.transaction_id,
+            readings: read.readings.into_iter().map(own).collect(),
+        }
+    }
 }
 
 /// A `MeterValues` request payload given as plain Python objects (a repaired frame, a cabinet's
 /// reading) read as `OcppCodec.decode(..., meter_values=True)` reads a frame.
 #[pyfunction]
-pub fn read_meter_values<'py>(py: Python<'py>, payload: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+pub fn read_meter_values(payload: &Bound<'_, PyAny>) -> PyResult<MeterValuesRead> {
     let tree = from_python(payload, "payload")?;
     let read = meter::meter_values(tree.root())
         .ok_or_else(|| value_error("payload is not a MeterValues request (connectorId, meterValue)".to_owned()))?;
-    meter_values_to_python(py, &read)
+    Ok(read.into())
+}
+
+/// Whether a charger `timestamp` shows a skewed clock: before 2000 or after `limit` (Unix seconds,
+/// now plus the tolerance).
+#[pyfunction]
+#[pyo3(name = "clock_skewed")]
+pub fn clock_skewed_py(timestamp: &str, limit: f64) -> bool {
+    ocppj::datetime::clock_skewed(timestamp, limit)
 }
 
 /// Energy (Wh) and power (W) of a sampledValue list, converted from their unit; None where absent.

@@ -23,16 +23,12 @@ from typing import Any
 
 import orjson
 
-from voltyard._native import normalise_sampled_values, read_meter_values
+from voltyard._native import MeterValuesRead, clock_skewed, normalise_sampled_values, read_meter_values
 from voltyard.events import Event, EventBus
 from voltyard.store.meter_log import MeterLog, last_energy_wh
 from voltyard.store.writer import StoreWriter
 
-__all__ = ["ClockSkew", "MeterValuesRead", "StopOutcome", "Transactions"]
-
-# A MeterValues request as the decoder reads it (`voltyard._native.Call.meter_values`): connector id,
-# transaction id and per meterValue (timestamp, sampledValue as JSON, energy_wh, power_w).
-MeterValuesRead = tuple[int, int | None, list[tuple[str, bytes, float | None, float | None]]]
+__all__ = ["ClockSkew", "StopOutcome", "Transactions"]
 
 _INSERT_TX = """
 INSERT INTO transactions (charger_id, connector_id, id_tag, start_time, meter_start, reservation_id,
@@ -69,36 +65,18 @@ class StopOutcome:
 
 
 class ClockSkew:
-    """Flags timestamps before 2000 or more than `tolerance` seconds in the future."""
+    """Flags timestamps before 2000 or more than `tolerance` seconds in the future (the native
+    `clock_skewed`, which also flags each stored meter reading)."""
 
     def __init__(self, tolerance: float) -> None:
         self.tolerance = tolerance
-        self._second = -1
-        self._limit_text = ""
+
+    def limit(self) -> float:
+        """The latest plausible timestamp now (Unix seconds)."""
+        return time.time() + self.tolerance
 
     def __call__(self, timestamp: str) -> bool:
-        if timestamp[:4] < "2000":
-            return True
-        now = time.time()
-        limit = now + self.tolerance
-        if timestamp.endswith("Z") and len(timestamp) >= 20:
-            # UTC in its canonical form compares as text: no parsing on the hot path, and the limit's text
-            # is rebuilt once a second.
-            second = int(now)
-            if second != self._second:
-                self._second, self._limit_text = second, _utc_text(limit)
-            return timestamp[:19] > self._limit_text
-        try:
-            parsed = datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
-        except ValueError:
-            return False  # the schema's date-time check has passed it; do not guess
-        if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=UTC)
-        return parsed.timestamp() > limit
-
-
-def _utc_text(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+        return clock_skewed(timestamp, time.time() + self.tolerance)
 
 
 class Transactions:
@@ -287,21 +265,16 @@ class Transactions:
 
     def record_meter_values(self, charger_id: str, read: MeterValuesRead) -> None:
         """Store each meterValue as sent plus its normalised energy and power (committed within 1 s)."""
-        connector_id, transaction_id, readings = read
         now = time.time()
-        append = self._meters.append
-        skewed = self.skewed
-        for timestamp, sampled, energy_wh, power_w in readings:
-            if power_w is not None:
-                self.power_w[charger_id, connector_id] = power_w
-            if self._events.want_live:
-                data = {"connectorId": connector_id, "transactionId": transaction_id, "energy_wh": energy_wh,
-                        "power_w": power_w}  # fmt: skip
+        self._meters.append_read(charger_id, read, now, now + self.skewed.tolerance)
+        power_w = read.power_w
+        if power_w is not None:
+            self.power_w[charger_id, read.connector_id] = power_w
+        if self._events.want_live:
+            for _, _, energy_wh, power_w in read.readings:
+                data = {"connectorId": read.connector_id, "transactionId": read.transaction_id,
+                        "energy_wh": energy_wh, "power_w": power_w}  # fmt: skip
                 self._events.live(Event("MeterValues", charger_id, data))
-            append(
-                charger_id, connector_id, transaction_id, timestamp, sampled,
-                energy_wh, power_w, now, skewed(timestamp),
-            )  # fmt: skip
 
     def reconcile(
         self, charger_id: str, reason: str, connector_id: int | None = None, before: str | None = None

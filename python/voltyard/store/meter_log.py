@@ -1,7 +1,7 @@
 """Meter readings: every meterValue a charger sends, as sent plus its energy (Wh) and power (W).
 
 MeterValues is the commonest message of a fleet, so its readings are stored the way the message log stores
-frames: packed by the native module as they come (`MeterReadingBuffer.append`, one call per reading) and
+frames: packed by the native module as they come (`MeterReadingBuffer.append_read`, one call per request) and
 written at each store hand-over as one LZ4-compressed block per series (charger, connector, transaction),
 compressed in the writer thread. A `meter_blocks` row carries its series, its first and last timestamp and
 its last energy and power readings, so the questions asked often (a transaction's last energy) need no
@@ -62,6 +62,9 @@ class MeterLog:
         # `append(charger_id, connector_id, transaction_id, timestamp, sampled_value_json, energy_wh, power_w,
         # received_at, clock_skew)`: the native method itself, no Python frame per reading.
         self.append = self._buffer.append
+        # `append_read(charger_id, read, received_at, skew_limit)`: every reading of a natively read
+        # MeterValues in one call, its clock-skew flag judged natively.
+        self.append_read = self._buffer.append_read
         store.add_block_buffer(self._buffer, _INSERT)
 
 

@@ -1,7 +1,8 @@
 //! OCPP-J 1.6: the frame envelope (`[2,id,action,payload]`, `[3,id,payload]`,
 //! `[4,id,code,description,details]`), its strict decoding and schema validation, encoding, and the
-//! meter readings of a `MeterValues` request.
+//! meter readings of a `MeterValues` request and the `dateTime` values.
 
+pub mod datetime;
 mod decode;
 mod encode;
 mod error_code;
