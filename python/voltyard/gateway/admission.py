@@ -31,11 +31,14 @@ class TokenBucket:
     def take(self) -> bool:
         """Spend one token if there is one."""
         now = self._clock()
-        self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
+        tokens = self._tokens + (now - self._stamp) * self.rate
         self._stamp = now
-        if self._tokens >= 1.0:
-            self._tokens -= 1.0
+        if tokens > self.burst:  # noqa: PLR1730 - a comparison costs less than a call to min(), per message
+            tokens = self.burst
+        if tokens >= 1.0:
+            self._tokens = tokens - 1.0
             return True
+        self._tokens = tokens
         return False
 
     def wait_time(self) -> float:

@@ -161,7 +161,7 @@ class ChargerConnection(WSListener):
         gateway = self.gateway
         action = call.action
         self.last_message = received_at
-        gateway.metrics.messages[action, "in"] += 1
+        gateway.metrics.calls_in[action] += 1
         if gateway.events.tap_messages:
             self._tap("MessageIn", action, call.message_id, 2, data)
         router = gateway.router
@@ -238,11 +238,13 @@ class ChargerConnection(WSListener):
     def send_call_result(
         self, message_id: str, payload: Payload, action: str, request: bytes, received_at: float
     ) -> None:
-        if self.gateway.validate_outgoing:
-            self.gateway.codec.validate(action, payload, response=True)
-        data = orjson.dumps([3, message_id, payload])
-        self._send(data)
         gateway = self.gateway
+        if gateway.validate_outgoing:
+            gateway.codec.validate(action, payload, response=True)
+        data = orjson.dumps([3, message_id, payload])
+        transport = self.transport  # `_send`, inlined: this is most of what a server sends
+        if transport is not None and not transport.is_disconnected:
+            transport.send(_TEXT, data)
         gateway.message_log.exchange(
             self.charger_id, "in", received_at, request, 2, message_id, action, data, 3
         )
@@ -275,7 +277,7 @@ class ChargerConnection(WSListener):
         pending.sent_at = time.time()
         self.pending = pending
         self._send(pending.frame)
-        self.gateway.metrics.messages[pending.action, "out"] += 1
+        self.gateway.metrics.calls_out[pending.action] += 1
         if self.gateway.events.tap_messages:
             self._tap("MessageOut", pending.action, pending.message_id, 2, pending.frame)
 

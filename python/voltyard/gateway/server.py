@@ -225,7 +225,7 @@ class Gateway:
                 connection.dispatch(repaired, data, received_at)
                 return
             self.refused_frames += 1
-            self.metrics.messages[error.action or "?", "in"] += 1
+            self.metrics.calls_in[error.action or "?"] += 1
             connection.send_call_error(
                 error.message_id, error.code, error.description, error.action, data, received_at
             )

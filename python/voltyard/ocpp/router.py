@@ -27,6 +27,8 @@ class Router:
 
     def __init__(self) -> None:
         self._handlers: dict[str, Handler] = {}
+        # The handler of an action, or None: the dict's own method, one call per message.
+        self.get: Callable[[str], Handler | None] = self._handlers.get
         self.whole_call: frozenset[str] = frozenset()
 
     def on(self, action: str, *, whole_call: bool = False) -> Callable[[Handler], Handler]:
@@ -42,9 +44,6 @@ class Router:
             return handler
 
         return register
-
-    def get(self, action: str) -> Handler | None:
-        return self._handlers.get(action)
 
     def __iter__(self) -> Iterator[str]:
         return iter(sorted(self._handlers))
