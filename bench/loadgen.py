@@ -59,6 +59,7 @@ class FleetStats:
     booted: int = 0
     calls: int = 0
     errors: int = 0
+    in_flight: int = 0
     latencies_ns: list[int] = field(default_factory=list)
     recording: bool = False
     running: bool = True
@@ -88,6 +89,7 @@ class BenchCharger(WSListener):  # type: ignore[misc]
             self.booted_future.set_result(None)
             stats.booted += 1
             return
+        stats.in_flight -= 1
         if data[1:2] != b"3":
             stats.errors += 1
         if stats.recording:
@@ -97,6 +99,7 @@ class BenchCharger(WSListener):  # type: ignore[misc]
             self.send_next()
 
     def send_next(self) -> None:
+        self.stats.in_flight += 1
         self.n += 1
         n = self.n
         self.sent_at = time.perf_counter_ns()
@@ -133,6 +136,21 @@ async def connect_fleet(
     started = time.perf_counter()
     await asyncio.gather(*(one(i) for i in range(count)))
     return chargers, transports, time.perf_counter() - started
+
+
+async def pause_fleet(stats: FleetStats, timeout: float = 30.0) -> None:
+    """Stop sending new calls and wait until every call in flight is answered."""
+    stats.running = False
+    deadline = time.monotonic() + timeout
+    while stats.in_flight > 0 and time.monotonic() < deadline:
+        await asyncio.sleep(0.01)
+
+
+def resume_fleet(fleet: list[BenchCharger], stats: FleetStats) -> None:
+    """Every charger sends its next call, and keeps one outstanding from then on."""
+    stats.running = True
+    for charger in fleet:
+        charger.send_next()
 
 
 async def disconnect_fleet(transports: list[WSTransport]) -> None:
