@@ -10,7 +10,7 @@ case and holding their raw values (the scale is in the name: `voltage_0p1v` is i
 `plc_id`. A refused CAN frame raises a `CanFrameError` subclass.
 """
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from os import PathLike
 from typing import Any, ClassVar, Literal, Protocol, final
 
@@ -43,6 +43,7 @@ __all__ = [
     "Step",
     "TakenBlocks",
     "TakenMeterBlocks",
+    "TokenBucket",
     "check_can_crc",
     "clock_skewed",
     "crc8",
@@ -1062,3 +1063,22 @@ def decode_plc_frame(
     Checks, in order, that the ID is the contract's, that the payload is 8 bytes, its CRC and the
     multiplexer; raises `CanUnknownIdError`, `CanPayloadError`, `CanCrcError` or `CanMuxError`.
     """
+
+@final
+class TokenBucket:
+    """`rate` tokens per second, at most `burst` saved up (voltyard-core's `rate::TokenBucket`).
+
+    `clock()` gives seconds (default: a monotonic clock read natively); a clock that steps back earns
+    nothing. Raises ValueError unless the rate is finite and above 0 and the burst at least 1.
+    """
+
+    def __new__(cls, rate: float, burst: float, clock: Callable[[], float] | None = None) -> TokenBucket: ...
+    @property
+    def rate(self) -> float: ...
+    @property
+    def burst(self) -> float: ...
+    def take(self) -> bool:
+        """Spend one token if there is one."""
+
+    def wait_time(self) -> float:
+        """Seconds until the next token."""

@@ -8,6 +8,7 @@ mod errors;
 mod ocppj;
 mod planner;
 mod plc;
+mod rate;
 mod vocabulary;
 
 use pyo3::prelude::*;
@@ -30,4 +31,6 @@ mod _native {
         ChargeInfo, ConfigAck, ConfigCmd, EvIdentity, EvdcLimits, EvdcTargets, GcmcCommand, GcmcStatus, GunTemperature,
         MeterInstant, MeterTotals, ModuleStatus, RelayControl, RelayStatus, SafetySwitchStatus, decode_plc_frame,
     };
+    #[pymodule_export]
+    use super::rate::TokenBucket;
 }

@@ -261,12 +261,11 @@ class Transactions:
 
     def meter_values(self, charger_id: str, payload: dict[str, Any]) -> None:
         """Store the readings of a MeterValues request payload (plain objects; see `record_meter_values`)."""
-        self.record_meter_values(charger_id, read_meter_values(payload))
+        self.record_meter_values(charger_id, read_meter_values(payload), time.time())
 
-    def record_meter_values(self, charger_id: str, read: MeterValuesRead) -> None:
+    def record_meter_values(self, charger_id: str, read: MeterValuesRead, received_at: float) -> None:
         """Store each meterValue as sent plus its normalised energy and power (committed within 1 s)."""
-        now = time.time()
-        self._meters.append_read(charger_id, read, now, now + self.skewed.tolerance)
+        self._meters.append_read(charger_id, read, received_at, received_at + self.skewed.tolerance)
         power_w = read.power_w
         if power_w is not None:
             self.power_w[charger_id, read.connector_id] = power_w

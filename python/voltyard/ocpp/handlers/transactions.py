@@ -46,5 +46,5 @@ def register(router: Router, services: Services) -> None:
                 read = read_meter_values(call.payload)
             except ValueError as exc:  # valid by the schema, yet no reading (connectorId past 2^63)
                 raise PropertyConstraintViolationError(f"MeterValues cannot be stored: {exc}") from exc
-        transactions.record_meter_values(session.charger_id, read)
+        transactions.record_meter_values(session.charger_id, read, session.last_message)  # when it came
         return {}
