@@ -143,7 +143,77 @@ struct Group {
     first: f64,
     last: f64,
     count: u32,
-    actions: Vec<String>,
+    actions: ActionSet,
+}
+
+/// The OCPP 1.6 actions (the security extension's included), one bit each in an [`ActionSet`].
+const OCPP16_ACTIONS: [&str; 39] = [
+    "Authorize",
+    "BootNotification",
+    "CancelReservation",
+    "CertificateSigned",
+    "ChangeAvailability",
+    "ChangeConfiguration",
+    "ClearCache",
+    "ClearChargingProfile",
+    "DataTransfer",
+    "DeleteCertificate",
+    "DiagnosticsStatusNotification",
+    "ExtendedTriggerMessage",
+    "FirmwareStatusNotification",
+    "GetCompositeSchedule",
+    "GetConfiguration",
+    "GetDiagnostics",
+    "GetInstalledCertificateIds",
+    "GetLocalListVersion",
+    "GetLog",
+    "Heartbeat",
+    "InstallCertificate",
+    "LogStatusNotification",
+    "MeterValues",
+    "RemoteStartTransaction",
+    "RemoteStopTransaction",
+    "ReserveNow",
+    "Reset",
+    "SecurityEventNotification",
+    "SendLocalList",
+    "SetChargingProfile",
+    "SignCertificate",
+    "SignedFirmwareStatusNotification",
+    "SignedUpdateFirmware",
+    "StartTransaction",
+    "StatusNotification",
+    "StopTransaction",
+    "TriggerMessage",
+    "UnlockConnector",
+    "UpdateFirmware",
+];
+
+/// The distinct actions of a group. A known action is a bit of the group itself: noting one per
+/// exchange reads no memory beyond the group, where a list of strings would read one cold
+/// allocation per entry for each of a thousand chargers in turn.
+#[derive(Debug, Default)]
+struct ActionSet {
+    known: u64,
+    other: Vec<String>,
+}
+
+impl ActionSet {
+    fn insert(&mut self, action: &str) {
+        match OCPP16_ACTIONS.binary_search(&action) {
+            Ok(bit) => self.known |= 1 << bit,
+            Err(_) if action.is_empty() || self.other.iter().any(|a| a == action) => {}
+            Err(_) => self.other.push(action.to_owned()),
+        }
+    }
+
+    /// Sorted and comma-separated.
+    fn joined(self) -> String {
+        let known = (0..OCPP16_ACTIONS.len()).filter(|bit| self.known & (1 << bit) != 0).map(|bit| OCPP16_ACTIONS[bit]);
+        let mut all: Vec<&str> = known.chain(self.other.iter().map(String::as_str)).collect();
+        all.sort_unstable();
+        all.join(",")
+    }
 }
 
 /// One charger's exchanges of an interval, compressed: a message-log row.
@@ -186,9 +256,7 @@ impl ExchangeBuffer {
         pack_exchange(&mut group.raw, exchange);
         group.last = exchange.opened;
         group.count += 1;
-        if !exchange.action.is_empty() && !group.actions.iter().any(|a| a == exchange.action) {
-            group.actions.push(exchange.action.to_owned());
-        }
+        group.actions.insert(exchange.action);
         self.exchanges += 1;
     }
 
@@ -220,16 +288,13 @@ impl TakenExchanges {
     pub fn into_blocks(self) -> Vec<Block> {
         self.groups
             .into_iter()
-            .map(|(charger_id, mut group)| {
-                group.actions.sort_unstable();
-                Block {
-                    charger_id,
-                    first: group.first,
-                    last: group.last,
-                    count: group.count,
-                    actions: group.actions.join(","),
-                    data: compress(&group.raw),
-                }
+            .map(|(charger_id, group)| Block {
+                charger_id,
+                first: group.first,
+                last: group.last,
+                count: group.count,
+                actions: group.actions.joined(),
+                data: compress(&group.raw),
             })
             .collect()
     }
@@ -285,7 +350,9 @@ struct Series {
     transaction_id: Option<i64>,
     raw: Vec<u8>,
     first_timestamp: String,
-    last_timestamp: String,
+    /// Where the last reading's record starts in `raw`: its timestamp is read back from there at
+    /// the hand-over instead of being copied aside at every reading.
+    last_record: usize,
     count: u32,
     energy_wh: Option<f64>,
     power_w: Option<f64>,
@@ -340,9 +407,8 @@ impl ReadingBuffer {
             series_of_charger.len() - 1
         });
         let series = &mut series_of_charger[at];
+        series.last_record = series.raw.len();
         pack_reading(&mut series.raw, reading);
-        series.last_timestamp.clear();
-        series.last_timestamp.push_str(reading.timestamp);
         series.count += 1;
         series.energy_wh = reading.energy_wh.or(series.energy_wh);
         series.power_w = reading.power_w.or(series.power_w);
@@ -366,6 +432,12 @@ impl ReadingBuffer {
     }
 }
 
+/// The timestamp of the packed reading that `record` starts with (see [`pack_reading`]).
+fn record_timestamp(record: &[u8]) -> String {
+    let length = usize::from(u16::from_le_bytes([record[25], record[26]]));
+    String::from_utf8_lossy(&record[READING_HEADER..READING_HEADER + length]).into_owned()
+}
+
 /// The series of a [`ReadingBuffer`] taken at a hand-over, not yet compressed.
 #[derive(Debug, Default)]
 pub struct TakenReadings {
@@ -382,8 +454,8 @@ impl TakenReadings {
                     charger_id: charger_id.clone(),
                     connector_id: s.connector_id,
                     transaction_id: s.transaction_id,
+                    last_timestamp: record_timestamp(&s.raw[s.last_record..]),
                     first_timestamp: s.first_timestamp,
-                    last_timestamp: s.last_timestamp,
                     count: s.count,
                     energy_wh: s.energy_wh,
                     power_w: s.power_w,
@@ -453,6 +525,17 @@ mod tests {
         assert_eq!(blocks[0].actions, "Boot,Heartbeat");
         assert_eq!(blocks[1].actions, "MeterValues");
         assert_eq!(decompress(&blocks[0].data).unwrap().len(), 2 * (RECORD_HEADER + 1 + 3) + 9 + 4);
+    }
+
+    #[test]
+    fn actions_are_listed_once_each_sorted_known_or_not() {
+        assert!(OCPP16_ACTIONS.is_sorted(), "binary search needs the table sorted");
+        let mut actions = ActionSet::default();
+        for action in ["StatusNotification", "VendorThing", "", "Authorize", "VendorThing", "StatusNotification"] {
+            actions.insert(action);
+        }
+        assert_eq!(actions.joined(), "Authorize,StatusNotification,VendorThing");
+        assert_eq!(ActionSet::default().joined(), "");
     }
 
     fn reading(timestamp: &str, energy_wh: Option<f64>, power_w: Option<f64>) -> Reading<'_> {
