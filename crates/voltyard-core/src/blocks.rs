@@ -229,10 +229,14 @@ pub struct Block {
     pub data: Vec<u8>,
 }
 
-/// Exchanges buffered per charger until the next hand-over.
+/// Exchanges buffered until the next hand-over, in arrival order, each packed after its charger's
+/// id (`u16` length, then the bytes). An append writes only at the end of one buffer, memory the
+/// previous append left in cache, where a buffer per charger would begin each append on a cold
+/// line among a thousand chargers' buffers. Grouping by charger, like compression, is left to
+/// [`TakenExchanges::into_blocks`], which runs in the writer thread.
 #[derive(Debug, Default)]
 pub struct ExchangeBuffer {
-    groups: ByCharger<Group>,
+    log: Vec<u8>,
     exchanges: usize,
 }
 
@@ -243,20 +247,10 @@ impl ExchangeBuffer {
 
     /// Adds an exchange of `charger_id`.
     pub fn push(&mut self, charger_id: &str, exchange: &Exchange<'_>) {
-        let group = match self.groups.get_mut(charger_id) {
-            Some(group) => group,
-            // Buffers start at their first record's size and grow with the charger's traffic: with
-            // ten thousand mostly idle chargers, a preallocated buffer each would cost more memory than
-            // their connections do.
-            None => self
-                .groups
-                .entry(charger_id.to_owned())
-                .or_insert_with(|| Group { first: exchange.opened, ..Group::default() }),
-        };
-        pack_exchange(&mut group.raw, exchange);
-        group.last = exchange.opened;
-        group.count += 1;
-        group.actions.insert(exchange.action);
+        let id = clip(charger_id.as_bytes(), u16::MAX as usize);
+        self.log.extend_from_slice(&len_u16(id).to_le_bytes());
+        self.log.extend_from_slice(id);
+        pack_exchange(&mut self.log, exchange);
         self.exchanges += 1;
     }
 
@@ -269,27 +263,42 @@ impl ExchangeBuffer {
         self.exchanges == 0
     }
 
-    /// Everything buffered, as uncompressed groups (cheap: compression is `TakenExchanges::into_blocks`,
-    /// meant for the writer thread).
+    /// Everything buffered, not yet grouped nor compressed (both are `TakenExchanges::into_blocks`,
+    /// meant for the writer thread). The next interval's buffer starts at this one's size, so that
+    /// a steady load appends without reallocating.
     pub fn take(&mut self) -> TakenExchanges {
         self.exchanges = 0;
-        TakenExchanges { groups: std::mem::take(&mut self.groups) }
+        let next = Vec::with_capacity(self.log.len());
+        let log = std::mem::replace(&mut self.log, next);
+        TakenExchanges { log }
     }
 }
 
-/// The groups of an [`ExchangeBuffer`] taken at a hand-over, not yet compressed.
+/// The exchanges of an [`ExchangeBuffer`] taken at a hand-over.
 #[derive(Debug, Default)]
 pub struct TakenExchanges {
-    groups: ByCharger<Group>,
+    log: Vec<u8>,
 }
 
 impl TakenExchanges {
-    /// One compressed block per charger.
+    /// One compressed block per charger, its exchanges in arrival order.
     pub fn into_blocks(self) -> Vec<Block> {
-        self.groups
+        let mut groups: HashMap<&[u8], Group, RandomState> = HashMap::default();
+        let mut at = 0;
+        while let Some((id, record)) = next_tagged_record(&self.log, at) {
+            at = record.end;
+            let record = &self.log[record];
+            let opened = f64::from_le_bytes(record[..8].try_into().unwrap_or_default());
+            let group = groups.entry(id).or_insert_with(|| Group { first: opened, ..Group::default() });
+            group.raw.extend_from_slice(record);
+            group.last = opened;
+            group.count += 1;
+            group.actions.insert(record_action(record));
+        }
+        groups
             .into_iter()
-            .map(|(charger_id, group)| Block {
-                charger_id,
+            .map(|(id, group)| Block {
+                charger_id: String::from_utf8_lossy(id).into_owned(),
                 first: group.first,
                 last: group.last,
                 count: group.count,
@@ -298,6 +307,26 @@ impl TakenExchanges {
             })
             .collect()
     }
+}
+
+/// The charger id and the record's range of the tagged record at `at` of a buffer's log (which
+/// `ExchangeBuffer::push` wrote, so it is whole); None at its end.
+fn next_tagged_record(log: &[u8], at: usize) -> Option<(&[u8], std::ops::Range<usize>)> {
+    let id_len = usize::from(u16::from_le_bytes(log.get(at..at + 2)?.try_into().ok()?));
+    let start = at + 2 + id_len;
+    let header = log.get(start..start + RECORD_HEADER)?;
+    let field =
+        |range: std::ops::Range<usize>| header[range].iter().rev().fold(0usize, |n, &b| n << 8 | usize::from(b));
+    let end = start + RECORD_HEADER + field(19..21) + field(21..23) + field(23..27) + field(27..31);
+    (end <= log.len()).then(|| (&log[at + 2..start], start..end))
+}
+
+/// The action of a packed exchange record (its second string).
+fn record_action(record: &[u8]) -> &str {
+    let id_len = usize::from(u16::from_le_bytes([record[19], record[20]]));
+    let action_len = usize::from(u16::from_le_bytes([record[21], record[22]]));
+    let start = RECORD_HEADER + id_len;
+    std::str::from_utf8(&record[start..start + action_len]).unwrap_or("")
 }
 
 /// One meter reading of a `MeterValues` (or a stop's `transactionData`) as a meter block packs it.
@@ -525,6 +554,28 @@ mod tests {
         assert_eq!(blocks[0].actions, "Boot,Heartbeat");
         assert_eq!(blocks[1].actions, "MeterValues");
         assert_eq!(decompress(&blocks[0].data).unwrap().len(), 2 * (RECORD_HEADER + 1 + 3) + 9 + 4);
+    }
+
+    #[test]
+    fn interleaved_chargers_come_out_whole_and_in_order() {
+        let mut buffer = ExchangeBuffer::new();
+        let mut expected: HashMap<String, Vec<u8>> = HashMap::new();
+        for n in 0..300u32 {
+            let charger = format!("CP-{}", n % 7);
+            let (id, frame) = (n.to_string(), format!("[2,\"{n}\",\"Heartbeat\",{{}}]"));
+            let reply = Reply { message_type: 3, frame: b"[3]", at: 2.0 };
+            let one = Exchange { opened: f64::from(n), ..exchange(&id, frame.as_bytes(), Some(reply)) };
+            buffer.push(&charger, &one);
+            pack_exchange(expected.entry(charger).or_default(), &one);
+        }
+        let blocks = buffer.take().into_blocks();
+        assert_eq!(blocks.len(), 7);
+        for block in blocks {
+            assert_eq!(decompress(&block.data).unwrap(), expected[&block.charger_id], "{}", block.charger_id);
+            assert_eq!(block.actions, "Heartbeat");
+            assert!(block.first < block.last);
+        }
+        assert!(buffer.take().into_blocks().is_empty());
     }
 
     #[test]
