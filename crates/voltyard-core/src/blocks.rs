@@ -1,9 +1,10 @@
 //! Compressed record blocks: how the store keeps its high-volume logs (every OCPP exchange) at a
 //! small cost per record.
 //!
-//! Records are packed as they arrive into one buffer per group (a charger); at each store
-//! hand-over the buffers are taken whole and every group becomes one LZ4-compressed block, one
-//! `SQLite` row. A charger's JSON frames repeat themselves, so blocks compress several-fold, and a
+//! Records are packed as they arrive into one buffer, each after the group (a charger, or a
+//! meter series) it belongs to, so that an append writes only memory the previous one left in
+//! cache. At each store hand-over the buffer is taken whole, and in the writer thread its records
+//! are grouped and every group becomes one LZ4-compressed block, one `SQLite` row. A charger's JSON frames repeat themselves, so blocks compress several-fold, and a
 //! row per block divides `SQLite`'s per-row cost by the records in it. LZ4 rather than deflate:
 //! it compresses JSON at about ten times deflate's speed, which is what matters on a server
 //! logging every frame of thousands of chargers.
@@ -17,9 +18,9 @@ use std::fmt;
 
 use foldhash::fast::RandomState;
 
-/// Buffers are looked up by charger id on every message: a fast hash, randomly seeded per process
+/// Records are grouped by charger id at each hand-over: a fast hash, randomly seeded per process
 /// (charger ids come from the network).
-type ByCharger<V> = HashMap<String, V, RandomState>;
+type ByCharger<K, V> = HashMap<K, V, RandomState>;
 
 /// The largest uncompressed block accepted (a block holds one charger's exchanges of one
 /// hand-over interval: far less in practice).
@@ -283,7 +284,7 @@ pub struct TakenExchanges {
 impl TakenExchanges {
     /// One compressed block per charger, its exchanges in arrival order.
     pub fn into_blocks(self) -> Vec<Block> {
-        let mut groups: HashMap<&[u8], Group, RandomState> = HashMap::default();
+        let mut groups: ByCharger<&[u8], Group> = HashMap::default();
         let mut at = 0;
         while let Some((id, record)) = next_tagged_record(&self.log, at) {
             at = record.end;
@@ -403,12 +404,13 @@ pub struct MeterBlock {
     pub data: Vec<u8>,
 }
 
-/// Meter readings buffered per series until the next hand-over.
+/// Meter readings buffered until the next hand-over, in arrival order, each packed after its
+/// series (charger id as `u16` length and bytes, `connector_id: i64`, a `u8` flag and
+/// `transaction_id: i64`, 0 when there is none): like [`ExchangeBuffer`], an append only writes at the end of one buffer,
+/// and [`TakenReadings::into_blocks`] groups the series in the writer thread.
 #[derive(Debug, Default)]
 pub struct ReadingBuffer {
-    // A charger has a handful of series (connector x transaction): found by a scan, which spares
-    // building an owned key per reading.
-    chargers: ByCharger<Vec<Series>>,
+    log: Vec<u8>,
     readings: usize,
 }
 
@@ -419,28 +421,13 @@ impl ReadingBuffer {
 
     /// Adds a reading to its series.
     pub fn push(&mut self, key: SeriesKey<'_>, reading: &Reading<'_>) {
-        let series_of_charger = match self.chargers.get_mut(key.charger_id) {
-            Some(series) => series,
-            None => self.chargers.entry(key.charger_id.to_owned()).or_default(),
-        };
-        let at = series_of_charger
-            .iter()
-            .position(|s| s.connector_id == key.connector_id && s.transaction_id == key.transaction_id);
-        let at = at.unwrap_or_else(|| {
-            series_of_charger.push(Series {
-                connector_id: key.connector_id,
-                transaction_id: key.transaction_id,
-                first_timestamp: reading.timestamp.to_owned(),
-                ..Series::default()
-            });
-            series_of_charger.len() - 1
-        });
-        let series = &mut series_of_charger[at];
-        series.last_record = series.raw.len();
-        pack_reading(&mut series.raw, reading);
-        series.count += 1;
-        series.energy_wh = reading.energy_wh.or(series.energy_wh);
-        series.power_w = reading.power_w.or(series.power_w);
+        let id = clip(key.charger_id.as_bytes(), u16::MAX as usize);
+        self.log.extend_from_slice(&len_u16(id).to_le_bytes());
+        self.log.extend_from_slice(id);
+        self.log.extend_from_slice(&key.connector_id.to_le_bytes());
+        self.log.push(u8::from(key.transaction_id.is_some()));
+        self.log.extend_from_slice(&key.transaction_id.unwrap_or(0).to_le_bytes());
+        pack_reading(&mut self.log, reading);
         self.readings += 1;
     }
 
@@ -453,11 +440,12 @@ impl ReadingBuffer {
         self.readings == 0
     }
 
-    /// Everything buffered, uncompressed (compression is `TakenReadings::into_blocks`, meant for
-    /// the writer thread).
+    /// Everything buffered, not yet grouped nor compressed (`TakenReadings::into_blocks`, meant
+    /// for the writer thread); the next buffer starts at this one's size.
     pub fn take(&mut self) -> TakenReadings {
         self.readings = 0;
-        TakenReadings { chargers: std::mem::take(&mut self.chargers) }
+        let next = Vec::with_capacity(self.log.len());
+        TakenReadings { log: std::mem::replace(&mut self.log, next) }
     }
 }
 
@@ -467,32 +455,69 @@ fn record_timestamp(record: &[u8]) -> String {
     String::from_utf8_lossy(&record[READING_HEADER..READING_HEADER + length]).into_owned()
 }
 
-/// The series of a [`ReadingBuffer`] taken at a hand-over, not yet compressed.
+/// The readings of a [`ReadingBuffer`] taken at a hand-over.
 #[derive(Debug, Default)]
 pub struct TakenReadings {
-    chargers: ByCharger<Vec<Series>>,
+    log: Vec<u8>,
 }
 
+type SeriesOf<'a> = (&'a [u8], i64, Option<i64>);
+
 impl TakenReadings {
-    /// One compressed block per series.
+    /// One compressed block per series, its readings in arrival order.
     pub fn into_blocks(self) -> Vec<MeterBlock> {
-        self.chargers
+        let mut series: ByCharger<SeriesOf<'_>, Series> = HashMap::default();
+        let mut at = 0;
+        while let Some((key, record)) = next_tagged_reading(&self.log, at) {
+            at = record.end;
+            let record = &self.log[record];
+            let s = series.entry(key).or_insert_with(|| Series {
+                connector_id: key.1,
+                transaction_id: key.2,
+                first_timestamp: record_timestamp(record),
+                ..Series::default()
+            });
+            s.last_record = s.raw.len();
+            s.raw.extend_from_slice(record);
+            s.count += 1;
+            let number = |range: std::ops::Range<usize>| {
+                let value = f64::from_le_bytes(record[range].try_into().unwrap_or_default());
+                (!value.is_nan()).then_some(value)
+            };
+            s.energy_wh = number(8..16).or(s.energy_wh);
+            s.power_w = number(16..24).or(s.power_w);
+        }
+        series
             .into_iter()
-            .flat_map(|(charger_id, series)| {
-                series.into_iter().map(move |s| MeterBlock {
-                    charger_id: charger_id.clone(),
-                    connector_id: s.connector_id,
-                    transaction_id: s.transaction_id,
-                    last_timestamp: record_timestamp(&s.raw[s.last_record..]),
-                    first_timestamp: s.first_timestamp,
-                    count: s.count,
-                    energy_wh: s.energy_wh,
-                    power_w: s.power_w,
-                    data: compress(&s.raw),
-                })
+            .map(|((id, _, _), s)| MeterBlock {
+                charger_id: String::from_utf8_lossy(id).into_owned(),
+                connector_id: s.connector_id,
+                transaction_id: s.transaction_id,
+                last_timestamp: record_timestamp(&s.raw[s.last_record..]),
+                first_timestamp: s.first_timestamp,
+                count: s.count,
+                energy_wh: s.energy_wh,
+                power_w: s.power_w,
+                data: compress(&s.raw),
             })
             .collect()
     }
+}
+
+/// The series and the record's range of the tagged reading at `at` of a buffer's log (which
+/// `ReadingBuffer::push` wrote, so it is whole); None at its end.
+fn next_tagged_reading(log: &[u8], at: usize) -> Option<(SeriesOf<'_>, std::ops::Range<usize>)> {
+    let id_len = usize::from(u16::from_le_bytes(log.get(at..at + 2)?.try_into().ok()?));
+    let ids = at + 2 + id_len;
+    let number = |from: usize| Some(i64::from_le_bytes(log.get(from..from + 8)?.try_into().ok()?));
+    let connector_id = number(ids)?;
+    let transaction_id = (*log.get(ids + 8)? != 0).then_some(number(ids + 9)?);
+    let start = ids + 17;
+    let header = log.get(start..start + READING_HEADER)?;
+    let timestamp = usize::from(u16::from_le_bytes([header[25], header[26]]));
+    let sampled = u32::from_le_bytes([header[27], header[28], header[29], header[30]]) as usize;
+    let end = start + READING_HEADER + timestamp + sampled;
+    (end <= log.len()).then(|| ((&log[at + 2..ids], connector_id, transaction_id), start..end))
 }
 
 #[cfg(test)]
