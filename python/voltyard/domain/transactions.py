@@ -71,10 +71,6 @@ class ClockSkew:
     def __init__(self, tolerance: float) -> None:
         self.tolerance = tolerance
 
-    def limit(self) -> float:
-        """The latest plausible timestamp now (Unix seconds)."""
-        return time.time() + self.tolerance
-
     def __call__(self, timestamp: str) -> bool:
         return clock_skewed(timestamp, time.time() + self.tolerance)
 
