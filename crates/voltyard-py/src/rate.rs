@@ -18,10 +18,14 @@ pub struct TokenBucket {
 
 impl TokenBucket {
     fn now(&self, py: Python<'_>) -> PyResult<f64> {
-        match &self.clock {
-            None => Ok(monotonic()),
-            Some(clock) => clock.call0(py)?.extract(py),
-        }
+        read_clock(py, self.clock.as_ref())
+    }
+}
+
+fn read_clock(py: Python<'_>, clock: Option<&Py<PyAny>>) -> PyResult<f64> {
+    match clock {
+        None => Ok(monotonic()),
+        Some(clock) => clock.call0(py)?.extract(py),
     }
 }
 
@@ -36,9 +40,8 @@ impl TokenBucket {
             ))
             .into());
         }
-        let mut made = Self { bucket: rate::TokenBucket::new(rate, burst, 0.0), clock };
-        made.bucket = rate::TokenBucket::new(rate, burst, made.now(py)?);
-        Ok(made)
+        let now = read_clock(py, clock.as_ref())?;
+        Ok(Self { bucket: rate::TokenBucket::new(rate, burst, now), clock })
     }
 
     #[getter]
