@@ -4,10 +4,11 @@
 //! Records are packed as they arrive into one buffer, each after the group (a charger, or a
 //! meter series) it belongs to, so that an append writes only memory the previous one left in
 //! cache. At each store hand-over the buffer is taken whole, and in the writer thread its records
-//! are grouped and every group becomes one LZ4-compressed block, one `SQLite` row. A charger's JSON frames repeat themselves, so blocks compress several-fold, and a
-//! row per block divides `SQLite`'s per-row cost by the records in it. LZ4 rather than deflate:
-//! it compresses JSON at about ten times deflate's speed, which is what matters on a server
-//! logging every frame of thousands of chargers.
+//! are grouped and every group becomes one LZ4-compressed block, one `SQLite` row. A charger's
+//! JSON frames repeat themselves, so blocks compress several-fold, and a row per block divides
+//! `SQLite`'s per-row cost by the records in it. LZ4 rather than deflate: it compresses JSON at
+//! about ten times deflate's speed, which is what matters on a server logging every frame of
+//! thousands of chargers.
 //!
 //! A block is the uncompressed length (u32, little-endian) followed by one LZ4 block. Blocks are
 //! read back from the store, so `decompress` treats them as untrusted: it refuses a declared
@@ -324,9 +325,9 @@ fn next_tagged_record(log: &[u8], at: usize) -> Option<(&[u8], std::ops::Range<u
 
 /// The action of a packed exchange record (its second string).
 fn record_action(record: &[u8]) -> &str {
-    let id_len = usize::from(u16::from_le_bytes([record[19], record[20]]));
+    let message_id_len = usize::from(u16::from_le_bytes([record[19], record[20]]));
     let action_len = usize::from(u16::from_le_bytes([record[21], record[22]]));
-    let start = RECORD_HEADER + id_len;
+    let start = RECORD_HEADER + message_id_len;
     std::str::from_utf8(&record[start..start + action_len]).unwrap_or("")
 }
 
@@ -406,8 +407,9 @@ pub struct MeterBlock {
 
 /// Meter readings buffered until the next hand-over, in arrival order, each packed after its
 /// series (charger id as `u16` length and bytes, `connector_id: i64`, a `u8` flag and
-/// `transaction_id: i64`, 0 when there is none): like [`ExchangeBuffer`], an append only writes at the end of one buffer,
-/// and [`TakenReadings::into_blocks`] groups the series in the writer thread.
+/// `transaction_id: i64`, 0 when there is none): like [`ExchangeBuffer`], an append only writes
+/// at the end of one buffer, and [`TakenReadings::into_blocks`] groups the series in the writer
+/// thread.
 #[derive(Debug, Default)]
 pub struct ReadingBuffer {
     log: Vec<u8>,
