@@ -16,6 +16,8 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::hash::Hash;
+use std::ops::Range;
 
 use foldhash::fast::RandomState;
 
@@ -138,10 +140,10 @@ fn len_u32(bytes: &[u8]) -> u32 {
     u32::try_from(bytes.len()).unwrap_or(u32::MAX)
 }
 
-/// The exchanges of one charger since the last hand-over, packed.
+/// What a block says of one charger's exchanges since the last hand-over (its records are copied
+/// apart, see [`Grouped`]).
 #[derive(Debug, Default)]
 struct Group {
-    raw: Vec<u8>,
     first: f64,
     last: f64,
     count: u32,
@@ -269,10 +271,10 @@ impl ExchangeBuffer {
     /// meant for the writer thread). The next interval's buffer starts at this one's size, so that
     /// a steady load appends without reallocating.
     pub fn take(&mut self) -> TakenExchanges {
-        self.exchanges = 0;
+        let records = std::mem::take(&mut self.exchanges);
         let next = Vec::with_capacity(self.log.len());
         let log = std::mem::replace(&mut self.log, next);
-        TakenExchanges { log }
+        TakenExchanges { log, records }
     }
 }
 
@@ -280,45 +282,87 @@ impl ExchangeBuffer {
 #[derive(Debug, Default)]
 pub struct TakenExchanges {
     log: Vec<u8>,
+    records: usize,
 }
 
 impl TakenExchanges {
-    /// One compressed block per charger, its exchanges in arrival order.
+    /// One compressed block per charger, its exchanges in arrival order; blocks in the order their
+    /// chargers first appear.
     pub fn into_blocks(self) -> Vec<Block> {
-        let mut groups: ByCharger<&[u8], Group> = HashMap::default();
+        let mut grouped = Grouped::with_capacity(self.records);
         let mut at = 0;
         while let Some((id, record)) = next_tagged_record(&self.log, at) {
             at = record.end;
-            let record = &self.log[record];
-            let opened = f64::from_le_bytes(record[..8].try_into().unwrap_or_default());
-            let group = groups.entry(id).or_insert_with(|| Group { first: opened, ..Group::default() });
-            group.raw.extend_from_slice(record);
+            let opened = f64::from_le_bytes(self.log[record.start..record.start + 8].try_into().unwrap_or_default());
+            let action = record_action(&self.log[record.clone()]);
+            let (group, _) = grouped.add(id, record, || Group { first: opened, ..Group::default() });
             group.last = opened;
             group.count += 1;
-            group.actions.insert(record_action(record));
+            group.actions.insert(action);
         }
-        groups
-            .into_iter()
-            .map(|(id, group)| Block {
+        grouped
+            .into_raw(&self.log)
+            .map(|(id, group, raw)| Block {
                 charger_id: String::from_utf8_lossy(id).into_owned(),
                 first: group.first,
                 last: group.last,
                 count: group.count,
                 actions: group.actions.joined(),
-                data: compress(&group.raw),
+                data: compress(&raw),
             })
             .collect()
     }
 }
 
+/// Records of a taken buffer sorted into their groups in two passes: `add` notes each record's
+/// group and size, `into_raw` then copies every group's records into one buffer allocated at its
+/// final size. Growing a thousand buffers record by record would reallocate and copy each of them
+/// several times, most of the grouping's cost.
+struct Grouped<K, G> {
+    index: ByCharger<K, usize>,
+    /// Each group with its key and the bytes of its records so far.
+    groups: Vec<(K, G, usize)>,
+    /// Each record's group and range of the log, in arrival order.
+    records: Vec<(usize, Range<usize>)>,
+}
+
+impl<K: Eq + Hash + Copy, G> Grouped<K, G> {
+    fn with_capacity(records: usize) -> Self {
+        Self { index: ByCharger::default(), groups: Vec::new(), records: Vec::with_capacity(records) }
+    }
+
+    /// Notes `record` (a range of the log) as the next of `key`'s group, made by `new` on its
+    /// first record; returns the group and where the record will start in the group's buffer.
+    fn add(&mut self, key: K, record: Range<usize>, new: impl FnOnce() -> G) -> (&mut G, usize) {
+        let groups = &mut self.groups;
+        let slot = *self.index.entry(key).or_insert_with(|| {
+            groups.push((key, new(), 0));
+            groups.len() - 1
+        });
+        let (_, group, size) = &mut self.groups[slot];
+        let starts_at = *size;
+        *size += record.len();
+        self.records.push((slot, record));
+        (group, starts_at)
+    }
+
+    /// Each group, in the order of its first record, with its records copied into one buffer.
+    fn into_raw(self, log: &[u8]) -> impl Iterator<Item = (K, G, Vec<u8>)> {
+        let mut raws: Vec<Vec<u8>> = self.groups.iter().map(|&(_, _, size)| Vec::with_capacity(size)).collect();
+        for (slot, record) in self.records {
+            raws[slot].extend_from_slice(&log[record]);
+        }
+        self.groups.into_iter().zip(raws).map(|((key, group, _), raw)| (key, group, raw))
+    }
+}
+
 /// The charger id and the record's range of the tagged record at `at` of a buffer's log (which
 /// `ExchangeBuffer::push` wrote, so it is whole); None at its end.
-fn next_tagged_record(log: &[u8], at: usize) -> Option<(&[u8], std::ops::Range<usize>)> {
+fn next_tagged_record(log: &[u8], at: usize) -> Option<(&[u8], Range<usize>)> {
     let id_len = usize::from(u16::from_le_bytes(log.get(at..at + 2)?.try_into().ok()?));
     let start = at + 2 + id_len;
     let header = log.get(start..start + RECORD_HEADER)?;
-    let field =
-        |range: std::ops::Range<usize>| header[range].iter().rev().fold(0usize, |n, &b| n << 8 | usize::from(b));
+    let field = |range: Range<usize>| header[range].iter().rev().fold(0usize, |n, &b| n << 8 | usize::from(b));
     let end = start + RECORD_HEADER + field(19..21) + field(21..23) + field(23..27) + field(27..31);
     (end <= log.len()).then(|| (&log[at + 2..start], start..end))
 }
@@ -379,10 +423,9 @@ pub struct SeriesKey<'a> {
 struct Series {
     connector_id: i64,
     transaction_id: Option<i64>,
-    raw: Vec<u8>,
     first_timestamp: String,
-    /// Where the last reading's record starts in `raw`: its timestamp is read back from there at
-    /// the hand-over instead of being copied aside at every reading.
+    /// Where the last reading's record starts in the series' buffer: its timestamp is read back
+    /// from there at the hand-over instead of being copied aside at every reading.
     last_record: usize,
     count: u32,
     energy_wh: Option<f64>,
@@ -445,9 +488,9 @@ impl ReadingBuffer {
     /// Everything buffered, not yet grouped nor compressed (`TakenReadings::into_blocks`, meant
     /// for the writer thread); the next buffer starts at this one's size.
     pub fn take(&mut self) -> TakenReadings {
-        self.readings = 0;
+        let records = std::mem::take(&mut self.readings);
         let next = Vec::with_capacity(self.log.len());
-        TakenReadings { log: std::mem::replace(&mut self.log, next) }
+        TakenReadings { log: std::mem::replace(&mut self.log, next), records }
     }
 }
 
@@ -461,46 +504,47 @@ fn record_timestamp(record: &[u8]) -> String {
 #[derive(Debug, Default)]
 pub struct TakenReadings {
     log: Vec<u8>,
+    records: usize,
 }
 
 type SeriesOf<'a> = (&'a [u8], i64, Option<i64>);
 
 impl TakenReadings {
-    /// One compressed block per series, its readings in arrival order.
+    /// One compressed block per series, its readings in arrival order; blocks in the order their
+    /// series first appear.
     pub fn into_blocks(self) -> Vec<MeterBlock> {
-        let mut series: ByCharger<SeriesOf<'_>, Series> = HashMap::default();
+        let mut grouped = Grouped::with_capacity(self.records);
         let mut at = 0;
-        while let Some((key, record)) = next_tagged_reading(&self.log, at) {
-            at = record.end;
-            let record = &self.log[record];
-            let s = series.entry(key).or_insert_with(|| Series {
+        while let Some((key, range)) = next_tagged_reading(&self.log, at) {
+            at = range.end;
+            let record = &self.log[range.clone()];
+            let (s, starts_at) = grouped.add(key, range, || Series {
                 connector_id: key.1,
                 transaction_id: key.2,
                 first_timestamp: record_timestamp(record),
                 ..Series::default()
             });
-            s.last_record = s.raw.len();
-            s.raw.extend_from_slice(record);
+            s.last_record = starts_at;
             s.count += 1;
-            let number = |range: std::ops::Range<usize>| {
+            let number = |range: Range<usize>| {
                 let value = f64::from_le_bytes(record[range].try_into().unwrap_or_default());
                 (!value.is_nan()).then_some(value)
             };
             s.energy_wh = number(8..16).or(s.energy_wh);
             s.power_w = number(16..24).or(s.power_w);
         }
-        series
-            .into_iter()
-            .map(|((id, _, _), s)| MeterBlock {
+        grouped
+            .into_raw(&self.log)
+            .map(|((id, _, _), s, raw)| MeterBlock {
                 charger_id: String::from_utf8_lossy(id).into_owned(),
                 connector_id: s.connector_id,
                 transaction_id: s.transaction_id,
-                last_timestamp: record_timestamp(&s.raw[s.last_record..]),
+                last_timestamp: record_timestamp(&raw[s.last_record..]),
                 first_timestamp: s.first_timestamp,
                 count: s.count,
                 energy_wh: s.energy_wh,
                 power_w: s.power_w,
-                data: compress(&s.raw),
+                data: compress(&raw),
             })
             .collect()
     }
@@ -508,7 +552,7 @@ impl TakenReadings {
 
 /// The series and the record's range of the tagged reading at `at` of a buffer's log (which
 /// `ReadingBuffer::push` wrote, so it is whole); None at its end.
-fn next_tagged_reading(log: &[u8], at: usize) -> Option<(SeriesOf<'_>, std::ops::Range<usize>)> {
+fn next_tagged_reading(log: &[u8], at: usize) -> Option<(SeriesOf<'_>, Range<usize>)> {
     let id_len = usize::from(u16::from_le_bytes(log.get(at..at + 2)?.try_into().ok()?));
     let ids = at + 2 + id_len;
     let number = |from: usize| Some(i64::from_le_bytes(log.get(from..from + 8)?.try_into().ok()?));
