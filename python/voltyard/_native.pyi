@@ -187,6 +187,12 @@ class MessageLogBuffer:
     ) -> None:
         """Record one exchange; its reply, when given, is stamped with the current time."""
 
+    def answered(
+        self, charger_id: str, opened_at: float, frame: bytes, message_id: str, action: str, reply: bytes
+    ) -> float:
+        """Record a charger's CALL answered by a CALLRESULT (`reply`, stamped with the current time);
+        returns the seconds from `opened_at` to that stamp."""
+
     def __len__(self) -> int: ...
     def take(self) -> TakenBlocks:
         """Everything buffered, to be compressed by `TakenBlocks.blocks` (in the writer thread)."""

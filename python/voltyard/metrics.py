@@ -1,17 +1,22 @@
 """Counters of the running appliance for Prometheus: messages by action and direction, CALLERRORs by code,
 and a histogram of the time from a CALL's arrival to its answer. Plain dicts: the hot path pays a few
-hundred nanoseconds per message."""
+hundred nanoseconds per message (a `Counter`, a dict subclass, would double the cost of an increment,
+which the interpreter only specialises for exact dicts)."""
 
 from __future__ import annotations
 
 import bisect
-from collections import Counter
 
-__all__ = ["HANDLING_BUCKETS", "Metrics"]
+__all__ = ["HANDLING_BUCKETS", "Metrics", "count"]
 
 # Seconds. Fast answers are tens of microseconds; durable ones wait for an fsync (milliseconds).
 HANDLING_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
 _FASTEST = HANDLING_BUCKETS[0]
+
+
+def count(counts: dict[str, int], key: str) -> None:
+    """Adds one to `counts[key]` (the hot path inlines this)."""
+    counts[key] = counts.get(key, 0) + 1
 
 
 class Metrics:
@@ -20,9 +25,9 @@ class Metrics:
     def __init__(self) -> None:
         # CALLs by action: from chargers (in) and to them (out). Keyed by the action alone, whose string
         # hash is cached, rather than by an (action, direction) tuple built and hashed per message.
-        self.calls_in: Counter[str] = Counter()
-        self.calls_out: Counter[str] = Counter()
-        self.call_errors: Counter[str] = Counter()
+        self.calls_in: dict[str, int] = {}
+        self.calls_out: dict[str, int] = {}
+        self.call_errors: dict[str, int] = {}
         self.handling_counts = [0] * (len(HANDLING_BUCKETS) + 1)
         self.handling_sum = 0.0
 

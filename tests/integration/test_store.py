@@ -187,6 +187,24 @@ def test_block_round_trip(rows: list) -> None:
                 assert before <= exchange.reply_time <= after
 
 
+def test_an_answered_call_is_an_exchange_in_with_its_callresult_and_its_handling_time() -> None:
+    buffer = MessageLogBuffer()
+    received = time.time() - 0.25
+    took = buffer.answered("CP7", received, b'[2,"m1","Heartbeat",{}]', "m1", "Heartbeat", b'[3,"m1",{}]')
+    after = time.time()
+    ((charger, first, last, count, actions, data),) = buffer.take().blocks()
+    assert (charger, first, last, count, actions) == ("CP7", received, received, 1, "Heartbeat")
+    (exchange,) = decode_block("CP7", data)
+    assert exchange.reply_time is not None
+    assert 0.25 <= took == exchange.reply_time - received <= after - received
+    assert (exchange.direction, exchange.message_type, exchange.message_id, exchange.action) == (
+        "in", 2, "m1", "Heartbeat",
+    )  # fmt: skip
+    assert (exchange.frame, exchange.reply, exchange.reply_type) == (
+        b'[2,"m1","Heartbeat",{}]', b'[3,"m1",{}]', 3,
+    )  # fmt: skip
+
+
 def _deflate_block(exchanges: list[tuple[float, bytes, str, bytes]]) -> bytes:
     """A block as version 1 of the store wrote it: the same records, raw deflate."""
     parts = []

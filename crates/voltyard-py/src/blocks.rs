@@ -63,6 +63,26 @@ impl MessageLogBuffer {
         Ok(())
     }
 
+    /// Records a charger's CALL answered by our CALLRESULT (the exchange nearly every message is),
+    /// the reply stamped with the current time; returns the seconds from the CALL's arrival to its
+    /// answer, for the handling-time metric.
+    fn answered(
+        &mut self,
+        charger_id: &str,
+        opened_at: f64,
+        frame: &[u8],
+        message_id: &str,
+        action: &str,
+        reply: &[u8],
+    ) -> f64 {
+        let at = now();
+        let reply = Some(Reply { message_type: 3, frame: reply, at });
+        let exchange =
+            Exchange { outgoing: false, opened: opened_at, message_type: Some(2), message_id, action, frame, reply };
+        self.buffer.push(charger_id, &exchange);
+        at - opened_at
+    }
+
     fn __len__(&self) -> usize {
         self.buffer.len()
     }

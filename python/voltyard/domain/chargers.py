@@ -198,9 +198,11 @@ class Chargers:
         interval = self.config.heartbeat_interval if status == "Accepted" else self.config.pending_interval
         return status, interval
 
-    def seen(self, charger_id: str) -> None:
-        """A sign of life (heartbeat): kept in memory; `flush_seen` writes it behind in one batch."""
-        self.get(charger_id).last_seen = time.time()
+    def seen(self, charger_id: str, at: float) -> None:
+        """A sign of life (a heartbeat received `at`): kept in memory; `flush_seen` writes it behind in one
+        batch."""
+        record = self.records.get(charger_id)
+        (record or self.get(charger_id)).last_seen = at
         self._seen.add(charger_id)
 
     def flush_seen(self) -> int:

@@ -28,6 +28,7 @@ from voltyard.errors import (
 )
 from voltyard.events import Event
 from voltyard.gateway.admission import TokenBucket
+from voltyard.metrics import count
 
 if TYPE_CHECKING:
     from voltyard.gateway.server import Gateway
@@ -161,7 +162,11 @@ class ChargerConnection(WSListener):
         gateway = self.gateway
         action = call.action
         self.last_message = received_at
-        gateway.metrics.calls_in[action] += 1
+        calls_in = gateway.metrics.calls_in
+        try:  # `count`, inlined
+            calls_in[action] += 1
+        except KeyError:
+            calls_in[action] = 1
         if gateway.events.tap_messages:
             self._tap("MessageIn", action, call.message_id, 2, data)
         router = gateway.router
@@ -245,10 +250,8 @@ class ChargerConnection(WSListener):
         transport = self.transport  # `_send`, inlined: this is most of what a server sends
         if transport is not None and not transport.is_disconnected:
             transport.send(_TEXT, data)
-        gateway.message_log.exchange(
-            self.charger_id, "in", received_at, request, 2, message_id, action, data, 3
-        )
-        gateway.metrics.handled(time.time() - received_at)
+        took = gateway.message_log.answered(self.charger_id, received_at, request, message_id, action, data)
+        gateway.metrics.handled(took)
         if gateway.events.tap_messages:
             self._tap("MessageOut", action, message_id, 3, data)
 
@@ -267,7 +270,7 @@ class ChargerConnection(WSListener):
         gateway.message_log.exchange(
             self.charger_id, "in", received_at, request, 2, message_id, action, data, 4
         )
-        gateway.metrics.call_errors[code] += 1
+        count(gateway.metrics.call_errors, code)
         if gateway.events.tap_messages:
             self._tap("MessageOut", action, message_id, 4, data)
 
@@ -277,7 +280,7 @@ class ChargerConnection(WSListener):
         pending.sent_at = time.time()
         self.pending = pending
         self._send(pending.frame)
-        self.gateway.metrics.calls_out[pending.action] += 1
+        count(self.gateway.metrics.calls_out, pending.action)
         if self.gateway.events.tap_messages:
             self._tap("MessageOut", pending.action, pending.message_id, 2, pending.frame)
 

@@ -43,7 +43,7 @@ from voltyard.gateway.handshake import (
     offers_subprotocol,
 )
 from voltyard.gateway.registry import Registry
-from voltyard.metrics import Metrics
+from voltyard.metrics import Metrics, count
 from voltyard.ocpp.leniency import Leniency
 from voltyard.ocpp.router import Router
 from voltyard.store.message_log import MessageLog
@@ -225,7 +225,7 @@ class Gateway:
                 connection.dispatch(repaired, data, received_at)
                 return
             self.refused_frames += 1
-            self.metrics.calls_in[error.action or "?"] += 1
+            count(self.metrics.calls_in, error.action or "?")
             connection.send_call_error(
                 error.message_id, error.code, error.description, error.action, data, received_at
             )

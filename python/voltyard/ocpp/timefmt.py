@@ -7,14 +7,20 @@ from datetime import UTC, datetime
 
 __all__ = ["utc_now"]
 
-_cached: tuple[int, str] = (0, "")
+# The last stamp given, by millisecond, and the formatted second it lies in: a Heartbeat answer
+# costs a clock read when the millisecond repeats, an f-string when only the millisecond moved, and
+# datetime formatting once a second.
+_millis, _stamp = 0, ""
+_second, _prefix = 0, ""
 
 
 def utc_now() -> str:
-    """The current UTC time; the string is rebuilt at most once per millisecond (Heartbeat is hot)."""
-    global _cached  # noqa: PLW0603 - a one-entry cache for the hottest reply field
+    """The current UTC time."""
+    global _millis, _stamp, _second, _prefix
     millis = time.time_ns() // 1_000_000
-    if _cached[0] != millis:
-        stamp = datetime.fromtimestamp(millis / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S")
-        _cached = (millis, f"{stamp}.{millis % 1000:03d}Z")
-    return _cached[1]
+    if millis != _millis:
+        second, milli = divmod(millis, 1000)
+        if second != _second:
+            _second, _prefix = second, datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+        _millis, _stamp = millis, f"{_prefix}.{milli:03d}Z"
+    return _stamp

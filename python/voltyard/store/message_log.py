@@ -116,6 +116,9 @@ class MessageLog:
         # reply_type=None)` records one exchange, `reply` None when nothing answered `frame`: the native
         # method itself, so that the per-message call has no Python frame of its own.
         self.exchange = self._buffer.append
+        # `answered(charger_id, received_at, frame, message_id, action, reply)`: the exchange of nearly
+        # every message, a charger's CALL answered by our CALLRESULT; returns the seconds it took.
+        self.answered = self._buffer.answered
         self.max_rows = max_rows
         self.max_age_days = max_age_days
         store.add_block_buffer(self._buffer, _INSERT)

@@ -37,7 +37,7 @@ def register(router: Router, services: Services) -> None:
 
     @router.on("Heartbeat")
     def heartbeat(session: ChargerConnection, payload: Payload) -> Payload:
-        chargers.seen(session.charger_id)
+        chargers.seen(session.charger_id, session.last_message)  # when it came
         return {"currentTime": utc_now()}
 
     @router.on("StatusNotification")
