@@ -697,4 +697,75 @@ mod tests {
         assert_eq!(decompress(&a9.data).unwrap().len(), 2 * (READING_HEADER + 2 + 2));
         assert_eq!((blocks[2].charger_id.as_str(), blocks[2].energy_wh), ("B", None));
     }
+
+    /// The group of `key` in `groups`, added (empty) at the end on its first use.
+    fn group_of<K: PartialEq, V: Default>(groups: &mut Vec<(K, V)>, key: K) -> &mut V {
+        let at = groups.iter().position(|(k, _)| *k == key).unwrap_or_else(|| {
+            groups.push((key, V::default()));
+            groups.len() - 1
+        });
+        &mut groups[at].1
+    }
+
+    /// What a meter block should hold: its records, first and last timestamps.
+    #[derive(Default)]
+    struct ExpectedSeries {
+        raw: Vec<u8>,
+        first: Option<String>,
+        last: String,
+    }
+
+    proptest::proptest! {
+        /// Any interleaving of chargers: one block each, in the order of their first exchange, holding
+        /// exactly that charger's records in arrival order.
+        #[test]
+        fn exchange_groups_are_whole_ordered_and_exact(
+            chargers in proptest::collection::vec(0u8..12, 0..200),
+            frame_len in 0usize..400,
+        ) {
+            let mut buffer = ExchangeBuffer::new();
+            let mut expected: Vec<(String, (Vec<u8>, u32))> = Vec::new();
+            for (n, charger) in (0u32..).zip(&chargers) {
+                let charger = format!("CP{charger}");
+                let frame = vec![b'x'; (frame_len + n as usize) % 400];
+                let one = Exchange { opened: f64::from(n), ..exchange("m", &frame, None) };
+                buffer.push(&charger, &one);
+                let (raw, count) = group_of(&mut expected, charger);
+                pack_exchange(raw, &one);
+                *count += 1;
+            }
+            let blocks = buffer.take().into_blocks();
+            proptest::prop_assert_eq!(blocks.len(), expected.len());
+            for (block, (charger, (raw, count))) in blocks.iter().zip(&expected) {
+                proptest::prop_assert_eq!(&block.charger_id, charger);
+                proptest::prop_assert_eq!(block.count, *count);
+                proptest::prop_assert_eq!(&decompress(&block.data).unwrap(), raw);
+            }
+        }
+
+        /// The same for meter series, with each block's first and last timestamp.
+        #[test]
+        fn reading_series_are_whole_ordered_and_exact(series in proptest::collection::vec((0u8..4, 0i64..3), 0..200)) {
+            let mut buffer = ReadingBuffer::new();
+            let mut expected: Vec<((String, i64), ExpectedSeries)> = Vec::new();
+            for (n, (charger, connector)) in (0u32..).zip(&series) {
+                let key = (format!("CP{charger}"), *connector);
+                let timestamp = format!("T{n}");
+                let one = reading(&timestamp, Some(f64::from(n)), None);
+                buffer.push(SeriesKey { charger_id: &key.0, connector_id: key.1, transaction_id: None }, &one);
+                let group = group_of(&mut expected, key);
+                pack_reading(&mut group.raw, &one);
+                group.first.get_or_insert_with(|| timestamp.clone());
+                group.last = timestamp;
+            }
+            let blocks = buffer.take().into_blocks();
+            proptest::prop_assert_eq!(blocks.len(), expected.len());
+            for (block, ((charger, connector), group)) in blocks.iter().zip(&expected) {
+                proptest::prop_assert_eq!((&block.charger_id, block.connector_id), (charger, *connector));
+                proptest::prop_assert_eq!(Some(&block.first_timestamp), group.first.as_ref());
+                proptest::prop_assert_eq!(&block.last_timestamp, &group.last);
+                proptest::prop_assert_eq!(&decompress(&block.data).unwrap(), &group.raw);
+            }
+        }
+    }
 }
