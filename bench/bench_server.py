@@ -17,7 +17,7 @@ each server's figures are the medians of its windows. Voltyard runs with persist
 a temporary directory on the same disk as the repo). Prints a table and writes
 bench/results/server-<UTC>.json, the windows of every round included.
 
-Usage: python bench/bench_server.py [--chargers 1000] [--big 10000] [--seconds 10] [--rounds 5] [--skip-peer]
+Usage: python bench/bench_server.py [--chargers 1000] [--big 10000] [--seconds 30] [--rounds 15] [--skip-peer]
 """
 
 from __future__ import annotations
@@ -298,8 +298,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--chargers", type=int, default=1000)
     parser.add_argument("--big", type=int, default=10_000, help="chargers for the connect+boot run (0: skip)")
-    parser.add_argument("--seconds", type=float, default=10.0, help="closed-loop seconds measured per server")
-    parser.add_argument("--rounds", type=int, default=5, help="the seconds are split into this many rounds")
+    parser.add_argument("--seconds", type=float, default=30.0, help="closed-loop seconds measured per server")
+    parser.add_argument("--rounds", type=int, default=15, help="the seconds are split into this many rounds")
     parser.add_argument("--skip-peer", action="store_true")
     args = parser.parse_args()
     if args.rounds < 1 or args.seconds <= 0 or args.chargers < 1 or args.big < 0:
