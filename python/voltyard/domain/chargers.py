@@ -202,7 +202,9 @@ class Chargers:
         """A sign of life (a heartbeat received `at`): kept in memory; `flush_seen` writes it behind in one
         batch."""
         record = self.records.get(charger_id)
-        (record or self.get(charger_id)).last_seen = at
+        if record is None:  # `get` would make one; known chargers skip its call
+            record = self.get(charger_id)
+        record.last_seen = at
         self._seen.add(charger_id)
 
     def flush_seen(self) -> int:
