@@ -9,9 +9,9 @@ __all__ = ["utc_now"]
 
 # The last stamp given, by millisecond, and the formatted second it lies in: a Heartbeat answer
 # costs a clock read when the millisecond repeats, an f-string when only the millisecond moved, and
-# datetime formatting once a second.
-_millis, _stamp = 0, ""
-_second, _prefix = 0, ""
+# datetime formatting once a second. -1 matches no clock reading.
+_millis, _stamp = -1, ""
+_second, _prefix = -1, ""
 
 
 def utc_now() -> str:
