@@ -56,7 +56,11 @@ async def test_401_without_a_valid_token(api, headers) -> None:
 
 
 async def test_403_for_read_only_tokens_on_mutations(api) -> None:
-    await error_of(await api.put("/api/v1/site", json={"limit_kw": 5}, headers=api.reader), 403, "forbidden")
+    await error_of(
+        await api.put("/api/v1/site", json={"limit_kw": 5, "operator": "a"}, headers=api.reader),
+        403,
+        "forbidden",
+    )
     await error_of(
         await api.post("/api/v1/chargers/X/commands/Reset", json={}, headers=api.reader), 403, "forbidden"
     )
@@ -104,13 +108,34 @@ async def test_chargers_list_detail_filters_and_404(api, appliance) -> None:
     await error_of(await api.get("/api/v1/chargers?limit=x", headers=api.reader), 400, "bad_request")
 
 
+async def test_registration_and_security_of_an_unknown_charger_are_404_and_create_nothing(
+    api, appliance
+) -> None:
+    for path, body in (("registration", {"registration": "Accepted"}), ("security", {"profile": 0})):
+        await error_of(
+            await api.put(f"/api/v1/chargers/NOPE/{path}", json=body, headers=api.operator),
+            404,
+            "unknown_charger",
+        )
+    assert "NOPE" not in appliance.services.chargers.records
+    assert (await json_of(await api.get("/api/v1/chargers", headers=api.reader)))["total"] == 0
+    await error_of(await api.get("/api/v1/chargers/NOPE", headers=api.reader), 404, "not_found")
+
+
 async def test_registration_and_security_routes(api, appliance) -> None:
+    for charger_id in ("CP-R", "CP-S"):
+        async with connected_peer(appliance.ocpp_port, charger_id):
+            pass
     body = await json_of(
         await api.put(
-            "/api/v1/chargers/CP-R/registration", json={"registration": "Rejected"}, headers=api.operator
+            "/api/v1/chargers/CP-R/registration",
+            json={"registration": "Rejected", "operator": "alice"},
+            headers=api.operator,
         )
     )
     assert body["registration"] == "Rejected"
+    pending = await json_of(await api.get("/api/v1/chargers?registration=Rejected", headers=api.reader))
+    assert [c["id"] for c in pending["items"]] == ["CP-R"]
     await error_of(
         await api.put(
             "/api/v1/chargers/CP-R/registration", json={"registration": "Maybe"}, headers=api.operator
@@ -187,10 +212,21 @@ async def test_commands_return_the_answer_or_a_typed_error(api, appliance) -> No
             "call_error",
         )
         assert error["details"]["error_code"] in ("TypeConstraintViolation", "FormationViolation")
+    # Known but gone: 409. Never known: 404 (it is not "offline", there is no such charger).
     await error_of(
-        await api.post("/api/v1/chargers/GONE/commands/ClearCache", json={}, headers=api.operator),
+        await api.post("/api/v1/chargers/CP-CMD/commands/ClearCache", json={}, headers=api.operator),
         409,
         "charger_offline",
+    )
+    await error_of(
+        await api.post("/api/v1/chargers/GONE/commands/ClearCache", json={}, headers=api.operator),
+        404,
+        "unknown_charger",
+    )
+    await error_of(
+        await api.post("/api/v1/chargers/GONE/raw", json={"action": "ClearCache"}, headers=api.operator),
+        404,
+        "unknown_charger",
     )
 
 
@@ -353,14 +389,20 @@ async def test_events_after_cursor_and_sync(api, appliance) -> None:
 
 
 async def test_site_limit_and_cabinet(api, appliance) -> None:
-    body = await json_of(await api.put("/api/v1/site", json={"limit_kw": 250}, headers=api.operator))
+    body = await json_of(
+        await api.put("/api/v1/site", json={"limit_kw": 250, "operator": "alice"}, headers=api.operator)
+    )
     assert body["limit_kw"] == 250
     assert (await json_of(await api.get("/api/v1/site", headers=api.reader)))["limit_kw"] == 250
     await error_of(
-        await api.put("/api/v1/site", json={"limit_kw": "lots"}, headers=api.operator), 422, "invalid_request"
+        await api.put("/api/v1/site", json={"limit_kw": "lots", "operator": "a"}, headers=api.operator),
+        422,
+        "invalid_request",
     )
     await error_of(
-        await api.put("/api/v1/site", json={"limit_kw": -3}, headers=api.operator), 422, "invalid_request"
+        await api.put("/api/v1/site", json={"limit_kw": -3, "operator": "a"}, headers=api.operator),
+        422,
+        "invalid_request",
     )
     cabinet = await json_of(await api.get("/api/v1/cabinet", headers=api.reader))
     assert cabinet["configured"] is False
@@ -400,8 +442,9 @@ async def test_event_stream_with_filters(api, appliance) -> None:
 
 
 @pytest.mark.parametrize("validate", [True, False])
-async def test_payload_that_is_not_64_bit_json_is_422_not_500(api, validate: bool) -> None:
-    body = {"action": "UnlockConnector", "payload": {"connectorId": 2**70}, "validate": validate}
-    await error_of(
-        await api.post("/api/v1/chargers/X/raw", json=body, headers=api.operator), 422, "invalid_request"
-    )
+async def test_payload_that_is_not_64_bit_json_is_422_not_500(api, appliance, validate: bool) -> None:
+    async with connected_peer(appliance.ocpp_port, "X"):
+        body = {"action": "UnlockConnector", "payload": {"connectorId": 2**70}, "validate": validate}
+        await error_of(
+            await api.post("/api/v1/chargers/X/raw", json=body, headers=api.operator), 422, "invalid_request"
+        )
