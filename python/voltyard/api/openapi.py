@@ -369,12 +369,12 @@ PATHS: dict[str, Schema] = {
             **_op(
                 "Forget an id tag (audited: IdTagChanged with deleted: true)",
                 None,
-                "403 404",
+                "403 404 422",
                 params=[_ID_TAG, _query("operator", _OPERATOR)],
             ),
             "responses": {
                 "204": {"description": "deleted"},
-                **{s: _error(s) for s in ("401", "403", "404")},
+                **{s: _error(s) for s in ("401", "403", "404", "422")},
             },
         },
     },

@@ -24,6 +24,7 @@ __all__ = [
     "query_choices",
     "query_float",
     "query_int",
+    "query_operator",
     "query_str",
     "query_time",
 ]
@@ -137,10 +138,11 @@ def body_time(body: dict[str, Any], name: str) -> str | None:
 
 
 def body_operator(body: dict[str, Any], *, required: bool) -> str | None:
-    """Who acts, for the audit: a non-empty string (required where the contract says so)."""
-    operator = body.get("operator")
-    if operator is None and not required:
+    """Who acts, for the audit: a name of 1-100 characters (required where the contract says so; when the key
+    is given it must hold a name, never null)."""
+    if "operator" not in body and not required:
         return None
+    operator = body.get("operator")
     if not isinstance(operator, str) or not operator.strip() or len(operator) > 100:
         raise ApiError(
             422,
@@ -148,3 +150,10 @@ def body_operator(body: dict[str, Any], *, required: bool) -> str | None:
             "operator: expected a name of 1-100 characters (who does this, for the audit)",
         )
     return operator.strip()
+
+
+def query_operator(request: web.Request) -> str | None:
+    """Who acts, from the `operator` query parameter of a route without a JSON body (optional)."""
+    if "operator" not in request.query:
+        return None
+    return body_operator({"operator": request.query["operator"]}, required=True)

@@ -20,6 +20,7 @@ from voltyard.api.params import (
     json_body,
     query_bool,
     query_int,
+    query_operator,
     query_str,
     query_time,
 )
@@ -34,6 +35,8 @@ __all__ = ["routes"]
 routes = web.RouteTableDef()
 
 _TAG_STATUSES = ("Accepted", "Blocked", "Expired", "Invalid")
+# An id tag named "import" would share its path with the CSV import: that path is the import's alone.
+_TAG_PATH = "/api/v1/id-tags/{id_tag:(?!import$)[^{}/]+}"
 
 
 @routes.get("/api/v1/transactions")
@@ -156,7 +159,7 @@ def _check_tag(id_tag: object, status: object, parent: object, where: str = "") 
         raise ApiError(422, "invalid_request", f"{where}parent_id_tag: expected 1-20 characters")
 
 
-@routes.put("/api/v1/id-tags/{id_tag}")
+@routes.put(_TAG_PATH)
 async def put_tag(request: web.Request) -> web.Response:
     id_tag = request.match_info["id_tag"]
     body = await json_body(request, ("status", "expiry_date", "parent_id_tag", "operator"))
@@ -174,15 +177,15 @@ async def put_tag(request: web.Request) -> web.Response:
     return web.json_response(_tag_view(tag))
 
 
-@routes.delete("/api/v1/id-tags/{id_tag}")
+@routes.delete(_TAG_PATH)
 async def delete_tag(request: web.Request) -> web.Response:
     id_tag = request.match_info["id_tag"]
+    operator = query_operator(request)
     appliance = request.app[APPLIANCE]
     services = appliance.services
     assert services is not None
     if not await services.authorization.delete_tag(id_tag):
         raise ApiError(404, "not_found", f"no id tag {id_tag!r}")
-    operator = request.query.get("operator")
     data = {"id_tag": id_tag, "deleted": True, "operator": operator}
     appliance.events.publish(Event("IdTagChanged", None, data))
     return web.Response(status=204)
@@ -239,11 +242,11 @@ async def import_tags(request: web.Request) -> web.Response:
         text = (await request.read()).decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ApiError(422, "invalid_request", "the CSV file is not UTF-8") from None
+    operator = query_operator(request)
     tags = _csv_tags(text)  # all checked before any is stored: a bad file imports nothing
     appliance = request.app[APPLIANCE]
     services = appliance.services
     assert services is not None
     await services.authorization.put_tags(tags)
-    operator = request.query.get("operator")
     appliance.events.publish(Event("IdTagsImported", None, {"count": len(tags), "operator": operator}))
     return web.json_response({"imported": len(tags)})
