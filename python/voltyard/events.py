@@ -63,7 +63,6 @@ KIND_CATEGORIES: dict[str, Category] = {
     "SecurityProfileChanged": "operator",
     "TransactionForceClosed": "operator",
     "AlertAcknowledged": "operator",
-    "LocalListSent": "operator",
     "TransactionStarted": "transaction",
     "TransactionStopped": "transaction",
     "TransactionStopFlagged": "transaction",
