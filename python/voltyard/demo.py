@@ -68,7 +68,7 @@ def _wait_ready(server: subprocess.Popen[str], timeout: float) -> tuple[int, str
 def _set_site_limit(api_url: str, token_file: Path, limit_kw: float) -> None:
     request = urllib.request.Request(
         f"{api_url}/api/v1/site",
-        data=json.dumps({"limit_kw": limit_kw}).encode(),
+        data=json.dumps({"limit_kw": limit_kw, "operator": "voltyard demo"}).encode(),  # audited: who set it
         method="PUT",
         headers={
             "Authorization": f"Bearer {token_file.read_text().strip()}",

@@ -710,3 +710,25 @@ def test_config_is_checked() -> None:
     assert PowerConfig(charger_max_kw={"CP1": 7.4}).cap_kw("CP1") == 7.4
     assert PowerConfig().profile_id(2) == 9102
     assert CABINET == "cabinet"
+
+
+async def test_a_plan_is_logged_when_its_decisions_change_not_at_every_retry() -> None:
+    """Issue 15: SitePlan every period filled the event log. A charger that keeps refusing its profile is
+    retried at each rebalance; the plan it leads to is the same, so it is shown live, not logged again."""
+    rig = make_rig(limit_kw=30.0)
+    rig.start_session("CP1", 1)
+    rig.start_session("CP2", 1)
+    rig.chargers.status["CP2"] = "Rejected"
+    await rig.manager.rebalance("session started")
+    logged = len([e for e in rig.events.published if e.kind == "SitePlan"])
+    for _ in range(5):
+        rig.clock.t += 120.0  # past any back-off: CP2 is asked again, and refuses again
+        rig.chargers.calls.clear()
+        plan = await rig.manager.rebalance()
+        assert any(call[0] == "CP2" for call in rig.chargers.calls)
+        assert plan["changes"] > 0
+    assert len([e for e in rig.events.published if e.kind == "SitePlan"]) == logged
+    assert rig.events.shown[-1].kind == "SitePlan"
+    rig.site.limit_kw = 20.0  # a new limit for CP1: a new plan, logged
+    await rig.manager.rebalance("limit changed")
+    assert len([e for e in rig.events.published if e.kind == "SitePlan"]) == logged + 1

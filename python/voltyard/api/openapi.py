@@ -11,6 +11,7 @@ from typing import Any
 from aiohttp import web
 
 from voltyard import __version__
+from voltyard.events import CATEGORIES, DEFAULT_CATEGORY, KIND_CATEGORIES, ORIGIN_CATEGORIES
 from voltyard.gateway.outbound import CSMS_ACTIONS
 
 __all__ = ["DOCUMENT", "openapi_handler"]
@@ -21,10 +22,29 @@ _NULLABLE_STR: Schema = {"type": "string", "nullable": True}
 _NULLABLE_NUM: Schema = {"type": "number", "nullable": True}
 _NULLABLE_INT: Schema = {"type": "integer", "nullable": True}
 _OBJECT: Schema = {"type": "object"}
+# Every time the API writes: UTC, ISO 8601, milliseconds, "Z" (2026-12-06T23:52:41.123Z).
+_TIME: Schema = {
+    "type": "string",
+    "format": "date-time",
+    "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$",
+}
+_NULLABLE_TIME: Schema = {**_TIME, "nullable": True}
+# A time a charger sent: in the form above when it parses, else as the charger sent it.
+_SENT_TIME: Schema = {
+    "type": "string",
+    "description": "ISO 8601 UTC when the charger's time parses, else as sent",
+}
+_OPERATOR: Schema = {"type": "string", "minLength": 1, "maxLength": 100, "description": "who acts (audit)"}
+_CATEGORY: Schema = {"type": "string", "enum": list(CATEGORIES)}
 
 
 def _obj(required: dict[str, Schema], optional: dict[str, Schema] | None = None) -> Schema:
     return {"type": "object", "required": sorted(required), "properties": {**required, **(optional or {})}}
+
+
+def _body(required: dict[str, Schema], optional: dict[str, Schema] | None = None) -> Schema:
+    """A request body: the keys named and no other (an unknown key is 422)."""
+    return _obj(required, optional) | {"additionalProperties": False}
 
 
 def _ref(name: str) -> Schema:
@@ -69,7 +89,7 @@ SCHEMAS: dict[str, Schema] = {
             "vendor": _NULLABLE_STR,
             "model": _NULLABLE_STR,
             "firmware_version": _NULLABLE_STR,
-            "last_seen": _NULLABLE_NUM,
+            "last_seen": _NULLABLE_TIME,
             "security_profile": {"type": "integer"},
             "connectors": {"type": "array", "items": _ref("Connector")},
         }
@@ -81,13 +101,14 @@ SCHEMAS: dict[str, Schema] = {
             "connector_id": {"type": "integer"},
             "id_tag": {"type": "string"},
             "meter_start": {"type": "integer"},
-            "start_time": {"type": "string"},
+            "start_time": _SENT_TIME,
             "meter_stop": _NULLABLE_INT,
-            "stop_time": _NULLABLE_STR,
+            "stop_time": {**_SENT_TIME, "nullable": True},
             "stop_reason": _NULLABLE_STR,
             "stop_flag": _NULLABLE_STR,
             "active": {"type": "boolean"},
             "energy_wh": _NULLABLE_INT,
+            "duration_s": _NULLABLE_NUM,
             "clock_skew": {"type": "boolean"},
         }
     ),
@@ -116,10 +137,22 @@ SCHEMAS: dict[str, Schema] = {
     "Event": _obj(
         {
             "seq": {"type": "integer"},
-            "time": {"type": "number"},
+            "time": _TIME,
+            "kind": {"type": "string"},
+            "category": _CATEGORY,
+            "charger_id": _NULLABLE_STR,
+            "data": _OBJECT,
+        }
+    ),
+    "Alert": _obj(
+        {
+            "seq": {"type": "integer"},
+            "time": _TIME,
             "kind": {"type": "string"},
             "charger_id": _NULLABLE_STR,
             "data": _OBJECT,
+            "acknowledged_by": _NULLABLE_STR,
+            "acknowledged_at": _NULLABLE_TIME,
         }
     ),
     "Site": _obj(
@@ -137,9 +170,10 @@ _ERRORS = {
     "400": "the body is not JSON or a parameter cannot be parsed",
     "401": "no or unknown bearer token",
     "403": "read-only token on a mutating route",
-    "404": "not found",
-    "409": "conflict: charger offline, or transaction not open",
-    "422": "the request is well-formed but wrong",
+    "404": "not found (code unknown_charger for a charger the appliance does not know)",
+    "409": "conflict: charger offline, transaction not open, alert already acknowledged",
+    "415": "the body is not of the media type the route reads",
+    "422": "the request is well-formed but wrong (a value, or a key the endpoint does not know)",
     "502": "the charger answered with a CALLERROR",
     "504": "the charger did not answer in time",
 }
@@ -161,6 +195,7 @@ def _op(
     params: list[Schema] | None = None,
     body: Schema | None = None,
     ok_type: str = "application/json",
+    body_type: str = "application/json",
 ) -> Schema:
     responses: dict[str, Any] = {
         "200": {"description": "OK", "content": {ok_type: {"schema": ok or {"type": "string"}}}}
@@ -172,15 +207,23 @@ def _op(
         }
     operation: Schema = {"summary": summary, "parameters": params or [], "responses": responses}
     if body is not None:
-        operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
+        operation["requestBody"] = {"required": True, "content": {body_type: {"schema": body}}}
     return operation
 
 
+def _error(status: str) -> Schema:
+    return {"description": _ERRORS[status], "content": {"application/json": {"schema": _ref("Error")}}}
+
+
 _CHARGER = _path("charger_id")
+_ID_TAG = _path("id_tag", {"type": "string", "minLength": 1, "maxLength": 20})
+_CATEGORY_LIST = f"^({'|'.join(CATEGORIES)})(,({'|'.join(CATEGORIES)}))*$"
 _LIMIT = _query("limit", {"type": "integer", "minimum": 1, "maximum": 1000})
 _OFFSET = _query("offset", {"type": "integer", "minimum": 0, "maximum": 1_000_000_000})
 _SINCE = _query("since", {"type": "number"}, "unix seconds")
 _UNTIL = _query("until", {"type": "number"}, "unix seconds")
+_SINCE_TIME = _query("since", {"type": "string", "format": "date-time"}, "ISO 8601 with Z or an offset")
+_UNTIL_TIME = _query("until", {"type": "string", "format": "date-time"}, "ISO 8601 with Z or an offset")
 _MESSAGE_FILTERS = [
     _query("charger_id", {"type": "string"}),
     _query("action", {"type": "string"}),
@@ -199,6 +242,9 @@ PATHS: dict[str, Schema] = {
             params=[
                 _query("q", {"type": "string"}),
                 _query("status", {"type": "string", "enum": ["online", "offline", "faulted"]}),
+                _query(
+                    "registration", {"type": "string", "enum": ["Accepted", "Pending", "Rejected", "Unknown"]}
+                ),
                 _LIMIT,
                 _OFFSET,
             ],
@@ -207,22 +253,25 @@ PATHS: dict[str, Schema] = {
     "/api/v1/chargers/{charger_id}": {"get": _op("One charger in detail", _OBJECT, "404", params=[_CHARGER])},
     "/api/v1/chargers/{charger_id}/registration": {
         "put": _op(
-            "Accept, reject or set a charger pending",
+            "Accept, reject or set a charger pending (audited: RegistrationChanged)",
             _ref("Charger"),
-            "400 403 422",
+            "400 403 404 422",
             params=[_CHARGER],
-            body=_obj({"registration": {"type": "string", "enum": ["Accepted", "Pending", "Rejected"]}}),
+            body=_body(
+                {"registration": {"type": "string", "enum": ["Accepted", "Pending", "Rejected"]}},
+                {"operator": _OPERATOR},
+            ),
         )
     },
     "/api/v1/chargers/{charger_id}/security": {
         "put": _op(
-            "Security profile and password of a charger",
-            _OBJECT,
-            "400 403 422",
+            "Security profile and password of a charger (audited: SecurityProfileChanged)",
+            _obj({"charger_id": {"type": "string"}, "profile": {"type": "integer"}}),
+            "400 403 404 422",
             params=[_CHARGER],
-            body=_obj(
+            body=_body(
                 {"profile": {"type": "integer", "minimum": 0, "maximum": 3}},
-                {"password": {"type": "string", "nullable": True}},
+                {"password": {"type": "string", "nullable": True}, "operator": _OPERATOR},
             ),
         )
     },
@@ -234,11 +283,23 @@ PATHS: dict[str, Schema] = {
             params=[_CHARGER],
         )
     },
+    "/api/v1/chargers/{charger_id}/local-list/send": {
+        "post": _op(
+            "SendLocalList of the appliance's id tags at the next list version; answered like a command",
+            _ref("CommandAnswer"),
+            "400 403 404 409 422 502 504",
+            params=[_CHARGER, _query("timeout", {"type": "integer", "minimum": 1, "maximum": 300})],
+            body=_body(
+                {},
+                {"update_type": {"type": "string", "enum": ["Full", "Differential"]}, "operator": _OPERATOR},
+            ),
+        )
+    },
     "/api/v1/chargers/{charger_id}/commands/{action}": {
         "post": _op(
-            "Send a CSMS-initiated action; returns the charger's answer",
+            "Send a CSMS-initiated action; returns the charger's answer (recorded: CommandAnswered)",
             _ref("CommandAnswer"),
-            "400 403 409 422 502 504",
+            "400 403 404 409 422 502 504",
             params=[
                 _CHARGER,
                 _path("action", {"type": "string", "enum": sorted(CSMS_ACTIONS)}),
@@ -251,9 +312,9 @@ PATHS: dict[str, Schema] = {
         "post": _op(
             "Send any CALL (schema-checked unless validate is false)",
             _ref("CommandAnswer"),
-            "400 403 409 422 502 504",
+            "400 403 404 409 422 502 504",
             params=[_CHARGER, _query("timeout", {"type": "integer", "minimum": 1, "maximum": 300})],
-            body=_obj(
+            body=_body(
                 {"action": {"type": "string", "minLength": 1}},
                 {"payload": _OBJECT, "validate": {"type": "boolean"}},
             ),
@@ -268,8 +329,8 @@ PATHS: dict[str, Schema] = {
                 _query("active", {"type": "string", "enum": ["true", "false"]}),
                 _query("charger_id", {"type": "string"}),
                 _query("id_tag", {"type": "string"}),
-                _SINCE,
-                _UNTIL,
+                _SINCE_TIME,
+                _UNTIL_TIME,
                 _LIMIT,
                 _OFFSET,
             ],
@@ -280,33 +341,51 @@ PATHS: dict[str, Schema] = {
     },
     "/api/v1/transactions/{transaction_id}/force-close": {
         "post": _op(
-            "Close an open transaction (audited)",
+            "Close an open transaction (audited: TransactionForceClosed)",
             _OBJECT,
             "400 403 404 409 422",
             params=[_path("transaction_id")],
-            body=_obj(
-                {
-                    "meter_stop": {"type": "integer", "minimum": 0},
-                    "operator": {"type": "string", "minLength": 1},
-                }
-            ),
+            body=_body({"meter_stop": {"type": "integer", "minimum": 0}, "operator": _OPERATOR}),
         )
     },
     "/api/v1/id-tags": {"get": _op("Id tags", _items("IdTag"), "400")},
     "/api/v1/id-tags/{id_tag}": {
         "put": _op(
-            "Add or change an id tag",
+            "Add or change an id tag (audited: IdTagChanged)",
             _ref("IdTag"),
             "400 403 422",
-            params=[_path("id_tag", {"type": "string", "minLength": 1, "maxLength": 20})],
-            body=_obj(
+            params=[_ID_TAG],
+            body=_body(
                 {},
                 {
                     "status": {"type": "string", "enum": ["Accepted", "Blocked", "Expired", "Invalid"]},
                     "expiry_date": {"type": "string", "format": "date-time", "nullable": True},
-                    "parent_id_tag": {"type": "string", "nullable": True},
+                    "parent_id_tag": {"type": "string", "minLength": 1, "maxLength": 20, "nullable": True},
+                    "operator": _OPERATOR,
                 },
             ),
+        ),
+        "delete": {
+            **_op(
+                "Forget an id tag (audited: IdTagChanged with deleted: true)",
+                None,
+                "403 404 422",
+                params=[_ID_TAG, _query("operator", _OPERATOR)],
+            ),
+            "responses": {
+                "204": {"description": "deleted"},
+                **{s: _error(s) for s in ("401", "403", "404", "422")},
+            },
+        },
+    },
+    "/api/v1/id-tags/import": {
+        "post": _op(
+            "Add or change id tags from a CSV file, all or nothing (audited: IdTagsImported)",
+            _obj({"imported": {"type": "integer"}}),
+            "400 403 415 422",
+            params=[_query("operator", _OPERATOR)],
+            body={"type": "string", "description": "header row id_tag,status,expiry_date,parent_id_tag"},
+            body_type="text/csv",
         )
     },
     "/api/v1/messages": {
@@ -346,13 +425,35 @@ PATHS: dict[str, Schema] = {
     },
     "/api/v1/events": {
         "get": _op(
-            "Events after a cursor",
+            "Events after a cursor, or the latest N (oldest first; next = the newest seq of the log)",
             _obj({"items": {"type": "array", "items": _ref("Event")}, "next": {"type": "integer"}}),
             "400 422",
             params=[
                 _query("after", {"type": "integer", "minimum": 0, "maximum": 2**62}),
                 _query("limit", {"type": "integer", "minimum": 1, "maximum": 5000}),
+                _query("latest", {"type": "integer", "minimum": 1, "maximum": 5000}, "not with after"),
+                _query("category", {"type": "string", "pattern": _CATEGORY_LIST}, "comma list of categories"),
             ],
+        )
+    },
+    "/api/v1/alerts": {
+        "get": _op(
+            "Alerts (events of category alert) with their acknowledgement, newest first",
+            _items("Alert"),
+            "400 422",
+            params=[
+                _query("state", {"type": "string", "enum": ["open", "acknowledged", "all"]}),
+                _query("limit", {"type": "integer", "minimum": 1, "maximum": 5000}),
+            ],
+        )
+    },
+    "/api/v1/alerts/{seq}/ack": {
+        "post": _op(
+            "Acknowledge an alert (audited: AlertAcknowledged)",
+            _ref("Alert"),
+            "400 403 404 409 422",
+            params=[_path("seq", {"type": "integer", "minimum": 0})],
+            body=_body({"operator": _OPERATOR}),
         )
     },
     "/api/v1/events/sync": {
@@ -360,7 +461,7 @@ PATHS: dict[str, Schema] = {
             "Record what a consumer has synced",
             _obj({"consumer": {"type": "string"}, "seq": {"type": "integer"}}),
             "400 403 422",
-            body=_obj(
+            body=_body(
                 {
                     "consumer": {"type": "string", "minLength": 1, "maxLength": 100},
                     "seq": {"type": "integer", "minimum": 0},
@@ -379,10 +480,12 @@ PATHS: dict[str, Schema] = {
     "/api/v1/site": {
         "get": _op("The site limit and power", _ref("Site"), "400"),
         "put": _op(
-            "Change the site limit",
+            "Change the site limit (audited: SiteLimitChanged)",
             _ref("Site"),
             "400 403 422",
-            body=_obj({"limit_kw": {"type": "number", "minimum": 0, "maximum": 1000000}}),
+            body=_body(
+                {"limit_kw": {"type": "number", "minimum": 0, "maximum": 1000000}, "operator": _OPERATOR}
+            ),
         ),
     },
     "/api/v1/cabinet": {
@@ -402,7 +505,11 @@ PATHS: dict[str, Schema] = {
     "/api/v1/stream": {
         "get": {
             "summary": "Live events over WebSocket, msgpack-encoded (see docs/api.md)",
-            "parameters": [_query("kinds", {"type": "string"}), _query("chargers", {"type": "string"})],
+            "parameters": [
+                _query("kinds", {"type": "string"}),
+                _query("chargers", {"type": "string"}),
+                _query("categories", {"type": "string"}),
+            ],
             "responses": {
                 "101": {"description": "switching to WebSocket"},
                 "400": {
@@ -443,6 +550,16 @@ DOCUMENT: Schema = {
     },
     "security": [{"bearer": []}],
     "paths": PATHS,
+    # The category of each event kind (events.KIND_CATEGORIES): CommandSent and CommandAnswered take theirs
+    # from their `origin`; a kind not listed is of the default category.
+    "x-event-categories": {
+        "categories": list(CATEGORIES),
+        "kinds": dict(sorted(KIND_CATEGORIES.items())),
+        "command_kinds": ["CommandAnswered", "CommandSent"],
+        "command_origins": dict(sorted(ORIGIN_CATEGORIES.items())),
+        "command_origin_default": "operator",
+        "default": DEFAULT_CATEGORY,
+    },
 }
 
 

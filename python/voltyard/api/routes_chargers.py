@@ -1,4 +1,8 @@
-"""/chargers: list with filters, detail, registration, security profile, local list."""
+"""/chargers: list with filters, detail, registration, security profile, local list (read and send).
+
+Operator changes are audited in the event log (RegistrationChanged, SecurityProfileChanged, with `operator`
+when the body names one). A charger the appliance does not know is 404 everywhere: nothing here creates one.
+"""
 
 from __future__ import annotations
 
@@ -7,23 +11,29 @@ from typing import Any
 
 from aiohttp import web
 
+from voltyard.api.commands import call_command
 from voltyard.api.errors import ApiError
 from voltyard.api.keys import APPLIANCE
-from voltyard.api.params import json_body, query_int, query_str
+from voltyard.api.params import body_operator, json_body, query_int, query_str
 from voltyard.api.views import TRANSACTION_COLUMNS, charger_view, is_faulted, transaction_view
 from voltyard.domain.chargers import ChargerRecord
+from voltyard.events import Event
 
 __all__ = ["routes"]
 
 routes = web.RouteTableDef()
 
+_REGISTRATIONS = ("Accepted", "Pending", "Rejected", "Unknown")
 
-def _record(request: web.Request) -> ChargerRecord:
+
+def _record(request: web.Request, code: str = "not_found") -> ChargerRecord:
+    """The charger of the path; 404 (`code`: unknown_charger where a change or a command was asked) when the
+    appliance does not know it."""
     services = request.app[APPLIANCE].services
     assert services is not None
     record = services.chargers.records.get(request.match_info["charger_id"])
     if record is None:
-        raise ApiError(404, "not_found", f"no charger {request.match_info['charger_id']!r}")
+        raise ApiError(404, code, f"no charger {request.match_info['charger_id']!r} is known")
     return record
 
 
@@ -33,6 +43,7 @@ async def list_chargers(request: web.Request) -> web.Response:
     assert appliance.services is not None
     text = (query_str(request, "q") or "").lower()
     status = query_str(request, "status", ("online", "offline", "faulted"))
+    registration = query_str(request, "registration", _REGISTRATIONS)
     limit = query_int(request, "limit", 100, 1, 1000)
     offset = query_int(request, "offset", 0, 0, 10**9)
     matching = []
@@ -46,6 +57,8 @@ async def list_chargers(request: web.Request) -> web.Response:
         if status == "offline" and record.online:
             continue
         if status == "faulted" and not is_faulted(record):
+            continue
+        if registration is not None and record.registration != registration:
             continue
         matching.append(record)
     page = matching[offset : offset + limit]
@@ -66,7 +79,7 @@ async def charger_detail(request: web.Request) -> web.Response:
             )
         ]
         active = [
-            transaction_view(row)
+            transaction_view(row, db)
             for row in db.execute(
                 f"SELECT {TRANSACTION_COLUMNS} FROM transactions WHERE charger_id = ? AND stopped_at IS NULL "
                 "ORDER BY id",
@@ -86,42 +99,51 @@ async def charger_detail(request: web.Request) -> web.Response:
 
 @routes.put("/api/v1/chargers/{charger_id}/registration")
 async def put_registration(request: web.Request) -> web.Response:
-    body = await json_body(request)
+    record = _record(request, "unknown_charger")
+    body = await json_body(request, ("registration", "operator"))
     registration = body.get("registration")
     if registration not in ("Accepted", "Pending", "Rejected"):
         raise ApiError(
             422, "invalid_request", f"registration: {registration!r} is not Accepted, Pending or Rejected"
         )
+    operator = body_operator(body, required=False)
     appliance = request.app[APPLIANCE]
     assert appliance.services is not None
-    charger_id = request.match_info["charger_id"]
-    appliance.services.chargers.set_registration(charger_id, registration)
-    return web.json_response(charger_view(appliance, appliance.services.chargers.get(charger_id)))
+    previous = record.registration
+    appliance.services.chargers.set_registration(record.id, registration)
+    data = {"registration": registration, "previous": previous, "operator": operator}
+    appliance.events.publish(Event("RegistrationChanged", record.id, data))
+    return web.json_response(charger_view(appliance, record))
 
 
 @routes.put("/api/v1/chargers/{charger_id}/security")
 async def put_security(request: web.Request) -> web.Response:
-    body = await json_body(request)
+    record = _record(request, "unknown_charger")
+    body = await json_body(request, ("profile", "password", "operator"))
     profile = body.get("profile")
     password = body.get("password")
     if isinstance(profile, bool) or profile not in (0, 1, 2, 3):
         raise ApiError(422, "invalid_request", f"profile: expected 0, 1, 2 or 3, got {profile!r}")
     if password is not None and not isinstance(password, str):
         raise ApiError(422, "invalid_request", "password: expected a string")
-    services = request.app[APPLIANCE].services
+    operator = body_operator(body, required=False)
+    appliance = request.app[APPLIANCE]
+    services = appliance.services
     assert services is not None
-    known = services.credentials.of(request.match_info["charger_id"]).password_hash is not None
-    if profile in (1, 2) and password is None and not known:
+    current = services.credentials.of(record.id)
+    if profile in (1, 2) and password is None and current.password_hash is None:
         raise ApiError(422, "invalid_request", f"profile {profile} needs a password")
     try:
         await services.credentials.set(
-            request.match_info["charger_id"],
-            profile=profile,
-            password=password.encode() if password else None,
+            record.id, profile=profile, password=password.encode() if password else None
         )
     except ValueError as exc:
         raise ApiError(422, "invalid_request", str(exc)) from None
-    return web.json_response({"charger_id": request.match_info["charger_id"], "profile": profile})
+    # The password itself never goes into the log: only that it changed.
+    data = {"profile": profile, "previous": current.profile, "password_changed": password is not None,
+            "operator": operator}  # fmt: skip
+    appliance.events.publish(Event("SecurityProfileChanged", record.id, data))
+    return web.json_response({"charger_id": record.id, "profile": profile})
 
 
 @routes.get("/api/v1/chargers/{charger_id}/local-list")
@@ -138,3 +160,30 @@ async def local_list(request: web.Request) -> web.Response:
             )
         ]
     return web.json_response({"version": record.local_list_version, "items": items})
+
+
+@routes.post("/api/v1/chargers/{charger_id}/local-list/send")
+async def send_local_list(request: web.Request) -> web.Response:
+    """SendLocalList of the appliance's id tags, at the next list version, answered like a command."""
+    record = _record(request, "unknown_charger")
+    body = await json_body(request, ("update_type", "operator"))
+    update_type = body.get("update_type", "Full")
+    if update_type not in ("Full", "Differential"):
+        raise ApiError(422, "invalid_request", f"update_type: {update_type!r} is not Full or Differential")
+    body_operator(body, required=False)
+    services = request.app[APPLIANCE].services
+    assert services is not None
+    entries = []
+    for tag in sorted(services.authorization.tags.values(), key=lambda tag: tag.id_tag):
+        info: dict[str, str] = {"status": tag.status}
+        if tag.expiry_date is not None:
+            info["expiryDate"] = tag.expiry_date
+        if tag.parent_id_tag is not None:
+            info["parentIdTag"] = tag.parent_id_tag
+        entries.append({"idTag": tag.id_tag, "idTagInfo": info})
+    payload = {
+        "listVersion": record.local_list_version + 1,
+        "updateType": update_type,
+        "localAuthorizationList": entries,
+    }
+    return await call_command(request, record.id, "SendLocalList", payload, validate=True)

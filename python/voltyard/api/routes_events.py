@@ -1,44 +1,87 @@
-"""/events: the sequenced event log after a cursor, and the sync markers of upstream consumers."""
+"""/events: the sequenced event log (after a cursor, or the latest N; by category), the sync markers of
+upstream consumers, and /alerts: the alert-category events with their acknowledgement.
+
+Reads run on a worker thread with their own read-only connection: a long log must not hold up the loop.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import sqlite3
+from collections.abc import Callable
+from typing import Literal, TypeVar, cast
 
 from aiohttp import web
 
 from voltyard.api.errors import ApiError
 from voltyard.api.keys import APPLIANCE
-from voltyard.api.params import json_body, query_int
-from voltyard.events import events_after, mark_synced, sync_cursor
+from voltyard.api.params import body_operator, json_body, query_choices, query_int, query_str
+from voltyard.api.views import alert_view, event_view
+from voltyard.events import (
+    CATEGORIES,
+    AlertState,
+    Event,
+    alert,
+    alerts,
+    events_after,
+    events_latest,
+    last_seq,
+    mark_synced,
+    sync_cursor,
+)
 
 __all__ = ["routes"]
 
 routes = web.RouteTableDef()
 
+T = TypeVar("T")
+
+
+async def _read(request: web.Request, query: Callable[[sqlite3.Connection], T]) -> T:
+    appliance = request.app[APPLIANCE]
+
+    def run() -> T:
+        with contextlib.closing(appliance.read_connection()) as db:
+            return query(db)
+
+    return await asyncio.to_thread(run)
+
 
 @routes.get("/api/v1/events")
 async def list_events(request: web.Request) -> web.Response:
+    categories = query_choices(request, "category", CATEGORIES)
+    latest = query_int(request, "latest", 0, 1, 5000) if "latest" in request.query else None
+    if latest is not None and "after" in request.query:
+        raise ApiError(422, "invalid_request", "latest: give either latest or after, not both")
     after = query_int(request, "after", 0, 0, 2**62)
     limit = query_int(request, "limit", 500, 1, 5000)
-    with contextlib.closing(request.app[APPLIANCE].read_connection()) as db:
-        events = events_after(db, after, limit)
-    items = [
-        {"seq": e.seq, "time": e.time, "kind": e.kind, "charger_id": e.charger_id, "data": e.data}
-        for e in events
-    ]
+    if latest is not None:
+        count = latest
+
+        def newest(db: sqlite3.Connection) -> web.Response:
+            # `next` is the newest seq of the whole log: a client following from there misses nothing and
+            # re-reads nothing, whatever the filter skipped.
+            upto = last_seq(db)
+            found = events_latest(db, count, categories, upto)
+            return web.json_response({"items": [event_view(e) for e in found], "next": upto})
+
+        return await _read(request, newest)
+    events = await _read(request, lambda db: events_after(db, after, limit, categories))
+    items = [event_view(e) for e in events]
     return web.json_response({"items": items, "next": events[-1].seq if events else after})
 
 
 @routes.get("/api/v1/events/sync/{consumer}")
 async def get_sync(request: web.Request) -> web.Response:
     consumer = request.match_info["consumer"]
-    with contextlib.closing(request.app[APPLIANCE].read_connection()) as db:
-        return web.json_response({"consumer": consumer, "seq": sync_cursor(db, consumer)})
+    seq = await _read(request, lambda db: sync_cursor(db, consumer))
+    return web.json_response({"consumer": consumer, "seq": seq})
 
 
 @routes.post("/api/v1/events/sync")
 async def post_sync(request: web.Request) -> web.Response:
-    body = await json_body(request)
+    body = await json_body(request, ("consumer", "seq"))
     consumer, seq = body.get("consumer"), body.get("seq")
     if not isinstance(consumer, str) or not 1 <= len(consumer) <= 100:
         raise ApiError(422, "invalid_request", "consumer: expected a name of 1-100 characters")
@@ -46,3 +89,51 @@ async def post_sync(request: web.Request) -> web.Response:
         raise ApiError(422, "invalid_request", f"seq: expected a non-negative integer, got {seq!r}")
     cursor = await request.app[APPLIANCE].store.durable(lambda conn: mark_synced(conn, consumer, seq))
     return web.json_response({"consumer": consumer, "seq": cursor})
+
+
+@routes.get("/api/v1/alerts")
+async def list_alerts(request: web.Request) -> web.Response:
+    state = cast(
+        Literal["open", "acknowledged", "all"],
+        query_str(request, "state", ("open", "acknowledged", "all")) or "open",
+    )
+    limit = query_int(request, "limit", 200, 1, 5000)
+    found = await _read(request, lambda db: alerts(db, state, limit))
+    return web.json_response({"items": [alert_view(a) for a in found]})
+
+
+def _alert_seq(request: web.Request) -> int:
+    raw = request.match_info["seq"]
+    try:
+        return int(raw)
+    except ValueError:
+        raise ApiError(404, "not_found", f"no alert {raw!r}") from None
+
+
+@routes.post("/api/v1/alerts/{seq}/ack")
+async def acknowledge(request: web.Request) -> web.Response:
+    seq = _alert_seq(request)
+    body = await json_body(request, ("operator",))
+    operator = body_operator(body, required=True)
+    appliance = request.app[APPLIANCE]
+    events = appliance.events
+
+    def work(conn: sqlite3.Connection) -> AlertState | str:
+        # On the writer thread: the check and the record are one step, so two operators acknowledging at
+        # once get one 200 and one 409.
+        found = alert(conn, seq)
+        if found is None:
+            return "missing"
+        if found.acknowledged_by is not None:
+            return "acknowledged"
+        event = Event("AlertAcknowledged", found.event.charger_id, {"alert_seq": seq, "operator": operator})
+        events.publish(event, conn)
+        return AlertState(found.event, operator, event.time)
+
+    outcome = await appliance.store.durable(work)
+    if outcome == "missing":
+        raise ApiError(404, "not_found", f"no alert has seq {seq}")
+    if outcome == "acknowledged":
+        raise ApiError(409, "conflict", f"alert {seq} is already acknowledged")
+    assert isinstance(outcome, AlertState)
+    return web.json_response(alert_view(outcome))

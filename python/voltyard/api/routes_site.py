@@ -9,7 +9,7 @@ from aiohttp import web
 from voltyard import __version__
 from voltyard.api.errors import ApiError
 from voltyard.api.keys import APPLIANCE
-from voltyard.api.params import json_body
+from voltyard.api.params import body_operator, json_body
 from voltyard.api.views import is_faulted
 
 __all__ = ["routes"]
@@ -62,12 +62,14 @@ async def get_site(request: web.Request) -> web.Response:
 
 @routes.put("/api/v1/site")
 async def put_site(request: web.Request) -> web.Response:
-    body = await json_body(request)
+    body = await json_body(request, ("limit_kw", "operator"))
     limit = body.get("limit_kw")
     if isinstance(limit, bool) or not isinstance(limit, int | float):
         raise ApiError(422, "invalid_request", f"limit_kw: expected a number, got {limit!r}")
+    # Who changed the limit the whole site shares is on record (SiteLimitChanged), so it must be said.
+    operator = body_operator(body, required=True)
     try:
-        await request.app[APPLIANCE].site.set_limit(float(limit))
+        await request.app[APPLIANCE].site.set_limit(float(limit), operator)
     except ValueError as exc:
         raise ApiError(422, "invalid_request", str(exc)) from None
     return web.json_response(_site_view(request))

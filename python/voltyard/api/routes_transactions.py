@@ -1,18 +1,33 @@
-"""/transactions (active, history, filters, force-close) and /id-tags."""
+"""/transactions (active, history, filters, force-close) and /id-tags (add, change, delete, CSV import).
+
+Changes to id tags are audited (IdTagChanged, IdTagsImported) with the operator when the body names one.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import csv
+import io
 import json
-from datetime import UTC, datetime
 
 from aiohttp import web
 
 from voltyard.api.errors import ApiError
 from voltyard.api.keys import APPLIANCE
-from voltyard.api.params import json_body, query_bool, query_float, query_int, query_str
-from voltyard.api.views import TRANSACTION_COLUMNS, transaction_view
+from voltyard.api.params import (
+    body_operator,
+    body_time,
+    json_body,
+    query_bool,
+    query_int,
+    query_operator,
+    query_str,
+    query_time,
+)
+from voltyard.api.views import TRANSACTION_COLUMNS, optional_time, transaction_view
 from voltyard.domain.authorization import IdTag
+from voltyard.events import Event
+from voltyard.ocpp.timefmt import iso_utc, normalise_time, parse_iso, utc_now
 from voltyard.store.meter_log import meter_readings
 
 __all__ = ["routes"]
@@ -20,6 +35,8 @@ __all__ = ["routes"]
 routes = web.RouteTableDef()
 
 _TAG_STATUSES = ("Accepted", "Blocked", "Expired", "Invalid")
+# An id tag named "import" would share its path with the CSV import: that path is the import's alone.
+_TAG_PATH = "/api/v1/id-tags/{id_tag:(?!import$)[^{}/]+}"
 
 
 @routes.get("/api/v1/transactions")
@@ -35,7 +52,7 @@ async def list_transactions(request: web.Request) -> web.Response:
             clauses.append(f"{column} = ?")
             params.append(value)
     for name, op in (("since", ">="), ("until", "<=")):
-        bound = query_float(request, name)
+        bound = query_time(request, name)
         if bound is not None:
             clauses.append(f"started_at {op} ?")
             params.append(bound)
@@ -48,7 +65,8 @@ async def list_transactions(request: web.Request) -> web.Response:
             f"SELECT {TRANSACTION_COLUMNS} FROM transactions WHERE {where} ORDER BY id DESC LIMIT ? OFFSET ?",
             [*params, limit, offset],
         ).fetchall()
-    return web.json_response({"items": [transaction_view(row) for row in rows], "total": total})
+        items = [transaction_view(row, db) for row in rows]
+    return web.json_response({"items": items, "total": total})
 
 
 def _transaction_id(request: web.Request) -> int:
@@ -69,37 +87,42 @@ async def transaction_detail(request: web.Request) -> web.Response:
         if row is None:
             raise ApiError(404, "not_found", f"no transaction {transaction_id}")
         meters = [
-            {"timestamp": reading.timestamp, "energy_wh": reading.energy_wh, "power_w": reading.power_w,
-             "sampled_value": json.loads(reading.sampled_value)}
+            {"timestamp": normalise_time(reading.timestamp), "energy_wh": reading.energy_wh,
+             "power_w": reading.power_w, "sampled_value": json.loads(reading.sampled_value)}
             for reading in meter_readings(db, transaction_id=transaction_id)
         ]  # fmt: skip
         stops = [
-            {"meter_stop": meter, "timestamp": ts, "reason": reason, "flag": flag, "received_at": received}
+            {
+                "meter_stop": meter,
+                "timestamp": normalise_time(ts),
+                "reason": reason,
+                "flag": flag,
+                "received_at": optional_time(received),
+            }
             for meter, ts, reason, flag, received in db.execute(
                 "SELECT meter_stop, timestamp, reason, flag, received_at FROM stop_records "
                 "WHERE transaction_id = ? ORDER BY id",
                 (transaction_id,),
             )
         ]
-    return web.json_response(transaction_view(row) | {"meter_values": meters, "stop_records": stops})
+        view = transaction_view(row, db)
+    return web.json_response(view | {"meter_values": meters, "stop_records": stops})
 
 
 @routes.post("/api/v1/transactions/{transaction_id}/force-close")
 async def force_close(request: web.Request) -> web.Response:
     transaction_id = _transaction_id(request)
-    body = await json_body(request)
-    meter_stop, operator = body.get("meter_stop"), body.get("operator")
+    body = await json_body(request, ("meter_stop", "operator"))
+    meter_stop = body.get("meter_stop")
     if isinstance(meter_stop, bool) or not isinstance(meter_stop, int) or meter_stop < 0:
         raise ApiError(
             422, "invalid_request", f"meter_stop: expected a non-negative integer (Wh), got {meter_stop!r}"
         )
-    if not isinstance(operator, str) or not operator:
-        raise ApiError(
-            422, "invalid_request", "operator: expected a non-empty string (who closes it, for the audit)"
-        )
+    operator = body_operator(body, required=True)
+    assert operator is not None
     services = request.app[APPLIANCE].services
     assert services is not None
-    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    stamp = utc_now()
     if not await services.transactions.force_close(transaction_id, meter_stop, stamp, operator):
         raise ApiError(409, "conflict", f"transaction {transaction_id} is not open")
     detail = await transaction_detail(request)
@@ -107,46 +130,123 @@ async def force_close(request: web.Request) -> web.Response:
     return detail
 
 
+def _tag_view(tag: IdTag) -> dict[str, str | None]:
+    return {
+        "id_tag": tag.id_tag,
+        "status": tag.status,
+        "expiry_date": tag.expiry_date,
+        "parent_id_tag": tag.parent_id_tag,
+    }
+
+
 @routes.get("/api/v1/id-tags")
 async def list_tags(request: web.Request) -> web.Response:
     services = request.app[APPLIANCE].services
     assert services is not None
-    items = [
-        {
-            "id_tag": tag.id_tag,
-            "status": tag.status,
-            "expiry_date": tag.expiry_date,
-            "parent_id_tag": tag.parent_id_tag,
-        }
-        for tag in sorted(services.authorization.tags.values(), key=lambda tag: tag.id_tag)
-    ]
-    return web.json_response({"items": items})
+    tags = sorted(services.authorization.tags.values(), key=lambda tag: tag.id_tag)
+    return web.json_response({"items": [_tag_view(tag) for tag in tags]})
 
 
-@routes.put("/api/v1/id-tags/{id_tag}")
+def _check_tag(id_tag: object, status: object, parent: object, where: str = "") -> None:
+    """422 naming what is wrong in a tag (and `where`: the CSV line) per OCPP 1.6's limits."""
+    if not isinstance(id_tag, str) or not 1 <= len(id_tag) <= 20:
+        raise ApiError(422, "invalid_request", f"{where}id_tag: OCPP 1.6 id tags are 1-20 characters")
+    if status not in _TAG_STATUSES:
+        raise ApiError(
+            422, "invalid_request", f"{where}status: {status!r} is not one of {', '.join(_TAG_STATUSES)}"
+        )
+    if parent is not None and (not isinstance(parent, str) or not 1 <= len(parent) <= 20):
+        raise ApiError(422, "invalid_request", f"{where}parent_id_tag: expected 1-20 characters")
+
+
+@routes.put(_TAG_PATH)
 async def put_tag(request: web.Request) -> web.Response:
     id_tag = request.match_info["id_tag"]
-    if not 1 <= len(id_tag) <= 20:
-        raise ApiError(422, "invalid_request", "id_tag: OCPP 1.6 id tags are 1-20 characters")
-    body = await json_body(request)
+    body = await json_body(request, ("status", "expiry_date", "parent_id_tag", "operator"))
     status = body.get("status", "Accepted")
-    expiry, parent = body.get("expiry_date"), body.get("parent_id_tag")
-    if status not in _TAG_STATUSES:
-        raise ApiError(422, "invalid_request", f"status: {status!r} is not one of {', '.join(_TAG_STATUSES)}")
-    if expiry is not None:
-        if not isinstance(expiry, str):
-            raise ApiError(422, "invalid_request", "expiry_date: expected an ISO 8601 date-time")
-        try:
-            datetime.fromisoformat(expiry.replace("Z", "+00:00"))
-        except ValueError:
-            raise ApiError(
-                422, "invalid_request", f"expiry_date: {expiry!r} is not an ISO 8601 date-time"
-            ) from None
-    if parent is not None and (not isinstance(parent, str) or not 1 <= len(parent) <= 20):
-        raise ApiError(422, "invalid_request", "parent_id_tag: expected 1-20 characters")
-    services = request.app[APPLIANCE].services
+    parent = body.get("parent_id_tag")
+    _check_tag(id_tag, status, parent)
+    expiry = body_time(body, "expiry_date")
+    operator = body_operator(body, required=False)
+    appliance = request.app[APPLIANCE]
+    services = appliance.services
     assert services is not None
-    await services.authorization.put_tag(IdTag(id_tag, status, expiry, parent))
-    return web.json_response(
-        {"id_tag": id_tag, "status": status, "expiry_date": expiry, "parent_id_tag": parent}
-    )
+    tag = IdTag(id_tag, status, expiry, parent)
+    await services.authorization.put_tag(tag)
+    appliance.events.publish(Event("IdTagChanged", None, _tag_view(tag) | {"operator": operator}))
+    return web.json_response(_tag_view(tag))
+
+
+@routes.delete(_TAG_PATH)
+async def delete_tag(request: web.Request) -> web.Response:
+    id_tag = request.match_info["id_tag"]
+    operator = query_operator(request)
+    appliance = request.app[APPLIANCE]
+    services = appliance.services
+    assert services is not None
+    if not await services.authorization.delete_tag(id_tag):
+        raise ApiError(404, "not_found", f"no id tag {id_tag!r}")
+    data = {"id_tag": id_tag, "deleted": True, "operator": operator}
+    appliance.events.publish(Event("IdTagChanged", None, data))
+    return web.Response(status=204)
+
+
+_CSV_COLUMNS = ("id_tag", "status", "expiry_date", "parent_id_tag")
+
+
+def _csv_tags(text: str) -> list[IdTag]:
+    """The tags of a CSV file (header row first); 422 naming the line and the column of the first bad one."""
+    reader = csv.DictReader(io.StringIO(text))
+    header = reader.fieldnames or []
+    if "id_tag" not in header:
+        raise ApiError(422, "invalid_request", "line 1: the header row must name an id_tag column")
+    unknown = [name for name in header if name not in _CSV_COLUMNS]
+    if unknown:
+        raise ApiError(
+            422,
+            "invalid_request",
+            f"line 1: unknown column(s) {', '.join(unknown)} (known: {', '.join(_CSV_COLUMNS)})",
+        )
+    tags: dict[str, IdTag] = {}
+    for row in reader:
+        where = f"line {reader.line_num}: "
+        if None in row:
+            raise ApiError(422, "invalid_request", f"{where}more fields than the header names")
+        id_tag = (row.get("id_tag") or "").strip()
+        status = (row.get("status") or "").strip() or "Accepted"
+        parent = (row.get("parent_id_tag") or "").strip() or None
+        _check_tag(id_tag, status, parent, where)
+        expiry = (row.get("expiry_date") or "").strip() or None
+        if expiry is not None:
+            try:
+                expiry = iso_utc(parse_iso(expiry))
+            except ValueError:
+                raise ApiError(
+                    422,
+                    "invalid_request",
+                    f"{where}expiry_date: {expiry!r} is not an ISO 8601 date-time with Z or an offset",
+                ) from None
+        tags[id_tag] = IdTag(id_tag, status, expiry, parent)
+    return list(tags.values())
+
+
+@routes.post("/api/v1/id-tags/import")
+async def import_tags(request: web.Request) -> web.Response:
+    if request.content_type != "text/csv":
+        raise ApiError(
+            415,
+            "unsupported_media_type",
+            "the body must be text/csv (id_tag,status,expiry_date,parent_id_tag)",
+        )
+    try:
+        text = (await request.read()).decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ApiError(422, "invalid_request", "the CSV file is not UTF-8") from None
+    operator = query_operator(request)
+    tags = _csv_tags(text)  # all checked before any is stored: a bad file imports nothing
+    appliance = request.app[APPLIANCE]
+    services = appliance.services
+    assert services is not None
+    await services.authorization.put_tags(tags)
+    appliance.events.publish(Event("IdTagsImported", None, {"count": len(tags), "operator": operator}))
+    return web.json_response({"imported": len(tags)})

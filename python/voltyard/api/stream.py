@@ -15,7 +15,8 @@ import msgpack
 from aiohttp import WSMsgType, web
 
 from voltyard.api.keys import STREAM
-from voltyard.events import Event, EventBus
+from voltyard.events import Event, EventBus, category_of
+from voltyard.ocpp.timefmt import iso_utc
 
 __all__ = ["EventStream", "stream_handler"]
 
@@ -26,20 +27,29 @@ _MESSAGE_KINDS = frozenset({"MessageIn", "MessageOut"})
 
 
 class _Client:
-    __slots__ = ("chargers", "kinds", "queue", "wakeup", "ws")
+    __slots__ = ("categories", "chargers", "kinds", "queue", "wakeup", "ws")
 
-    def __init__(self, ws: web.WebSocketResponse, kinds: frozenset[str], chargers: frozenset[str]) -> None:
+    def __init__(
+        self,
+        ws: web.WebSocketResponse,
+        kinds: frozenset[str],
+        chargers: frozenset[str],
+        categories: frozenset[str] = frozenset(),
+    ) -> None:
         self.ws = ws
         self.kinds = kinds
         self.chargers = chargers
+        self.categories = categories
         self.queue: deque[bytes] = deque()
         self.wakeup = asyncio.Event()
 
-    def wants(self, event: Event) -> bool:
+    def wants(self, event: Event, category: str) -> bool:
         if self.kinds:
             if event.kind not in self.kinds:
                 return False
         elif event.kind in _MESSAGE_KINDS:  # per-frame events only for those who name them
+            return False
+        if self.categories and category not in self.categories:
             return False
         return not self.chargers or event.charger_id in self.chargers
 
@@ -55,16 +65,20 @@ class EventStream:
         self._closing: set[asyncio.Future[bool]] = set()
 
     def _deliver(self, event: Event) -> None:
+        if not self._clients:
+            return
         encoded: bytes | None = None
+        category = category_of(event.kind, event.data)
         for client in self._clients:
-            if not client.wants(event):
+            if not client.wants(event, category):
                 continue
             if encoded is None:
                 encoded = msgpack.packb(
                     {
                         "kind": event.kind,
+                        "category": category,
                         "charger_id": event.charger_id,
-                        "time": event.time,
+                        "time": iso_utc(event.time),
                         "data": event.data,
                     }
                 )
@@ -84,8 +98,14 @@ class EventStream:
         self._bus.tap_messages = any(client.kinds & _MESSAGE_KINDS for client in self._clients)
         self._bus.want_live = bool(self._clients)
 
-    async def serve(self, ws: web.WebSocketResponse, kinds: frozenset[str], chargers: frozenset[str]) -> None:
-        client = _Client(ws, kinds, chargers)
+    async def serve(
+        self,
+        ws: web.WebSocketResponse,
+        kinds: frozenset[str],
+        chargers: frozenset[str],
+        categories: frozenset[str] = frozenset(),
+    ) -> None:
+        client = _Client(ws, kinds, chargers, categories)
         self._clients.add(client)
         self._retap()
         sender = asyncio.ensure_future(self._send(client))
@@ -111,6 +131,7 @@ class EventStream:
         if isinstance(update, dict):
             client.kinds = frozenset(str(k) for k in update.get("kinds") or ())
             client.chargers = frozenset(str(c) for c in update.get("chargers") or ())
+            client.categories = frozenset(str(c) for c in update.get("categories") or ())
             self._retap()
 
     @staticmethod
@@ -134,5 +155,8 @@ def _csv(value: str | None) -> frozenset[str]:
 async def stream_handler(request: web.Request) -> web.WebSocketResponse:
     ws = web.WebSocketResponse(heartbeat=30.0)
     await ws.prepare(request)
-    await request.app[STREAM].serve(ws, _csv(request.query.get("kinds")), _csv(request.query.get("chargers")))
+    query = request.query
+    await request.app[STREAM].serve(
+        ws, _csv(query.get("kinds")), _csv(query.get("chargers")), _csv(query.get("categories"))
+    )
     return ws

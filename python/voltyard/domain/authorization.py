@@ -76,6 +76,27 @@ class Authorization:
         )
         self.tags[tag.id_tag] = tag
 
+    async def put_tags(self, tags: list[IdTag]) -> None:
+        """Add or change many tags in one durable commit (an import): all of them or, on failure, none."""
+
+        def work(conn: sqlite3.Connection) -> None:
+            conn.executemany(
+                _UPSERT_TAG, [(tag.id_tag, tag.status, tag.expiry_date, tag.parent_id_tag) for tag in tags]
+            )
+
+        await self._store.durable(work)
+        self.tags.update((tag.id_tag, tag) for tag in tags)
+
+    async def delete_tag(self, id_tag: str) -> bool:
+        """Forget a tag (it then gets the unknown-tag policy); False when it was not known."""
+        if id_tag not in self.tags:
+            return False
+        await self._store.durable(
+            lambda conn: conn.execute("DELETE FROM id_tags WHERE id_tag = ?", (id_tag,))
+        )
+        self.tags.pop(id_tag, None)
+        return True
+
     @staticmethod
     def apply_local_list(conn: sqlite3.Connection, charger_id: str, request: dict[str, Any]) -> None:
         """Record an accepted SendLocalList (writer thread): its version and entries, Full or Differential."""

@@ -21,7 +21,7 @@ from typing import Any
 from voltyard.config import HealthConfig, OcppConfig
 from voltyard.domain.chargers import Chargers
 from voltyard.errors import CommandError
-from voltyard.events import Event, EventBus
+from voltyard.events import COMMAND_ORIGIN, Event, EventBus
 from voltyard.gateway.registry import Registry
 
 __all__ = ["Health"]
@@ -81,6 +81,9 @@ class Health:
 
     async def _make_inoperative(self, charger_id: str, connector_id: int, error_code: str) -> None:
         assert self.call is not None
+        COMMAND_ORIGIN.set(
+            "health"
+        )  # this task's own context: its command is the health check's, no operator's
         request = {"connectorId": connector_id, "type": "Inoperative"}
         try:
             answer = await self.call(charger_id, "ChangeAvailability", request)

@@ -35,8 +35,8 @@ class Site:
         if row is not None:
             self.limit_kw = float(row[0])
 
-    async def set_limit(self, limit_kw: float) -> None:
-        """Change the site limit (durable before it takes effect)."""
+    async def set_limit(self, limit_kw: float, operator: str | None = None) -> None:
+        """Change the site limit (durable before it takes effect); audited with who changed it."""
         if not 0 <= limit_kw <= 1_000_000:
             raise ValueError(f"limit_kw must be within 0..1000000, got {limit_kw}")
         await self._store.durable(
@@ -47,7 +47,8 @@ class Site:
             )
         )
         previous, self.limit_kw = self.limit_kw, limit_kw
-        self._events.publish(Event("SiteLimitChanged", None, {"limit_kw": limit_kw, "previous_kw": previous}))
+        data = {"limit_kw": limit_kw, "previous_kw": previous, "operator": operator}
+        self._events.publish(Event("SiteLimitChanged", None, data))
 
     def chargers_kw(self) -> float:
         own = self.own_charge_points

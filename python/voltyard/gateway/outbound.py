@@ -4,6 +4,10 @@ The request is validated against its OCPP 1.6 schema before it is sent; calls to
 time (the rest wait their turn, in order); a call waits until the charger has booted and was accepted;
 the answer is validated against the response schema. A late answer to a call that timed out is
 discarded and logged by the connection. Accepted answers update the domain through the answer hooks.
+
+Every call is recorded in the event log: CommandSent when it goes out, CommandAnswered with the answer's
+status (or the error) when it ends, each with the `origin` of the task that sent it (events.COMMAND_ORIGIN:
+an operator through the API, the power manager, the health checks), which gives them their category.
 """
 
 from __future__ import annotations
@@ -21,12 +25,13 @@ from voltyard._native import OcppCodec
 from voltyard.errors import (
     CallErrorReceivedError,
     ChargerOfflineError,
+    CommandError,
     CommandTimeoutError,
     FrameEncodeError,
     InvalidCommandError,
     OcppError,
 )
-from voltyard.events import Event, EventBus
+from voltyard.events import COMMAND_ORIGIN, Event, EventBus
 from voltyard.gateway.connection import PendingCall
 from voltyard.gateway.registry import Registry
 
@@ -124,6 +129,7 @@ class Commands:
         timeout = self.default_timeout if timeout is None else timeout
         deadline = time.monotonic() + timeout
         lock = self._locks.setdefault(charger_id, asyncio.Lock())
+        sent: dict[str, str | None] = {"message_id": None}
         try:
             async with asyncio.timeout(timeout):
                 async with lock:
@@ -131,10 +137,19 @@ class Commands:
                     if local is not None:
                         answer = await self._local_exchange(local, charger_id, action, payload)
                     else:
-                        answer = await self._exchange(charger_id, action, payload, validate)
+                        answer = await self._exchange(charger_id, action, payload, validate, sent)
         except TimeoutError:
             waited = timeout - max(0.0, deadline - time.monotonic())
-            raise CommandTimeoutError(f"{charger_id}: no answer to {action} within {waited:.1f} s") from None
+            error = CommandTimeoutError(f"{charger_id}: no answer to {action} within {waited:.1f} s")
+            self._answered(charger_id, action, sent["message_id"], error=str(error))
+            raise error from None
+        except CommandError as exc:
+            self._answered(charger_id, action, sent["message_id"], error=str(exc))
+            raise
+        status = answer.get("status")
+        self._answered(
+            charger_id, action, sent["message_id"], status=status if isinstance(status, str) else "Answered"
+        )
         hook = self._hooks.get(action) if validate else None  # an unchecked answer must not change state
         if hook is not None:
             outcome = hook(charger_id, payload, answer)
@@ -149,11 +164,34 @@ class Commands:
             answer = await local(action, payload)
         except OcppError as exc:
             raise CallErrorReceivedError(exc.code, exc.description, {}) from exc
-        self._events.publish(Event("CommandSent", charger_id, {"action": action, "local": True}))
+        data = {"action": action, "local": True, "origin": COMMAND_ORIGIN.get()}
+        self._events.publish(Event("CommandSent", charger_id, data))
         return answer
 
+    def _answered(
+        self,
+        charger_id: str,
+        action: str,
+        message_id: str | None,
+        *,
+        status: str | None = None,
+        error: str | None = None,
+    ) -> None:
+        """Record how a call ended: the answer's status, or why there was none."""
+        data: dict[str, Any] = {"action": action, "message_id": message_id, "origin": COMMAND_ORIGIN.get()}
+        if error is None:
+            data["status"] = status
+        else:
+            data["error"] = error
+        self._events.publish(Event("CommandAnswered", charger_id, data))
+
     async def _exchange(
-        self, charger_id: str, action: str, payload: dict[str, Any], validate: bool
+        self,
+        charger_id: str,
+        action: str,
+        payload: dict[str, Any],
+        validate: bool,
+        sent: dict[str, str | None],
     ) -> dict[str, Any]:
         connection = self._registry.get(charger_id)
         if connection is None:
@@ -166,9 +204,9 @@ class Commands:
         masked = redacted(action, payload)
         if masked is not None:  # what was sent is gone; what is logged must not hold the secret
             pending.frame = orjson.dumps([2, pending.message_id, action, masked])
-        self._events.publish(
-            Event("CommandSent", charger_id, {"action": action, "messageId": pending.message_id})
-        )
+        sent["message_id"] = pending.message_id
+        data = {"action": action, "messageId": pending.message_id, "origin": COMMAND_ORIGIN.get()}
+        self._events.publish(Event("CommandSent", charger_id, data))
         try:
             return await pending.future
         finally:

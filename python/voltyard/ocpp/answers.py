@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -18,7 +17,7 @@ from voltyard.domain.authorization import Authorization
 from voltyard.domain.credentials import check_key_length
 from voltyard.errors import InvalidCommandError
 from voltyard.events import Event
-from voltyard.gateway.outbound import AnswerHook, Commands
+from voltyard.gateway.outbound import Commands
 from voltyard.services import Services
 
 __all__ = ["register_answer_hooks"]
@@ -31,13 +30,6 @@ _PROFILE_FILTERS = (
     ("chargingProfilePurpose", "purpose"),
     ("stackLevel", "stack_level"),
 )
-
-
-def _audit_hook(audited: Callable[[str, Payload, Payload, str], None], action: str) -> AnswerHook:
-    def hook(charger_id: str, request: Payload, answer: Payload) -> None:
-        audited(charger_id, request, answer, action)
-
-    return hook
 
 
 def _register_configuration_hooks(commands: Commands, services: Services) -> None:
@@ -92,7 +84,6 @@ def register_answer_hooks(commands: Commands, services: Services) -> None:
     _register_configuration_hooks(commands, services)
     chargers = services.chargers
     store = services.store
-    events = services.events
 
     def change_availability(charger_id: str, request: Payload, answer: Payload) -> None:
         if answer["status"] in ("Accepted", "Scheduled"):
@@ -149,9 +140,6 @@ def register_answer_hooks(commands: Commands, services: Services) -> None:
                 params.append(request[key])
         store.append(f"DELETE FROM charging_profiles WHERE {' AND '.join(clauses)}", tuple(params))
 
-    def audited(charger_id: str, request: Payload, answer: Payload, action: str) -> None:
-        events.publish(Event("CommandAnswered", charger_id, {"action": action, "answer": answer}))
-
     hooks = {
         "ChangeAvailability": change_availability,
         "SendLocalList": send_local_list,
@@ -163,11 +151,4 @@ def register_answer_hooks(commands: Commands, services: Services) -> None:
     }
     for action, hook in hooks.items():
         commands.on_answer(action, hook)
-    for action in (
-        "Reset",
-        "RemoteStartTransaction",
-        "RemoteStopTransaction",
-        "UnlockConnector",
-        "ClearCache",
-    ):
-        commands.on_answer(action, _audit_hook(audited, action))
+    # The answers of every command are recorded by Commands itself (CommandAnswered), hooks or not.

@@ -1,11 +1,13 @@
-"""OCPP timestamps: UTC, ISO 8601 with milliseconds and a "Z", as chargers parse most reliably."""
+"""Times: OCPP timestamps and the API's one format, UTC ISO 8601 with milliseconds and a "Z" (chargers
+parse it most reliably; operators and integrators read one format everywhere)."""
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import UTC, datetime
 
-__all__ = ["utc_now"]
+__all__ = ["charger_time", "iso_utc", "normalise_time", "parse_iso", "utc_now"]
 
 # The last stamp given, by millisecond, and the formatted second it lies in: a Heartbeat answer
 # costs a clock read when the millisecond repeats, an f-string when only the millisecond moved, and
@@ -24,3 +26,49 @@ def utc_now() -> str:
             _second, _prefix = second, datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
         _millis, _stamp = millis, f"{_prefix}.{milli:03d}Z"
     return _stamp
+
+
+def iso_utc(seconds: float) -> str:
+    """`seconds` (unix time) as the API writes every time: UTC, ISO 8601, milliseconds and a "Z"."""
+    second, milli = divmod(round(seconds * 1000), 1000)
+    return f"{datetime.fromtimestamp(second, UTC).strftime('%Y-%m-%dT%H:%M:%S')}.{milli:03d}Z"
+
+
+# What the API accepts: RFC 3339's date-time (ISO 8601's common profile), with a "Z" or an offset. A time
+# without one is refused: the API does not guess a zone.
+_DATE_TIME = re.compile(r"(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?([Zz]|[+-]\d{2}:\d{2})")
+
+
+def parse_iso(text: str) -> float:
+    """An ISO 8601 date-time with a "Z" or an offset (2026-12-06T23:52:41.123Z), as unix seconds;
+    ValueError for anything else."""
+    match = _DATE_TIME.fullmatch(text)
+    if match is None:
+        raise ValueError(f"{text!r} is not an ISO 8601 date-time with Z or an offset")
+    date, clock, fraction, zone = match.groups()
+    zone = "+00:00" if zone in ("Z", "z") else zone
+    parsed = datetime.fromisoformat(f"{date}T{clock}.{(fraction or '0')[:6]:0<6}{zone}")
+    try:
+        seconds = parsed.timestamp()
+        iso_utc(seconds)  # within the years the API can write back (0001-9999 in UTC)
+    except (OverflowError, OSError, ValueError):
+        raise ValueError(f"{text!r} is out of range") from None
+    return seconds
+
+
+def charger_time(text: str) -> float | None:
+    """A time a charger sent, as unix seconds; one without an offset is taken as UTC (OCPP times are UTC);
+    None when it does not parse."""
+    try:
+        parsed = datetime.fromisoformat(text.upper().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.timestamp()
+
+
+def normalise_time(text: str) -> str:
+    """A time a charger sent, in the API's form when it parses; passed through as sent when it does not."""
+    seconds = charger_time(text)
+    return text if seconds is None else iso_utc(seconds)

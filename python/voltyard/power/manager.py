@@ -16,7 +16,7 @@ import logging
 from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
-from voltyard.events import Event
+from voltyard.events import COMMAND_ORIGIN, Event
 from voltyard.power.charger_control import ChargerControl
 from voltyard.power.config import PowerConfig
 from voltyard.power.following import FollowWatch
@@ -78,6 +78,7 @@ class SiteManager:
         self._ended: list[Session] = []
         self.cabinet_share_kw = 0.0  # the planner tick starts without a share until the first rebalance
         self._wake = asyncio.Event()
+        self._logged_decisions: object = None
         self._reasons: set[str] = set()
         self._start_pending = False  # a rebalance for a session that was too new is scheduled
         self._ramps = RampDowns(config.ramp_down_s)
@@ -204,6 +205,15 @@ class SiteManager:
 
     async def rebalance(self, reason: str = "period") -> dict[str, Any]:
         """Plan and apply once (lowerings, then raisings, then read-back); returns the published plan."""
+        # The commands sent from here are the power manager's (category power in the event log), told
+        # apart from an operator's.
+        origin = COMMAND_ORIGIN.set("power")
+        try:
+            return await self._rebalance(reason)
+        finally:
+            COMMAND_ORIGIN.reset(origin)
+
+    async def _rebalance(self, reason: str) -> dict[str, Any]:
         ended, self._ended = self._ended, []
         # Before any new profile goes out: a new session on the same connector gets the same profile id.
         await self._control.clear(
@@ -242,8 +252,10 @@ class SiteManager:
         await self._control.read_back(accepted)
         plan = self._plan(reason, limit, demand, fair.level, measured, changes=changes)
         self.last_plan = plan
-        # Routine rebalances that change nothing are shown live (the TUI) without filling the event log.
-        changed = reason != "period" or changes > 0
+        # A plan is logged when what it decides changed (limits, targets, sessions, errors); every other
+        # rebalance is shown live (the TUI) without filling the event log, however often it runs or retries.
+        decided = _decisions(plan)
+        changed, self._logged_decisions = decided != self._logged_decisions, decided
         (self._events.publish if changed else self._events.live)(Event("SitePlan", None, plan))
         return plan
 
@@ -346,3 +358,22 @@ class SiteManager:
             "changes": changes,
             "sessions": [s.describe(measured.get(s.key)) for s in self._sessions.values()],
         }
+
+
+# What sessions were measured at and aimed for: the plan acts only on limits the chargers accepted.
+_MEASURED = frozenset({"measured_kw", "target_kw"})
+
+
+def _rounded(value: object) -> object:
+    return round(value, 1) if isinstance(value, float) else value
+
+
+def _decisions(plan: dict[str, Any]) -> object:
+    """What a plan decides for the sessions and the cabinet, without why it ran, what was measured or the
+    limit (SiteLimitChanged records that): two plans alike here are the same plan. Rounded, so that a cabinet
+    demand that wobbles does not make every plan a new one."""
+    sessions = tuple(
+        tuple(sorted((key, _rounded(value)) for key, value in session.items() if key not in _MEASURED))
+        for session in plan["sessions"]
+    )
+    return (round(plan["cabinet"]["share_kw"]), sessions)

@@ -1,9 +1,11 @@
-"""Authorize: idTagInfo from the tag table and the unknown-tag policy."""
+"""Authorize: idTagInfo from the tag table and the unknown-tag policy; a refusal is an AuthorizeRejected
+event."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from voltyard.events import Event
 from voltyard.ocpp.router import Payload, Router
 from voltyard.services import Services
 
@@ -15,7 +17,13 @@ __all__ = ["register"]
 
 def register(router: Router, services: Services) -> None:
     authorization = services.authorization
+    events = services.events
 
     @router.on("Authorize")
     def authorize(session: ChargerConnection, payload: Payload) -> Payload:
-        return {"idTagInfo": authorization.id_tag_info(payload["idTag"])}
+        info = authorization.id_tag_info(payload["idTag"])
+        if info["status"] != "Accepted":
+            # A refused swipe is what an operator is asked about ("my card does not work"): on record.
+            data = {"id_tag": payload["idTag"], "status": info["status"]}
+            events.publish(Event("AuthorizeRejected", session.charger_id, data))
+        return {"idTagInfo": info}
