@@ -275,6 +275,9 @@ def run_demo(options: DemoOptions) -> int:
     data_dir.mkdir(parents=True, exist_ok=True)
     demo = _Demo(options, data_dir)
     failed = True
+    # SIGTERM (a service manager, `kill`, a test's terminate()) stops the parts as Ctrl-C does, rather than
+    # leaving the server and the fleet running without their demo.
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         port, api_url = demo.start_server()
         _provision(_Api(api_url, demo.token_file), options)
@@ -287,7 +290,11 @@ def run_demo(options: DemoOptions) -> int:
             code = demo.wait_fleet()
         failed = code != 0
         return code
+    except KeyboardInterrupt:
+        failed = False  # the user stopped the demo: nothing to keep
+        raise
     finally:
+        signal.signal(signal.SIGTERM, previous)
         problems = demo.stop()
         for problem in problems:
             print(f"voltyard demo: {problem}", file=sys.stderr)
@@ -295,6 +302,10 @@ def run_demo(options: DemoOptions) -> int:
             print(f"voltyard demo: kept {data_dir} (logs: serve.log, sim.log) to look at", file=sys.stderr)
         elif owned_dir:
             shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _banner(api_url: str, port: int, demo: _Demo, options: DemoOptions) -> None:

@@ -47,6 +47,12 @@ def run(config: SimConfig, *, progress: str, loop: str, out: TextIO, err: TextIO
     except ConnectError as exc:
         print(f"voltyard sim: {exc}", file=err)
         return 1
+    except KeyboardInterrupt:
+        # Ctrl-C (or `voltyard demo` closing): no traceback, and no control socket left behind.
+        if config.control_socket is not None:
+            config.control_socket.unlink(missing_ok=True)
+        print("voltyard sim: interrupted", file=err)
+        return 130
     except VoltyardError as exc:
         print(f"voltyard sim: {exc}", file=err)
         return 2
