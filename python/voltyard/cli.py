@@ -66,20 +66,31 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_demo(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     demo = commands.add_parser(
         "demo",
-        help="the whole appliance without hardware: server, simulated chargers, console",
+        help="the whole appliance without hardware: server, simulated chargers and cabinet, console",
         description=(
-            "Start the central system with its control API, a fleet of simulated chargers running a "
-            "scenario, and the operator console; closing the console stops everything."
+            "Start the central system with its control API and a DC cabinet of simulated PLCs, a fleet of "
+            "simulated chargers running a scenario, and the operator console; closing the console stops "
+            "everything. The drivers' id tags and the site limit are set through the control API. Logs go "
+            "to serve.log and sim.log in the data directory; when a part fails, the demo shows the end of "
+            "its log, keeps the data directory and exits 1."
         ),
     )
     demo.add_argument("--chargers", type=_positive_int, default=20, help="simulated chargers (default 20)")
     demo.add_argument(
         "--connectors", type=_positive_int, default=2, help="connectors per charger (default 2)"
     )
-    demo.add_argument("--scenario", default="morning_rush", help="simulator scenario (default morning_rush)")
+    demo.add_argument(
+        "--scenario",
+        default="demo",
+        help="simulator scenario (default demo: sessions within seconds, a fault every 150 s)",
+    )
     demo.add_argument(
         "--duration", type=_positive_float, default=3600.0, help="seconds the fleet runs (default 3600)"
     )
+    demo.add_argument(
+        "--site-limit-kw", type=_positive_float, default=300.0, help="the site limit set (default 300)"
+    )
+    demo.add_argument("--no-cabinet", action="store_true", help="no DC cabinet")
     demo.add_argument("--data-dir", type=Path, help="keep the store here (default: a temporary directory)")
     demo.add_argument("--no-tui", action="store_true", help="run headless until the scenario ends")
 
@@ -276,11 +287,13 @@ def run_demo_command(args: argparse.Namespace) -> int:
         duration=args.duration,
         data_dir=args.data_dir,
         tui=not args.no_tui,
+        site_limit_kw=args.site_limit_kw,
+        cabinet=not args.no_cabinet,
     )
     try:
         return run_demo(options)
     except VoltyardError as exc:
-        print(f"voltyard: {exc}", file=sys.stderr)
+        print(f"voltyard demo: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

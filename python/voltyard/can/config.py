@@ -85,12 +85,18 @@ class DriverTiming:
 
 @dataclass(frozen=True, slots=True)
 class CabinetConfig:
-    """The DC cabinet: its own OCPP charge point id, its CAN bus, its guns and the driver rules."""
+    """The DC cabinet: its own OCPP charge point id, its CAN bus, its guns and the driver rules.
+
+    `simulate_plcs` runs simulated PLCs (`voltyard.sim.plc`), with EVs that come, charge and leave, on the
+    cabinet's bus inside the serving process: what `voltyard demo` uses, since python-can's `virtual` bus
+    reaches only the process that opened it. Never on a site with real PLCs on that bus.
+    """
 
     guns: tuple[GunConfig, ...]
     charge_point_id: str = "CABINET"
     bus: BusConfig = field(default_factory=BusConfig)
     timing: DriverTiming = field(default_factory=DriverTiming)
+    simulate_plcs: bool = False
 
     def __post_init__(self) -> None:
         _require(
@@ -116,7 +122,7 @@ class CabinetConfig:
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> Self:
         """A config from plain data (a parsed TOML table); unknown keys and wrong types are errors."""
-        top = _known(data, "", {"charge_point_id", "bus", "timing", "guns"})
+        top = _known(data, "", {"charge_point_id", "bus", "timing", "guns", "simulate_plcs"})
         guns_data = top.get("guns")
         _require(isinstance(guns_data, list), "guns", "must be a list of tables")
         assert isinstance(guns_data, list)
@@ -131,8 +137,9 @@ class CabinetConfig:
             kwargs["timing"] = _build(
                 DriverTiming, _known(top["timing"], "timing.", _names(DriverTiming)), "timing."
             )
-        if "charge_point_id" in top:
-            kwargs["charge_point_id"] = top["charge_point_id"]
+        for key in ("charge_point_id", "simulate_plcs"):
+            if key in top:
+                kwargs[key] = top[key]
         return _build(cls, kwargs, "")
 
 

@@ -123,6 +123,7 @@ class PlcDriver:
         self._stopped = False
         self._started_at = 0.0
         self._last_rx = 0.0
+        self.frames_received = 0  # any frame of this PLC, since start: 0 means never heard from
         self._instant_at: float | None = None
         self._totals_at: float | None = None
         # The contactor is judged against the relay command once the PLC acknowledged it: from
@@ -264,6 +265,7 @@ class PlcDriver:
 
     def on_frame(self, frame: PlcFrame, now: float) -> None:  # noqa: PLR0912 (one case per message)
         self._last_rx = now
+        self.frames_received += 1
         match frame:
             case RelayStatus():
                 self.relay_status = frame

@@ -73,9 +73,16 @@ class FaultKind(StrEnum):
         return _STOP_REASONS.get(self, StopReason.OTHER)
 
     @property
+    def is_comm(self) -> bool:
+        """A fault of the link to the PLC (the host cannot hear it or be heard), not of the gun itself."""
+        return self in _COMM_FAULTS
+
+    @property
     def error_code(self) -> ErrorCode:
         return _ERROR_CODES[self]
 
+
+_COMM_FAULTS = frozenset({FaultKind.COMM_LOSS, FaultKind.CRC_BURST, FaultKind.BUS_OFF, FaultKind.ACK_MISSING})
 
 # Only an emergency stop is EmergencyStop: every other fault is the gun's own failure ("Other"),
 # except a bus that went down, which to the session is a loss of the power path's control.

@@ -15,7 +15,7 @@ import contextlib
 import logging
 import time
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from voltyard.can.config import CabinetConfig
 from voltyard.can.frames import IdKind
@@ -34,6 +34,9 @@ from voltyard.domain.chargers import Chargers
 from voltyard.domain.transactions import Transactions
 from voltyard.errors import ActionNotSupportedError
 from voltyard.events import Event, EventBus
+
+if TYPE_CHECKING:
+    from voltyard.sim.plc import SimulatedCabinet
 
 __all__ = ["CabinetBridge"]
 
@@ -76,16 +79,27 @@ class CabinetBridge:
         self.meters: dict[int, MeterSample] = {}
         self._transaction: dict[int, asyncio.Future[int]] = {}
         self._tasks: set[asyncio.Future[Any]] = set()
+        self.simulated: SimulatedCabinet | None = None
 
     async def start(self) -> None:
         record = self.chargers.get(self.charger_id)
         record.registration = "Accepted"
         record.online = True
         record.boot = {"chargePointVendor": "Voltyard", "chargePointModel": "DC cabinet"}
+        if self.config.simulate_plcs:
+            # Imported only when asked for: the simulator is no part of a cabinet with real PLCs.
+            from voltyard.sim.plc import SimulatedCabinet  # noqa: PLC0415
+
+            self.simulated = SimulatedCabinet(self.config.bus, [gun.plc_id for gun in self.config.guns])
+            await self.simulated.start()  # before the drivers, so that the PLCs answer their first frames
+            log.warning("cabinet %s: simulated PLCs on %s", self.charger_id, self.config.bus.channel)
         await self.link.start()
 
     async def stop(self) -> None:
         await self.link.stop()
+        if self.simulated is not None:
+            await self.simulated.stop()
+            self.simulated = None
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
@@ -256,6 +270,14 @@ class CabinetBridge:
         for index, gun in enumerate(self.config.guns):
             driver = self.link.drivers.get(gun.plc_id)
             meter = self.meters.get(gun.connector_id)
+            driver_faults = driver.faults if driver is not None else {}
+            # The truth about the link: a PLC never heard from, or one the driver has a comm fault with,
+            # is not "ok" (without it, safety cannot be known either).
+            comm_ok = (
+                driver is not None
+                and driver.frames_received > 0
+                and not any(kind.is_comm for kind in driver_faults)
+            )
             guns.append(
                 {
                     "index": index,
@@ -269,8 +291,8 @@ class CabinetBridge:
                     "power_kw": meter.power_kw if meter else 0.0,
                     "energy_wh": meter.energy_wh if meter else 0,
                     "max_power_kw": gun.max_power_kw,
-                    "safety_ok": driver is not None and str(driver.status) != "Faulted",
-                    "comm_ok": driver is not None,
+                    "safety_ok": comm_ok and not any(not kind.is_comm for kind in driver_faults),
+                    "comm_ok": comm_ok,
                 }
             )
         return {

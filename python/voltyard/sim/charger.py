@@ -162,6 +162,7 @@ class SimCharger:
             except (OSError, WSError, TimeoutError) as exc:
                 ctx.stats.counters.connect_failures += 1
                 log.debug("%s: connect failed: %s", self.charger_id, exc)
+                ctx.on_connect_failed(self, exc)
                 self._reconnect_later()
                 return
         if self.stopping or self.ctx.loop.time() < self.down_until:

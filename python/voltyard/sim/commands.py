@@ -1,8 +1,8 @@
 """What `voltyard sim ...` does once its arguments are parsed: run, list scenarios, inject a fault.
 
 Exit codes: 0 a run whose expectations all held (or a command that worked), 1 a run whose expectations
-failed (or a control command the simulator refused), 2 a bad option, scenario file or unreachable
-control socket.
+failed, a central system no charger could reach within the connect timeout (or a control command the
+simulator refused), 2 a bad option, scenario file or unreachable control socket.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import TextIO
 from voltyard.errors import ConfigError, VoltyardError
 from voltyard.loops import loop_factory
 from voltyard.sim.control import send_command
-from voltyard.sim.errors import ControlError
+from voltyard.sim.errors import ConnectError, ControlError
 from voltyard.sim.progress import Progress
 from voltyard.sim.report import RunReport
 from voltyard.sim.scenarios import BUILTIN, find_scenario
@@ -42,12 +42,28 @@ def run(config: SimConfig, *, progress: str, loop: str, out: TextIO, err: TextIO
     shown = None if progress == "off" else Progress(err, config.shape.chargers, tty=_tty(progress, err))
     try:
         with asyncio.Runner(loop_factory=loop_factory(loop)) as runner:
-            report = runner.run(Simulation(config, progress=shown).run())
+            simulation = Simulation(config, progress=shown, warn=lambda text: _warn(text, err))
+            report = runner.run(simulation.run())
+    except ConnectError as exc:
+        print(f"voltyard sim: {exc}", file=err)
+        return 1
+    except KeyboardInterrupt:
+        # Ctrl-C (or `voltyard demo` closing): no traceback, and no control socket left behind.
+        if config.control_socket is not None:
+            config.control_socket.unlink(missing_ok=True)
+        print("voltyard sim: interrupted", file=err)
+        return 130
     except VoltyardError as exc:
         print(f"voltyard sim: {exc}", file=err)
         return 2
     _print_summary(report, config, out)
     return 0 if report.passed else 1
+
+
+def _warn(text: str, err: TextIO) -> None:
+    # On a terminal the progress line is rewritten in place: start the warning on a line of its own.
+    prefix = "\n" if err.isatty() else ""
+    print(f"{prefix}voltyard sim: {text}", file=err, flush=True)
 
 
 def _tty(progress: str, err: TextIO) -> bool | None:

@@ -35,6 +35,7 @@ class FleetContext:
         "message_ids",
         "on_booted",
         "on_change",
+        "on_connect_failed",
         "on_connected",
         "on_load_answered",
         "options",
@@ -72,10 +73,16 @@ class FleetContext:
         # A charger's session got its transaction id, or its limits changed (tests and tools await it).
         self.on_change: Callable[[SimCharger], None] = _ignore
         self.on_load_answered: Callable[[SimCharger], None] = _ignore
+        # A connection attempt failed (the charger retries by itself); the run says so once.
+        self.on_connect_failed: Callable[[SimCharger, BaseException], None] = _ignore_failure
 
     def elapsed(self) -> float:
         return self.loop.time() - self.t0
 
 
 def _ignore(charger: SimCharger) -> None:
+    return None
+
+
+def _ignore_failure(charger: SimCharger, exc: BaseException) -> None:
     return None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from voltyard.errors import ConfigError, VoltyardError
 
-__all__ = ["ControlError", "ScenarioError", "SimError", "TransitionError"]
+__all__ = ["ConnectError", "ControlError", "ScenarioError", "SimError", "TransitionError"]
 
 
 class SimError(VoltyardError):
@@ -31,3 +31,7 @@ class ScenarioError(SimError, ConfigError):
 
 class ControlError(SimError):
     """The control socket of a running simulator could not be reached or refused a command."""
+
+
+class ConnectError(SimError):
+    """No charger of the run could reach the central system within the connect timeout."""

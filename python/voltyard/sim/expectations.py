@@ -32,6 +32,7 @@ class RunFacts:
     errors: Mapping[str, int]
     timeline: tuple[TimelinePoint, ...]
     site_limit_kw: float
+    site_limit_known: bool = True  # False: an assumption of the simulator, not the appliance's limit
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +122,8 @@ def _site_limit(facts: RunFacts) -> ExpectationResult:
         f"site total peaked at {peak.site_power_kw:.1f} kW (t={peak.t:.0f} s) against {limit:.1f} kW; "
         f"{len(over)} of {len(loaded)} seconds over"
     )
+    if not facts.site_limit_known:
+        detail += " (an assumed limit: pass --site-limit-kw with the appliance's)"
     if over and facts.counters.profiles_accepted == 0:
         detail += "; no SetChargingProfile was received (is a power manager running?)"
     return ExpectationResult("site_limit", not over, detail)

@@ -23,11 +23,12 @@ only knows its own slot.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import statistics
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import can
 
@@ -677,3 +678,116 @@ async def run(
     finally:
         await sim.stop()
     return sim
+
+
+# --- a site's day on the cabinet: EVs that come, charge and leave, and an occasional fault ----------
+
+# (battery V, max A, max kW, max V): a van, a car, an 800 V car.
+_EV_KINDS = ((400.0, 125.0, 50.0, 500.0), (400.0, 200.0, 80.0, 500.0), (800.0, 190.0, 150.0, 920.0))
+
+
+@dataclass(frozen=True, slots=True)
+class Traffic:
+    """How lively the simulated cabinet is; times in seconds."""
+
+    first_arrival_s: tuple[float, float] = (1.0, 10.0)
+    gap_s: tuple[float, float] = (20.0, 90.0)  # between one EV leaving and the next arriving
+    wanted_kwh: tuple[float, float] = (4.0, 15.0)
+    leave_after_s: float = 3.0  # the driver unplugs this long after the session ended
+    give_up_s: float = 20.0  # an EV without power this long (refused, faulted, stopped) leaves
+    cars_per_gun: int = 4  # distinct EVs (MACs) per gun, so the demo can provision their id tags
+    first_fault_s: float = 90.0
+    fault_every_s: float = 240.0  # one gun over-temperature every so often ...
+    fault_s: float = 12.0  # ... for this long
+
+
+def car_mac(plc_id: int, car: int) -> bytes:
+    """The MAC of car `car` of the gun of PLC `plc_id`: its AutoCharge id tag is `MAC` + its hex."""
+    return bytes((0x02, 0x00, 0x5E, 0x10, plc_id, car))
+
+
+def car_id_tags(plc_ids: Iterable[int], cars_per_gun: int = 4) -> list[str]:
+    """The AutoCharge id tags of every car that may visit the guns of `plc_ids`."""
+    return ["MAC" + car_mac(plc, car).hex().upper() for plc in plc_ids for car in range(cars_per_gun)]
+
+
+class SimulatedCabinet:
+    """Simulated PLCs on `bus` with EVs visiting them as `traffic` says (seeded), and a gun that
+    overheats now and then and recovers: what `[cabinet] simulate_plcs` runs inside the appliance."""
+
+    def __init__(
+        self, bus: BusConfig, plc_ids: Iterable[int], traffic: Traffic | None = None, seed: int = 0
+    ) -> None:
+        self.traffic = traffic or Traffic()
+        self.simulator = PlcSimulator(bus, plc_ids, seed=seed)
+        self._rng = random.Random(seed ^ 0xCAB)
+        self._tasks: list[asyncio.Task[None]] = []
+        self.visits = 0
+        self.faults = 0
+
+    async def start(self) -> None:
+        await self.simulator.start()
+        for plc in self.simulator.plcs.values():
+            self._tasks.append(asyncio.create_task(self._visits(plc)))
+        self._tasks.append(asyncio.create_task(self._faults()))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+        await self.simulator.stop()
+
+    def _profile(self, plc_id: int, car: int) -> EvProfile:
+        battery_v, max_a, max_kw, max_v = self._rng.choice(_EV_KINDS)
+        mac = car_mac(plc_id, car)
+        return replace(
+            EvProfile(),
+            battery_v=battery_v,
+            max_current_a=max_a,
+            max_power_kw=max_kw,
+            max_voltage_v=max_v,
+            wanted_kwh=self._rng.uniform(*self.traffic.wanted_kwh),
+            mac=mac,
+            evccid=mac,
+        )
+
+    async def _visits(self, plc: SimulatedPlc) -> None:
+        traffic = self.traffic
+        await asyncio.sleep(self._rng.uniform(*traffic.first_arrival_s))
+        car = 0
+        while True:
+            plc.ev.plug(self._profile(plc.plc_id, car))
+            self.visits += 1
+            await self._until_done(plc)
+            plc.ev.stop()
+            await asyncio.sleep(traffic.leave_after_s)
+            plc.ev.unplug()
+            car = (car + 1) % traffic.cars_per_gun
+            await asyncio.sleep(self._rng.uniform(*traffic.gap_s))
+
+    async def _until_done(self, plc: SimulatedPlc) -> None:
+        """Until the EV has what it wanted, or has had no power for `give_up_s` (the host refused or
+        stopped the session, or the gun faulted)."""
+        without_power = 0.0
+        step = 0.5
+        while plc.ev.stage != Stage.SESSION_STOP:
+            await asyncio.sleep(step)
+            without_power = 0.0 if plc.power_path else without_power + step
+            if without_power >= self.traffic.give_up_s:
+                return
+
+    async def _faults(self) -> None:
+        traffic = self.traffic
+        await asyncio.sleep(traffic.first_fault_s)
+        plcs = list(self.simulator.plcs.values())
+        while True:
+            plc = self._rng.choice(plcs)
+            log.info("simulated cabinet: PLC %d overheats for %g s", plc.plc_id, traffic.fault_s)
+            plc.inject.over_temperature = True
+            self.faults += 1
+            await asyncio.sleep(traffic.fault_s)
+            plc.inject.over_temperature = False
+            await asyncio.sleep(traffic.fault_every_s - traffic.fault_s)

@@ -76,11 +76,14 @@ class RunReport:
             )
         if self.errors:
             lines.append(f"errors: {self.errors}")
-        if self.power.get("site_limit_kw") is not None and self.power.get("peak_kw"):
-            lines.append(
-                f"site power: peak {self.power['peak_kw']:.1f} kW against a limit of "
-                f"{self.power['site_limit_kw']:.1f} kW"
-            )
+        power = self.power
+        if power.get("peak_kw"):
+            if power.get("site_limit_kw") is not None:
+                source = power.get("site_limit_source")
+                limit = f"against a limit of {power['site_limit_kw']:.1f} kW (from {source})"
+            else:
+                limit = "site limit: unknown (pass --site-limit-kw)"
+            lines.append(f"site power: peak {power['peak_kw']:.1f} kW; {limit}")
         for result in self.expectations:
             lines.append(f"{'PASS' if result.passed else 'FAIL'} {result.name}: {result.detail}")
         return lines

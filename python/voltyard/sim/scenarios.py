@@ -111,6 +111,67 @@ def _offline_replay(ctx: PlanContext, rng: random.Random) -> list[Step]:
     return steps
 
 
+# The demo's pace, in seconds rather than fractions of the run: lively whatever the run's length.
+_DEMO_FAULT_FIRST_S = 40.0
+_DEMO_FAULT_EVERY_S = 150.0
+_DEMO_FAULT_CODES = ("GroundFailure", "HighTemperature", "OverCurrentFailure")
+
+
+def _demo_faults(ctx: PlanContext, end: float) -> list[tuple[float, float]]:
+    """This charger's fault windows (start, cleared): the fleet's chargers fault in turn, one every
+    `_DEMO_FAULT_EVERY_S`, the first at `_DEMO_FAULT_FIRST_S` (sooner in a short run)."""
+    first = min(_DEMO_FAULT_FIRST_S, 0.6 * ctx.duration)
+    lasts = min(12.0, 0.1 * ctx.duration)
+    windows = []
+    at = first + _DEMO_FAULT_EVERY_S * ctx.index
+    while at + lasts < end:
+        windows.append((at, at + lasts))
+        at += _DEMO_FAULT_EVERY_S * ctx.chargers
+    return windows
+
+
+def _around_faults(arrive: float, charge: float, faults: list[tuple[float, float]]) -> tuple[float, float]:
+    """A visit that keeps clear of the fault windows: done and gone before the next fault, or after it."""
+    for start, cleared in faults:
+        if arrive > cleared + 1.0:
+            continue
+        if arrive >= start - 8.0:
+            arrive = cleared + 1.0  # too close to (or during) the fault: the driver comes after it
+            continue
+        return arrive, min(charge, start - 3.0 - arrive)
+    return arrive, charge
+
+
+def _demo(ctx: PlanContext, rng: random.Random) -> list[Step]:
+    # A site's busy day at a pace worth watching: most drivers arrive within the first 25 s, charge for
+    # two to eight minutes at 11 or 22 kW (together far above a 300 kW site limit), leave, and others come
+    # after a few minutes. Every 150 s one charger in turn faults with a critical error code while its
+    # connector 1 is free, and recovers 12 s later. Everything ends before the run does, so a one-minute
+    # run passes its expectations as an hour does.
+    d = ctx.duration
+    end = d - min(30.0, 0.1 * d)
+    faults = _demo_faults(ctx, end)
+    steps: list[Step] = []
+    for start, cleared in faults:
+        steps.append(Step(start, "fault", 1, code=rng.choice(_DEMO_FAULT_CODES)))
+        steps.append(Step(cleared, "clear_fault", 1))
+    for connector in range(1, ctx.connectors + 1):
+        tag = tag_for(ctx.index, connector)
+        arrive = rng.uniform(1.0, 25.0) if rng.random() < 0.8 else rng.uniform(20.0, 120.0)
+        while True:
+            charge = rng.uniform(120.0, 480.0)
+            if connector == 1:
+                arrive, charge = _around_faults(arrive, charge, faults)
+            charge = min(charge, end - 2.0 - arrive)
+            if charge < 5.0:
+                break
+            steps += session_steps(
+                connector, tag, arrive, charge, unplug_after=1.0, kw=rng.choice((11.0, 22.0))
+            )
+            arrive += charge + 1.0 + rng.uniform(30.0, 240.0)
+    return steps
+
+
 def _idle(ctx: PlanContext, rng: random.Random) -> list[Step]:
     return []
 
@@ -159,6 +220,14 @@ BUILTIN: dict[str, Scenario] = {
             30.0,
             _offline_replay,
             Expectations(sessions_complete=True, replay_complete=True),
+        ),
+        Scenario(
+            "demo",
+            "a busy site at a watchable pace, any length: arrivals at once, sessions of minutes, a fault "
+            "every 150 s",
+            60.0,
+            _demo,
+            Expectations(sessions_complete=True, faults_reported=True),
         ),
         Scenario(
             "idle",

@@ -13,16 +13,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from voltyard.ocpp.codec import load_codec
 from voltyard.sim import behaviour
+from voltyard.sim.charger import SimCharger
 from voltyard.sim.context import FleetContext
 from voltyard.sim.control import ControlServer
-from voltyard.sim.errors import SimError
+from voltyard.sim.errors import ConnectError, SimError
 from voltyard.sim.expectations import RunFacts, check
 from voltyard.sim.fleet import Fleet, FleetShape
 from voltyard.sim.link import ConnectOptions
@@ -36,6 +40,8 @@ from voltyard.sim.scenarios import find_scenario
 from voltyard.sim.stats import Histogram
 
 __all__ = ["SimConfig", "Simulation"]
+
+log = logging.getLogger(__name__)
 
 _SETTLE_POLL_S = 0.1
 _DEFAULT_KW_PER_CONNECTOR = 7.4
@@ -65,16 +71,31 @@ class SimConfig:
 class Simulation:
     """See the module docstring."""
 
-    def __init__(self, config: SimConfig, *, progress: Progress | None = None) -> None:
+    def __init__(
+        self,
+        config: SimConfig,
+        *,
+        progress: Progress | None = None,
+        warn: Callable[[str], None] | None = None,
+    ) -> None:
         self.config = config
         self.scenario: Scenario = find_scenario(config.scenario)
         self.duration = config.duration if config.duration is not None else self.scenario.duration
         shape = config.shape
+        # The simulator cannot see the appliance's site limit (it has only the OCPP URL): the limit is the
+        # one given, or the scenario's, and otherwise an assumption that plans use and the report names so.
+        self.site_limit_source = (
+            "--site-limit-kw"
+            if config.site_limit_kw
+            else ("scenario" if self.scenario.site_limit_kw else "assumed")
+        )
         self.site_limit_kw = (
             config.site_limit_kw
             or self.scenario.site_limit_kw
             or shape.chargers * shape.connectors * _DEFAULT_KW_PER_CONNECTOR / 2
         )
+        self.warn: Callable[[str], None] = warn or log.warning
+        self.connect_error: str | None = None
         self.progress = progress
         self.ctx: FleetContext | None = None
         self.fleet: Fleet | None = None
@@ -113,6 +134,7 @@ class Simulation:
             connect_concurrency=config.connect_concurrency,
         )
         fleet = self.fleet = Fleet(ctx, config.shape, self.site_limit_kw)
+        ctx.on_connect_failed = self._connect_failed
         if self.progress is not None:
             progress = self.progress
             fleet.on_tick = lambda point: progress.tick(point, ctx.stats.counters)
@@ -183,6 +205,7 @@ class Simulation:
             errors=dict(ctx.stats.errors),
             timeline=tuple(fleet.timeline),
             site_limit_kw=self.site_limit_kw,
+            site_limit_known=self.site_limit_source != "assumed",
         )
         results = tuple(check(self.scenario.expect, facts))
         report = self._report(facts, results, cpu)
@@ -194,9 +217,35 @@ class Simulation:
         self._write(report)
         return report
 
+    def _connect_failed(self, charger: SimCharger, exc: BaseException) -> None:
+        """Say on the first failure why no connection was made (the charger retries by itself)."""
+        first = self.connect_error is None
+        self.connect_error = f"{self.config.options.url_for(charger.charger_id)}: {_reason(exc)}"
+        if first:
+            self.warn(
+                f"cannot connect to {self.connect_error}; retrying for up to "
+                f"{self.config.connect_timeout:g} s (--connect-timeout)"
+            )
+
+    async def give_up(self) -> None:
+        """Stop the fleet and the control socket without a report (nothing could connect)."""
+        if self.fleet is not None:
+            self.fleet.stop()
+        if self.control is not None:
+            await self.control.stop()
+        if self.progress is not None:
+            self.progress.close()
+
     async def run(self) -> RunReport:
         await self.start()
         await self.wait_booted()
+        assert self.fleet is not None
+        if self.fleet.connected_once == 0:
+            await self.give_up()
+            raise ConnectError(
+                f"no charger could connect within {self.config.connect_timeout:g} s: "
+                f"{self.connect_error or 'no answer'}"
+            )
         self.begin()
         await self.wait_end()
         return await self.finish()
@@ -295,7 +344,10 @@ class Simulation:
                 "utilisation": round(cpu / max(1e-9, ctx.loop.time() - fleet.started_at), 3),
             },
             power={
-                "site_limit_kw": self.site_limit_kw,
+                # None when the appliance's limit was not given: the report does not invent one.
+                "site_limit_kw": self.site_limit_kw if self.site_limit_source != "assumed" else None,
+                "site_limit_source": self.site_limit_source,
+                "assumed_site_limit_kw": self.site_limit_kw if self.site_limit_source == "assumed" else None,
                 "peak_kw": max((p.site_power_kw for p in loaded), default=0.0),
                 "profiles_accepted": stats.counters.profiles_accepted,
             },
@@ -310,10 +362,22 @@ class Simulation:
             if config.plot:
                 from voltyard.sim.plot import write_plot  # noqa: PLC0415 - matplotlib only when plotting
 
-                write_plot(report, config.report_path.with_suffix(".png"))
+                try:
+                    write_plot(report, config.report_path.with_suffix(".png"))
+                except SimError as exc:
+                    # The run and its JSON report stand; only the picture is missing.
+                    self.warn(f"{exc}; the PNG is skipped (--no-plot silences this)")
         if config.action_log_path is not None:
             lines = [record.line() for record in self.action_log()]
             config.action_log_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _reason(exc: BaseException) -> str:
+    """`connection refused` rather than asyncio's `Connect call failed ('127.0.0.1', 1)`."""
+    errno = getattr(exc, "errno", None)
+    if isinstance(exc, OSError) and errno:
+        return os.strerror(errno).lower()
+    return str(exc) or type(exc).__name__
 
 
 def _round(value: float | None) -> float | None:
