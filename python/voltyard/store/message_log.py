@@ -19,6 +19,7 @@ the log within its row and age limits.
 from __future__ import annotations
 
 import logging
+import re
 import sqlite3
 import struct
 import time
@@ -48,6 +49,8 @@ _HEADER = struct.Struct("<ddBbbHHII")
 # (a few to a few hundred), so a page is small, and each page is a short statement of its own.
 _BLOCKS_PER_READ = 32
 _NEWEST = 2**63 - 1
+# A block id (an SQLite rowid, so below 2**63) and an index within the block.
+_CURSOR = re.compile(r"([0-9]{1,18})\.([0-9]{1,9})")
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,10 +81,10 @@ class Position:
     @classmethod
     def parse(cls, text: str) -> Position:
         """The position a cursor names; ValueError when `text` is not one."""
-        block, dot, index = text.partition(".")
-        if not (dot and block.isdigit() and index.isdigit() and len(text) <= 40):
+        match = _CURSOR.fullmatch(text)
+        if match is None:
             raise ValueError(f"not a message-log cursor: {text!r}")
-        return cls(int(block), int(index))
+        return cls(int(match[1]), int(match[2]))
 
 
 @dataclass(frozen=True, slots=True)
