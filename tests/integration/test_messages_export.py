@@ -7,6 +7,7 @@ import asyncio
 import csv
 import io
 import json
+import logging
 import re
 from pathlib import Path
 
@@ -186,3 +187,16 @@ async def test_an_export_does_not_hold_up_the_chargers(tmp_path: Path) -> None:
         assert await server.stop() == 0
     assert len(rows) == 150
     assert any(answered_during), "no Heartbeat was answered while the export ran"
+
+
+async def test_a_download_closed_halfway_ends_the_export_quietly(api, appliance, caplog) -> None:
+    """A client that stops reading and closes is no error of the appliance's: nothing logged as a failure
+    (the handler is cancelled, or its next write finds the connection gone), and exports go on working."""
+    await filled(appliance, 20_000)
+    answer = await api.get("/api/v1/messages/export?format=csv", headers=api.reader)
+    assert (await answer.content.readline()).startswith(b"time,charger_id,")
+    answer.close()  # the client goes away with most of the file unsent
+    await asyncio.sleep(0.5)
+    after = await api.get("/api/v1/messages/export?format=json&limit=5", headers=api.reader)
+    assert len(json.loads(await after.read())["items"]) == 5
+    assert not [record for record in caplog.records if record.levelno >= logging.ERROR]
