@@ -359,7 +359,7 @@ async def test_messages_filters_and_exports(api, appliance) -> None:
     rows = list(csv.DictReader(io.StringIO(await exported.text())))
     assert {row["action"] for row in rows} == {"BootNotification", "Heartbeat", "ClearCache"}
     exported = await json_of(await api.get("/api/v1/messages/export?format=json", headers=api.reader))
-    assert len(exported) == 3
+    assert len(exported["items"]) == 3
     await error_of(await api.get("/api/v1/messages?direction=up", headers=api.reader), 422, "invalid_request")
     await error_of(await api.get("/api/v1/messages?since=yesterday", headers=api.reader), 400, "bad_request")
 

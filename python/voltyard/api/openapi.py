@@ -124,14 +124,14 @@ SCHEMAS: dict[str, Schema] = {
         {
             "charger_id": {"type": "string"},
             "direction": {"type": "string", "enum": ["in", "out"]},
-            "time": {"type": "number"},
+            "time": {"type": "string", "format": "date-time"},
             "message_type": _NULLABLE_INT,
             "message_id": _NULLABLE_STR,
             "action": _NULLABLE_STR,
             "frame": {"type": "string"},
             "reply_type": _NULLABLE_INT,
             "reply": _NULLABLE_STR,
-            "reply_time": _NULLABLE_NUM,
+            "reply_time": {"type": "string", "format": "date-time", "nullable": True},
         }
     ),
     "Event": _obj(
@@ -228,9 +228,20 @@ _MESSAGE_FILTERS = [
     _query("charger_id", {"type": "string"}),
     _query("action", {"type": "string"}),
     _query("direction", {"type": "string", "enum": ["in", "out"]}),
-    _SINCE,
-    _UNTIL,
+    _query("since", {"type": "string", "format": "date-time"}, "ISO 8601 with Z or an offset; included"),
+    _query("until", {"type": "string", "format": "date-time"}, "ISO 8601 with Z or an offset; included"),
+    _query("cursor", {"type": "string", "pattern": "^[0-9]+[.][0-9]+$"}, "a `next` value: go on from there"),
 ]
+_TRUNCATION_HEADERS: Schema = {
+    "X-Voltyard-Truncated": {
+        "description": "true when more rows matched than `limit` let through",
+        "schema": {"type": "string", "enum": ["true", "false"]},
+    },
+    "X-Voltyard-Next-Cursor": {
+        "description": "with X-Voltyard-Truncated: true, the `cursor` that exports the rest",
+        "schema": {"type": "string"},
+    },
+}
 
 PATHS: dict[str, Schema] = {
     "/api/v1/health": {"get": _op("Appliance health", _OBJECT, "400")},
@@ -390,8 +401,8 @@ PATHS: dict[str, Schema] = {
     },
     "/api/v1/messages": {
         "get": _op(
-            "The message log, newest first",
-            _items("Message"),
+            "The message log, newest first, a page at a time (`next`: the cursor of the next page, or null)",
+            _obj({"items": {"type": "array", "items": _ref("Message")}, "next": _NULLABLE_STR}),
             "400 422",
             params=[*_MESSAGE_FILTERS, _query("limit", {"type": "integer", "minimum": 1, "maximum": 5000})],
         )
@@ -399,20 +410,29 @@ PATHS: dict[str, Schema] = {
     "/api/v1/messages/export": {
         "get": {
             **_op(
-                "The message log as a file",
+                "The message log as a file, streamed: every matching row, or `limit` of them",
                 None,
                 "400 422",
                 params=[
                     *_MESSAGE_FILTERS,
                     _query("format", {"type": "string", "enum": ["json", "csv"]}),
-                    _query("limit", {"type": "integer", "minimum": 1, "maximum": 100000}),
+                    _query("limit", {"type": "integer", "minimum": 1, "maximum": 10_000_000}),
                 ],
             ),
             "responses": {
                 "200": {
                     "description": "the file",
+                    "headers": _TRUNCATION_HEADERS,
                     "content": {
-                        "application/json": {"schema": {"type": "array"}},
+                        "application/json": {
+                            "schema": _obj(
+                                {
+                                    "items": {"type": "array", "items": _ref("Message")},
+                                    "truncated": {"type": "boolean"},
+                                    "next": _NULLABLE_STR,
+                                }
+                            )
+                        },
                         "text/csv": {"schema": {"type": "string"}},
                     },
                 },

@@ -11,25 +11,27 @@ written, at each store hand-over, as one LZ4-compressed block per charger, compr
 thread: a block row holds that charger's exchanges of the interval. JSON frames of one charger repeat
 themselves and compress several-fold, and a row per block instead of per frame divides SQLite's per-row
 cost by the block size. Blocks written before version 4 of the store are zlib-compressed (`codec` 0); both
-hold the same records. `query` decompresses and filters; `prune` keeps the log within its row and age
-limits.
+hold the same records. `walk` decompresses and filters, newest first, in keyset pages from a `Position`
+(the API's cursor), and is meant to run off the event loop (the API runs it in a thread); `prune` keeps
+the log within its row and age limits.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import sqlite3
 import struct
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 
 from voltyard._native import MessageLogBuffer, decompress_block
 from voltyard.errors import LogBlockError
 from voltyard.store.writer import StoreWriter
 
-__all__ = ["CODEC_DEFLATE", "CODEC_LZ4", "Exchange", "MessageLog", "decode_block"]
+__all__ = ["CODEC_DEFLATE", "CODEC_LZ4", "Exchange", "LogFilter", "MessageLog", "Position", "decode_block"]
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +45,46 @@ _INSERT = (
 # direction (0 in, 1 out), message_type, reply_type (-1: none), then the lengths of message_id, action,
 # frame and reply, followed by those four byte strings.
 _HEADER = struct.Struct("<ddBbbHHII")
+# Blocks per keyset page of `MessageLog.walk`: a block holds one charger's exchanges of one commit interval
+# (a few to a few hundred), so a page is small, and each page is a short statement of its own.
+_BLOCKS_PER_READ = 32
+_NEWEST = 2**63 - 1
+# A block id (an SQLite rowid, so below 2**63) and an index within the block.
+_CURSOR = re.compile(r"([0-9]{1,18})\.([0-9]{1,9})")
+
+
+@dataclass(frozen=True, slots=True)
+class LogFilter:
+    """What `MessageLog.walk` keeps: every field that is not None must match (times in unix seconds,
+    both ends included)."""
+
+    charger_id: str | None = None
+    action: str | None = None
+    direction: str | None = None
+    since: float | None = None
+    until: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """Where a newest-first walk of the log stands: exchange `index` (0 the newest) of block `block`.
+
+    Its text form, `<block>.<index>`, is the API's cursor; blocks are never rewritten, so it stays exact.
+    """
+
+    block: int
+    index: int
+
+    def text(self) -> str:
+        return f"{self.block}.{self.index}"
+
+    @classmethod
+    def parse(cls, text: str) -> Position:
+        """The position a cursor names; ValueError when `text` is not one."""
+        match = _CURSOR.fullmatch(text)
+        if match is None:
+            raise ValueError(f"not a message-log cursor: {text!r}")
+        return cls(int(match[1]), int(match[2]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +166,77 @@ class MessageLog:
         store.add_block_buffer(self._buffer, _INSERT)
 
     @staticmethod
+    def walk(
+        conn: sqlite3.Connection, where: LogFilter, start: Position | None = None
+    ) -> Generator[tuple[Position, Exchange]]:
+        """Exchanges matching `where`, newest first, from `start` on (the newest when None), each with its
+        position.
+
+        Blocks are read in keyset pages (`id < last seen id`, a few dozen blocks each) in statements of
+        their own: no read transaction stays open between pages, so a long walk keeps neither the WAL from
+        being checkpointed nor more than one page in memory. Blocks are never rewritten, so a position stays
+        valid until pruning deletes its block; a walk started then goes on with the older blocks that remain.
+        """
+        clauses: list[str] = ["id <= ?"]
+        params: list[object] = [start.block if start is not None else _NEWEST]
+        if where.charger_id is not None:
+            clauses.append("charger_id = ?")
+            params.append(where.charger_id)
+        if where.since is not None:
+            clauses.append("last_time >= ?")
+            params.append(where.since)
+        if where.until is not None:
+            clauses.append("first_time <= ?")
+            params.append(where.until)
+        if where.action is not None:
+            clauses.append("instr(',' || actions || ',', ?) > 0")
+            params.append(f",{where.action},")
+        sql = (
+            f"SELECT id, charger_id, data, codec FROM message_log WHERE {' AND '.join(clauses)} "
+            f"ORDER BY id DESC LIMIT {_BLOCKS_PER_READ}"
+        )
+        action, direction, since, until = where.action, where.direction, where.since, where.until
+        skip_in = start
+        while True:
+            rows = conn.execute(sql, params).fetchall()
+            for block_id, block_charger, data, codec in rows:
+                try:
+                    exchanges = list(decode_block(block_charger, data, codec))
+                except LogBlockError as exc:
+                    # One damaged block must not hide the rest of the log.
+                    log.error("message_log block %d of %s skipped: %s", block_id, block_charger, exc)
+                    continue
+                first = skip_in.index if skip_in is not None and skip_in.block == block_id else 0
+                exchanges.reverse()
+                for index in range(first, len(exchanges)):
+                    exchange = exchanges[index]
+                    if action is not None and exchange.action != action:
+                        continue
+                    if direction is not None and exchange.direction != direction:
+                        continue
+                    if (since is not None and exchange.time < since) or (
+                        until is not None and exchange.time > until
+                    ):
+                        continue
+                    yield Position(block_id, index), exchange
+            if len(rows) < _BLOCKS_PER_READ:
+                return
+            params[0] = rows[-1][0] - 1
+            skip_in = None
+
+    @staticmethod
+    def page(
+        conn: sqlite3.Connection, where: LogFilter, start: Position | None, limit: int
+    ) -> tuple[list[Exchange], Position | None]:
+        """At most `limit` exchanges of `walk`, and the position of the next match (None: there is none)."""
+        found: list[Exchange] = []
+        for position, exchange in MessageLog.walk(conn, where, start):
+            if len(found) == limit:
+                return found, position
+            found.append(exchange)
+        return found, None
+
+    @staticmethod
     def query(
         conn: sqlite3.Connection,
         *,
@@ -135,43 +248,8 @@ class MessageLog:
         limit: int = 100,
     ) -> list[Exchange]:
         """Exchanges matching every given filter, newest first, at most `limit`."""
-        clauses: list[str] = ["1"]
-        params: list[object] = []
-        if charger_id is not None:
-            clauses.append("charger_id = ?")
-            params.append(charger_id)
-        if since is not None:
-            clauses.append("last_time >= ?")
-            params.append(since)
-        if until is not None:
-            clauses.append("first_time <= ?")
-            params.append(until)
-        if action is not None:
-            clauses.append("instr(',' || actions || ',', ?) > 0")
-            params.append(f",{action},")
-        found: list[Exchange] = []
-        where = " AND ".join(clauses)
-        sql = f"SELECT id, charger_id, data, codec FROM message_log WHERE {where} ORDER BY id DESC"
-        for block_id, block_charger, data, codec in conn.execute(sql, params):
-            try:
-                exchanges = list(decode_block(block_charger, data, codec))
-            except LogBlockError as exc:
-                # One damaged block must not hide the rest of the log.
-                log.error("message_log block %d of %s skipped: %s", block_id, block_charger, exc)
-                continue
-            for exchange in reversed(exchanges):
-                if action is not None and exchange.action != action:
-                    continue
-                if direction is not None and exchange.direction != direction:
-                    continue
-                if (since is not None and exchange.time < since) or (
-                    until is not None and exchange.time > until
-                ):
-                    continue
-                found.append(exchange)
-                if len(found) >= limit:
-                    return found
-        return found
+        where = LogFilter(charger_id, action, direction, since, until)
+        return MessageLog.page(conn, where, None, limit)[0]
 
     async def prune(self) -> int:
         """Delete blocks past the age limit or beyond the exchange limit (oldest first); returns how many."""
