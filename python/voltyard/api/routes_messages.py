@@ -16,11 +16,9 @@ import asyncio
 import csv
 import io
 import logging
-import math
 import sqlite3
 import threading
 from collections.abc import Generator
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -28,13 +26,15 @@ from aiohttp import web
 
 from voltyard.api.errors import ApiError
 from voltyard.api.keys import APPLIANCE
-from voltyard.api.params import query_int, query_str
+from voltyard.api.params import query_int, query_str, query_time
+from voltyard.api.views import optional_time
+from voltyard.ocpp.timefmt import iso_utc
 from voltyard.store.message_log import Exchange, LogFilter, MessageLog, Position
 
 if TYPE_CHECKING:
     from voltyard.runtime import Appliance
 
-__all__ = ["format_time", "parse_time", "routes"]
+__all__ = ["routes"]
 
 log = logging.getLogger(__name__)
 
@@ -49,67 +49,33 @@ _CHUNK_ROWS = 500
 TRUNCATED_HEADER = "X-Voltyard-Truncated"
 NEXT_CURSOR_HEADER = "X-Voltyard-Next-Cursor"
 
-# The formatted second of the latest time formatted: rows of an export come in runs of the same second.
-# One tuple, replaced whole (in a list: no global statement), so that threads formatting at once never
-# see half of it.
-_last_second: list[tuple[int, str]] = [(-1, "")]
-
-
-def format_time(seconds: float | None) -> str | None:
-    """Unix seconds as ISO 8601 UTC with milliseconds: `2026-12-06T23:52:41.123Z` (None stays None)."""
-    if seconds is None:
-        return None
-    # To the nearest millisecond: a stored time is a float, and 12.3 may be 12.29999.
-    second, milli = divmod(math.floor(seconds * 1000 + 0.5), 1000)
-    cached, prefix = _last_second[0]
-    if second != cached:
-        prefix = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
-        _last_second[0] = (second, prefix)
-    return f"{prefix}.{milli:03d}Z"
-
-
-def parse_time(name: str, raw: str) -> float:
-    """An ISO 8601 time with `Z` or an offset, as unix seconds; 400 naming `name` and `raw` otherwise."""
-    text = raw.strip()
-    try:
-        parsed = datetime.fromisoformat(text[:-1] + "+00:00" if text[-1:] in ("Z", "z") else text)
-    except ValueError:
-        parsed = None
-    if parsed is None or parsed.tzinfo is None:
-        raise ApiError(
-            400,
-            "bad_request",
-            f"{name}: expected an ISO 8601 time with a zone (2026-12-06T23:52:41Z), got {raw!r}",
-        )
-    return parsed.timestamp()
-
 
 def message_view(exchange: Exchange) -> dict[str, Any]:
     """A `Message` of docs/api.md: one exchange, its frames as text, its times ISO."""
     return {
         "charger_id": exchange.charger_id,
         "direction": exchange.direction,
-        "time": format_time(exchange.time),
+        "time": iso_utc(exchange.time),
         "message_type": exchange.message_type,
         "message_id": exchange.message_id,
         "action": exchange.action,
         "frame": exchange.frame.decode("utf-8", "replace"),
         "reply_type": exchange.reply_type,
         "reply": None if exchange.reply is None else exchange.reply.decode("utf-8", "replace"),
-        "reply_time": format_time(exchange.reply_time),
+        "reply_time": optional_time(exchange.reply_time),
     }
 
 
 def _filter(request: web.Request) -> LogFilter:
-    since, until = request.query.get("since"), request.query.get("until")
+    since, until = query_time(request, "since"), query_time(request, "until")
     return LogFilter(
         charger_id=query_str(request, "charger_id"),
         action=query_str(request, "action"),
         direction=query_str(request, "direction", ("in", "out")),
         # Times are shown to the nearest millisecond, so a shown time stands for the half millisecond
         # either side of it: `since` or `until` equal to a row's own `time` includes that row.
-        since=None if since is None else parse_time("since", since) - 0.0005,
-        until=None if until is None else parse_time("until", until) + 0.0005,
+        since=None if since is None else since - 0.0005,
+        until=None if until is None else until + 0.0005,
     )
 
 

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 from voltyard.domain.chargers import ChargerRecord
 from voltyard.events import AlertState, LoggedEvent
 from voltyard.ocpp.timefmt import charger_time, iso_utc, normalise_time
-from voltyard.store.message_log import Exchange
 from voltyard.store.meter_log import last_energy_wh
 
 if TYPE_CHECKING:
@@ -24,7 +23,6 @@ __all__ = [
     "alert_view",
     "charger_view",
     "event_view",
-    "exchange_view",
     "is_faulted",
     "optional_time",
     "transaction_view",
@@ -135,23 +133,4 @@ def alert_view(state: AlertState) -> dict[str, Any]:
         "data": event.data,
         "acknowledged_by": state.acknowledged_by,
         "acknowledged_at": optional_time(state.acknowledged_at),
-    }
-
-
-def _text(frame: bytes | None) -> str | None:
-    return None if frame is None else frame.decode("utf-8", "replace")
-
-
-def exchange_view(exchange: Exchange) -> dict[str, Any]:
-    return {
-        "charger_id": exchange.charger_id,
-        "direction": exchange.direction,
-        "time": exchange.time,
-        "message_type": exchange.message_type,
-        "message_id": exchange.message_id,
-        "action": exchange.action,
-        "frame": _text(exchange.frame),
-        "reply_type": exchange.reply_type,
-        "reply": _text(exchange.reply),
-        "reply_time": exchange.reply_time,
     }

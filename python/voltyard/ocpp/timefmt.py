@@ -3,6 +3,7 @@ parse it most reliably; operators and integrators read one format everywhere).""
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from datetime import UTC, datetime
@@ -28,10 +29,21 @@ def utc_now() -> str:
     return _stamp
 
 
+# The formatted second of the latest `iso_utc`: times come in runs of the same second (an export's rows, a
+# page of events). One tuple, replaced whole (in a list: no global statement), so that threads formatting at
+# once never see half of it.
+_iso_second: list[tuple[int, str]] = [(-1, "")]
+
+
 def iso_utc(seconds: float) -> str:
     """`seconds` (unix time) as the API writes every time: UTC, ISO 8601, milliseconds and a "Z"."""
-    second, milli = divmod(round(seconds * 1000), 1000)
-    return f"{datetime.fromtimestamp(second, UTC).strftime('%Y-%m-%dT%H:%M:%S')}.{milli:03d}Z"
+    # To the nearest millisecond: a stored time is a float, and 12.3 may be 12.29999.
+    second, milli = divmod(math.floor(seconds * 1000 + 0.5), 1000)
+    cached, prefix = _iso_second[0]
+    if second != cached:
+        prefix = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+        _iso_second[0] = (second, prefix)
+    return f"{prefix}.{milli:03d}Z"
 
 
 # What the API accepts: RFC 3339's date-time (ISO 8601's common profile), with a "Z" or an offset. A time
