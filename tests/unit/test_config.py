@@ -35,14 +35,14 @@ def test_overrides_beat_the_file(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("[server]\nport = 'x'\n", "[server] port: expected an integer, got 'x'"),
-        ("[server]\nport = 70000\n", "[server] port: 70000 is outside 0..65535"),
-        ("[ocpp]\nunknown_charger = 'maybe'\n", "[ocpp] unknown_charger: 'maybe' is not one of"),
-        ("[ocpp]\nheartbeat = 3\n", "[ocpp] heartbeat: unknown key"),
+        ("[server]\nport = 'x'\n", "server.port: expected an integer, got 'x'"),
+        ("[server]\nport = 70000\n", "server.port: 70000 is outside 0..65535"),
+        ("[ocpp]\nunknown_charger = 'maybe'\n", "ocpp.unknown_charger: 'maybe' is not one of"),
+        ("[ocpp]\nheartbeat = 3\n", "ocpp.heartbeat: unknown key"),
         ("[gateway]\n", "unknown section [gateway]"),
-        ("[store]\ntelemetry_commit_interval = 5\n", "[store] telemetry_commit_interval: 5.0 is outside"),
-        ("[ocpp]\nvalidate_outgoing = 1\n", "[ocpp] validate_outgoing: expected true or false"),
-        ("server = 3\n", "[server] must be a table"),
+        ("[store]\ntelemetry_commit_interval = 5\n", "store.telemetry_commit_interval: 5.0 is outside"),
+        ("[ocpp]\nvalidate_outgoing = 1\n", "ocpp.validate_outgoing: expected true or false"),
+        ("server = 3\n", "server: must be a table"),
         ("[server\n", "not valid TOML"),
     ],
 )
@@ -64,7 +64,7 @@ def test_serve_exits_2_on_a_config_error(tmp_path: Path, capsys: pytest.CaptureF
     path = tmp_path / "bad.toml"
     path.write_text("[ocpp]\ncall_timeout = 'soon'\n")
     assert main(["serve", "--config", str(path)]) == 2
-    assert "[ocpp] call_timeout: expected a number" in capsys.readouterr().err
+    assert "ocpp.call_timeout: expected a number" in capsys.readouterr().err
 
 
 def test_serve_rejects_a_bad_port_flag(capsys: pytest.CaptureFixture[str]) -> None:
