@@ -1,7 +1,8 @@
 """The `voltyard` command: argument parsing and dispatch only.
 
 Subcommands arrive with their features; `check-frames` runs OCPP-J frames through the same native
-decoder and OCPP 1.6 schemas that the central system uses.
+decoder and OCPP 1.6 schemas that the central system uses; `check-config` prints the configuration
+`serve` would run with. `tui` hands its arguments, untouched, to the console's own parser.
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ from typing import TextIO
 from voltyard import __version__
 from voltyard._native import Call, CallError, CallResult
 from voltyard.can.config import BusConfig
-from voltyard.config import load_config
+from voltyard.config import Config, load_config
+from voltyard.config_view import render_config
 from voltyard.demo import DemoOptions, run_demo
 from voltyard.errors import ConfigError, OcppError, VoltyardError
+from voltyard.gateway.tls import server_context
 from voltyard.loops import LOOPS
 from voltyard.ocpp.codec import load_codec
 from voltyard.runtime import serve
@@ -50,16 +53,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="validate CALLRESULT payloads as the response of ACTION (e.g. BootNotification)",
     )
     _add_serve(commands)
+    _add_check_config(commands)
     _add_sim(commands)
     _add_demo(commands)
     _add_plc_sim(commands)
-    tui = commands.add_parser(
+    # Listed for `voltyard --help` only: `main` hands `voltyard tui ARGS` to the console before argparse
+    # sees them (argparse's REMAINDER refuses options such as --api-url that come first).
+    commands.add_parser(
         "tui",
-        help="the operator console (the voltyard-tui distribution)",
-        description="Run the Textual operator console against a control API; arguments go to voltyard-tui.",
+        help="the operator console (the voltyard-tui distribution); voltyard tui --help for its options",
         add_help=False,
     )
-    tui.add_argument("tui_args", nargs=argparse.REMAINDER)
     return parser
 
 
@@ -100,21 +104,42 @@ def _add_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "serve",
         help="run the central system (OCPP 1.6J server and store)",
         description=(
-            "Run the OCPP 1.6J central system on embedded defaults, a configuration file, or both (flags "
-            "override the file, the file overrides the defaults). Stops cleanly on SIGINT or SIGTERM."
+            "Run the OCPP 1.6J central system on embedded defaults, a configuration file, or both (a flag "
+            "given overrides the file, the file overrides the defaults; `voltyard check-config` shows the "
+            "result). Stops cleanly on SIGINT or SIGTERM (a second SIGINT stops at once). Exit codes: 0 "
+            "after a clean stop, 2 on a configuration error, 1 when the appliance cannot start (store, "
+            "data directory in use, listener address in use)."
         ),
     )
-    serve.add_argument(
-        "--config", type=Path, metavar="FILE", help="a voltyard.toml (see configs/voltyard.toml)"
-    )
-    serve.add_argument("--data-dir", type=Path, metavar="DIR", help="where the SQLite store lives")
-    serve.add_argument("--host", help="address of the OCPP listener (default 0.0.0.0)")
-    serve.add_argument("--port", type=_port, help="OCPP websocket port (default 9000; 0 picks a free one)")
-    serve.add_argument("--api-port", type=_port, help="control API port (default 8180)")
+    _add_config_flags(serve)
     serve.add_argument("--loop", choices=LOOPS, default="uvloop", help="event loop (default uvloop)")
     serve.add_argument(
         "--log-level", choices=("debug", "info", "warning", "error"), default="info", help="default info"
     )
+
+
+def _add_check_config(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    check = commands.add_parser(
+        "check-config",
+        help="print the configuration serve would run with, and where each value came from",
+        description=(
+            "Load the configuration as `voltyard serve` would (same file, same flags) and print it as TOML, "
+            "each value followed by its source: default, file, or the flag that set it. Exit 0 when it is "
+            "valid, 2 (with one line naming the file and the key) when it is not. Starts nothing."
+        ),
+    )
+    _add_config_flags(check)
+
+
+def _add_config_flags(parser: argparse.ArgumentParser) -> None:
+    """The flags `serve` and `check-config` share; a flag left out overrides nothing."""
+    parser.add_argument(
+        "--config", type=Path, metavar="FILE", help="a voltyard.toml (see configs/voltyard.toml)"
+    )
+    parser.add_argument("--data-dir", type=Path, metavar="DIR", help="where the SQLite store lives")
+    parser.add_argument("--host", help="address of the OCPP listener (default 0.0.0.0)")
+    parser.add_argument("--port", type=_port, help="OCPP websocket port (default 9000; 0 picks a free one)")
+    parser.add_argument("--api-port", type=_port, help="control API port (default 8180)")
 
 
 def _add_sim(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -251,14 +276,17 @@ def _plc_ids(text: str) -> list[int]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    words = list(sys.argv[1:] if argv is None else argv)
+    if words[:1] == ["tui"]:
+        return run_tui(words[1:])  # verbatim: the console's parser owns every option, --help included
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(words)
     commands: dict[str, Callable[[], int]] = {
         "check-frames": lambda: run_check_frames(args),
+        "check-config": lambda: run_check_config(args),
         "serve": lambda: run_serve(args),
         "sim": lambda: run_sim(args, parser),
         "demo": lambda: run_demo_command(args),
-        "tui": lambda: run_tui(args.tui_args),
         "plc-sim": lambda: plc_sim(args),
     }
     command = commands.get(args.command)
@@ -308,6 +336,27 @@ def run_tui(tui_args: list[str]) -> int:
     return int(tui_main(tui_args) or 0)
 
 
+def _load(args: argparse.Namespace) -> Config:
+    """The configuration of `serve` and `check-config`: the file, then the flags that were given."""
+    overrides = {
+        "server": {"data_dir": args.data_dir, "host": args.host, "port": args.port, "api_port": args.api_port}
+    }
+    return load_config(args.config, overrides)
+
+
+def run_check_config(args: argparse.Namespace) -> int:
+    """`voltyard check-config`: 0 and the effective configuration, or 2 and the one-line error."""
+    try:
+        config = _load(args)
+        if config.security.cert_file is not None:  # the material must load, not only exist
+            server_context(config.security, str(config.source or "<defaults>"))
+    except ConfigError as exc:
+        print(f"voltyard: {exc}", file=sys.stderr)
+        return 2
+    sys.stdout.write(render_config(config))
+    return 0
+
+
 def run_serve(args: argparse.Namespace) -> int:
     """`voltyard serve`: exit 0 after a clean stop, 2 on a configuration error, 1 on a start failure."""
     logging.basicConfig(
@@ -315,16 +364,16 @@ def run_serve(args: argparse.Namespace) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    overrides = {
-        "server": {"data_dir": args.data_dir, "host": args.host, "port": args.port, "api_port": args.api_port}
-    }
     try:
-        config = load_config(args.config, overrides)
+        config = _load(args)
     except ConfigError as exc:
         print(f"voltyard: {exc}", file=sys.stderr)
         return 2
     try:
         serve(config, args.loop)
+    except ConfigError as exc:  # configured material that cannot be loaded (TLS certificate and key)
+        print(f"voltyard: {exc}", file=sys.stderr)
+        return 2
     except VoltyardError as exc:
         print(f"voltyard: {exc}", file=sys.stderr)
         return 1

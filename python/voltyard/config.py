@@ -1,9 +1,11 @@
 """The appliance's configuration: `voltyard.toml` parsed once into frozen dataclasses.
 
 Every key has an embedded default, so `voltyard serve` runs without a file. A file overrides the keys
-it names; command-line flags override the file. Errors name the file and the key (`[ocpp]
-heartbeat_interval`), and unknown keys are refused rather than silently ignored, so that a typo
-cannot leave a default in force unnoticed.
+it names; command-line flags override the file (a flag not given overrides nothing). Errors name the
+file and the key as `section.key` (`voltyard.toml: server.port: expected an integer, got 'nine'`), and
+unknown sections and keys are refused rather than silently ignored, so that a typo cannot leave a
+default in force unnoticed. `Config.sources` says where each value came from, for `voltyard
+check-config`.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from voltyard.power.config import PowerConfig
 
 __all__ = [
     "LENIENCY_RULES",
+    "POWER_KEYS",
     "AdmissionConfig",
     "Config",
     "HealthConfig",
@@ -33,6 +36,7 @@ __all__ = [
     "StoreConfig",
     "default_data_dir",
     "load_config",
+    "source_of",
 ]
 
 # Tolerated deviations from the OCPP 1.6 schemas (voltyard.ocpp.leniency applies them).
@@ -79,11 +83,16 @@ class OcppConfig:
 
 @dataclass(frozen=True, slots=True)
 class StoreConfig:
-    """The SQLite store and its bounded message log."""
+    """The SQLite store and the limits of every table that grows (voltyard.store.retention)."""
 
     telemetry_commit_interval: float = 0.5
     message_log_max_rows: int = 2_000_000
     message_log_max_age_days: float = 30.0
+    events_max_rows: int = 1_000_000
+    events_max_age_days: float = 30.0
+    status_history_max_rows: int = 1_000_000
+    status_history_max_age_days: float = 30.0
+    meter_values_max_age_days: float = 90.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +166,13 @@ class Config:
     power: PowerConfig = field(default_factory=PowerConfig)
     power_enabled: bool = False
     source: Path | None = None
+    # "section.key" -> "file" or "flag" for every value not left at its default.
+    sources: Mapping[str, str] = field(default_factory=dict)
+
+
+def source_of(config: Config, key: str) -> str:
+    """Where the value of `key` ("server.port") came from: "flag", "file" or "default"."""
+    return config.sources.get(key, "default")
 
 
 # Bounds per key: a value outside them is refused at start, not discovered under load.
@@ -170,6 +186,11 @@ _BOUNDS: dict[tuple[str, str], tuple[float, float]] = {
     ("store", "telemetry_commit_interval"): (0.01, 1.0),
     ("store", "message_log_max_rows"): (0, 10**9),
     ("store", "message_log_max_age_days"): (0, 3650),
+    ("store", "events_max_rows"): (0, 10**9),
+    ("store", "events_max_age_days"): (0, 3650),
+    ("store", "status_history_max_rows"): (0, 10**9),
+    ("store", "status_history_max_age_days"): (0, 3650),
+    ("store", "meter_values_max_age_days"): (0, 36500),
     ("security", "tls_port"): (0, 65535),
     ("security", "default_profile"): (0, 3),
     ("security", "auth_failure_limit"): (1, 10**6),
@@ -202,8 +223,11 @@ _SECTIONS: dict[str, type[Any]] = {
 def load_config(path: Path | None, overrides: Mapping[str, Mapping[str, Any]] | None = None) -> Config:
     """Read `path` (or only the defaults when None) and apply `overrides` ({section: {key: value}}).
 
+    An override whose value is None is no override: it stands for a flag that was not given, and leaves the
+    file's value (or the default) in force.
+
     Raises:
-        ConfigError: the file cannot be read or parsed, or a key is unknown or holds a bad value.
+        ConfigError: the file cannot be read or parsed, or a section or key is unknown or holds a bad value.
     """
     where = str(path) if path is not None else "<defaults>"
     document: dict[str, Any] = {}
@@ -211,28 +235,66 @@ def load_config(path: Path | None, overrides: Mapping[str, Mapping[str, Any]] | 
         try:
             document = tomllib.loads(path.read_text(encoding="utf-8"))
         except OSError as exc:
-            raise ConfigError(f"{path}: cannot read the configuration: {exc.strerror}") from exc
+            raise ConfigError(f"{path}: cannot read the configuration: {exc.strerror or exc}") from exc
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
-    extra = {name: values for name, values in (overrides or {}).items() if name in ("cabinet", "power")}
-    cabinet = _cabinet(extra.get("cabinet", document.pop("cabinet", None)), where)
-    power, power_enabled = _power({**document.pop("power", {}), **extra.get("power", {})}, where, path)
+    given = {
+        name: {key: value for key, value in values.items() if value is not None}
+        for name, values in (overrides or {}).items()
+    }
+    sources = _sources(document, given)
+    cabinet = _cabinet(given.get("cabinet") or document.pop("cabinet", None), where)
+    document.pop("cabinet", None)
+    power_table = document.pop("power", {})
+    if not isinstance(power_table, dict):
+        raise ConfigError(f"{where}: power: must be a table ([power])")
+    power, power_enabled = _power({**power_table, **given.get("power", {})}, where, path)
     for name in document:
         if name not in _SECTIONS:
-            raise ConfigError(f"{where}: unknown section [{name}] (known: {', '.join(_SECTIONS)})")
+            known = ", ".join([*_SECTIONS, "power", "cabinet"])
+            raise ConfigError(f"{where}: {name}: unknown section [{name}] (known: {known})")
     sections: dict[str, Any] = {}
     for name, cls in _SECTIONS.items():
         table = document.get(name, {})
         if not isinstance(table, dict):
-            raise ConfigError(f"{where}: [{name}] must be a table")
-        values = {**table, **(overrides or {}).get(name, {})}
+            raise ConfigError(f"{where}: {name}: must be a table ([{name}])")
+        values = {**table, **given.get(name, {})}
         sections[name] = _build_section(cls, name, values, where, path)
+    _check_together(sections, where)
+    return Config(
+        **sections, cabinet=cabinet, power=power, power_enabled=power_enabled, source=path, sources=sources
+    )
+
+
+def _sources(document: Mapping[str, Any], given: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
+    """ "section.key" -> "file" or "flag" for every key the file or a given flag sets."""
+    sources: dict[str, str] = {}
+    for name, table in document.items():
+        if isinstance(table, dict) and name != "cabinet":
+            sources.update({f"{name}.{key}": "file" for key in table})
+        else:
+            sources[name] = "file"
+    for name, values in given.items():
+        sources.update({f"{name}.{key}": "flag" for key in values})
+        if name == "cabinet":
+            sources["cabinet"] = "flag"
+    return sources
+
+
+def _check_together(sections: Mapping[str, Any], where: str) -> None:
+    """The rules that tie keys to each other, once every key is valid on its own."""
     admission = sections["admission"]
     if admission.pending_interval_min > admission.pending_interval_max:
-        raise ConfigError(f"{where}: [admission] pending_interval_min is above pending_interval_max")
+        raise ConfigError(
+            f"{where}: admission.pending_interval_min: {admission.pending_interval_min} is above "
+            f"admission.pending_interval_max ({admission.pending_interval_max})"
+        )
     security = sections["security"]
     if (security.cert_file is None) != (security.key_file is None):
-        raise ConfigError(f"{where}: [security] cert_file and key_file go together")
+        missing = "key_file" if security.key_file is None else "cert_file"
+        raise ConfigError(f"{where}: security.{missing}: missing (cert_file and key_file go together)")
+    for key in ("cert_file", "key_file", "client_ca_file"):
+        _check_readable(getattr(security, key), f"{where}: security.{key}")
     leniency = sections["leniency"]
     for key, rules in [
         ("default", leniency.default),
@@ -241,38 +303,33 @@ def load_config(path: Path | None, overrides: Mapping[str, Mapping[str, Any]] | 
         unknown = sorted(set(rules) - set(LENIENCY_RULES))
         if unknown:
             raise ConfigError(
-                f"{where}: [leniency] {key}: unknown rule {unknown[0]!r} (known: {', '.join(LENIENCY_RULES)})"
+                f"{where}: leniency.{key}: unknown rule {unknown[0]!r} (known: {', '.join(LENIENCY_RULES)})"
             )
-    return Config(**sections, cabinet=cabinet, power=power, power_enabled=power_enabled, source=path)
 
 
-_POWER_KEYS = (
+POWER_KEYS = (
     "rebalance_period_s", "deadband_kw", "grace_period_s", "follow_tolerance_kw", "connector_max_kw",
     "discover_rate_unit", "profile_id_base", "stack_level", "schedule_minutes", "command_timeout_s",
     "ramp_down_s", "start_limit_kw", "start_delay_s",
 )  # fmt: skip
 
 
-def _power(table: object, where: str, path: Path | None) -> tuple[PowerConfig, bool]:
+def _power(table: Mapping[str, Any], where: str, path: Path | None) -> tuple[PowerConfig, bool]:
     """[power]: the site power manager (docs/power.md); off unless `enabled = true`."""
-    if not isinstance(table, dict):
-        raise ConfigError(f"{where}: [power] must be a table")
     hints = get_type_hints(PowerConfig)
     kwargs: dict[str, Any] = {}
     enabled = False
     for key, raw in table.items():
         if key == "enabled":
-            enabled = _bool(raw, f"{where}: [power] enabled")
+            enabled = _bool(raw, f"{where}: power.enabled")
             continue
-        if key not in _POWER_KEYS:
-            raise ConfigError(
-                f"{where}: [power] {key}: unknown key (known: enabled, {', '.join(_POWER_KEYS)})"
-            )
-        kwargs[key] = _coerce(hints[key], raw, f"{where}: [power] {key}", path)
+        if key not in POWER_KEYS:
+            raise ConfigError(f"{where}: power.{key}: unknown key (known: enabled, {', '.join(POWER_KEYS)})")
+        kwargs[key] = _coerce(hints[key], raw, f"{where}: power.{key}", path)
     try:
         return PowerConfig(**kwargs), enabled
     except ValueError as exc:
-        raise ConfigError(f"{where}: [power] {exc}") from exc
+        raise ConfigError(f"{where}: power: {exc}") from exc
 
 
 def _cabinet(table: object, where: str) -> CabinetConfig | None:
@@ -280,11 +337,11 @@ def _cabinet(table: object, where: str) -> CabinetConfig | None:
     if table is None:
         return None
     if not isinstance(table, dict):
-        raise ConfigError(f"{where}: [cabinet] must be a table")
+        raise ConfigError(f"{where}: cabinet: must be a table ([cabinet])")
     try:
         return CabinetConfig.from_mapping(table)
     except CabinetConfigError as exc:
-        raise ConfigError(f"{where}: [cabinet] {exc}") from exc
+        raise ConfigError(f"{where}: cabinet.{exc}") from exc
 
 
 def _build_section(
@@ -295,14 +352,12 @@ def _build_section(
     kwargs: dict[str, Any] = {}
     for key, raw in values.items():
         if key not in known:
-            raise ConfigError(f"{where}: [{section}] {key}: unknown key (known: {', '.join(sorted(known))})")
-        if raw is None:
-            continue
-        kwargs[key] = _coerce(hints[key], raw, f"{where}: [{section}] {key}", path)
+            raise ConfigError(f"{where}: {section}.{key}: unknown key (known: {', '.join(sorted(known))})")
+        kwargs[key] = _coerce(hints[key], raw, f"{where}: {section}.{key}", path)
         bounds = _BOUNDS.get((section, key))
         if bounds is not None and not bounds[0] <= kwargs[key] <= bounds[1]:
             raise ConfigError(
-                f"{where}: [{section}] {key}: {kwargs[key]!r} is outside {bounds[0]:g}..{bounds[1]:g}"
+                f"{where}: {section}.{key}: {kwargs[key]!r} is outside {bounds[0]:g}..{bounds[1]:g}"
             )
     return cls(**kwargs)
 
@@ -330,6 +385,17 @@ def _coerce(hint: object, raw: object, where: str, path: Path | None) -> object:
     if raw not in choices:
         raise ConfigError(f"{where}: {raw!r} is not one of {', '.join(map(repr, choices))}")
     return raw
+
+
+def _check_readable(path: Path | None, where: str) -> None:
+    """Refuse TLS material that is missing or unreadable now, rather than at the first TLS handshake."""
+    if path is None:
+        return
+    try:
+        with path.open("rb"):
+            pass
+    except OSError as exc:
+        raise ConfigError(f"{where}: {path}: {exc.strerror or exc}") from exc
 
 
 def _bool(raw: object, where: str) -> bool:
@@ -362,7 +428,7 @@ def _path(raw: object, where: str, path: Path | None) -> Path:
     resolved = Path(raw).expanduser()
     # Relative paths in a file are relative to that file, so a config works from any directory.
     if not resolved.is_absolute() and path is not None and isinstance(raw, str):
-        resolved = path.parent / resolved
+        resolved = path.absolute().parent / resolved
     return resolved
 
 

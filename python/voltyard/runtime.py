@@ -1,15 +1,20 @@
 """The composition root: build the store, the domain services, the router and the gateway; run; stop cleanly.
 
 `Appliance` owns the lifecycle. `serve` runs it until SIGINT or SIGTERM: then it stops accepting, closes
-every charger connection and flushes the store before returning.
+every charger connection and flushes the store before returning. A signal during start-up abandons the
+start; a second SIGINT while stopping ends the process at once. Whatever fails at start (the data
+directory, its lock, the store, a listener's address) raises one VoltyardError naming it, and what had
+started is stopped, so that `voltyard serve` prints one line and exits instead of hanging.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import gc
 import logging
+import os
 import resource
 import signal
 import sqlite3
@@ -29,7 +34,7 @@ from voltyard.domain.credentials import Credentials
 from voltyard.domain.health import Health
 from voltyard.domain.site import Site
 from voltyard.domain.transactions import ClockSkew, Transactions
-from voltyard.errors import StoreError
+from voltyard.errors import StoreError, VoltyardError
 from voltyard.events import Event, EventBus
 from voltyard.gateway.admission import AuthThrottle, BootStorm
 from voltyard.gateway.authentication import Authenticator
@@ -48,8 +53,10 @@ from voltyard.power.manager import SiteManager
 from voltyard.power.plan_view import plan_to_dict
 from voltyard.power.ports import SystemClock
 from voltyard.services import Services
+from voltyard.store.data_dir import DataDir
 from voltyard.store.db import DB_FILENAME, connect
 from voltyard.store.message_log import MessageLog
+from voltyard.store.retention import Retention
 from voltyard.store.writer import StoreWriter
 
 __all__ = ["Appliance", "serve"]
@@ -67,6 +74,7 @@ class Appliance:
     def __init__(self, config: Config) -> None:
         self.config = config
         self.db_path: Path = config.server.data_dir / DB_FILENAME
+        self.data_dir = DataDir(config.server.data_dir)
         self.store = StoreWriter(self.db_path, commit_interval=config.store.telemetry_commit_interval)
         self.services: Services | None = None
         self.gateway: Gateway | None = None
@@ -86,14 +94,9 @@ class Appliance:
 
     async def start(self) -> None:
         config = self.config
-        try:
-            config.server.data_dir.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StoreError(
-                f"{config.server.data_dir}: cannot create the data directory: {exc.strerror}"
-            ) from exc
         where = str(config.source or "<defaults>")
         tls = server_context(config.security, where) if config.security.cert_file is not None else None
+        self.data_dir.open()
         await self.store.start()
         events = EventBus(self.store, asyncio.get_running_loop())
         chargers = Chargers(config.ocpp, self.store, events)
@@ -156,13 +159,18 @@ class Appliance:
                 own_charge_points=[config.cabinet.charge_point_id] if config.cabinet else [],
             )
             self.power.start()
-        ports = await self.gateway.start(
-            config.server.host, config.server.port, tls, config.security.tls_port
-        )
+        try:
+            ports = await self.gateway.start(
+                config.server.host, config.server.port, tls, config.security.tls_port
+            )
+        except OSError as exc:
+            raise _listener_error(exc, config, tls is not None) from exc
         self.ocpp_port = ports[0]
         self.tls_port = ports[1] if len(ports) > 1 else None
         self._tasks = [
-            asyncio.create_task(self._housekeeping(message_log, chargers)),
+            asyncio.create_task(
+                self._housekeeping(message_log, Retention(self.store, config.store), chargers)
+            ),
             asyncio.create_task(health.run()),
             asyncio.create_task(self.loop_monitor.run()),
         ]
@@ -173,7 +181,10 @@ class Appliance:
         self._api_runner = web.AppRunner(create_app(self, tokens), access_log=None)
         await self._api_runner.setup()
         site = web.TCPSite(self._api_runner, host, port)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as exc:
+            raise VoltyardError(f"control API listener http://{host}:{port}: {_bind_reason(exc)}") from exc
         self.api_port = self._api_runner.addresses[0][1]
         return self.api_port
 
@@ -238,6 +249,7 @@ class Appliance:
         if self.services is not None:
             self.services.chargers.flush_seen()
         await self.store.close()
+        self.data_dir.close()
 
     def read_connection(self) -> sqlite3.Connection:
         """A read-only connection for queries (WAL lets it read beside the writer)."""
@@ -255,8 +267,9 @@ class Appliance:
             urls += f", wss://{self.config.server.host}:{self.tls_port}/ocpp/{{chargePointId}}"
         return urls
 
-    async def _housekeeping(self, message_log: MessageLog, chargers: Chargers) -> None:
-        """Write last-seen times behind every few seconds; prune the message log every minute."""
+    async def _housekeeping(self, message_log: MessageLog, retention: Retention, chargers: Chargers) -> None:
+        """Write last-seen times behind every few seconds; prune the message log and the other growing
+        tables (voltyard.store.retention) every minute."""
         since_prune = 0.0
         while True:
             await asyncio.sleep(_SEEN_FLUSH_EVERY_S)
@@ -272,29 +285,86 @@ class Appliance:
                 continue
             if deleted:
                 log.info("message log pruned: %d rows", deleted)
+            try:
+                pruned = await retention.prune()
+            except StoreError:
+                log.exception("pruning failed")
+                continue
+            if pruned:
+                log.info("pruned: %s", ", ".join(f"{table} {rows} rows" for table, rows in pruned.items()))
 
 
 async def _serve(config: Config) -> None:
     appliance = Appliance(config)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+
+    def on_signal(signum: signal.Signals) -> None:
+        if not stop.is_set():
+            stop.set()
+            return
+        if signum != signal.SIGINT:
+            # A supervisor repeating SIGTERM gets the clean stop already under way (it ends: nothing in
+            # it waits without bound); SIGKILL is its tool for "now".
+            log.info("voltyard: %s again, already stopping", signum.name)
+            return
+        # Ctrl-C twice: the operator will not wait for the clean stop. The default action of SIGINT
+        # (restored here) ends the process; what was acknowledged to chargers is already on disk.
+        log.warning("voltyard: second SIGINT, stopping at once without flushing telemetry")
+        loop.remove_signal_handler(signal.SIGINT)
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGINT)
+
     for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
+        loop.add_signal_handler(signum, on_signal, signum)
     try:
-        await appliance.start()
-        api_port = await appliance.start_api(config.server.api_host, config.server.api_port)
+        starting = asyncio.create_task(_start(appliance, config))
+        stopped = asyncio.create_task(stop.wait())
+        await asyncio.wait({starting, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        if not starting.done():  # a signal during start-up: abandon it and stop what had started
+            log.info("voltyard: signal during start-up, stopping")
+            starting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await starting
+            stopped.cancel()
+            return
+        starting.result()  # a failure to start is raised here
         tune_garbage_collector()
-        log.info(
-            "voltyard ready: %s (also /{chargePointId}), control API http://%s:%d/api/v1 (token in %s), "
-            "data %s",
-            appliance.urls, config.server.api_host, api_port, config.server.data_dir / "api-token-operator",
-            appliance.db_path,
-        )  # fmt: skip
-        await stop.wait()
+        await stopped
         log.info("voltyard stopping: closing connections and flushing the store")
     finally:
         await appliance.stop()
     log.info("voltyard stopped")
+
+
+async def _start(appliance: Appliance, config: Config) -> None:
+    await appliance.start()
+    api_port = await appliance.start_api(config.server.api_host, config.server.api_port)
+    log.info(
+        "voltyard ready: %s (also /{chargePointId}), control API http://%s:%d/api/v1 (token in %s), "
+        "data %s",
+        appliance.urls, config.server.api_host, api_port, config.server.data_dir / "api-token-operator",
+        appliance.db_path,
+    )  # fmt: skip
+
+
+def _bind_reason(exc: OSError) -> str:
+    """What went wrong binding a listener, in words (asyncio's message repeats the address)."""
+    if exc.errno == errno.EADDRINUSE:
+        return "address already in use (another process listens there)"
+    if exc.errno == errno.EACCES:
+        return "permission denied (ports below 1024 need privileges)"
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return "cannot assign the address (not an address of this host)"
+    return os.strerror(exc.errno) if exc.errno else str(exc)
+
+
+def _listener_error(exc: OSError, config: Config, with_tls: bool) -> VoltyardError:
+    """Which OCPP listener failed: the plain one unless the TLS one is configured and its port is named."""
+    host, port, tls_port = config.server.host, config.server.port, config.security.tls_port
+    if with_tls and tls_port and f", {tls_port})" in str(exc) and tls_port != port:
+        return VoltyardError(f"OCPP TLS listener wss://{host}:{tls_port}: {_bind_reason(exc)}")
+    return VoltyardError(f"OCPP listener ws://{host}:{port}: {_bind_reason(exc)}")
 
 
 def tune_garbage_collector() -> None:
@@ -318,6 +388,8 @@ def raise_open_file_limit() -> int:
 
 def serve(config: Config, loop: str = "uvloop") -> None:
     """Run the appliance until SIGINT/SIGTERM."""
+    # Whatever the process creates (the store, its -wal and -shm, tokens) is private to its user.
+    os.umask(0o077)
     raise_open_file_limit()
     with asyncio.Runner(loop_factory=loop_factory(loop)) as runner:
         runner.run(_serve(config))

@@ -98,3 +98,19 @@ def test_plc_sim_refuses_bad_plc_ids(plcs: str, capsys: pytest.CaptureFixture[st
 def test_plc_sim_names_a_bus_it_cannot_open(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["plc-sim", "--interface", "nosuch", "--duration", "0.1"]) == 2
     assert "cannot open CAN bus nosuch:voltyard-cabinet" in capsys.readouterr().err
+
+
+def test_tui_arguments_reach_the_console_verbatim(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["tui", "--api-url", "http://127.0.0.1:1", "--help"])
+    assert exited.value.code == 0
+    assert "--token-file" in capsys.readouterr().out
+
+
+def test_check_config_prints_sources(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "v.toml"
+    path.write_text('[server]\nhost = "127.0.0.1"\n')
+    assert main(["check-config", "--config", str(path), "--port", "0"]) == 0
+    out = capsys.readouterr().out
+    assert 'host = "127.0.0.1"  # file' in out
+    assert "port = 0  # flag --port" in out

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from voltyard.cli import main
-from voltyard.config import Config, load_config
+from voltyard.config import Config, load_config, source_of
 from voltyard.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,14 +35,14 @@ def test_overrides_beat_the_file(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("[server]\nport = 'x'\n", "[server] port: expected an integer, got 'x'"),
-        ("[server]\nport = 70000\n", "[server] port: 70000 is outside 0..65535"),
-        ("[ocpp]\nunknown_charger = 'maybe'\n", "[ocpp] unknown_charger: 'maybe' is not one of"),
-        ("[ocpp]\nheartbeat = 3\n", "[ocpp] heartbeat: unknown key"),
+        ("[server]\nport = 'x'\n", "server.port: expected an integer, got 'x'"),
+        ("[server]\nport = 70000\n", "server.port: 70000 is outside 0..65535"),
+        ("[ocpp]\nunknown_charger = 'maybe'\n", "ocpp.unknown_charger: 'maybe' is not one of"),
+        ("[ocpp]\nheartbeat = 3\n", "ocpp.heartbeat: unknown key"),
         ("[gateway]\n", "unknown section [gateway]"),
-        ("[store]\ntelemetry_commit_interval = 5\n", "[store] telemetry_commit_interval: 5.0 is outside"),
-        ("[ocpp]\nvalidate_outgoing = 1\n", "[ocpp] validate_outgoing: expected true or false"),
-        ("server = 3\n", "[server] must be a table"),
+        ("[store]\ntelemetry_commit_interval = 5\n", "store.telemetry_commit_interval: 5.0 is outside"),
+        ("[ocpp]\nvalidate_outgoing = 1\n", "ocpp.validate_outgoing: expected true or false"),
+        ("server = 3\n", "server: must be a table"),
         ("[server\n", "not valid TOML"),
     ],
 )
@@ -64,7 +64,7 @@ def test_serve_exits_2_on_a_config_error(tmp_path: Path, capsys: pytest.CaptureF
     path = tmp_path / "bad.toml"
     path.write_text("[ocpp]\ncall_timeout = 'soon'\n")
     assert main(["serve", "--config", str(path)]) == 2
-    assert "[ocpp] call_timeout: expected a number" in capsys.readouterr().err
+    assert "ocpp.call_timeout: expected a number" in capsys.readouterr().err
 
 
 def test_serve_rejects_a_bad_port_flag(capsys: pytest.CaptureFixture[str]) -> None:
@@ -72,3 +72,63 @@ def test_serve_rejects_a_bad_port_flag(capsys: pytest.CaptureFixture[str]) -> No
         main(["serve", "--port", "99999"])
     assert exited.value.code == 2
     assert "port 99999 is outside 0..65535" in capsys.readouterr().err
+
+
+def test_a_flag_left_out_leaves_the_files_value(tmp_path: Path) -> None:
+    path = tmp_path / "v.toml"
+    path.write_text('[server]\nhost = "127.0.0.1"\nport = 19123\napi_port = 18181\ndata_dir = "site"\n')
+    left_out = {"server": {"host": None, "port": None, "api_port": None, "data_dir": None}}
+    config = load_config(path, left_out)
+    assert (config.server.host, config.server.port, config.server.api_port) == ("127.0.0.1", 19123, 18181)
+    assert config.server.data_dir == tmp_path / "site"
+    assert source_of(config, "server.port") == "file"
+    assert source_of(config, "server.api_host") == "default"
+
+
+def test_a_bad_value_in_the_file_is_refused_even_when_no_flag_is_given(tmp_path: Path) -> None:
+    path = tmp_path / "v.toml"
+    path.write_text('[server]\nport = "nine"\n')
+    with pytest.raises(ConfigError, match=r"server\.port: expected an integer, got 'nine'"):
+        load_config(path, {"server": {"port": None, "host": None}})
+
+
+def test_sources_name_file_flag_and_default(tmp_path: Path) -> None:
+    path = tmp_path / "v.toml"
+    path.write_text("[server]\nport = 9100\n[ocpp]\nheartbeat_interval = 60\n")
+    config = load_config(path, {"server": {"port": 9200, "host": None}})
+    assert source_of(config, "server.port") == "flag"
+    assert source_of(config, "ocpp.heartbeat_interval") == "file"
+    assert source_of(config, "server.host") == "default"
+
+
+def test_relative_data_dir_is_absolute_from_a_relative_config_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "etc").mkdir()
+    (tmp_path / "etc" / "v.toml").write_text('[server]\ndata_dir = "site"\n')
+    monkeypatch.chdir(tmp_path)
+    config = load_config(Path("etc/v.toml"))
+    assert config.server.data_dir == tmp_path / "etc" / "site"
+
+
+def test_tls_material_must_be_readable(tmp_path: Path) -> None:
+    path = tmp_path / "v.toml"
+    path.write_text('[security]\ncert_file = "a.crt"\nkey_file = "a.key"\n')
+    with pytest.raises(ConfigError, match=r"security\.cert_file: .*a\.crt: No such file"):
+        load_config(path)
+    path.write_text('[security]\ncert_file = "a.crt"\n')
+    with pytest.raises(ConfigError, match=r"security\.key_file: missing"):
+        load_config(path)
+
+
+def test_retention_limits_are_configurable(tmp_path: Path) -> None:
+    path = tmp_path / "v.toml"
+    path.write_text(
+        "[store]\nevents_max_rows = 10\nevents_max_age_days = 1.5\nmeter_values_max_age_days = 0\n"
+    )
+    store = load_config(path).store
+    assert (store.events_max_rows, store.events_max_age_days, store.meter_values_max_age_days) == (
+        10,
+        1.5,
+        0.0,
+    )

@@ -6,6 +6,7 @@ inside one transaction each, so a crash mid-migration leaves the previous versio
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from importlib import resources
 from pathlib import Path
@@ -18,7 +19,15 @@ DB_FILENAME = "voltyard.db"
 
 
 def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
-    """A connection with the store's pragmas; `readonly` for queries (WAL lets them run beside the writer)."""
+    """A connection with the store's pragmas; `readonly` for queries (WAL lets them run beside the writer).
+
+    A new store file is created 0600 (SQLite gives its -wal and -shm files the mode of the database).
+
+    Raises:
+        StoreError: the file cannot be created or opened, or is not an SQLite database.
+    """
+    if not readonly:
+        _create_private(path)
     try:
         if readonly:
             conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
@@ -35,8 +44,28 @@ def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
             conn.execute("PRAGMA synchronous = FULL")
             conn.execute("PRAGMA foreign_keys = ON")
     except sqlite3.Error as exc:
-        raise StoreError(f"{path}: cannot open the store: {exc}") from exc
+        raise StoreError(f"{path}: cannot open the store: {exc}{_why(path)}") from exc
     return conn
+
+
+def _create_private(path: Path) -> None:
+    if path.is_dir():
+        raise StoreError(f"{path}: cannot open the store: it is a directory, not a database file")
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600))
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        raise StoreError(f"{path}: cannot create the store: {exc.strerror}{_why(path)}") from exc
+
+
+def _why(path: Path) -> str:
+    """A hint at the likeliest cause of an open failure that SQLite words vaguely."""
+    if not os.access(path.parent, os.W_OK | os.X_OK):
+        return " (the data directory is not writable)"
+    if path.exists() and not os.access(path, os.R_OK | os.W_OK):
+        return " (the file is not readable and writable)"
+    return ""
 
 
 def migrations() -> list[tuple[int, str, str]]:

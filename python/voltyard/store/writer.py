@@ -9,6 +9,10 @@ into the next, so a burst of durable writes shares one fsync.
 
 Each unit of work runs under its own SAVEPOINT: one failing statement fails its own future and nothing
 else in the group.
+
+If the thread cannot open the store, `start` raises; if it ever ends for another reason, every write
+waiting on it and every later one fails with StoreError at once. Nothing ever waits on a dead thread:
+that is what once made `voltyard serve` hang at a read-only data directory, deaf to SIGTERM.
 """
 
 from __future__ import annotations
@@ -82,15 +86,34 @@ class StoreWriter:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._conn: sqlite3.Connection | None = None
+        # Why the thread ended, once it has (set in the thread before it returns).
+        self._ended: BaseException | None = None
 
     async def start(self) -> None:
-        """Open and migrate the file (in the writer thread), then start serving writes."""
+        """Open and migrate the file (in the writer thread), then start serving writes.
+
+        Raises:
+            StoreError: the store cannot be opened or migrated; no thread is left behind.
+        """
         self._loop = asyncio.get_running_loop()
         ready: asyncio.Future[None] = self._loop.create_future()
-        self._thread = threading.Thread(target=self._run, args=(ready,), name="voltyard-store", daemon=True)
-        self._thread.start()
-        await ready
+        thread = threading.Thread(target=self._run, args=(ready,), name="voltyard-store", daemon=True)
+        thread.start()
+        try:
+            await ready
+        except BaseException:
+            # The thread returns right after reporting its failure: join it so that `close` and `durable`
+            # see a writer that never started instead of waiting on one that is gone.
+            await asyncio.get_running_loop().run_in_executor(None, thread.join)
+            self._loop = None
+            raise
+        self._thread = thread
         self._tick = self._loop.call_later(self.commit_interval, self._periodic_hand_over)
+
+    @property
+    def running(self) -> bool:
+        """Whether the writer thread is alive and taking writes."""
+        return self._thread is not None and self._thread.is_alive() and self._ended is None
 
     def append(self, sql: str, params: tuple[Any, ...]) -> None:
         """Queue a telemetry row; committed within `commit_interval` seconds. Never blocks."""
@@ -131,8 +154,13 @@ class StoreWriter:
         if self._loop is None:
             raise StoreError(f"{self.path}: the store writer is not running")
         future: asyncio.Future[T] = self._loop.create_future()
+        if not self.running:
+            future.set_exception(self._dead_error())
+            return future
         self._hand_over()  # telemetry received before this write is committed no later than it
         self._queue.put((work, future))
+        if not self.running:  # the thread ended while we queued: nobody will take the write
+            self._fail_queued()
         return future
 
     async def flush(self) -> None:
@@ -140,16 +168,37 @@ class StoreWriter:
         await self.durable(lambda conn: None)
 
     async def close(self) -> None:
-        """Commit what is pending and stop the thread."""
-        if self._thread is None:
-            return
+        """Commit what is pending and stop the thread (at once if it has already ended)."""
         if self._tick is not None:
             self._tick.cancel()
             self._tick = None
-        await self.flush()
-        self._queue.put(_Stop())
-        await asyncio.get_running_loop().run_in_executor(None, self._thread.join)
+        thread = self._thread
+        if thread is None:
+            return
+        if self.running:
+            try:
+                await self.flush()
+            except StoreError as exc:
+                log.error("store: the last writes could not be committed: %s", exc)
+            self._queue.put(_Stop())
+        await asyncio.get_running_loop().run_in_executor(None, thread.join)
         self._thread = None
+        self._fail_queued()
+
+    def _dead_error(self) -> StoreError:
+        reason = f": {self._ended}" if self._ended is not None else ""
+        return StoreError(f"{self.path}: the store writer has stopped{reason}")
+
+    def _fail_queued(self) -> None:
+        """Fail every durable write left in the queue of an ended thread (runs on the loop)."""
+        error = self._dead_error()
+        while True:
+            try:
+                job = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            if isinstance(job, tuple) and not job[1].done():
+                job[1].set_exception(error)
 
     def _periodic_hand_over(self) -> None:
         # Every interval, busy or idle: buffers fill without telling the writer (that would cost a
@@ -183,16 +232,28 @@ class StoreWriter:
         opened: list[Outcome] = [(ready, None, None)]
         self._loop.call_soon_threadsafe(_settle, opened)
         stopping = False
-        while not stopping:
-            jobs = [self._queue.get()]
-            while True:
-                try:
-                    jobs.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
-            stopping = any(isinstance(job, _Stop) for job in jobs)
-            self._commit_group([job for job in jobs if not isinstance(job, _Stop)])
-        self._conn.close()
+        jobs: list[Batch | _Telemetry | tuple[Work, asyncio.Future[Any]] | _Stop] = []
+        try:
+            while not stopping:
+                jobs = [self._queue.get()]
+                while True:
+                    try:
+                        jobs.append(self._queue.get_nowait())
+                    except queue.Empty:
+                        break
+                stopping = any(isinstance(job, _Stop) for job in jobs)
+                self._commit_group([job for job in jobs if not isinstance(job, _Stop)])
+        except BaseException as exc:
+            # A bug or a broken file: the writes of this group and every one queued behind it fail now,
+            # rather than their callers waiting forever on a thread that is gone.
+            log.exception("store writer stopped")
+            self._ended = exc
+            error = self._dead_error()
+            waiting: list[Outcome] = [(job[1], None, error) for job in jobs if isinstance(job, tuple)]
+            self._loop.call_soon_threadsafe(_settle, waiting)
+            self._loop.call_soon_threadsafe(self._fail_queued)
+        finally:
+            self._conn.close()
 
     def _commit_group(self, jobs: list[Batch | _Telemetry | tuple[Work, asyncio.Future[Any]]]) -> None:
         assert self._conn is not None
