@@ -20,6 +20,7 @@ __all__ = [
     "body_time",
     "json_body",
     "json_object",
+    "path_int",
     "query_bool",
     "query_choices",
     "query_float",
@@ -28,6 +29,15 @@ __all__ = [
     "query_str",
     "query_time",
 ]
+
+
+def path_int(request: web.Request, name: str, what: str) -> int:
+    """The integer path segment `name`; 404 naming `what` when it is not one (no such resource)."""
+    raw = request.match_info[name]
+    try:
+        return int(raw)
+    except ValueError:
+        raise ApiError(404, "not_found", f"no {what} {raw!r}") from None
 
 
 def query_int(request: web.Request, name: str, default: int, low: int, high: int) -> int:

@@ -16,7 +16,7 @@ from aiohttp import web
 
 from voltyard.api.errors import ApiError
 from voltyard.api.keys import APPLIANCE
-from voltyard.api.params import body_operator, json_body, query_choices, query_int, query_str
+from voltyard.api.params import body_operator, json_body, path_int, query_choices, query_int, query_str
 from voltyard.api.views import alert_view, event_view
 from voltyard.events import (
     CATEGORIES,
@@ -103,11 +103,7 @@ async def list_alerts(request: web.Request) -> web.Response:
 
 
 def _alert_seq(request: web.Request) -> int:
-    raw = request.match_info["seq"]
-    try:
-        return int(raw)
-    except ValueError:
-        raise ApiError(404, "not_found", f"no alert {raw!r}") from None
+    return path_int(request, "seq", "alert")
 
 
 @routes.post("/api/v1/alerts/{seq}/ack")

@@ -18,6 +18,7 @@ from voltyard.api.params import (
     body_operator,
     body_time,
     json_body,
+    path_int,
     query_bool,
     query_int,
     query_operator,
@@ -70,11 +71,7 @@ async def list_transactions(request: web.Request) -> web.Response:
 
 
 def _transaction_id(request: web.Request) -> int:
-    raw = request.match_info["transaction_id"]
-    try:
-        return int(raw)
-    except ValueError:
-        raise ApiError(404, "not_found", f"no transaction {raw!r}") from None
+    return path_int(request, "transaction_id", "transaction")
 
 
 @routes.get("/api/v1/transactions/{transaction_id}")
