@@ -47,6 +47,13 @@ class SiteState:
     def load_chargers(self, chargers: Iterable[Charger]) -> None:
         self.chargers = {charger.id: charger for charger in chargers}
 
+    def merge_charger(self, charger: Charger) -> Charger:
+        """Fold a fuller record (GET /chargers/{id}) into what the stream built; the merged record."""
+        known = self.chargers.get(charger.id)
+        merged = charger if known is None else known.merged(charger)
+        self.chargers[charger.id] = merged
+        return merged
+
     def load_events(self, events: Iterable[Event]) -> None:
         """Replace the recent events with the log's tail (after a reconnect it has what the stream missed)."""
         self.events.clear()
@@ -102,7 +109,8 @@ class SiteState:
         updated = self._changed(charger, event)
         if updated is charger and charger_id in self.chargers:
             return None
-        self.chargers[charger_id] = updated
+        # Merge, never replace: the event's partial record keeps the security profile, availability, etc.
+        self.chargers[charger_id] = charger.merged(updated)
         return charger_id
 
     @staticmethod

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -11,6 +9,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Footer, Header, Static
 
 from voltyard_tui.client import ApiError, ApiUnreachableError
+from voltyard_tui.models import format_time
 from voltyard_tui.screens.base import ConsoleScreen
 from voltyard_tui.state import Change
 from voltyard_tui.widgets.event_log import EventLog
@@ -130,7 +129,7 @@ class DashboardScreen(ConsoleScreen):
         table = self.query_one("#sessions", DataTable)
         table.clear()
         for tx in sorted(state.active_sessions, key=lambda t: t.id):
-            started = time.strftime("%H:%M:%S", time.localtime(tx.start_time)) if tx.start_time else "?"
+            started = format_time(tx.start_time, "%H:%M:%S")
             power = state.power_w.get((tx.charger_id, tx.connector_id))
             kw = f"{power / 1000:.1f}" if power is not None else "–"
             table.add_row(
