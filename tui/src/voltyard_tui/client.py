@@ -226,21 +226,23 @@ class ApiClient:
     async def charger(self, charger_id: str) -> ChargerDetail:
         return ChargerDetail.from_json(await self.request("GET", f"/chargers/{charger_id}"))
 
-    async def set_registration(self, charger_id: str, registration: str) -> Charger:
-        """Accept, reject or set pending a charger's registration."""
-        body = {"registration": registration}
+    async def set_registration(self, charger_id: str, registration: str, operator: str) -> Charger:
+        """Accept, reject or set pending a charger's registration (audited with the operator's name)."""
+        body = {"registration": registration, "operator": operator}
         return Charger.from_json(await self.request("PUT", f"/chargers/{charger_id}/registration", body=body))
 
-    async def set_security(self, charger_id: str, profile: int, password: str | None) -> dict[str, Any]:
+    async def set_security(
+        self, charger_id: str, profile: int, password: str | None, operator: str
+    ) -> dict[str, Any]:
         """Security profile 0-3 of a charger; profiles 1 and 2 take the Basic-auth password."""
-        body: dict[str, Any] = {"profile": profile}
+        body: dict[str, Any] = {"profile": profile, "operator": operator}
         if password:
             body["password"] = password
         return dict(await self.request("PUT", f"/chargers/{charger_id}/security", body=body))
 
-    async def send_local_list(self, charger_id: str, update_type: str = "Full") -> dict[str, Any]:
+    async def send_local_list(self, charger_id: str, update_type: str, operator: str) -> dict[str, Any]:
         """SendLocalList built by the appliance from its id tags; the charger's answer."""
-        body = {"update_type": update_type}
+        body = {"update_type": update_type, "operator": operator}
         data = await self.request("POST", f"/chargers/{charger_id}/local-list/send", body=body)
         return dict(data.get("answer") or data)
 
@@ -285,12 +287,18 @@ class ApiClient:
         }
         return IdTag.from_json(await self.request("PUT", f"/id-tags/{id_tag}", body=body))
 
-    async def delete_id_tag(self, id_tag: str) -> None:
-        await self.request("DELETE", f"/id-tags/{id_tag}")
+    async def delete_id_tag(self, id_tag: str, operator: str) -> None:
+        await self.request("DELETE", f"/id-tags/{id_tag}", params=_params(operator=operator))
 
-    async def import_id_tags(self, csv_text: str) -> int:
+    async def import_id_tags(self, csv_text: str, operator: str) -> int:
         """Import a CSV (header id_tag,status,expiry_date,parent_id_tag); all rows or none."""
-        data = await self.request("POST", "/id-tags/import", text=csv_text, content_type="text/csv")
+        data = await self.request(
+            "POST",
+            "/id-tags/import",
+            params=_params(operator=operator),
+            text=csv_text,
+            content_type="text/csv",
+        )
         return int(data.get("imported", 0))
 
     async def alerts(self, *, state: str = "open", limit: int = 200) -> list[Alert]:

@@ -216,7 +216,7 @@ class ChargerDetailScreen(ConsoleScreen):
             password = values.get("password") or None
             if profile in (1, 2) and password is not None and len(password) < 16:
                 raise ValueError("password: at least 16 characters (an AuthorizationKey is 16-40 bytes)")
-            await client.set_security(charger_id, profile, password)
+            await client.set_security(charger_id, profile, password, self.console.operator)
             return f"{charger_id}: security profile {profile}"
 
         def confirm(values: dict[str, str]) -> str | None:

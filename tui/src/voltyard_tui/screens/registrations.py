@@ -122,7 +122,7 @@ class RegistrationsScreen(ConsoleScreen):
     @work(group="registration-write")
     async def _set(self, charger_id: str, registration: str) -> None:
         try:
-            await self.console.client.set_registration(charger_id, registration)
+            await self.console.client.set_registration(charger_id, registration, self.console.operator)
         except (ApiError, ApiUnreachableError) as exc:
             self._say(describe_error(exc))
             return

@@ -220,7 +220,7 @@ class TagsScreen(ConsoleScreen):
     @work(group="tag-write")
     async def _delete(self, id_tag: str) -> None:
         try:
-            await self.console.client.delete_id_tag(id_tag)
+            await self.console.client.delete_id_tag(id_tag, self.console.operator)
         except (ApiError, ApiUnreachableError) as exc:
             self._say(describe_error(exc))
             return
@@ -235,7 +235,7 @@ class TagsScreen(ConsoleScreen):
                 text = path.read_text(encoding="utf-8")
             except OSError as exc:
                 raise ValueError(f"path: cannot read {path}: {exc.strerror or exc}") from None
-            imported = await client.import_id_tags(text)
+            imported = await client.import_id_tags(text, self.console.operator)
             return f"{imported} id tags imported from {path.name}"
 
         note = "A CSV with the header id_tag,status,expiry_date,parent_id_tag; all rows or none are imported."
@@ -249,7 +249,9 @@ class TagsScreen(ConsoleScreen):
 
         async def submit(values: dict[str, str]) -> str:
             charger_id = need(values, "charger_id")
-            answer = await client.send_local_list(charger_id, values.get("update_type") or "Full")
+            answer = await client.send_local_list(
+                charger_id, values.get("update_type") or "Full", self.console.operator
+            )
             return f"{charger_id} answered SendLocalList: {answer.get('status', answer)}"
 
         fields = [
