@@ -638,7 +638,7 @@ class FakeApi:
         return items[: int(query.get("limit", 100))]
 
     async def list_messages(self, request: web.Request) -> web.Response:
-        return web.json_response({"items": self._messages(request.query)})
+        return web.json_response({"items": self._messages(request.query), "next": None})
 
     async def export_messages(self, request: web.Request) -> web.Response:
         fmt = request.query.get("format", "json")
@@ -650,7 +650,8 @@ class FakeApi:
             writer.writerows(items)
             text, content_type = out.getvalue(), "text/csv"
         else:
-            text, content_type = json.dumps(items, indent=1), "application/json"
+            text = json.dumps({"items": items, "truncated": False, "next": None}, indent=1)
+            content_type = "application/json"
         disposition = f'attachment; filename="voltyard-messages.{fmt}"'
         return web.Response(
             text=text, content_type=content_type, headers={"Content-Disposition": disposition}
