@@ -256,7 +256,7 @@ class FakeApi:
     clients: list[_Client] = field(default_factory=list)
     stream_opened: asyncio.Condition | None = None
     gate: asyncio.Event | None = None
-    """When set by a test, commands wait for it to open before answering (a command in flight)."""
+    """When set by a test, commands and acknowledgements wait for it to open (a request in flight)."""
 
     @classmethod
     def with_site(cls, *, cabinet: bool = True) -> FakeApi:
@@ -605,6 +605,8 @@ class FakeApi:
         return web.json_response({"items": alerts[: int(request.query.get("limit", 200))]})
 
     async def ack_alert(self, request: web.Request) -> web.Response:
+        if self.gate is not None:
+            await self.gate.wait()
         seq = int(request.match_info["seq"])
         found = next((e for e in self.events if e["seq"] == seq and e["category"] == "alert"), None)
         if found is None:

@@ -7,7 +7,7 @@ import asyncio
 import getpass
 from pathlib import Path
 
-from conftest import loaded, until, workers_done
+from conftest import loaded, requested, until, workers_done
 from fake_api import T0, FakeApi, iso
 from textual.widgets import Checkbox, DataTable, Input, Select, Static
 
@@ -438,9 +438,12 @@ async def test_alerts_acknowledged_once_in_the_operators_name(make_app, fake: Fa
         await pilot.pause()
         table = screen.query_one("#alerts", DataTable)
         assert [r[:4] for r in rows(table)] == [["4", "2026-01-01 11:59:31", "SIM00003", "ConnectorFaulted"]]
-        fake.gate = asyncio.Event()
-        await pilot.press("a", "a")
+        fake.gate = asyncio.Event()  # the acknowledgement stays in flight
+        await pilot.press("a")
+        await requested(fake, "POST", "/api/v1/alerts/4/ack")
+        await pilot.press("a")  # pressed again meanwhile: not sent twice
         await pilot.pause()
+        fake.gate.set()
         await workers_done(app, ["alerts-ack", "alerts"])
         await pilot.pause()
         assert [c.body for c in fake.calls("POST", "/api/v1/alerts/4/ack")] == [{"operator": "alice"}]

@@ -10,7 +10,7 @@ import asyncio
 import json
 from pathlib import Path
 
-from conftest import build_app, loaded, until, workers_done
+from conftest import build_app, loaded, requested, until, workers_done
 from fake_api import READONLY, FakeApi, FakeApiServer
 from textual.widgets import DataTable, Input, Select, Static, TextArea
 
@@ -357,7 +357,7 @@ async def test_reset_asks_first_and_a_second_press_does_not_send_it_twice(make_a
         await pilot.pause()
         await pilot.press("y")
         await pilot.pause()
-        await until(app, lambda: len(fake.calls("POST", reset)) == 1)
+        await requested(fake, "POST", reset)
         await pilot.press("ctrl+s", "ctrl+s")  # impatient presses while it is in flight
         await pilot.pause()
         assert app.screen is modal
@@ -505,7 +505,7 @@ async def test_inspector_exports_through_the_api(make_app, fake: FakeApi, tmp_pa
         await pilot.pause()
         await workers_done(app, ["export"])
         exported = json.loads((tmp_path / "voltyard-messages.json").read_text())
-        assert [m["message_id"] for m in exported] == ["sn-9"]
+        assert [m["message_id"] for m in exported["items"]] == ["sn-9"]
         assert fake.calls("GET", "/api/v1/messages/export")[0].query == {
             "format": "json",
             "charger_id": "SIM00003",

@@ -77,17 +77,18 @@ class VoltyardApp(App[None]):
     }
     DEFAULT_MODE = "dashboard"
     BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("question_mark", "toggle_keys", "Keys"),
         Binding("d", "switch_mode('dashboard')", "Dashboard"),
         Binding("c", "switch_mode('chargers')", "Chargers"),
         Binding("h", "switch_mode('history')", "History"),
         Binding("k", "switch_mode('alerts')", "Alerts"),
         Binding("g", "switch_mode('tags')", "Tags"),
         Binding("n", "switch_mode('registrations')", "Pending"),
-        Binding("l", "site_limit", "Site limit"),
+        Binding("l", "site_limit", "Limit"),
+        Binding("e", "switch_mode('events')", "Events"),
         Binding("b", "switch_mode('cabinet')", "Cabinet"),
         Binding("i", "switch_mode('inspector')", "Inspector"),
         Binding("x", "switch_mode('crafter')", "Crafter"),
-        Binding("e", "switch_mode('events')", "Events"),
         Binding("q", "quit", "Quit"),
     ]
     COMMANDS: ClassVar = App.COMMANDS | {VoltyardCommands}
@@ -223,6 +224,13 @@ class VoltyardApp(App[None]):
             else "The current limit is not known yet."
         )
         self.push_screen(FormModal("Site limit", fields, submit, note=note, confirm=confirm), done)
+
+    def action_toggle_keys(self) -> None:
+        """Every key of the screen in front, with what it does (the footer shows what fits)."""
+        if self.screen.query("HelpPanel"):
+            self.action_hide_help_panel()
+        else:
+            self.action_show_help_panel()
 
     async def _refresh_site(self) -> None:
         try:

@@ -46,7 +46,7 @@ class DashboardScreen(ConsoleScreen):
     DashboardScreen #counts { height: 4; }
     DashboardScreen #lower { height: 1fr; }
     DashboardScreen #sessions {
-        width: 3fr;
+        width: 5fr;
         border: round $panel-lighten-2;
         border-title-color: $text-accent;
     }
@@ -70,7 +70,7 @@ class DashboardScreen(ConsoleScreen):
     def on_mount(self) -> None:
         table = self.query_one("#sessions", DataTable)
         table.border_title = "Active sessions"
-        for label in ("Tx", "Charger", "Conn", "Id tag", "Started", "kW"):
+        for label in ("Tx", "Charger", "Conn", "Id tag", "Started", "kWh", "kW"):
             table.add_column(label, key=label)
 
     def redraw(self) -> None:
@@ -90,6 +90,9 @@ class DashboardScreen(ConsoleScreen):
                 self._draw_sessions()
         elif change.what == "events":
             self.query_one(EventLog).show_events(self.console.state.events)
+        elif change.what == "health" and self.is_current and self.console.state.active_sessions:
+            self._draw_power()
+            self._reload_sessions()  # their energy so far: no event per meter reading, so read again
         elif change.what in ("health", "chargers", "sessions"):
             self._draw_power()
             self._draw_counts()
@@ -132,6 +135,14 @@ class DashboardScreen(ConsoleScreen):
             started = format_time(tx.start_time, "%H:%M:%S")
             power = state.power_w.get((tx.charger_id, tx.connector_id))
             kw = f"{power / 1000:.1f}" if power is not None else "–"
+            energy = "–" if tx.energy_wh is None else f"{tx.energy_wh / 1000:.2f}"
             table.add_row(
-                str(tx.id), tx.charger_id, str(tx.connector_id), tx.id_tag, started, kw, key=str(tx.id)
+                str(tx.id),
+                tx.charger_id,
+                str(tx.connector_id),
+                tx.id_tag,
+                started,
+                energy,
+                kw,
+                key=str(tx.id),
             )

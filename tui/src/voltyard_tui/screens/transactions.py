@@ -88,6 +88,12 @@ class TransactionsScreen(ConsoleScreen):
         self.action_reload()
 
     def on_change(self, change: Change) -> None:
+        if change.what == "health":
+            # The appliance publishes no event per meter reading: while open sessions are shown, their
+            # energy is read again with each health poll (every 2 s), so it moves without a key press.
+            if self.is_current and any(t.active for t in self.transactions.values()):
+                self.action_reload()
+            return
         event = change.event
         if event is None or event.kind not in _RELOAD_ON:
             return
