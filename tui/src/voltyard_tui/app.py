@@ -172,6 +172,10 @@ class VoltyardApp(App[None]):
     async def load_events(self) -> None:
         """Fetch the newest part of the event log (`?latest=N`): recent history, then the stream follows."""
         events, _ = await self.client.latest_events(EVENT_BACKLOG)
+        # The newest alerts and operator actions too, however much else happened since: never only chatter.
+        rare, _ = await self.client.latest_events(EVENT_BACKLOG, category=("alert", "operator"))
+        seen = {e.seq for e in events}
+        events += [e for e in rare if e.seq not in seen]
         self.post_message(EventsLoaded(tuple(events)))
 
     @work(group="charger-fetch")

@@ -9,14 +9,15 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Footer, Header, Static
 
 from voltyard_tui.client import ApiError, ApiUnreachableError
-from voltyard_tui.models import format_time
+from voltyard_tui.models import Event, format_time
 from voltyard_tui.screens.base import ConsoleScreen
-from voltyard_tui.state import Change
+from voltyard_tui.state import CHATTY_KINDS, Change
 from voltyard_tui.widgets.event_log import EventLog
 from voltyard_tui.widgets.power_bar import PowerBar
 
 __all__ = ["DashboardScreen"]
 
+DASHBOARD_CATEGORIES = ("alert", "operator", "charger", "transaction")
 _SESSION_EVENTS = frozenset({"TransactionStarted", "TransactionStopped", "TransactionForceClosed"})
 
 
@@ -77,11 +78,12 @@ class DashboardScreen(ConsoleScreen):
         self._draw_power()
         self._draw_counts()
         self._draw_sessions()
-        self.query_one(EventLog).show_events(self.console.state.events)
+        self.query_one(EventLog).show_events(self._recent())
 
     def on_change(self, change: Change) -> None:
         if change.what == "event" and change.event is not None:
-            self.query_one(EventLog).add(change.event)
+            if change.event.category in DASHBOARD_CATEGORIES and change.event.kind not in CHATTY_KINDS:
+                self.query_one(EventLog).add(change.event)
             if change.charger_id is not None:
                 self._draw_counts()
             if change.event.kind in _SESSION_EVENTS:
@@ -89,7 +91,7 @@ class DashboardScreen(ConsoleScreen):
             elif change.event.kind == "MeterValues":
                 self._draw_sessions()
         elif change.what == "events":
-            self.query_one(EventLog).show_events(self.console.state.events)
+            self.query_one(EventLog).show_events(self._recent())
         elif change.what == "health" and self.is_current and self.console.state.active_sessions:
             self._draw_power()
             self._reload_sessions()  # their energy so far: no event per meter reading, so read again
@@ -107,6 +109,11 @@ class DashboardScreen(ConsoleScreen):
         self.console.state.active_sessions = tuple(sessions)
         self._draw_counts()
         self._draw_sessions()
+
+    def _recent(self) -> list[Event]:
+        """What the dashboard's log shows: no power bookkeeping, no meter readings (the events screen has
+        them); alerts, operator actions, chargers and sessions."""
+        return self.console.state.events_of(DASHBOARD_CATEGORIES)[-200:]
 
     def _draw_power(self) -> None:
         state = self.console.state

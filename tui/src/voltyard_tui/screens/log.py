@@ -90,7 +90,8 @@ class EventsScreen(ConsoleScreen):
 
     def redraw(self) -> None:
         log = self.query_one(EventLog)
-        log.show_events(e for e in self.console.state.events if self._wanted(e))
+        shown = self.shown_categories()
+        log.show_events(e for e in self.console.state.events_of(shown, chatty=True) if self._wanted(e))
         self._status()
 
     def _status(self) -> None:
