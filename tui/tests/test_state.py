@@ -81,4 +81,4 @@ def test_an_alert_is_not_pushed_out_by_bookkeeping():
     assert [e.kind for e in s.events_of(("alert",))] == ["Alert"]
     assert len(s.events_of(("power",))) == 1000
     assert [e.kind for e in s.events_of(("alert", "charger", "transaction"))] == ["Alert"]
-    assert len(s.events_of(("transaction",), chatty=True)) == 1000
+    assert len(s.events_of(("transaction",), chatty=True)) == 1000  # the meter readings, kept apart

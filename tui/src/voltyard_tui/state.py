@@ -77,12 +77,9 @@ class SiteState:
         return self.events_of(CATEGORIES, chatty=True)
 
     def events_of(self, categories: Iterable[str], *, chatty: bool = False) -> list[Event]:
-        """The kept events of these categories (and the chatty kinds if asked), oldest first."""
+        """The kept events of these categories, and the meter readings if asked; oldest first."""
         names = [*categories, *((_CHATTY,) if chatty else ())]
-        merged = [event for name in names for event in self._events.get(name, ())]
-        if chatty:
-            merged = [e for e in merged if e.kind not in CHATTY_KINDS or e.category in categories]
-        return sorted(merged, key=_order)
+        return sorted((event for name in names for event in self._events.get(name, ())), key=_order)
 
     def update_health(self, health: Health, site: Site | None) -> None:
         self.health = health

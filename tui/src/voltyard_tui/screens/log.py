@@ -1,8 +1,9 @@
 """The events and alerts log: the newest events of the appliance's log, then live events; filterable.
 
 Each event carries the API's category (alert, operator, charger, transaction, power); a checkbox per
-category shows or hides it. The power manager's bookkeeping (plans, its own commands) is hidden until
-asked for, so alerts and what operators did are not drowned by it.
+category shows or hides it, and one more the meter readings (MeterValues). The power manager's bookkeeping
+(plans, its own commands) and the meter readings are hidden until asked for, so alerts and what operators
+did are not drowned by them.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from textual.widgets import Checkbox, Footer, Header, Input, Static
 from voltyard_tui.client import ApiError, ApiUnreachableError
 from voltyard_tui.models import CATEGORIES, Event
 from voltyard_tui.screens.base import ConsoleScreen
-from voltyard_tui.state import Change
+from voltyard_tui.state import CHATTY_KINDS, Change
 from voltyard_tui.widgets.event_log import EventLog, describe
 
 __all__ = ["CATEGORY_LABELS", "HIDDEN_BY_DEFAULT", "EventsScreen"]
@@ -32,6 +33,8 @@ CATEGORY_LABELS = {
     "power": "power bookkeeping",
 }
 HIDDEN_BY_DEFAULT = frozenset({"power"})
+METER = "meter"
+"""The meter readings (MeterValues, many a minute per charger): a checkbox of their own, off by default."""
 
 
 class EventsScreen(ConsoleScreen):
@@ -62,6 +65,7 @@ class EventsScreen(ConsoleScreen):
                 yield Checkbox(
                     CATEGORY_LABELS[category], category not in HIDDEN_BY_DEFAULT, id=f"category-{category}"
                 )
+            yield Checkbox("meter readings", False, id=f"category-{METER}")
         yield Static("", id="events-status")
         yield EventLog(id="events-log", max_lines=1000)
         yield Footer()
@@ -81,8 +85,14 @@ class EventsScreen(ConsoleScreen):
     def shown_categories(self) -> set[str]:
         return {c for c in CATEGORIES if self.query_one(f"#category-{c}", Checkbox).value}
 
+    def meter_readings(self) -> bool:
+        return self.query_one(f"#category-{METER}", Checkbox).value
+
     def _wanted(self, event: Event) -> bool:
-        if event.category in CATEGORIES and event.category not in self.shown_categories():
+        if event.kind in CHATTY_KINDS:
+            if not self.meter_readings():
+                return False
+        elif event.category in CATEGORIES and event.category not in self.shown_categories():
             return False
         needle = self.query_one("#events-filter", Input).value.strip().lower()
         line = f"{event.charger_id or 'site'} {event.kind} {describe(event)}".lower()
@@ -91,7 +101,8 @@ class EventsScreen(ConsoleScreen):
     def redraw(self) -> None:
         log = self.query_one(EventLog)
         shown = self.shown_categories()
-        log.show_events(e for e in self.console.state.events_of(shown, chatty=True) if self._wanted(e))
+        events = self.console.state.events_of(shown, chatty=self.meter_readings())
+        log.show_events(e for e in events if self._wanted(e))
         self._status()
 
     def _status(self) -> None:
@@ -115,10 +126,11 @@ class EventsScreen(ConsoleScreen):
 
     def action_toggle_alerts(self) -> None:
         """Alerts only; pressed again, back to every category but the power bookkeeping."""
-        alerts_only = self.shown_categories() == {"alert"}
+        alerts_only = self.shown_categories() == {"alert"} and not self.meter_readings()
         for category in CATEGORIES:
             wanted = category == "alert" or (alerts_only and category not in HIDDEN_BY_DEFAULT)
             self.query_one(f"#category-{category}", Checkbox).value = wanted
+        self.query_one(f"#category-{METER}", Checkbox).value = False
 
     def action_focus_log(self) -> None:
         self.query_one(EventLog).focus()
