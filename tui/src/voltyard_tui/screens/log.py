@@ -27,10 +27,10 @@ __all__ = ["CATEGORY_LABELS", "HIDDEN_BY_DEFAULT", "EventsScreen"]
 
 CATEGORY_LABELS = {
     "alert": "alerts",
-    "operator": "operator actions",
+    "operator": "operator",
     "charger": "chargers",
     "transaction": "transactions",
-    "power": "power bookkeeping",
+    "power": "power plans",
 }
 HIDDEN_BY_DEFAULT = frozenset({"power"})
 METER = "meter"
