@@ -54,6 +54,7 @@ def build_app(url: str, export_dir: Path, token: str = OPERATOR, *, read_only: b
         backoff=Backoff(base=0.05, cap=0.2),
         export_dir=export_dir,
         clock=lambda: T0,
+        operator="alice",  # not the login name: the same on every machine
     )
 
 
@@ -81,6 +82,16 @@ async def until(app: VoltyardApp, condition: Callable[[], bool], timeout: float 
             await asyncio.wait_for(met.wait(), timeout)
     finally:
         app.changes.unsubscribe(app)
+
+
+async def requested(fake: FakeApi, method: str, path: str, count: int = 1, timeout: float = WAIT) -> None:
+    """Until the fake has received `count` such requests (a request is not a state change: look, briefly)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while len(fake.calls(method, path)) < count:
+        if loop.time() > deadline:
+            raise TimeoutError(f"{method} {path} was not requested {count} time(s)")
+        await asyncio.sleep(0.01)
 
 
 async def frame_seen(app: VoltyardApp, condition: Callable[[Event], bool], timeout: float = WAIT) -> Event:

@@ -1,4 +1,9 @@
-"""A fake Voltyard control API for the console's tests and screenshots (docs/api.md, routes and shapes).
+"""A fake Voltyard control API for the console's tests (docs/api.md, routes and shapes).
+
+test_fake_api_contract.py checks every route it serves and every answer's shape against the real OpenAPI
+document (voltyard.api.openapi), so the two cannot drift apart again. Times are ISO 8601 UTC strings, as
+the real API sends them. Screenshots for the docs come from a real appliance (scripts/screenshots.py),
+never from here.
 
 It keeps its data in plain dicts shaped exactly like the API's JSON, records every request, answers
 commands from a table (or with a queued error), and pushes msgpack events to its WebSocket stream clients
@@ -16,6 +21,7 @@ import json
 import threading
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import msgpack
@@ -34,6 +40,35 @@ CSMS_ACTIONS = frozenset({
     "SignedUpdateFirmware",
 })  # fmt: skip
 MESSAGE_KINDS = frozenset({"MessageIn", "MessageOut"})
+CATEGORY = {
+    "Alert": "alert", "SecurityEvent": "alert", "ClockSkew": "alert", "AutomaticResponse": "alert",
+    "Warning": "alert", "SiteLimitChanged": "operator", "IdTagChanged": "operator", "IdTagsImported": "operator",
+    "RegistrationChanged": "operator", "SecurityProfileChanged": "operator", "TransactionForceClosed": "operator",
+    "AlertAcknowledged": "operator", "LocalListSent": "operator", "TransactionStarted": "transaction",
+    "TransactionStopped": "transaction", "TransactionStopFlagged": "transaction",
+    "TransactionReconciled": "transaction", "MeterValues": "transaction", "SitePlan": "power",
+    "PlanComputed": "power",
+}  # fmt: skip
+"""Event kind -> category, as the appliance's voltyard/events.py has it (test_fake_api_contract.py checks it
+against the OpenAPI document's x-event-categories); any other kind is a charger's."""
+COMMAND_ORIGINS = {"power": "power", "health": "charger"}
+TAG_STATUSES = ("Accepted", "Blocked", "Expired", "Invalid")
+
+
+def iso(when: float) -> str:
+    """Unix seconds as the API writes every time: ISO 8601 UTC with milliseconds and a Z."""
+    return datetime.fromtimestamp(when, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def category(kind: str, data: dict[str, Any]) -> str:
+    if kind in ("CommandSent", "CommandAnswered"):
+        return COMMAND_ORIGINS.get(str(data.get("origin", "operator")), "operator")
+    return CATEGORY.get(kind, "charger")
+
+
+def event(seq: int, when: float, kind: str, charger_id: str | None, data: dict[str, Any]) -> dict[str, Any]:
+    return {"seq": seq, "time": iso(when), "kind": kind, "charger_id": charger_id, "data": data,
+            "category": category(kind, data)}  # fmt: skip
 
 
 def error(status: int, code: str, message: str, details: dict[str, Any] | None = None) -> web.Response:
@@ -62,7 +97,7 @@ def charger(
     ]
     return {
         "id": charger_id, "registration": "Accepted", "connected": online, "online": online, "vendor": vendor,
-        "model": model, "firmware_version": firmware, "last_seen": last_seen, "security_profile": 1,
+        "model": model, "firmware_version": firmware, "last_seen": iso(last_seen), "security_profile": 1,
         "connectors": connectors,
     }  # fmt: skip
 
@@ -72,11 +107,11 @@ def exchange(
     reply: dict[str, Any] | None,
 ) -> dict[str, Any]:  # fmt: skip
     return {
-        "charger_id": charger_id, "direction": direction, "time": when, "message_type": 2,
+        "charger_id": charger_id, "direction": direction, "time": iso(when), "message_type": 2,
         "message_id": message_id, "action": action, "frame": json.dumps([2, message_id, action, payload]),
         "reply_type": 3 if reply is not None else None,
         "reply": json.dumps([3, message_id, reply]) if reply is not None else None,
-        "reply_time": when + 0.05 if reply is not None else None,
+        "reply_time": iso(when + 0.05) if reply is not None else None,
     }  # fmt: skip
 
 
@@ -94,11 +129,15 @@ def site_data() -> dict[str, Any]:
     ]
     transactions = [
         {"id": 101, "charger_id": "SIM00001", "connector_id": 1, "id_tag": "TAG-ALICE", "meter_start": 1200,
-         "start_time": T0 - 1800, "meter_stop": None, "stop_time": None, "stop_reason": None, "stop_flag": None,
-         "active": True, "energy_wh": None, "clock_skew": False},
+         "start_time": iso(T0 - 1800), "meter_stop": None, "stop_time": None, "stop_reason": None,
+         "stop_flag": None, "active": True, "energy_wh": 18350, "duration_s": 1800.0, "clock_skew": False},
         {"id": 102, "charger_id": "SIM00005", "connector_id": 2, "id_tag": "TAG-BOB", "meter_start": 50,
-         "start_time": T0 - 600, "meter_stop": None, "stop_time": None, "stop_reason": None, "stop_flag": None,
-         "active": True, "energy_wh": None, "clock_skew": False},
+         "start_time": iso(T0 - 600), "meter_stop": None, "stop_time": None, "stop_reason": None,
+         "stop_flag": None, "active": True, "energy_wh": None, "duration_s": 600.0, "clock_skew": False},
+        {"id": 99, "charger_id": "SIM00002", "connector_id": 1, "id_tag": "TAG-ALICE", "meter_start": 500,
+         "start_time": iso(T0 - 9000), "meter_stop": 31700, "stop_time": iso(T0 - 5400),
+         "stop_reason": "EVDisconnected", "stop_flag": None, "active": False, "energy_wh": 31200,
+         "duration_s": 3600.0, "clock_skew": False},
     ]  # fmt: skip
     messages = [
         exchange("SIM00001", "in", T0 - 60, "Heartbeat", "hb-1", {}, {"currentTime": "2026-01-01T11:59:00Z"}),
@@ -114,16 +153,20 @@ def site_data() -> dict[str, Any]:
                  {"connectorId": 2, "idTag": "TAG-CAROL"}, {"status": "Rejected"}),
     ]  # fmt: skip
     events = [
-        {"seq": 1, "time": T0 - 90, "kind": "ChargerConnected", "charger_id": "SIM00001", "data": {"source": "10.0.0.11"}},
-        {"seq": 2, "time": T0 - 80, "kind": "TransactionStarted", "charger_id": "SIM00005",
-         "data": {"transactionId": 102, "connectorId": 2, "idTag": "TAG-BOB"}},
-        {"seq": 3, "time": T0 - 30, "kind": "ConnectorStatusChanged", "charger_id": "SIM00003",
-         "data": {"connectorId": 1, "status": "Faulted", "errorCode": "GroundFailure", "previous": "Available"}},
-        {"seq": 4, "time": T0 - 29, "kind": "Alert", "charger_id": "SIM00003",
-         "data": {"kind": "ConnectorFaulted", "connectorId": 1, "errorCode": "GroundFailure"}},
-        {"seq": 5, "time": T0 - 5, "kind": "ChargerDisconnected", "charger_id": "SIM00004", "data": {}},
+        event(1, T0 - 90, "ChargerConnected", "SIM00001", {"source": "10.0.0.11"}),
+        event(2, T0 - 80, "TransactionStarted", "SIM00005", {"transactionId": 102, "connectorId": 2, "idTag": "TAG-BOB"}),
+        event(3, T0 - 30, "ConnectorStatusChanged", "SIM00003",
+              {"connectorId": 1, "status": "Faulted", "errorCode": "GroundFailure", "previous": "Available"}),
+        event(4, T0 - 29, "Alert", "SIM00003", {"kind": "ConnectorFaulted", "connectorId": 1, "errorCode": "GroundFailure"}),
+        event(5, T0 - 5, "ChargerDisconnected", "SIM00004", {}),
     ]  # fmt: skip
-    return {"chargers": chargers, "transactions": transactions, "messages": messages, "events": events}
+    tags = [
+        {"id_tag": "TAG-ALICE", "status": "Accepted", "expiry_date": None, "parent_id_tag": "FLEET-1"},
+        {"id_tag": "TAG-BOB", "status": "Accepted", "expiry_date": iso(T0 + 86400 * 90), "parent_id_tag": None},
+        {"id_tag": "TAG-MALLORY", "status": "Blocked", "expiry_date": None, "parent_id_tag": None},
+    ]  # fmt: skip
+    return {"chargers": chargers, "transactions": transactions, "messages": messages, "events": events,
+            "tags": tags}  # fmt: skip
 
 
 def cabinet_data() -> dict[str, Any]:
@@ -193,6 +236,10 @@ class FakeApi:
     transactions: list[dict[str, Any]] = field(default_factory=list)
     messages: list[dict[str, Any]] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
+    tags: list[dict[str, Any]] = field(default_factory=list)
+    acknowledged: dict[int, tuple[str, str]] = field(default_factory=dict)
+    """alert seq -> (operator, ISO time) of its acknowledgement."""
+    local_list_version: int = 3
     site: dict[str, float] = field(
         default_factory=lambda: {
             "limit_kw": 250.0,
@@ -208,6 +255,8 @@ class FakeApi:
     requests: list[Request] = field(default_factory=list)
     clients: list[_Client] = field(default_factory=list)
     stream_opened: asyncio.Condition | None = None
+    gate: asyncio.Event | None = None
+    """When set by a test, commands and acknowledgements wait for it to open (a request in flight)."""
 
     @classmethod
     def with_site(cls, *, cabinet: bool = True) -> FakeApi:
@@ -223,6 +272,13 @@ class FakeApi:
         """Answer the next command or raw call with this error body."""
         self.queued_errors.append((status, code, message, details or {}))
 
+    def add_pending(self, charger_id: str = "NEW-0001") -> dict[str, Any]:
+        """A charger that booted and waits for an operator (registration Pending)."""
+        pending = charger(charger_id, ("Available",), vendor="Kempower", model="S-Series", firmware="1.0.3")
+        pending["registration"] = "Pending"
+        self.chargers.append(pending)
+        return pending
+
     def find(self, charger_id: str) -> dict[str, Any] | None:
         return next((c for c in self.chargers if c["id"] == charger_id), None)
 
@@ -235,9 +291,18 @@ class FakeApi:
         async with self.stream_opened:
             await self.stream_opened.wait_for(lambda: sum(c.kinds == kinds for c in self.clients) >= count)
 
+    def record(
+        self, kind: str, charger_id: str | None, data: dict[str, Any], when: float = T0
+    ) -> dict[str, Any]:
+        """Append an event to the sequenced log (what the real appliance persists)."""
+        item = event((self.events[-1]["seq"] if self.events else 0) + 1, when, kind, charger_id, data)
+        self.events.append(item)
+        return item
+
     async def push(self, kind: str, charger_id: str | None, data: dict[str, Any], when: float = T0) -> int:
         """Send one event to every stream client that wants it; how many got it."""
-        encoded = msgpack.packb({"kind": kind, "charger_id": charger_id, "time": when, "data": data})
+        encoded = msgpack.packb({"kind": kind, "charger_id": charger_id, "time": iso(when), "data": data,
+                                 "category": category(kind, data)})  # fmt: skip
         sent = 0
         for client in list(self.clients):
             if client.wants(kind, charger_id) and not client.ws.closed:
@@ -255,9 +320,19 @@ class FakeApi:
         r.add_put("/api/v1/site", self.put_site)
         r.add_get("/api/v1/chargers", self.list_chargers)
         r.add_get("/api/v1/chargers/{charger_id}", self.get_charger)
+        r.add_put("/api/v1/chargers/{charger_id}/registration", self.put_registration)
+        r.add_put("/api/v1/chargers/{charger_id}/security", self.put_security)
+        r.add_post("/api/v1/chargers/{charger_id}/local-list/send", self.send_local_list)
         r.add_post("/api/v1/chargers/{charger_id}/commands/{action}", self.command)
         r.add_post("/api/v1/chargers/{charger_id}/raw", self.raw)
         r.add_get("/api/v1/transactions", self.list_transactions)
+        r.add_post("/api/v1/transactions/{transaction_id}/force-close", self.force_close)
+        r.add_get("/api/v1/id-tags", self.list_tags)
+        r.add_post("/api/v1/id-tags/import", self.import_tags)
+        r.add_put("/api/v1/id-tags/{id_tag}", self.put_tag)
+        r.add_delete("/api/v1/id-tags/{id_tag}", self.delete_tag)
+        r.add_get("/api/v1/alerts", self.list_alerts)
+        r.add_post("/api/v1/alerts/{seq}/ack", self.ack_alert)
         r.add_get("/api/v1/messages", self.list_messages)
         r.add_get("/api/v1/messages/export", self.export_messages)
         r.add_get("/api/v1/events", self.list_events)
@@ -268,7 +343,9 @@ class FakeApi:
     @web.middleware
     async def _auth(self, request: web.Request, handler: Any) -> web.StreamResponse:
         body = None
-        if request.can_read_body:
+        if request.can_read_body and request.content_type == "text/csv":
+            body = await request.text()
+        elif request.can_read_body:
             try:
                 body = await request.json()
             except ValueError:
@@ -301,17 +378,41 @@ class FakeApi:
     async def get_site(self, request: web.Request) -> web.Response:
         return web.json_response(self.site)
 
+    def _body(self, allowed: set[str]) -> dict[str, Any] | web.Response:
+        """The JSON body, refused (422) when it is not an object or names a key the route does not know."""
+        body = self.requests[-1].body
+        if body is None:
+            body = {}
+        if not isinstance(body, dict):
+            return error(422, "invalid_request", "the body must be a JSON object")
+        unknown = sorted(set(body) - allowed)
+        if unknown:
+            return error(422, "invalid_request", f"unknown key(s): {', '.join(unknown)}")
+        return body
+
     async def put_site(self, request: web.Request) -> web.Response:
-        body = self.requests[-1].body or {}
-        limit = body.get("limit_kw")
+        body = self._body({"limit_kw", "operator"})
+        if isinstance(body, web.Response):
+            return body
+        limit, operator = body.get("limit_kw"), body.get("operator")
         if isinstance(limit, bool) or not isinstance(limit, int | float):
             return error(422, "invalid_request", f"limit_kw: expected a number, got {limit!r}")
+        if not isinstance(operator, str) or not operator:
+            return error(422, "invalid_request", "operator: expected a non-empty string")
+        previous = self.site["limit_kw"]
         self.site["limit_kw"] = float(limit)
+        self.record(
+            "SiteLimitChanged",
+            None,
+            {"limit_kw": float(limit), "previous_kw": previous, "operator": operator},
+        )
         return web.json_response(self.site)
 
     async def list_chargers(self, request: web.Request) -> web.Response:
         q = request.query.get("q", "").lower()
         found = [c for c in self.chargers if q in f"{c['id']} {c['vendor']} {c['model']}".lower()]
+        if "registration" in request.query:
+            found = [c for c in found if c["registration"] == request.query["registration"]]
         offset, limit = int(request.query.get("offset", 0)), int(request.query.get("limit", 100))
         return web.json_response({"items": found[offset : offset + limit], "total": len(found)})
 
@@ -349,6 +450,8 @@ class FakeApi:
         )
 
     async def command(self, request: web.Request) -> web.Response:
+        if self.gate is not None:
+            await self.gate.wait()
         action = request.match_info["action"]
         if action not in CSMS_ACTIONS:
             return error(422, "invalid_request", f"{action!r} is not a CSMS-initiated OCPP 1.6 action")
@@ -361,6 +464,164 @@ class FakeApi:
         if not isinstance(body, dict) or not isinstance(body.get("action"), str) or not body["action"]:
             return error(422, "invalid_request", "action: expected a non-empty string")
         return self._answer(request.match_info["charger_id"], body["action"])
+
+    async def put_registration(self, request: web.Request) -> web.Response:
+        found = self.find(request.match_info["charger_id"])
+        if found is None:
+            return error(404, "unknown_charger", f"no charger {request.match_info['charger_id']!r}")
+        body = self._body({"registration", "operator"})
+        if isinstance(body, web.Response):
+            return body
+        if body.get("registration") not in ("Accepted", "Pending", "Rejected"):
+            return error(
+                422,
+                "invalid_request",
+                f"registration: {body.get('registration')!r} is not Accepted, Pending or Rejected",
+            )
+        found["registration"] = body["registration"]
+        self.record("RegistrationChanged", found["id"], {"registration": body["registration"]})
+        return web.json_response(found)
+
+    async def put_security(self, request: web.Request) -> web.Response:
+        found = self.find(request.match_info["charger_id"])
+        if found is None:
+            return error(404, "unknown_charger", f"no charger {request.match_info['charger_id']!r}")
+        body = self._body({"profile", "password", "operator"})
+        if isinstance(body, web.Response):
+            return body
+        profile = body.get("profile")
+        if isinstance(profile, bool) or profile not in (0, 1, 2, 3):
+            return error(422, "invalid_request", f"profile: expected 0, 1, 2 or 3, got {profile!r}")
+        found["security_profile"] = profile
+        return web.json_response({"charger_id": found["id"], "profile": profile})
+
+    async def send_local_list(self, request: web.Request) -> web.Response:
+        body = self._body({"update_type", "operator"})
+        if isinstance(body, web.Response):
+            return body
+        if body.get("update_type", "Full") not in ("Full", "Differential"):
+            return error(422, "invalid_request", "update_type: expected Full or Differential")
+        response = self._answer(request.match_info["charger_id"], "SendLocalList")
+        if response.status == 200:
+            self.local_list_version += 1
+        return response
+
+    async def force_close(self, request: web.Request) -> web.Response:
+        tx_id = int(request.match_info["transaction_id"])
+        tx = next((t for t in self.transactions if t["id"] == tx_id), None)
+        if tx is None:
+            return error(404, "not_found", f"no transaction {tx_id}")
+        body = self._body({"meter_stop", "operator"})
+        if isinstance(body, web.Response):
+            return body
+        meter_stop, operator = body.get("meter_stop"), body.get("operator")
+        if isinstance(meter_stop, bool) or not isinstance(meter_stop, int) or meter_stop < 0:
+            return error(
+                422,
+                "invalid_request",
+                f"meter_stop: expected a non-negative integer (Wh), got {meter_stop!r}",
+            )
+        if not isinstance(operator, str) or not operator:
+            return error(422, "invalid_request", "operator: expected a non-empty string")
+        if not tx["active"]:
+            return error(409, "conflict", f"transaction {tx_id} is not open")
+        tx.update(active=False, meter_stop=meter_stop, stop_time=iso(T0), stop_reason="Other",
+                  energy_wh=meter_stop - tx["meter_start"], stop_flag="force_closed")  # fmt: skip
+        self.record(
+            "TransactionForceClosed", tx["charger_id"], {"transactionId": tx_id, "operator": operator}
+        )
+        return web.json_response({**tx, "meter_values": [], "stop_records": []})
+
+    async def list_tags(self, request: web.Request) -> web.Response:
+        return web.json_response({"items": sorted(self.tags, key=lambda t: t["id_tag"])})
+
+    def _tag(self, id_tag: str, body: dict[str, Any]) -> dict[str, Any] | str:
+        """A tag from a body or CSV row, or what is wrong with it."""
+        if not 1 <= len(id_tag) <= 20:
+            return "id_tag: OCPP 1.6 id tags are 1-20 characters"
+        status = body.get("status") or "Accepted"
+        if status not in TAG_STATUSES:
+            return f"status: {status!r} is not one of {', '.join(TAG_STATUSES)}"
+        expiry = body.get("expiry_date") or None
+        if expiry is not None:
+            try:
+                stamp = datetime.fromisoformat(str(expiry).replace("Z", "+00:00")).timestamp()
+            except ValueError:
+                return f"expiry_date: {expiry!r} is not an ISO 8601 date-time"
+            expiry = iso(stamp)
+        return {"id_tag": id_tag, "status": status, "expiry_date": expiry,
+                "parent_id_tag": body.get("parent_id_tag") or None}  # fmt: skip
+
+    def _store_tag(self, tag: dict[str, Any]) -> None:
+        self.tags = [t for t in self.tags if t["id_tag"] != tag["id_tag"]] + [tag]
+
+    async def put_tag(self, request: web.Request) -> web.Response:
+        body = self._body({"status", "expiry_date", "parent_id_tag", "operator"})
+        if isinstance(body, web.Response):
+            return body
+        tag = self._tag(request.match_info["id_tag"], body)
+        if isinstance(tag, str):
+            return error(422, "invalid_request", tag)
+        self._store_tag(tag)
+        self.record("IdTagChanged", None, {**tag, "operator": body.get("operator")})
+        return web.json_response(tag)
+
+    async def delete_tag(self, request: web.Request) -> web.Response:
+        id_tag = request.match_info["id_tag"]
+        if not any(t["id_tag"] == id_tag for t in self.tags):
+            return error(404, "not_found", f"no id tag {id_tag!r}")
+        self.tags = [t for t in self.tags if t["id_tag"] != id_tag]
+        return web.Response(status=204)
+
+    async def import_tags(self, request: web.Request) -> web.Response:
+        text = self.requests[-1].body
+        if not isinstance(text, str):
+            return error(422, "invalid_request", "expected a text/csv body")
+        reader = csv.DictReader(io.StringIO(text))
+        if "id_tag" not in (reader.fieldnames or ()):
+            return error(422, "invalid_request", "line 1: the header has no id_tag column")
+        parsed = []
+        for line, row in enumerate(reader, start=2):
+            tag = self._tag(row.get("id_tag") or "", row)
+            if isinstance(tag, str):
+                return error(422, "invalid_request", f"line {line}: {tag}")
+            parsed.append(tag)
+        for tag in parsed:
+            self._store_tag(tag)
+        return web.json_response({"imported": len(parsed)})
+
+    def _alert(self, item: dict[str, Any]) -> dict[str, Any]:
+        by, at = self.acknowledged.get(item["seq"], (None, None))
+        return {key: item[key] for key in ("seq", "time", "kind", "charger_id", "data")} | {
+            "acknowledged_by": by, "acknowledged_at": at}  # fmt: skip
+
+    async def list_alerts(self, request: web.Request) -> web.Response:
+        state = request.query.get("state", "open")
+        alerts = [self._alert(e) for e in reversed(self.events) if e["category"] == "alert"]
+        if state == "open":
+            alerts = [a for a in alerts if a["acknowledged_by"] is None]
+        elif state == "acknowledged":
+            alerts = [a for a in alerts if a["acknowledged_by"] is not None]
+        return web.json_response({"items": alerts[: int(request.query.get("limit", 200))]})
+
+    async def ack_alert(self, request: web.Request) -> web.Response:
+        if self.gate is not None:
+            await self.gate.wait()
+        seq = int(request.match_info["seq"])
+        found = next((e for e in self.events if e["seq"] == seq and e["category"] == "alert"), None)
+        if found is None:
+            return error(404, "not_found", f"no alert {seq}")
+        body = self._body({"operator"})
+        if isinstance(body, web.Response):
+            return body
+        operator = body.get("operator")
+        if not isinstance(operator, str) or not operator:
+            return error(422, "invalid_request", "operator: expected a non-empty string")
+        if seq in self.acknowledged:
+            return error(409, "conflict", f"alert {seq} is already acknowledged")
+        self.acknowledged[seq] = (operator, iso(T0))
+        self.record("AlertAcknowledged", found["charger_id"], {"seq": seq, "operator": operator})
+        return web.json_response(self._alert(found))
 
     async def list_transactions(self, request: web.Request) -> web.Response:
         items = self.transactions
@@ -379,7 +640,7 @@ class FakeApi:
         return items[: int(query.get("limit", 100))]
 
     async def list_messages(self, request: web.Request) -> web.Response:
-        return web.json_response({"items": self._messages(request.query)})
+        return web.json_response({"items": self._messages(request.query), "next": None})
 
     async def export_messages(self, request: web.Request) -> web.Response:
         fmt = request.query.get("format", "json")
@@ -391,15 +652,21 @@ class FakeApi:
             writer.writerows(items)
             text, content_type = out.getvalue(), "text/csv"
         else:
-            text, content_type = json.dumps(items, indent=1), "application/json"
+            text = json.dumps({"items": items, "truncated": False, "next": None}, indent=1)
+            content_type = "application/json"
         disposition = f'attachment; filename="voltyard-messages.{fmt}"'
         return web.Response(
             text=text, content_type=content_type, headers={"Content-Disposition": disposition}
         )
 
     async def list_events(self, request: web.Request) -> web.Response:
+        wanted = {c for c in request.query.get("category", "").split(",") if c}
+        matching = [e for e in self.events if not wanted or e["category"] in wanted]
+        if "latest" in request.query:
+            items = matching[-int(request.query["latest"]) :]
+            return web.json_response({"items": items, "next": self.events[-1]["seq"] if self.events else 0})
         after, limit = int(request.query.get("after", 0)), int(request.query.get("limit", 500))
-        items = [e for e in self.events if e["seq"] > after][:limit]
+        items = [e for e in matching if e["seq"] > after][:limit]
         return web.json_response({"items": items, "next": items[-1]["seq"] if items else after})
 
     async def get_cabinet(self, request: web.Request) -> web.Response:

@@ -1,4 +1,6 @@
-"""The main screens set up for a picture: shared by the snapshot tests and scripts/screenshots.py.
+"""The main screens set up for a picture, for the snapshot tests (against the fake API).
+
+The docs' screenshots are taken from a real appliance by scripts/screenshots.py, not from these scenes.
 
 Each scene takes a Pilot of a console connected to the fake API (`FakeApi.with_site()`), waits for the
 data, and leaves the screen in the state to draw. The API's random test port is replaced in the title by
@@ -132,6 +134,35 @@ async def events(pilot: Pilot[None]) -> None:
     await pilot.pause()
 
 
+async def _mode(pilot: Pilot[None], key: str, group: str) -> None:
+    app = await _ready(pilot)
+    await pilot.press(key)
+    await pilot.pause()
+    await workers_done(app, [group])
+    await pilot.pause()
+
+
+async def history(pilot: Pilot[None]) -> None:
+    await _mode(pilot, "h", "history")
+
+
+async def tags(pilot: Pilot[None]) -> None:
+    await _mode(pilot, "g", "tags")
+
+
+async def alerts(pilot: Pilot[None]) -> None:
+    await _mode(pilot, "k", "alerts")
+
+
+async def site_limit(pilot: Pilot[None]) -> None:
+    app = await _ready(pilot)
+    await pilot.press("l")
+    await pilot.pause()
+    app.screen.query_one("#field-limit_kw", Input).value = "180"
+    await pilot.press("ctrl+s")
+    await pilot.pause()
+
+
 SCENES: dict[str, Scene] = {
     "dashboard": dashboard,
     "chargers": chargers,
@@ -143,4 +174,8 @@ SCENES: dict[str, Scene] = {
     "inspector": inspector,
     "crafter": crafter,
     "events": events,
+    "history": history,
+    "tags": tags,
+    "alerts": alerts,
+    "site-limit": site_limit,
 }

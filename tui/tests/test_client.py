@@ -68,7 +68,7 @@ async def test_read_only_token_is_refused_on_writes(api: FakeApiServer):
     try:
         assert (await client.site()).limit_kw == 250.0
         with pytest.raises(ApiError) as caught:
-            await client.set_site_limit(100.0)
+            await client.set_site_limit(100.0, "alice")
         assert (caught.value.status, caught.value.code) == (403, "forbidden")
     finally:
         await client.close()

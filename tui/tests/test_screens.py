@@ -6,10 +6,11 @@ API (the fake records every request), so a form that "works" on screen but sends
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
-from conftest import build_app, loaded, until, workers_done
+from conftest import build_app, loaded, requested, until, workers_done
 from fake_api import READONLY, FakeApi, FakeApiServer
 from textual.widgets import DataTable, Input, Select, Static, TextArea
 
@@ -17,6 +18,7 @@ from voltyard_tui.app import VoltyardApp
 from voltyard_tui.screens.charger_detail import ChargerDetailScreen
 from voltyard_tui.screens.command_modal import CommandModal
 from voltyard_tui.screens.crafter import CrafterScreen
+from voltyard_tui.screens.forms import ConfirmModal
 from voltyard_tui.screens.inspector import InspectorScreen
 from voltyard_tui.widgets.charger_table import ChargerTable
 from voltyard_tui.widgets.event_log import EventLog
@@ -272,6 +274,9 @@ async def test_typed_errors_offline_and_call_error(make_app, fake: FakeApi):
         await type_into(pilot, modal.query_one("#field-transactionId", Input), "7")
         await pilot.press("ctrl+s")
         await pilot.pause()
+        assert isinstance(app.screen, ConfirmModal)  # a remote stop ends a charge: asked first
+        await pilot.press("y")
+        await pilot.pause()
         await workers_done(app, ["send"])
         await pilot.pause()
         assert text(modal.query_one("#result", Static)) == "409 charger_offline: SIM00004 is not connected"
@@ -283,6 +288,8 @@ async def test_typed_errors_offline_and_call_error(make_app, fake: FakeApi):
             {"error_code": "NotSupported", "description": "no remote stop", "error_details": {}},
         )
         await pilot.press("ctrl+s")
+        await pilot.pause()
+        await pilot.press("y")
         await pilot.pause()
         await workers_done(app, ["send"])
         await pilot.pause()
@@ -308,6 +315,8 @@ async def test_choice_fields_and_the_action_picker(make_app, fake: FakeApi):
         modal.query_one("#field-type", Select).value = "Soft"
         await pilot.press("ctrl+s")
         await pilot.pause()
+        await pilot.press("y")  # a reset is confirmed first
+        await pilot.pause()
         await workers_done(app, ["send"])
         assert [c.body for c in fake.calls("POST", COMMANDS.format("SIM00002", "Reset"))] == [
             {"type": "Soft"}
@@ -315,6 +324,48 @@ async def test_choice_fields_and_the_action_picker(make_app, fake: FakeApi):
         await pilot.press("escape")
         await pilot.pause()
         assert isinstance(app.screen, ChargerDetailScreen)
+
+
+async def test_reset_asks_first_and_a_second_press_does_not_send_it_twice(make_app, fake: FakeApi):
+    """Issue 15 finding 11: Reset went out without confirmation, and twice on a second key press."""
+    app = make_app()
+    reset = COMMANDS.format("SIM00002", "Reset")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(app)
+        await open_charger(pilot, app, "SIM00002")
+        await pilot.press("a")
+        await pilot.pause()
+        await pilot.press(*"reset", "enter")
+        await pilot.pause()
+        modal = app.screen
+        assert isinstance(modal, CommandModal)
+        modal.query_one("#field-type", Select).value = "Hard"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmModal)
+        await pilot.press("ctrl+s")  # pressed again while the confirmation is open
+        await pilot.pause()
+        assert fake.calls("POST", reset) == []
+        await pilot.press("n")
+        await pilot.pause()
+        assert app.screen is modal
+        assert fake.calls("POST", reset) == []
+        assert "Not sent" in text(modal.query_one("#result", Static))
+
+        fake.gate = asyncio.Event()  # the charger takes its time: the command stays in flight
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        await pilot.press("y")
+        await pilot.pause()
+        await requested(fake, "POST", reset)
+        await pilot.press("ctrl+s", "ctrl+s")  # impatient presses while it is in flight
+        await pilot.pause()
+        assert app.screen is modal
+        fake.gate.set()
+        await workers_done(app, ["send"])
+        await pilot.pause()
+        assert [c.body for c in fake.calls("POST", reset)] == [{"type": "Hard"}]
+        assert "answered" in text(modal.query_one("#result", Static))
 
 
 async def test_a_read_only_token_is_refused_with_403(fake: FakeApi, api: FakeApiServer, tmp_path: Path):
@@ -454,7 +505,7 @@ async def test_inspector_exports_through_the_api(make_app, fake: FakeApi, tmp_pa
         await pilot.pause()
         await workers_done(app, ["export"])
         exported = json.loads((tmp_path / "voltyard-messages.json").read_text())
-        assert [m["message_id"] for m in exported] == ["sn-9"]
+        assert [m["message_id"] for m in exported["items"]] == ["sn-9"]
         assert fake.calls("GET", "/api/v1/messages/export")[0].query == {
             "format": "json",
             "charger_id": "SIM00003",

@@ -76,3 +76,23 @@ def test_crafter(snap_compare, site_api, tmp_path):
 def test_events(snap_compare, site_api, tmp_path):
     """The events and alerts log."""
     assert compare(snap_compare, site_api, tmp_path, "events")
+
+
+def test_history(snap_compare, site_api, tmp_path):
+    """Transaction history: energy, duration, stop reason; the open ones charging."""
+    assert compare(snap_compare, site_api, tmp_path, "history")
+
+
+def test_tags(snap_compare, site_api, tmp_path):
+    """The id tags with status, expiry and parent."""
+    assert compare(snap_compare, site_api, tmp_path, "tags")
+
+
+def test_alerts(snap_compare, site_api, tmp_path):
+    """The open alerts, to acknowledge."""
+    assert compare(snap_compare, site_api, tmp_path, "alerts")
+
+
+def test_site_limit(snap_compare, site_api, tmp_path):
+    """The site limit form asking for confirmation."""
+    assert compare(snap_compare, site_api, tmp_path, "site-limit")

@@ -69,3 +69,16 @@ def test_site_events_and_meter_values_do_not_touch_rows():
     assert s.apply(Event("MeterValues", "SIM00001", T0, {"connectorId": 1, "power_w": 7400})) is None
     assert s.charger_power_kw("SIM00001") == 7.4
     assert len(s.events) == 2
+
+
+def test_an_alert_is_not_pushed_out_by_bookkeeping():
+    """Issue 15 finding 6: ten plans a second pushed alerts out of the console's memory."""
+    s = SiteState()
+    s.apply(Event("Alert", "SIM00003", T0, {"kind": "GroundFailure"}, category="alert"))
+    for i in range(5000):
+        s.apply(Event("PlanComputed", None, T0 + i / 10, {}, category="power"))
+        s.apply(Event("MeterValues", "SIM00001", T0 + i / 10, {}, category="transaction"))
+    assert [e.kind for e in s.events_of(("alert",))] == ["Alert"]
+    assert len(s.events_of(("power",))) == 1000
+    assert [e.kind for e in s.events_of(("alert", "charger", "transaction"))] == ["Alert"]
+    assert len(s.events_of(("transaction",), chatty=True)) == 1000  # the meter readings, kept apart

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from voltyard_tui import __version__
-from voltyard_tui.app import DEFAULT_API_URL, VoltyardApp
+from voltyard_tui.app import DEFAULT_API_URL, VoltyardApp, default_operator
 from voltyard_tui.client import ApiClient
 from voltyard_tui.tokens import TokenError, resolve_token
 
@@ -42,6 +42,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="the appliance's data directory, where the token files are",
     )
+    parser.add_argument(
+        "--operator",
+        metavar="NAME",
+        default=None,
+        help="who the appliance's audit records for changes made here "
+        f"(default: the login name, now {default_operator()!r})",
+    )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
 
@@ -54,6 +61,10 @@ def main(argv: list[str] | None = None) -> int:
     except TokenError as exc:
         print(f"voltyard-tui: {exc}", file=sys.stderr)
         return 2
-    app = VoltyardApp(ApiClient(args.api_url, credentials.token), read_only=credentials.read_only)
+    app = VoltyardApp(
+        ApiClient(args.api_url, credentials.token),
+        read_only=credentials.read_only,
+        operator=args.operator or default_operator(),
+    )
     app.run()
     return app.return_code or 0

@@ -20,12 +20,14 @@ from textual.message import Message
 
 from voltyard_tui.messages import HealthUpdated, StreamConnected, StreamEventReceived, StreamLost
 from voltyard_tui.models import (
+    Alert,
     Cabinet,
     Charger,
     ChargerDetail,
     Event,
     Exchange,
     Health,
+    IdTag,
     Site,
     Transaction,
 )
@@ -126,12 +128,25 @@ class ApiClient:
         return f"{self.base_url}{API_PATH}{path}"
 
     async def _send(
-        self, method: str, path: str, *, params: Mapping[str, str] | None = None, body: object = None
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        body: object = None,
+        text: str | None = None,
+        content_type: str = "application/json",
     ) -> aiohttp.ClientResponse:
         try:
-            response = await self.session.request(
-                method, self.url(path), params=params, json=body if body is not None else None
-            )
+            if text is not None:
+                response = await self.session.request(
+                    method, self.url(path), params=params, data=text.encode(),
+                    headers={"Content-Type": content_type},
+                )  # fmt: skip
+            else:
+                response = await self.session.request(
+                    method, self.url(path), params=params, json=body if body is not None else None
+                )
         except (aiohttp.ClientConnectionError, TimeoutError) as exc:
             raise ApiUnreachableError(f"{self.base_url}: {exc or type(exc).__name__}") from exc
         if response.status >= 400:
@@ -154,11 +169,22 @@ class ApiClient:
             return ApiError(response.status, "http_error", response.reason or f"HTTP {response.status}")
 
     async def request(
-        self, method: str, path: str, *, params: Mapping[str, str] | None = None, body: object = None
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        body: object = None,
+        text: str | None = None,
+        content_type: str = "application/json",
     ) -> Any:  # noqa: ANN401 - JSON is Any by nature; the typed methods below narrow it
         """One JSON request; raises `ApiError` for an error answer and `ApiUnreachableError` for none."""
-        response = await self._send(method, path, params=params, body=body)
+        response = await self._send(
+            method, path, params=params, body=body, text=text, content_type=content_type
+        )
         async with response:
+            if response.status == 204:
+                return None
             try:
                 return await response.json(content_type=None)
             except ValueError as exc:
@@ -170,15 +196,22 @@ class ApiClient:
     async def site(self) -> Site:
         return Site.from_json(await self.request("GET", "/site"))
 
-    async def set_site_limit(self, limit_kw: float) -> Site:
-        return Site.from_json(await self.request("PUT", "/site", body={"limit_kw": limit_kw}))
+    async def set_site_limit(self, limit_kw: float, operator: str) -> Site:
+        """Change the shared limit; the appliance audits it as SiteLimitChanged with the operator's name."""
+        body = {"limit_kw": limit_kw, "operator": operator}
+        return Site.from_json(await self.request("PUT", "/site", body=body))
 
     async def chargers(
-        self, *, q: str = "", status: str | None = None, limit: int = 1000, offset: int = 0
+        self,
+        *,
+        q: str = "",
+        status: str | None = None,
+        registration: str | None = None,
+        limit: int = 1000,
+        offset: int = 0,
     ) -> tuple[list[Charger], int]:
-        data = await self.request(
-            "GET", "/chargers", params=_params(q=q, status=status, limit=limit, offset=offset)
-        )
+        params = _params(q=q, status=status, registration=registration, limit=limit, offset=offset)
+        data = await self.request("GET", "/chargers", params=params)
         return [Charger.from_json(c) for c in data["items"]], int(data.get("total", len(data["items"])))
 
     async def all_chargers(self) -> list[Charger]:
@@ -193,13 +226,89 @@ class ApiClient:
     async def charger(self, charger_id: str) -> ChargerDetail:
         return ChargerDetail.from_json(await self.request("GET", f"/chargers/{charger_id}"))
 
+    async def set_registration(self, charger_id: str, registration: str, operator: str) -> Charger:
+        """Accept, reject or set pending a charger's registration (audited with the operator's name)."""
+        body = {"registration": registration, "operator": operator}
+        return Charger.from_json(await self.request("PUT", f"/chargers/{charger_id}/registration", body=body))
+
+    async def set_security(
+        self, charger_id: str, profile: int, password: str | None, operator: str
+    ) -> dict[str, Any]:
+        """Security profile 0-3 of a charger; profiles 1 and 2 take the Basic-auth password."""
+        body: dict[str, Any] = {"profile": profile, "operator": operator}
+        if password:
+            body["password"] = password
+        return dict(await self.request("PUT", f"/chargers/{charger_id}/security", body=body))
+
+    async def send_local_list(self, charger_id: str, update_type: str, operator: str) -> dict[str, Any]:
+        """SendLocalList built by the appliance from its id tags; the charger's answer."""
+        body = {"update_type": update_type, "operator": operator}
+        data = await self.request("POST", f"/chargers/{charger_id}/local-list/send", body=body)
+        return dict(data.get("answer") or data)
+
     async def transactions(
-        self, *, active: bool | None = None, charger_id: str | None = None, limit: int = 100
+        self,
+        *,
+        active: bool | None = None,
+        charger_id: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        limit: int = 100,
     ) -> list[Transaction]:
-        data = await self.request(
-            "GET", "/transactions", params=_params(active=active, charger_id=charger_id, limit=limit)
-        )
+        params = _params(active=active, charger_id=charger_id, since=since, until=until, limit=limit)
+        data = await self.request("GET", "/transactions", params=params)
         return [Transaction.from_json(t) for t in data["items"]]
+
+    async def force_close(self, transaction_id: int, meter_stop: int, operator: str) -> Transaction:
+        """Close an open transaction the charger never stopped (audited with the operator's name)."""
+        body = {"meter_stop": meter_stop, "operator": operator}
+        data = await self.request("POST", f"/transactions/{transaction_id}/force-close", body=body)
+        return Transaction.from_json(data)
+
+    async def id_tags(self) -> list[IdTag]:
+        data = await self.request("GET", "/id-tags")
+        return [IdTag.from_json(t) for t in data["items"]]
+
+    async def put_id_tag(
+        self,
+        id_tag: str,
+        *,
+        status: str,
+        expiry_date: str | None,
+        parent_id_tag: str | None,
+        operator: str,
+    ) -> IdTag:
+        """Add or change a tag (`expiry_date` ISO 8601 or None); audited with the operator's name."""
+        body = {
+            "status": status,
+            "expiry_date": expiry_date,
+            "parent_id_tag": parent_id_tag,
+            "operator": operator,
+        }
+        return IdTag.from_json(await self.request("PUT", f"/id-tags/{id_tag}", body=body))
+
+    async def delete_id_tag(self, id_tag: str, operator: str) -> None:
+        await self.request("DELETE", f"/id-tags/{id_tag}", params=_params(operator=operator))
+
+    async def import_id_tags(self, csv_text: str, operator: str) -> int:
+        """Import a CSV (header id_tag,status,expiry_date,parent_id_tag); all rows or none."""
+        data = await self.request(
+            "POST",
+            "/id-tags/import",
+            params=_params(operator=operator),
+            text=csv_text,
+            content_type="text/csv",
+        )
+        return int(data.get("imported", 0))
+
+    async def alerts(self, *, state: str = "open", limit: int = 200) -> list[Alert]:
+        """Alerts newest first; `state` open | acknowledged | all."""
+        data = await self.request("GET", "/alerts", params=_params(state=state, limit=limit))
+        return [Alert.from_json(a) for a in data["items"]]
+
+    async def ack_alert(self, seq: int, operator: str) -> Alert:
+        data = await self.request("POST", f"/alerts/{seq}/ack", body={"operator": operator})
+        return Alert.from_json(data)
 
     async def messages(
         self,
@@ -229,9 +338,18 @@ class ApiClient:
             disposition = response.headers.get("Content-Disposition", "")
         return Export(_filename(disposition, f"voltyard-messages.{fmt}"), content)
 
-    async def events(self, *, after: int = 0, limit: int = 500) -> tuple[list[Event], int]:
-        data = await self.request("GET", "/events", params=_params(after=after, limit=limit))
+    async def events(
+        self, *, after: int = 0, limit: int = 500, category: Iterable[str] = ()
+    ) -> tuple[list[Event], int]:
+        params = _params(after=after, limit=limit, category=",".join(category))
+        data = await self.request("GET", "/events", params=params)
         return [Event.from_json(e) for e in data["items"]], int(data.get("next", after))
+
+    async def latest_events(self, count: int, *, category: Iterable[str] = ()) -> tuple[list[Event], int]:
+        """The newest `count` events (oldest first) and the newest seq: recent history, not seq 0's."""
+        params = _params(latest=count, category=",".join(category))
+        data = await self.request("GET", "/events", params=params)
+        return [Event.from_json(e) for e in data["items"]], int(data.get("next", 0))
 
     async def cabinet(self) -> Cabinet:
         return Cabinet.from_json(await self.request("GET", "/cabinet"))

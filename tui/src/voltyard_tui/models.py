@@ -7,10 +7,13 @@ lenient about absent optional fields (an older appliance may not send them) but 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from typing import Any
 
 __all__ = [
+    "CATEGORIES",
+    "Alert",
     "Cabinet",
     "Charger",
     "ChargerDetail",
@@ -21,13 +24,66 @@ __all__ = [
     "Gun",
     "GunPlan",
     "Health",
+    "IdTag",
     "Module",
     "Site",
     "Slot",
     "Transaction",
+    "format_time",
+    "iso_utc",
+    "parse_time",
 ]
 
 JsonObject = dict[str, Any]
+
+
+CATEGORIES = ("alert", "operator", "charger", "transaction", "power")
+"""The event categories the API tags every event with (docs/api.md), in the order the console lists them."""
+
+# Only for an appliance older than the categories (no `category` on its events): the server's mapping
+# (voltyard/events.py) is the one that counts, this guess only keeps such a console usable.
+_FALLBACK_CATEGORY = {
+    "Alert": "alert", "Warning": "alert", "SecurityEvent": "alert", "ClockSkew": "alert",
+    "AutomaticResponse": "alert", "TransactionStarted": "transaction", "TransactionStopped": "transaction",
+    "TransactionReconciled": "transaction", "SitePlan": "power", "PlanComputed": "power",
+    "SiteLimitChanged": "operator", "IdTagChanged": "operator", "RegistrationChanged": "operator",
+    "SecurityProfileChanged": "operator", "TransactionForceClosed": "operator",
+    "AlertAcknowledged": "operator",
+}  # fmt: skip
+
+
+def parse_time(value: object) -> float | None:
+    """The one place the console reads a time from the API: ISO 8601 (`...Z` or an offset) to unix seconds.
+
+    The API sends ISO 8601 UTC everywhere; a number (an older appliance's unix seconds) is taken as is. A
+    string that does not parse (a charger's own clock text the appliance passed through) is None: the
+    screens show a dash rather than a wrong time.
+    """
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:  # no zone given: the API's times are UTC
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.timestamp()
+
+
+def format_time(stamp: float | None, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
+    """A parsed time in the console's local time zone; a dash when unknown."""
+    if stamp is None:
+        return "–"
+    return datetime.fromtimestamp(stamp).strftime(fmt)
+
+
+def iso_utc(stamp: float) -> str:
+    """Unix seconds as the API takes times: ISO 8601 UTC with a `Z`."""
+    return datetime.fromtimestamp(stamp, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def _str(value: object) -> str:
@@ -104,6 +160,37 @@ class Charger:
             return "faulted"
         return "online" if self.online else "offline"
 
+    def merged(self, update: Charger) -> Charger:
+        """`update` folded into this record without losing what the update does not say.
+
+        A live event builds a partial record (no security profile, connectors without availability); the
+        fields it leaves unknown keep their last known value instead of being blanked.
+        """
+        connectors = {c.connector_id: c for c in self.connectors}
+        for new in update.connectors:
+            old = connectors.get(new.connector_id)
+            connectors[new.connector_id] = (
+                new
+                if old is None
+                else replace(
+                    new,
+                    availability=new.availability or old.availability,
+                    info=new.info or old.info,
+                )
+            )
+        return replace(
+            update,
+            registration=update.registration or self.registration,
+            vendor=update.vendor or self.vendor,
+            model=update.model or self.model,
+            firmware_version=update.firmware_version or self.firmware_version,
+            last_seen=update.last_seen if update.last_seen is not None else self.last_seen,
+            security_profile=(
+                update.security_profile if update.security_profile is not None else self.security_profile
+            ),
+            connectors=tuple(connectors[k] for k in sorted(connectors)),
+        )
+
     @classmethod
     def from_json(cls, data: JsonObject) -> Charger:
         return cls(
@@ -114,7 +201,7 @@ class Charger:
             vendor=_str(data.get("vendor")),
             model=_str(data.get("model")),
             firmware_version=_str(data.get("firmware_version")),
-            last_seen=_opt_float(data.get("last_seen")),
+            last_seen=parse_time(data.get("last_seen")),
             security_profile=_opt_int(data.get("security_profile")),
             connectors=tuple(Connector.from_json(c) for c in data.get("connectors") or ()),
         )
@@ -144,6 +231,7 @@ class Transaction:
     stop_reason: str | None
     active: bool
     energy_wh: int | None
+    duration_s: float | None = None
 
     @classmethod
     def from_json(cls, data: JsonObject) -> Transaction:
@@ -153,12 +241,13 @@ class Transaction:
             connector_id=int(data.get("connector_id") or 0),
             id_tag=_str(data.get("id_tag")),
             meter_start=_opt_int(data.get("meter_start")),
-            start_time=_opt_float(data.get("start_time")),
+            start_time=parse_time(data.get("start_time")),
             meter_stop=_opt_int(data.get("meter_stop")),
-            stop_time=_opt_float(data.get("stop_time")),
+            stop_time=parse_time(data.get("stop_time")),
             stop_reason=_opt_str(data.get("stop_reason")),
             active=bool(data.get("active")),
             energy_wh=_opt_int(data.get("energy_wh")),
+            duration_s=_opt_float(data.get("duration_s")),
         )
 
 
@@ -208,14 +297,14 @@ class Exchange:
         return cls(
             charger_id=_str(data.get("charger_id")),
             direction=_str(data.get("direction")),
-            time=_float(data.get("time")),
+            time=parse_time(data.get("time")) or 0.0,
             message_type=_str(data.get("message_type")),
             message_id=_str(data.get("message_id")),
             action=_str(data.get("action")),
             frame=_str(data.get("frame")),
             reply_type=_opt_str(data.get("reply_type")),
             reply=_opt_str(data.get("reply")),
-            reply_time=_opt_float(data.get("reply_time")),
+            reply_time=parse_time(data.get("reply_time")),
         )
 
 
@@ -228,16 +317,70 @@ class Event:
     time: float
     data: JsonObject = field(default_factory=dict)
     seq: int | None = None
+    category: str = "charger"
 
     @classmethod
     def from_json(cls, data: JsonObject) -> Event:
         payload = data.get("data")
+        kind = _str(data.get("kind"))
+        category = _str(data.get("category")) or _FALLBACK_CATEGORY.get(kind, "charger")
         return cls(
-            kind=_str(data.get("kind")),
+            kind=kind,
             charger_id=_opt_str(data.get("charger_id")),
-            time=_float(data.get("time")),
+            time=parse_time(data.get("time")) or 0.0,
             data=dict(payload) if isinstance(payload, dict) else {},
             seq=_opt_int(data.get("seq")),
+            category=category,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """An alert of the appliance (GET /alerts), open until an operator acknowledges it."""
+
+    seq: int
+    time: float | None
+    kind: str
+    charger_id: str | None
+    data: JsonObject
+    acknowledged_by: str | None
+    acknowledged_at: float | None
+
+    @property
+    def what(self) -> str:
+        """The alert's own kind (`data.kind`, e.g. ConnectorFaulted) or the event kind."""
+        return _str(self.data.get("kind") or self.data.get("type")) or self.kind
+
+    @classmethod
+    def from_json(cls, data: JsonObject) -> Alert:
+        payload = data.get("data")
+        return cls(
+            seq=int(data["seq"]),
+            time=parse_time(data.get("time")),
+            kind=_str(data.get("kind")),
+            charger_id=_opt_str(data.get("charger_id")),
+            data=dict(payload) if isinstance(payload, dict) else {},
+            acknowledged_by=_opt_str(data.get("acknowledged_by")),
+            acknowledged_at=parse_time(data.get("acknowledged_at")),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class IdTag:
+    """An id tag the appliance authorizes against (GET /id-tags)."""
+
+    id_tag: str
+    status: str
+    expiry_date: float | None
+    parent_id_tag: str | None
+
+    @classmethod
+    def from_json(cls, data: JsonObject) -> IdTag:
+        return cls(
+            id_tag=str(data["id_tag"]),
+            status=_str(data.get("status")) or "Accepted",
+            expiry_date=parse_time(data.get("expiry_date")),
+            parent_id_tag=_opt_str(data.get("parent_id_tag")),
         )
 
 

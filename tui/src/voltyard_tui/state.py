@@ -12,15 +12,19 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from voltyard_tui.models import Charger, Connector, Event, Health, Site, Transaction
+from voltyard_tui.models import CATEGORIES, Charger, Connector, Event, Health, Site, Transaction
 
-__all__ = ["ALERT_KINDS", "Change", "SiteState"]
+__all__ = ["ALERT_KINDS", "CHATTY_KINDS", "Change", "SiteState"]
 
 ALERT_KINDS = frozenset({"Alert", "Warning", "SecurityEvent"})
 """Event kinds the console raises as notifications as well as listing them."""
 
 POWER_SAMPLES = 120
 EVENT_BACKLOG = 1000
+"""Events kept per category: ten plans a second cannot push an alert out of the console's memory."""
+CHATTY_KINDS = frozenset({"MeterValues"})
+"""Kinds that come many times a minute per charger: kept apart, like a category of their own."""
+_CHATTY = "chatty"
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,16 +45,41 @@ class SiteState:
         self.site: Site | None = None
         self.power_history: deque[float] = deque(maxlen=POWER_SAMPLES)
         self.active_sessions: tuple[Transaction, ...] = ()
-        self.events: deque[Event] = deque(maxlen=EVENT_BACKLOG)
+        self._events: dict[str, deque[Event]] = {
+            name: deque(maxlen=EVENT_BACKLOG) for name in (*CATEGORIES, _CHATTY)
+        }
         self.power_w: dict[tuple[str, int], float] = {}
 
     def load_chargers(self, chargers: Iterable[Charger]) -> None:
         self.chargers = {charger.id: charger for charger in chargers}
 
+    def merge_charger(self, charger: Charger) -> Charger:
+        """Fold a fuller record (GET /chargers/{id}) into what the stream built; the merged record."""
+        known = self.chargers.get(charger.id)
+        merged = charger if known is None else known.merged(charger)
+        self.chargers[charger.id] = merged
+        return merged
+
     def load_events(self, events: Iterable[Event]) -> None:
         """Replace the recent events with the log's tail (after a reconnect it has what the stream missed)."""
-        self.events.clear()
-        self.events.extend(events)
+        for kept in self._events.values():
+            kept.clear()
+        for event in sorted(events, key=_order):
+            self._keep(event)
+
+    def _keep(self, event: Event) -> None:
+        name = _CHATTY if event.kind in CHATTY_KINDS else event.category
+        self._events.get(name, self._events["charger"]).append(event)
+
+    @property
+    def events(self) -> list[Event]:
+        """Every kept event, oldest first."""
+        return self.events_of(CATEGORIES, chatty=True)
+
+    def events_of(self, categories: Iterable[str], *, chatty: bool = False) -> list[Event]:
+        """The kept events of these categories, and the meter readings if asked; oldest first."""
+        names = [*categories, *((_CHATTY,) if chatty else ())]
+        return sorted((event for name in names for event in self._events.get(name, ())), key=_order)
 
     def update_health(self, health: Health, site: Site | None) -> None:
         self.health = health
@@ -78,7 +107,7 @@ class SiteState:
 
     def apply(self, event: Event) -> str | None:
         """Fold one live event in; the id of the charger whose row changed, if any."""
-        self.events.append(event)
+        self._keep(event)
         charger_id = event.charger_id
         data = event.data
         if event.kind == "SiteLimitChanged" and self.site is not None:
@@ -102,7 +131,8 @@ class SiteState:
         updated = self._changed(charger, event)
         if updated is charger and charger_id in self.chargers:
             return None
-        self.chargers[charger_id] = updated
+        # Merge, never replace: the event's partial record keeps the security profile, availability, etc.
+        self.chargers[charger_id] = charger.merged(updated)
         return charger_id
 
     @staticmethod
@@ -150,3 +180,8 @@ class SiteState:
 
     def charger_power_kw(self, charger_id: str) -> float:
         return sum(w for (cid, _), w in self.power_w.items() if cid == charger_id) / 1000
+
+
+def _order(event: Event) -> tuple[float, int]:
+    # Sequenced events by seq within a time; a live one (no seq yet) after the logged ones of its time.
+    return (event.time, event.seq if event.seq is not None else 2**62)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import time
 from typing import ClassVar
 
@@ -12,22 +13,27 @@ from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
 
 from voltyard_tui.client import ApiError, ApiUnreachableError
-from voltyard_tui.models import Charger, ChargerDetail, Exchange
+from voltyard_tui.models import Charger, ChargerDetail, Exchange, format_time
 from voltyard_tui.screens.action_picker import ActionPicker
 from voltyard_tui.screens.base import ConsoleScreen
 from voltyard_tui.screens.command_modal import CommandModal
 from voltyard_tui.screens.crafter import CrafterScreen
+from voltyard_tui.screens.forms import ConfirmModal, FormField, FormModal, describe_error
 from voltyard_tui.state import Change
 from voltyard_tui.widgets.charger_table import STATE_STYLES, STATUS_STYLES
 
 __all__ = ["ChargerDetailScreen"]
 
 RECENT_MESSAGES = 30
-_RELOAD_ON = frozenset({"TransactionStarted", "TransactionStopped", "ChargerBooted", "CommandAnswered"})
+_RELOAD_ON = frozenset(
+    {"TransactionStarted", "TransactionStopped", "ChargerBooted", "CommandAnswered", "SecurityProfileChanged"}
+)
+ROTATED_KEY_BYTES = 20
+"""A new AuthorizationKey: 20 random bytes, sent as 40 hex characters (the whitepaper allows 16-40 bytes)."""
 
 
 def _when(stamp: float | None) -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(stamp)) if stamp else "–"
+    return format_time(stamp)
 
 
 class ChargerDetailScreen(ConsoleScreen):
@@ -44,6 +50,8 @@ class ChargerDetailScreen(ConsoleScreen):
         Binding("s", "command('RemoteStartTransaction')", "Remote start"),
         Binding("t", "command('RemoteStopTransaction')", "Remote stop"),
         Binding("w", "craft", "Raw frame"),
+        Binding("p", "security", "Security profile"),
+        Binding("y", "rotate_key", "Rotate key"),
         Binding("r", "reload", "Reload"),
         Binding("escape", "app.pop_screen", "Back"),
     ]
@@ -52,6 +60,7 @@ class ChargerDetailScreen(ConsoleScreen):
         super().__init__()
         self.charger_id = charger_id
         self.detail: ChargerDetail | None = None
+        self.rotating = False
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -95,8 +104,10 @@ class ChargerDetailScreen(ConsoleScreen):
             status.update(Text(f"Could not load {self.charger_id}: {exc}", style="red"))
             return
         status.update(f"Loaded {time.strftime('%H:%M:%S', time.localtime(self.console.clock()))}")
-        self._draw_summary(self.detail.charger)
-        self._draw_connectors(self.detail.charger)
+        # The detail is the fullest record: the live state gets what it lacked (profile, availability).
+        charger = self.console.state.merge_charger(self.detail.charger)
+        self._draw_summary(charger)
+        self._draw_connectors(charger)
         self._draw_sessions(self.detail)
         self._draw_configuration(self.detail)
         self._draw_messages(messages)
@@ -104,6 +115,8 @@ class ChargerDetailScreen(ConsoleScreen):
     def redraw(self) -> None:
         charger = self.console.state.chargers.get(self.charger_id)
         if charger is not None and self.detail is not None:
+            # Merge, never replace: a live update says less than the detail did.
+            charger = self.detail.charger.merged(charger)
             self._draw_summary(charger)
             self._draw_connectors(charger)
 
@@ -121,7 +134,8 @@ class ChargerDetailScreen(ConsoleScreen):
         text.append(f"  {charger.state}", style=STATE_STYLES[charger.state])
         text.append(f"  {charger.vendor} {charger.model}  firmware {charger.firmware_version or '–'}\n")
         text.append(
-            f"registration {charger.registration or '–'} · security profile {charger.security_profile}"
+            f"registration {charger.registration or '–'} · security profile "
+            f"{'–' if charger.security_profile is None else charger.security_profile}"
         )
         text.append(
             f" · {'connected' if charger.connected else 'not connected'}"
@@ -189,6 +203,81 @@ class ChargerDetailScreen(ConsoleScreen):
                 self.app.push_screen(CommandModal(self.charger_id, name))
 
         self.app.push_screen(ActionPicker(), chosen)
+
+    def action_security(self) -> None:
+        """PUT /chargers/{id}/security: profile 0-3, with the Basic-auth password for profiles 1 and 2."""
+        client = self.console.client
+        charger_id = self.charger_id
+        current = self.console.state.chargers.get(charger_id)
+        profile_now = current.security_profile if current is not None else None
+
+        async def submit(values: dict[str, str]) -> str:
+            profile = int(values["profile"])
+            password = values.get("password") or None
+            if profile in (1, 2) and password is not None and len(password) < 16:
+                raise ValueError("password: at least 16 characters (an AuthorizationKey is 16-40 bytes)")
+            await client.set_security(charger_id, profile, password, self.console.operator)
+            return f"{charger_id}: security profile {profile}"
+
+        def confirm(values: dict[str, str]) -> str | None:
+            profile = values.get("profile")
+            if profile == str(profile_now):
+                return None
+            return (
+                f"Set {charger_id} to security profile {profile}? A charger not configured for it is "
+                "refused at its next connection."
+            )
+
+        def done(message: str | None) -> None:
+            if message:
+                self.notify(message, title="Security")
+                self.action_reload()
+
+        fields = [
+            FormField("profile", "Security profile", str(profile_now or 0), choices=("0", "1", "2", "3")),
+            FormField(
+                "password",
+                "Password for profiles 1 and 2 (the AuthorizationKey; empty keeps the current one)",
+                password=True,
+            ),
+        ]
+        note = "0: none · 1: Basic auth over ws · 2: Basic auth over TLS · 3: TLS client certificate"
+        self.app.push_screen(
+            FormModal(f"Security profile of {charger_id}", fields, submit, note=note, confirm=confirm), done
+        )
+
+    def action_rotate_key(self) -> None:
+        """A random AuthorizationKey sent with ChangeConfiguration; adopted once the charger accepts."""
+        if self.rotating:
+            return
+        self.rotating = True
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._rotate(secrets.token_hex(ROTATED_KEY_BYTES))
+            else:
+                self.rotating = False
+
+        question = (
+            f"Rotate the AuthorizationKey of {self.charger_id}? A new random key is sent with "
+            "ChangeConfiguration; the old one stops working once the charger accepts."
+        )
+        self.app.push_screen(ConfirmModal(question, title="Rotate key"), answered)
+
+    @work(group="rotate")
+    async def _rotate(self, key: str) -> None:
+        status = self.query_one("#detail-status", Static)
+        try:
+            answer = await self.console.client.command(
+                self.charger_id, "ChangeConfiguration", {"key": "AuthorizationKey", "value": key}
+            )
+        except (ApiError, ApiUnreachableError) as exc:
+            status.update(describe_error(exc))
+            return
+        finally:
+            self.rotating = False
+        status.update(f"Key rotation: {self.charger_id} answered {answer.get('status', answer)}")
+        self.notify(f"{self.charger_id} answered {answer.get('status', answer)}", title="Rotate key")
 
     async def action_craft(self) -> None:
         await self.app.switch_mode("crafter")

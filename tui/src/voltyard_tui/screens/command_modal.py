@@ -23,8 +23,15 @@ from textual.widgets import Button, Input, Label, Select, Static, TextArea
 from voltyard_tui.actions import ACTIONS, ActionSpec, FieldKind, FieldSpec, FormError, parse_form
 from voltyard_tui.client import ApiError, ApiUnreachableError
 from voltyard_tui.screens.base import console_of
+from voltyard_tui.screens.forms import ConfirmModal
 
-__all__ = ["CommandModal", "describe_error"]
+__all__ = ["DESTRUCTIVE", "CommandModal", "describe_error"]
+
+DESTRUCTIVE = frozenset({
+    "Reset", "UnlockConnector", "ClearCache", "ClearChargingProfile", "DeleteCertificate", "UpdateFirmware",
+    "SignedUpdateFirmware", "ChangeAvailability", "RemoteStopTransaction",
+})  # fmt: skip
+"""Actions that interrupt a charge, take a charger out of service or lose its state: asked before sending."""
 
 
 def describe_error(exc: ApiError | ApiUnreachableError) -> Text:
@@ -86,6 +93,8 @@ class CommandModal(ModalScreen[None]):
         self.sent: list[dict[str, object]] = []
         self.answer: dict[str, Any] | None = None
         self.error: ApiError | ApiUnreachableError | None = None
+        self.busy = False
+        """From the first press until the answer is in (confirming included): presses send nothing."""
 
     def compose(self) -> ComposeResult:
         with Vertical() as box:
@@ -134,6 +143,8 @@ class CommandModal(ModalScreen[None]):
             self.query_one(f"#error-{field.name}", Static).update(errors.get(field.name, ""))
 
     def action_send(self) -> None:
+        if self.busy:
+            return
         try:
             payload = parse_form(self.spec, self.values())
         except FormError as exc:
@@ -143,8 +154,26 @@ class CommandModal(ModalScreen[None]):
             )
             return
         self._show_errors({})
-        self.sent.append(payload)
+        self.busy = True
         self.query_one("#send", Button).disabled = True
+        if self.spec.name not in DESTRUCTIVE:
+            self._go(payload)
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._go(payload)
+            else:
+                self.busy = False
+                self.query_one("#send", Button).disabled = False
+                self.query_one("#result", Static).update(Text("Not sent.", style="yellow"))
+
+        shown = json.dumps(payload) if payload else "no fields"
+        question = f"Send {self.spec.name} to {self.charger_id} ({shown})?"
+        self.app.push_screen(ConfirmModal(question, title=self.spec.name), answered)
+
+    def _go(self, payload: dict[str, object]) -> None:
+        self.sent.append(payload)
         self.query_one("#result", Static).update(Text(f"Waiting for {self.charger_id}…", style="italic"))
         self._send(payload)
 
@@ -160,6 +189,7 @@ class CommandModal(ModalScreen[None]):
             self.error = None
             result.update(_answer(self.charger_id, self.answer))
         finally:
+            self.busy = False
             self.query_one("#send", Button).disabled = False
 
     def on_button_pressed(self, event: Button.Pressed) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -11,13 +9,15 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Footer, Header, Static
 
 from voltyard_tui.client import ApiError, ApiUnreachableError
+from voltyard_tui.models import Event, format_time
 from voltyard_tui.screens.base import ConsoleScreen
-from voltyard_tui.state import Change
+from voltyard_tui.state import CHATTY_KINDS, Change
 from voltyard_tui.widgets.event_log import EventLog
 from voltyard_tui.widgets.power_bar import PowerBar
 
 __all__ = ["DashboardScreen"]
 
+DASHBOARD_CATEGORIES = ("alert", "operator", "charger", "transaction")
 _SESSION_EVENTS = frozenset({"TransactionStarted", "TransactionStopped", "TransactionForceClosed"})
 
 
@@ -47,7 +47,7 @@ class DashboardScreen(ConsoleScreen):
     DashboardScreen #counts { height: 4; }
     DashboardScreen #lower { height: 1fr; }
     DashboardScreen #sessions {
-        width: 3fr;
+        width: 5fr;
         border: round $panel-lighten-2;
         border-title-color: $text-accent;
     }
@@ -71,18 +71,19 @@ class DashboardScreen(ConsoleScreen):
     def on_mount(self) -> None:
         table = self.query_one("#sessions", DataTable)
         table.border_title = "Active sessions"
-        for label in ("Tx", "Charger", "Conn", "Id tag", "Started", "kW"):
+        for label in ("Tx", "Charger", "Conn", "Id tag", "Started", "kWh", "kW"):
             table.add_column(label, key=label)
 
     def redraw(self) -> None:
         self._draw_power()
         self._draw_counts()
         self._draw_sessions()
-        self.query_one(EventLog).show_events(self.console.state.events)
+        self.query_one(EventLog).show_events(self._recent())
 
     def on_change(self, change: Change) -> None:
         if change.what == "event" and change.event is not None:
-            self.query_one(EventLog).add(change.event)
+            if change.event.category in DASHBOARD_CATEGORIES and change.event.kind not in CHATTY_KINDS:
+                self.query_one(EventLog).add(change.event)
             if change.charger_id is not None:
                 self._draw_counts()
             if change.event.kind in _SESSION_EVENTS:
@@ -90,7 +91,10 @@ class DashboardScreen(ConsoleScreen):
             elif change.event.kind == "MeterValues":
                 self._draw_sessions()
         elif change.what == "events":
-            self.query_one(EventLog).show_events(self.console.state.events)
+            self.query_one(EventLog).show_events(self._recent())
+        elif change.what == "health" and self.is_current and self.console.state.active_sessions:
+            self._draw_power()
+            self._reload_sessions()  # their energy so far: no event per meter reading, so read again
         elif change.what in ("health", "chargers", "sessions"):
             self._draw_power()
             self._draw_counts()
@@ -105,6 +109,11 @@ class DashboardScreen(ConsoleScreen):
         self.console.state.active_sessions = tuple(sessions)
         self._draw_counts()
         self._draw_sessions()
+
+    def _recent(self) -> list[Event]:
+        """What the dashboard's log shows: no power bookkeeping, no meter readings (the events screen has
+        them); alerts, operator actions, chargers and sessions."""
+        return self.console.state.events_of(DASHBOARD_CATEGORIES)[-200:]
 
     def _draw_power(self) -> None:
         state = self.console.state
@@ -130,9 +139,17 @@ class DashboardScreen(ConsoleScreen):
         table = self.query_one("#sessions", DataTable)
         table.clear()
         for tx in sorted(state.active_sessions, key=lambda t: t.id):
-            started = time.strftime("%H:%M:%S", time.localtime(tx.start_time)) if tx.start_time else "?"
+            started = format_time(tx.start_time, "%H:%M:%S")
             power = state.power_w.get((tx.charger_id, tx.connector_id))
             kw = f"{power / 1000:.1f}" if power is not None else "–"
+            energy = "–" if tx.energy_wh is None else f"{tx.energy_wh / 1000:.2f}"
             table.add_row(
-                str(tx.id), tx.charger_id, str(tx.connector_id), tx.id_tag, started, kw, key=str(tx.id)
+                str(tx.id),
+                tx.charger_id,
+                str(tx.connector_id),
+                tx.id_tag,
+                started,
+                energy,
+                kw,
+                key=str(tx.id),
             )
