@@ -300,6 +300,8 @@ async def test_transactions_history_detail_and_force_close(api, appliance) -> No
     )
     await error_of(await api.get("/api/v1/transactions/999999", headers=api.reader), 404, "not_found")
     await error_of(await api.get("/api/v1/transactions/abc", headers=api.reader), 404, "not_found")
+    # Past SQLite's 64-bit integers: no such transaction, not a 500 from the store.
+    await error_of(await api.get(f"/api/v1/transactions/{2**63}", headers=api.reader), 404, "not_found")
     await error_of(
         await api.get("/api/v1/transactions?active=maybe", headers=api.reader), 422, "invalid_request"
     )
@@ -655,6 +657,11 @@ async def test_alerts_are_listed_and_acknowledged_once(api, appliance) -> None:
     )
     await error_of(
         await api.post("/api/v1/alerts/999999/ack", json={"operator": "b"}, headers=api.operator),
+        404,
+        "not_found",
+    )
+    await error_of(
+        await api.post(f"/api/v1/alerts/{2**76}/ack", json={"operator": "b"}, headers=api.operator),
         404,
         "not_found",
     )

@@ -32,12 +32,16 @@ __all__ = [
 
 
 def path_int(request: web.Request, name: str, what: str) -> int:
-    """The integer path segment `name`; 404 naming `what` when it is not one (no such resource)."""
+    """The integer path segment `name`; 404 naming `what` when it is not one (no such resource), or is
+    beyond what the store can hold (SQLite's signed 64-bit integers)."""
     raw = request.match_info[name]
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
-        raise ApiError(404, "not_found", f"no {what} {raw!r}") from None
+        value = -1
+    if not 0 <= value < 2**63:
+        raise ApiError(404, "not_found", f"no {what} {raw!r}")
+    return value
 
 
 def query_int(request: web.Request, name: str, default: int, low: int, high: int) -> int:
