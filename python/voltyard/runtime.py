@@ -149,9 +149,10 @@ class Appliance:
                 self.commands.call,
                 transactions,
                 SystemClock(),
-                # The cabinet's own demand; its share goes to the planner once the planner drives the
-                # modules (until then the guns draw what their EVs ask, and count against the site).
-                cabinet_demand_kw=self.cabinet_power.demand_kw if self.cabinet_power else (lambda: 0.0),
+                # The cabinet's guns' demands, each gun a claimant; its share goes to the planner once the
+                # planner drives the modules (until then the guns draw what their EVs ask, and count
+                # against the site).
+                cabinet_demand_kw=self.cabinet_power.gun_demands_kw if self.cabinet_power else (lambda: 0.0),
                 set_cabinet_share=self.cabinet_power.set_cabinet_share
                 if self.cabinet_power
                 else (lambda kw: None),

@@ -137,6 +137,7 @@ async def test_the_cabinet_follows_its_share(site: Site) -> None:
     assert {g.limit for g in site.power.last.plan.guns} == {"grid"}  # type: ignore[union-attr]
     assert site.power.measured_kw() == pytest.approx(120.0, abs=ROUNDING_KW * 4)
     assert site.power.demand_kw() == pytest.approx(320.0)
+    assert site.power.gun_demands_kw() == pytest.approx((80.0,) * 4)  # each gun's claim on the site
     peak_full = max(r.total_kw for r in window)
 
     # Halved: the metered sum follows within a second and stays under.

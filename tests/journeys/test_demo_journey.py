@@ -1,6 +1,7 @@
 """`voltyard demo --no-tui --duration 60` as a new user runs it (issue 15, Done-when 1): within the minute,
-sessions charge under the site limit and the DC cabinet's guns deliver power, seen over the real control API
-the demo prints; then it exits 0. And a demo part that fails is named, with the end of its log."""
+sessions charge under the site limit and the DC cabinet's guns deliver power (tens of kW beside 20 AC
+sessions: each gun claims its share as a session does), seen over the real control API the demo prints;
+then it exits 0. And a demo part that fails is named, with the end of its log."""
 
 from __future__ import annotations
 
@@ -50,6 +51,7 @@ def test_demo_charges_cars_and_the_cabinet_within_a_minute_and_exits_0(tmp_path:
         match = next(m for line in err if (m := BANNER.search(line)))
         api, token = match.group(1), Path(match.group(2)).read_text().strip()
         seen: dict[str, Any] = {}
+        cabinet_kw_beside_20: list[float] = []  # the cabinet's kW while 20 AC sessions or more charge
         while time.monotonic() - began < 60:
             active = _get(api, token, "/transactions?active=true")["items"]
             site = _get(api, token, "/site")
@@ -57,11 +59,19 @@ def test_demo_charges_cars_and_the_cabinet_within_a_minute_and_exits_0(tmp_path:
             seen = {"active": len(active), "site": site, "guns": [(g["status"], g["power_kw"]) for g in guns]}
             ac = [t for t in active if t["charger_id"] != "CABINET"]
             cabinet = [t for t in active if t["charger_id"] == "CABINET"]
-            if len(ac) >= 5 and cabinet and site["chargers_kw"] > 0 and any(g["power_kw"] > 0 for g in guns):
+            # The cabinet's guns claim their EVs' demand as sessions do: with 20 AC sessions sharing the
+            # limit too, four guns still get tens of kW (as one claimant they got one session's share).
+            if len(ac) >= 20:
+                cabinet_kw_beside_20.append(site["cabinet_kw"])
+            shared = len(ac) >= 20 and site["cabinet_kw"] >= 20.0
+            if shared and cabinet and site["chargers_kw"] > 0 and any(g["power_kw"] > 0 for g in guns):
                 break
             time.sleep(1)
         else:
-            raise AssertionError(f"within 60 s of the start, not charging: {seen}\n{''.join(err)[-3000:]}")
+            raise AssertionError(
+                f"within 60 s of the start, not charging: {seen}; the cabinet's kW beside 20 AC sessions or "
+                f"more: {cabinet_kw_beside_20}\n{''.join(err)[-3000:]}"
+            )
         assert site["limit_kw"] == 300.0  # set by the demo through PUT /site
         assert site["power_kw"] <= 300.0 * 1.05
         assert all(g["comm_ok"] for g in _get(api, token, "/cabinet")["guns"])

@@ -308,7 +308,7 @@ class Rig:
     transactions: FakeTransactions
     clock: FakeClock
     manager: SiteManager
-    cabinet_demand: list[float]
+    cabinet_demand: list[float | tuple[float, ...]]  # one total, or per gun
     next_tx: int = 100
 
     def start_session(self, charger_id: str, connector_id: int) -> int:
@@ -332,13 +332,13 @@ class Rig:
         return sum(s.assumed_kw for s in self.manager.sessions.values()) + self.manager.cabinet_share_kw
 
 
-def make_rig(limit_kw: float = 60.0, cabinet_kw: float = 0.0, **config: Any) -> Rig:
+def make_rig(limit_kw: float = 60.0, cabinet_kw: float | tuple[float, ...] = 0.0, **config: Any) -> Rig:
     site = FakeSite(limit_kw)
     events = FakeEvents()
     chargers = FakeChargers(site)
     transactions = FakeTransactions()
     clock = FakeClock()
-    demand = [cabinet_kw]
+    demand: list[float | tuple[float, ...]] = [cabinet_kw]
     settings = {
         "deadband_kw": 0.5,
         "grace_period_s": 30.0,
@@ -471,6 +471,30 @@ async def test_limit_is_shared_max_min_with_the_cabinet() -> None:
     assert set(rig.limits().values()) == {12.5}
     assert rig.manager.cabinet_share_kw == 12.5
     assert rig.committed() <= 50.0 + EPS
+    assert rig.chargers.worst_after_raise <= EPS
+
+
+async def test_each_cabinet_gun_claims_its_demand_as_a_session_does() -> None:
+    # Four guns (150, 80 and 4 kW asked, one idle) beside six AC sessions (22 kW connectors), 90 kW for all:
+    # the idle gun claims nothing, the 4 kW gun gets its 4, the other eight claimants 10.75 kW each. The
+    # cabinet as one claimant would get one seventh (12.9 kW) for its three charging guns.
+    rig = make_rig(limit_kw=90.0, cabinet_kw=(150.0, 80.0, 4.0, 0.0))
+    for charger in ("CP1", "CP2", "CP3", "CP4", "CP5", "CP6"):
+        rig.start_session(charger, 1)
+    plan = await rig.manager.rebalance()
+    assert list(rig.limits().values()) == pytest.approx([10.75] * 6)
+    assert rig.manager.cabinet_share_kw == pytest.approx(4.0 + 2 * 10.75)
+    assert rig.chargers.cabinet_share == pytest.approx(25.5)
+    assert plan["cabinet"] == {"demand_kw": 234.0, "share_kw": pytest.approx(25.5)}
+    assert plan["level_kw"] == pytest.approx(10.75)
+    assert rig.committed() <= 90.0 + EPS
+    assert rig.chargers.worst_after_raise <= EPS
+    # Two guns' EVs leave: the two left share with the sessions, the chargers' limits rise to fit.
+    rig.cabinet_demand[0] = (150.0, 0.0, 0.0, 0.0)
+    await rig.manager.rebalance()
+    assert list(rig.limits().values()) == pytest.approx([90.0 / 7] * 6, abs=0.01)  # rounded down to 1 W
+    assert rig.manager.cabinet_share_kw == pytest.approx(90.0 / 7, abs=0.01)
+    assert rig.committed() <= 90.0 + EPS
     assert rig.chargers.worst_after_raise <= EPS
 
 

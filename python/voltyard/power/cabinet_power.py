@@ -98,6 +98,12 @@ class CabinetPower:
             return 0.0
         return sum(g.demand_kw for g in self.last.plan.guns)
 
+    def gun_demands_kw(self) -> tuple[float, ...]:
+        """What each gun asks for, as the last plan read it: the guns' claims on the site, one each."""
+        if self.last is None:
+            return ()
+        return tuple(g.demand_kw for g in self.last.plan.guns)
+
     def measured_kw(self) -> float:
         """The cabinet's metered power: the sum of the guns' latest EnergyMeterData (mux 0) power,
         leaving out readings the PLC flags stale."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
 from voltyard.events import COMMAND_ORIGIN, Event
@@ -45,7 +45,9 @@ class SiteManager:
         commands_call: Sends a command to a charger (`Commands.call`).
         transactions: The open transactions (taken over at start) and the metered power per connector.
         clock: Monotonic time for the grace period and back-off, wall time for schedules.
-        cabinet_demand_kw: What the DC cabinet's guns ask for now (its claim).
+        cabinet_demand_kw: What the DC cabinet's guns ask for now (its claim): one figure per gun
+            (`CabinetPower.gun_demands_kw`), each gun then a claimant like a session; or one total,
+            the cabinet then one claimant.
         set_cabinet_share: Hands the cabinet its share (`PlannerTick.set_cabinet_share`).
         config: The settings.
     """
@@ -58,7 +60,7 @@ class SiteManager:
         transactions: TransactionsView,
         clock: Clock,
         *,
-        cabinet_demand_kw: Callable[[], float],
+        cabinet_demand_kw: Callable[[], float | Sequence[float]],
         set_cabinet_share: Callable[[float], None],
         config: PowerConfig,
         own_charge_points: Collection[str] = (),
@@ -223,7 +225,13 @@ class SiteManager:
         await self._install_start_limits(now)
         measured = self._measure()
         self._watch(now, measured)
-        demand = max(0.0, self._cabinet_demand_kw())
+        # Per gun, each gun is a claimant of its own: the cabinet as one claimant would get one session's
+        # share for all its guns (four 150 kW guns at 2 kW each beside 30 AC sessions at 9 kW).
+        claim = self._cabinet_demand_kw()
+        gun_demands: float | tuple[float, ...] = (
+            max(0.0, float(claim)) if isinstance(claim, float | int) else tuple(max(0.0, kw) for kw in claim)
+        )
+        demand = gun_demands if isinstance(gun_demands, float) else sum(gun_demands, 0.0)
         tried: set[tuple[str, int]] = set()
         accepted: list[Session] = []
         changes = 0
@@ -232,7 +240,7 @@ class SiteManager:
         for _ in range(2):
             limit = self._site.limit_kw
             fair, lower, raises = plan_round(
-                list(self._sessions.values()), measured, limit, cabinet_demand_kw=demand,
+                list(self._sessions.values()), measured, limit, cabinet_demand_kw=gun_demands,
                 cabinet_share_kw=self.cabinet_share_kw, deadband_kw=self.config.deadband_kw,
             )  # fmt: skip
             accepted += await self._apply(lower, now, tried)
