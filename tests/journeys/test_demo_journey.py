@@ -75,6 +75,17 @@ def test_demo_charges_cars_and_the_cabinet_within_a_minute_and_exits_0(tmp_path:
         assert site["limit_kw"] == 300.0  # set by the demo through PUT /site
         assert site["power_kw"] <= 300.0 * 1.05
         assert all(g["comm_ok"] for g in _get(api, token, "/cabinet")["guns"])
+        # Live energy: an AC session older than two meter samples (5 s each) shows what it has delivered, on
+        # every connector (the simulator once sent connector 1's MeterValues without their transactionId).
+        settled: list[dict[str, Any]] = []
+        while time.monotonic() - began < 55 and {t["connector_id"] for t in settled} != {1, 2}:
+            active = _get(api, token, "/transactions?active=true")["items"]
+            settled = [t for t in active if t["charger_id"] != "CABINET" and (t["duration_s"] or 0) > 12]
+            time.sleep(1)
+        assert {t["connector_id"] for t in settled} == {1, 2}, (
+            f"no AC session of each connector ran 12 s: {settled}"
+        )
+        assert [t for t in settled if t["energy_wh"] is None] == []
         out, _ = process.communicate(timeout=90)
     finally:
         if process.poll() is None:

@@ -290,7 +290,8 @@ class SimCharger:
         out.load = load
         online = self.link is not None
         if online and self.booted and self.inflight is None and self.retry_timer is None and not self.queue:
-            self._transmit(out)
+            if self._attach_transaction(out):
+                self._transmit(out)
             return
         if not online:
             if session is None:
@@ -315,13 +316,19 @@ class SimCharger:
             and self.retry_timer is None
         ):
             out = queue.popleft()
-            if out.session is not None and out.action != "StartTransaction":
-                if out.session.transaction_id is None:
-                    # Its StartTransaction failed for good: nothing to attach this message to.
-                    self.ctx.stats.failed(out.action, "NoTransactionId")
-                    continue
-                out.payload["transactionId"] = out.session.transaction_id
-            self._transmit(out)
+            if self._attach_transaction(out):
+                self._transmit(out)
+
+    def _attach_transaction(self, out: OutCall) -> bool:
+        """Fill a transaction message's transactionId from its session, sent at once or queued alike; False
+        when its StartTransaction failed for good and there is nothing to attach it to."""
+        if out.session is None or out.action == "StartTransaction":
+            return True
+        if out.session.transaction_id is None:
+            self.ctx.stats.failed(out.action, "NoTransactionId")
+            return False
+        out.payload["transactionId"] = out.session.transaction_id
+        return True
 
     def _transmit(self, out: OutCall) -> None:
         link = self.link
