@@ -274,11 +274,30 @@ def _sources(document: Mapping[str, Any], given: Mapping[str, Mapping[str, Any]]
             sources.update({f"{name}.{key}": "file" for key in table})
         else:
             sources[name] = "file"
+            sources.update(_nested_keys(table, name, "file"))
     for name, values in given.items():
         sources.update({f"{name}.{key}": "flag" for key in values})
         if name == "cabinet":
             sources["cabinet"] = "flag"
+            sources.update(_nested_keys(values, name, "flag"))
     return sources
+
+
+def _nested_keys(value: object, prefix: str, source: str) -> dict[str, str]:
+    """The [cabinet] table's keys as check-config names them: cabinet.bus.channel, cabinet.guns[1].plc_id."""
+    if isinstance(value, Mapping):
+        found: dict[str, str] = {}
+        for key, item in value.items():
+            found[f"{prefix}.{key}"] = source
+            found.update(_nested_keys(item, f"{prefix}.{key}", source))
+        return found
+    if isinstance(value, list):
+        return {
+            k: v
+            for i, item in enumerate(value)
+            for k, v in _nested_keys(item, f"{prefix}[{i}]", source).items()
+        }
+    return {}
 
 
 def _check_together(sections: Mapping[str, Any], where: str) -> None:

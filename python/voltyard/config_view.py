@@ -1,8 +1,8 @@
 """`voltyard check-config`: the effective configuration as TOML, each value with where it came from.
 
 The output is itself a valid voltyard.toml (the sources are comments), so an operator can keep what it
-prints as the file of record. Values that are not set (an optional path) and the DC cabinet, whose table
-has its own shape (docs/can.md), are shown as comments.
+prints as the file of record. Values that are not set (an optional path) are shown as comments; the DC
+cabinet (docs/can.md) as [cabinet], [cabinet.bus], [cabinet.timing] and one [[cabinet.guns]] per gun.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import json
 import math
 from collections.abc import Mapping
 
+from voltyard.can.config import CabinetConfig
 from voltyard.config import POWER_KEYS, Config, source_of
 
 __all__ = ["SERVE_FLAGS", "render_config"]
@@ -42,13 +43,30 @@ def render_config(config: Config) -> str:
     if config.cabinet is None:
         lines.append("# [cabinet] not configured: no DC cabinet  # default")
     else:
-        cabinet = config.cabinet
-        bus = f"{cabinet.bus.interface}:{cabinet.bus.channel}"
-        lines.append(
-            f"# [cabinet] charge point {cabinet.charge_point_id!r}, {len(cabinet.guns)} gun(s) on {bus}"
-            f"  # {source_of(config, 'cabinet')}"
-        )
+        lines += _cabinet(config, config.cabinet)
     return "\n".join(lines) + "\n"
+
+
+def _cabinet(config: Config, cabinet: CabinetConfig) -> list[str]:
+    """[cabinet] with its sub-tables and one [[cabinet.guns]] per gun, every key with its source."""
+    lines = [f"[cabinet]  # {source_of(config, 'cabinet')}"]
+    lines += [
+        _line(config, "cabinet", key, getattr(cabinet, key)) for key in ("charge_point_id", "simulate_plcs")
+    ]
+    for name in ("bus", "timing"):
+        table = getattr(cabinet, name)
+        lines += ["", f"[cabinet.{name}]"]
+        lines += [
+            _line(config, f"cabinet.{name}", f.name, getattr(table, f.name))
+            for f in dataclasses.fields(table)
+        ]
+    for index, gun in enumerate(cabinet.guns):
+        lines += ["", "[[cabinet.guns]]"]
+        lines += [
+            _line(config, f"cabinet.guns[{index}]", f.name, getattr(gun, f.name))
+            for f in dataclasses.fields(gun)
+        ]
+    return lines
 
 
 def _line(config: Config, section: str, key: str, value: object) -> str:

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import re
+import tomllib
+from dataclasses import fields
+from pathlib import Path
 from typing import Any
 
 import pytest
 from voltyard.can.config import BusConfig, CabinetConfig, DriverTiming, GunConfig
-from voltyard.errors import CabinetConfigError
+from voltyard.config import load_config
+from voltyard.config_view import render_config
+from voltyard.errors import CabinetConfigError, ConfigError
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_defaults_follow_the_seed() -> None:
@@ -67,8 +74,11 @@ def test_from_mapping() -> None:
     ("data", "message"),
     [
         ({"guns": [{"connector_id": 1, "plc_id": 0, "plcid": 1}]}, r"guns\[0\]\.plcid: unknown key"),
-        ({"guns": [{"connector_id": 1, "plc_id": "0"}]}, r"guns\[0\]\.plc_id: '0' is not a int"),
-        ({"guns": [{"connector_id": 1, "plc_id": 0}], "bus": {"bitrate": 1.5}}, r"bus\.bitrate: 1\.5"),
+        ({"guns": [{"connector_id": 1, "plc_id": "0"}]}, r"guns\[0\]\.plc_id: expected an integer, got '0'"),
+        (
+            {"guns": [{"connector_id": 1, "plc_id": 0}], "bus": {"bitrate": 1.5}},
+            r"bus\.bitrate: expected an integer, got 1\.5",
+        ),
         ({"guns": {"connector_id": 1}}, r"guns: must be a list"),
         ({"guns": [{"connector_id": 1, "plc_id": 0}], "timing": []}, r"timing: must be a table"),
         ({"gun": []}, r"^gun: unknown key"),
@@ -77,3 +87,180 @@ def test_from_mapping() -> None:
 def test_from_mapping_refuses_naming_the_key(data: dict[str, Any], message: str) -> None:
     with pytest.raises(CabinetConfigError, match=message):
         CabinetConfig.from_mapping(data)
+
+
+# Every [cabinet] key through the file, as an operator writes it: (table, key, a good value, a bad value,
+# what the error says), values as TOML text. Gun keys are set on the second gun, so the index is named.
+KEY_CASES: list[tuple[str, str, str, str, str]] = [
+    ("", "charge_point_id", '"SITE-DC"', '""', "'' is not 1-48 printable characters"),
+    ("", "charge_point_id", '"SITE-DC"', '"' + "X" * 49 + '"', "is not 1-48 printable characters"),
+    ("", "simulate_plcs", "true", '"yes"', "expected true or false, got 'yes'"),
+    ("bus", "interface", '"virtual"', '""', "must not be empty"),
+    ("bus", "channel", '"vcan0"', '""', "must not be empty"),
+    ("bus", "bitrate", "250000", "5", "5 is not 10000-1000000"),
+    ("bus", "bitrate", "1000000", "125000.0", "expected an integer, got 125000.0"),
+    ("timing", "relay_period_s", "0.05", "0.5", "must be <= 0.2 (PLC watchdog ~0.3 s)"),
+    ("timing", "relay_period_s", "0.2", "0", "0 is not a number > 0"),
+    ("timing", "ack_timeout_s", "0.5", "-1", "-1 is not a number > 0"),
+    ("timing", "ack_attempts", "5", "0", "0 is not a number > 0"),
+    ("timing", "ack_attempts", "1", "2.5", "expected an integer, got 2.5"),
+    ("timing", "meter_stale_s", "3", "0", "is not a number > 0"),
+    ("timing", "comm_timeout_s", "2.0", "nan", "nan is not a number > 0"),
+    ("timing", "crc_burst", "8", "0", "is not a number > 0"),
+    ("timing", "crc_window_s", "2.0", '"1s"', "expected a number, got '1s'"),
+    ("timing", "safety_assert_s", "0.05", "0", "is not a number > 0"),
+    ("timing", "safety_release_s", "1.0", "inf", "inf is not a number > 0"),
+    ("timing", "contactor_settle_s", "0.3", "0", "is not a number > 0"),
+    ("timing", "config_timeout_s", "1.0", "0", "is not a number > 0"),
+    ("timing", "bus_restart_s", "5.0", "-0.5", "is not a number > 0"),
+    ("timing", "over_temperature_c", "85", "90.5", "expected an integer, got 90.5"),
+    ("timing", "temperature_hysteresis_c", "3", "0", "is not a number > 0"),
+    ("guns[1]", "connector_id", "7", "0", "0 is not >= 1"),
+    ("guns[1]", "connector_id", "7", "1", "1 is already used by guns[0]"),
+    ("guns[1]", "plc_id", "15", "16", "16 is not 0-15"),
+    ("guns[1]", "plc_id", "15", "0", "0 is already used by guns[0]"),
+    ("guns[1]", "plc_id", "15", '"1"', "expected an integer, got '1'"),
+    ("guns[1]", "label", '"Bay 2"', "2", "expected a string, got 2"),
+    ("guns[1]", "max_current_a", "250", "0", "0 is not > 0"),
+    ("guns[1]", "max_power_kw", "100.0", "-50.0", "-50.0 is not > 0"),
+    ("guns[1]", "max_power_kw", "100.0", "nan", "nan is not > 0"),
+    ("guns[1]", "max_voltage_v", "500.0", "inf", "inf is not > 0"),
+    ("guns[1]", "require_lock", "false", "1", "expected true or false, got 1"),
+]
+
+
+def _cabinet_file(tmp_path: Path, table: str = "", key: str = "", value: str = "") -> Path:
+    """A voltyard.toml with a two-gun cabinet, `key = value` in `table` ("", "bus", "timing", "guns[1]")."""
+    tables = {"": ["simulate_plcs = false"], "bus": ['interface = "virtual"'], "timing": [], "guns[0]": [],
+              "guns[1]": []}  # fmt: skip
+    guns = {"guns[0]": {"connector_id": "1", "plc_id": "0"}, "guns[1]": {"connector_id": "2", "plc_id": "1"}}
+    if table.startswith("guns"):
+        guns[table][key] = value
+    elif key:
+        tables[table] = [line for line in tables[table] if not line.startswith(f"{key} =")] + [
+            f"{key} = {value}"
+        ]
+    lines = ["[cabinet]", *tables[""], "[cabinet.bus]", *tables["bus"], "[cabinet.timing]", *tables["timing"]]
+    for gun in guns.values():
+        lines += ["[[cabinet.guns]]", *(f"{k} = {v}" for k, v in gun.items())]
+    path = tmp_path / "site.toml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _value(config: CabinetConfig, table: str, key: str) -> object:
+    if table.startswith("guns["):
+        return getattr(config.guns[int(table[5:-1])], key)
+    return getattr(getattr(config, table) if table else config, key)
+
+
+def _dotted(table: str, key: str) -> str:
+    return f"cabinet.{table}.{key}" if table else f"cabinet.{key}"
+
+
+@pytest.mark.parametrize(("table", "key", "good", "bad", "problem"), KEY_CASES)
+def test_every_cabinet_key_accepts_a_good_value_and_names_file_and_key_for_a_bad_one(
+    tmp_path: Path, table: str, key: str, good: str, bad: str, problem: str
+) -> None:
+    config = load_config(_cabinet_file(tmp_path, table, key, good))
+    assert config.cabinet is not None
+    assert _value(config.cabinet, table, key) == tomllib.loads(f"v = {good}")["v"]
+    path = _cabinet_file(tmp_path, table, key, bad)
+    with pytest.raises(ConfigError) as error:
+        load_config(path)
+    assert str(error.value) == f"{path}: {_dotted(table, key)}: {problem}" or (
+        str(error.value).startswith(f"{path}: {_dotted(table, key)}: ") and problem in str(error.value)
+    ), str(error.value)
+
+
+def test_the_key_cases_cover_every_cabinet_key() -> None:
+    covered = {(table.split("[")[0], key) for table, key, *_ in KEY_CASES}
+    expected = {("", "charge_point_id"), ("", "simulate_plcs")}
+    expected |= {("bus", f.name) for f in fields(BusConfig)} | {
+        ("timing", f.name) for f in fields(DriverTiming)
+    }
+    expected |= {("guns", f.name) for f in fields(GunConfig)}
+    assert covered == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[cabinet]\nguns = []\n", "cabinet.guns: at least one gun is needed"),
+        ('[cabinet]\ncharge_point_id = "X"\n', "cabinet.guns: must be a list of tables"),
+        ("cabinet = 3\n", "cabinet: must be a table ([cabinet])"),
+        ("[cabinet]\nguns = [1]\n", "cabinet.guns[0]: must be a table"),
+        ("[cabinet]\nbus = 1\nguns = [{ connector_id = 1, plc_id = 0 }]\n", "cabinet.bus: must be a table"),
+        ("[cabinet]\nsimulate = true\nguns = [{ connector_id = 1, plc_id = 0 }]\n",
+         "cabinet.simulate: unknown key"),
+        ("[cabinet.bus]\nspeed = 1\n[[cabinet.guns]]\nconnector_id = 1\nplc_id = 0\n",
+         "cabinet.bus.speed: unknown key"),
+        ("[cabinet.timing]\nrelay_period = 0.1\n[[cabinet.guns]]\nconnector_id = 1\nplc_id = 0\n",
+         "cabinet.timing.relay_period: unknown key"),
+        ("[[cabinet.guns]]\nconnector_id = 1\nplcid = 0\n", "cabinet.guns[0].plcid: unknown key"),
+        ("[[cabinet.guns]]\nconnector_id = 1\n", "cabinet.guns[0]: missing plc_id"),
+    ],
+)  # fmt: skip
+def test_bad_cabinet_tables_name_file_and_key(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "site.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as error:
+        load_config(path)
+    assert str(error.value).startswith(f"{path}: {message}"), str(error.value)
+
+
+def _every_key(config: CabinetConfig) -> set[str]:
+    keys = {"charge_point_id", "simulate_plcs"}
+    keys |= {f"bus.{f.name}" for f in fields(BusConfig)} | {f"timing.{f.name}" for f in fields(DriverTiming)}
+    return keys | {f"guns[i].{f.name}" for f in fields(GunConfig)}
+
+
+def _keys_set(table: dict[str, Any]) -> set[str]:
+    keys = {k for k, v in table.items() if not isinstance(v, dict | list)}
+    for name in ("bus", "timing"):
+        keys |= {f"{name}.{k}" for k in table.get(name, {})}
+    return keys | {f"guns[i].{k}" for gun in table.get("guns", []) for k in gun}
+
+
+def test_the_example_file_is_a_complete_working_cabinet() -> None:
+    path = REPO / "configs" / "cabinet-example.toml"
+    config = load_config(path)
+    assert config.cabinet is not None
+    assert config.cabinet.simulate_plcs
+    assert config.cabinet.bus.interface == "virtual"  # runs without CAN hardware
+    assert _keys_set(tomllib.loads(path.read_text())["cabinet"]) == _every_key(config.cabinet)
+
+
+def test_voltyard_toml_shows_a_complete_cabinet_commented_out(tmp_path: Path) -> None:
+    path = REPO / "configs" / "voltyard.toml"
+    assert load_config(path).cabinet is None  # serve with the documented file needs no CAN hardware
+    block = path.read_text().split("\n#[cabinet]\n", 1)[1]
+    settings = "\n".join(line[1:] for line in block.splitlines() if re.match(r"#(\[|[a-z_])", line))
+    uncommented = tmp_path / "voltyard.toml"
+    uncommented.write_text("[cabinet]\n" + settings + "\n")
+    config = load_config(uncommented)
+    assert config.cabinet is not None
+    assert config.cabinet.bus.interface == "socketcan"
+    assert _keys_set(tomllib.loads(uncommented.read_text())["cabinet"]) == _every_key(config.cabinet)
+
+
+def test_docs_can_md_lists_every_cabinet_key() -> None:
+    text = (REPO / "docs" / "can.md").read_text()
+    section = text.split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    documented = set(re.findall(r"^\| `([a-z_.\[\]]+)` \|", section, flags=re.MULTILINE))
+    config = CabinetConfig(guns=(GunConfig(connector_id=1, plc_id=0),))
+    assert documented == _every_key(config) | {"guns"}
+
+
+def test_check_config_shows_the_cabinet_as_a_file_that_loads_back(tmp_path: Path) -> None:
+    config = load_config(_cabinet_file(tmp_path, "guns[1]", "label", '"Bay 2"'))
+    text = render_config(config)
+    assert "[cabinet]  # file" in text
+    assert 'interface = "virtual"  # file' in text
+    assert 'channel = "can0"  # default' in text
+    assert "relay_period_s = 0.1  # default" in text
+    assert text.count("[[cabinet.guns]]") == 2
+    assert 'label = "Bay 2"  # file' in text
+    again = tmp_path / "effective.toml"
+    again.write_text(text)
+    assert load_config(again).cabinet == config.cabinet

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields
 from typing import Any, Self, TypeVar
 
 from voltyard.errors import CabinetConfigError
@@ -167,6 +167,9 @@ def _build(cls: type[T], kwargs: Mapping[str, Any], prefix: str) -> T:
     # Types are checked against the defaults' types (ints accepted for floats), so that a TOML
     # string where a number belongs is named here rather than failing later.
     for spec in fields(cls):  # type: ignore[arg-type]
+        # A key without a default (a gun's connector_id and plc_id) is named, not a TypeError.
+        required = spec.default is MISSING and spec.default_factory is MISSING
+        _require(spec.name in kwargs or not required, prefix.rstrip(".") or "cabinet", f"missing {spec.name}")
         if spec.name not in kwargs or spec.name == "guns" or spec.name in {"bus", "timing"}:
             continue
         value = kwargs[spec.name]
@@ -177,5 +180,11 @@ def _build(cls: type[T], kwargs: Mapping[str, Any], prefix: str) -> T:
             ok = isinstance(value, int) and not isinstance(value, bool)
         else:
             ok = expected is None or isinstance(value, expected)
-        _require(ok, f"{prefix}{spec.name}", f"{value!r} is not a {spec.type}")
+        # Worded as the other sections' type errors (voltyard.config), so that every line reads alike.
+        _require(
+            ok, f"{prefix}{spec.name}", f"expected {_EXPECTED.get(str(spec.type), spec.type)}, got {value!r}"
+        )
     return cls(**kwargs)
+
+
+_EXPECTED = {"int": "an integer", "float": "a number", "str": "a string", "bool": "true or false"}
