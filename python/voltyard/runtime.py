@@ -138,7 +138,9 @@ class Appliance:
         health.call = self.commands.call
         register_answer_hooks(self.commands, self.services)
         if config.cabinet is not None:
-            self.cabinet = CabinetBridge(config.cabinet, chargers, transactions, authorization, events)
+            self.cabinet = CabinetBridge(
+                config.cabinet, chargers, transactions, authorization, events, health=health
+            )
             self.commands.add_local(config.cabinet.charge_point_id, self.cabinet.call)
             await self.cabinet.start()
             self.cabinet_power = self._start_cabinet_power(self.cabinet, events)

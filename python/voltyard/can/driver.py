@@ -68,6 +68,8 @@ log = logging.getLogger(__name__)
 
 PLUGGED = frozenset({CpState.B, CpState.C, CpState.D})
 EV_READY = frozenset({CpState.C, CpState.D})
+# The PLC's own reasons for opening the relay that are safety faults of their own on the host.
+_SAFETY_REASONS = frozenset({FaultReason.ESTOP, FaultReason.EARTH_FAULT, FaultReason.SAFETY_CHAIN})
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +111,9 @@ class PlcDriver:
             Debounced(loop, timing.safety_assert_s, timing.safety_release_s, self._changed) for _ in range(3)
         ]
         self._estop, self._earth, self._safety_open = debounced
+        # A safety input as the latest frames show it, before the debounce: while it is asserted an
+        # open contactor is its doing, not a contactor fault (see `_contactor_faults`).
+        self._safety_raw = False
         self.state = GunStateMachine()
         self.faults: dict[FaultKind, str] = {}
         self.identity = IdentityAssembler()
@@ -341,6 +346,7 @@ class PlcDriver:
         estop = (rs is not None and rs.estop_input) or (ss is not None and ss.estop)
         earth = (rs is not None and rs.earth_fault) or (ss is not None and ss.earth_fault)
         safety_ok = (rs is None or rs.safety_ok) and (ss is None or ss.safety_ok)
+        self._safety_raw = estop or earth or not safety_ok
         self._estop.feed(estop)
         self._earth.feed(earth)
         # An estop or earth fault opens the safety chain too; it is reported as itself.
@@ -393,6 +399,11 @@ class PlcDriver:
                 return  # a command the PLC has not applied says nothing of the contactor
             self._contactor_since = self.relay.acked_at
         if now - self._contactor_since <= settle or rs.rly1_fb == self._relay_closed_cmd:
+            return
+        if not rs.rly1_fb and (self._safety_raw or rs.fault_reason in _SAFETY_REASONS):
+            # The PLC opened the relay for a safety cause (its hardware chain does so at once): the
+            # fault is that cause, raised by its debounce within safety_assert_s, and the operator
+            # must see it, not the contactor mismatch it causes (issue 19).
             return
         if rs.rly1_fb:
             active[FaultKind.CONTACTOR_WELD] = f"relay feedback closed {settle} s after opening"

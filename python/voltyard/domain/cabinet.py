@@ -36,6 +36,7 @@ from voltyard.errors import ActionNotSupportedError
 from voltyard.events import Event, EventBus
 
 if TYPE_CHECKING:
+    from voltyard.domain.health import Health
     from voltyard.sim.plc import SimulatedCabinet
 
 __all__ = ["CabinetBridge"]
@@ -67,6 +68,8 @@ class CabinetBridge:
         transactions: Transactions,
         authorization: Authorization,
         events: EventBus,
+        *,
+        health: Health | None = None,
     ) -> None:
         self.config = config
         self.charger_id = config.charge_point_id
@@ -74,6 +77,9 @@ class CabinetBridge:
         self.transactions = transactions
         self.authorization = authorization
         self.events = events
+        # Seed 000's responses to a stopped transaction (the EmergencyStop warning), as for a networked
+        # charger's StopTransaction.
+        self.health = health
         self.link = CabinetLink(config, self)
         self.power_kw: dict[int, float] = {}
         self.meters: dict[int, MeterSample] = {}
@@ -148,16 +154,16 @@ class CabinetBridge:
 
         async def stop() -> None:
             transaction_id = await started
-            await self.transactions.stop(
-                self.charger_id,
-                {
-                    "transactionId": transaction_id,
-                    "meterStop": event.meter_stop_wh,
-                    "timestamp": _stamp(event.at),
-                    "reason": str(event.reason),
-                    "idTag": event.id_tag[:20],
-                },
-            )
+            payload = {
+                "transactionId": transaction_id,
+                "meterStop": event.meter_stop_wh,
+                "timestamp": _stamp(event.at),
+                "reason": str(event.reason),
+                "idTag": event.id_tag[:20],
+            }
+            await self.transactions.stop(self.charger_id, payload)
+            if self.health is not None:
+                self.health.on_stop(self.charger_id, payload)
 
         self._background(asyncio.ensure_future(stop()), "StopTransaction")
         self.power_kw.pop(event.connector_id, None)
