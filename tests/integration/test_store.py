@@ -116,6 +116,63 @@ async def test_a_bad_telemetry_row_costs_only_itself(tmp_path: Path) -> None:
         assert db.execute("SELECT id_tag FROM id_tags ORDER BY id_tag").fetchall() == [("A",), ("B",)]
 
 
+async def test_a_row_python_cannot_bind_costs_only_itself(tmp_path: Path) -> None:
+    # An int past 64 bits raises OverflowError (not sqlite3.Error) while binding: it once ended the writer
+    # thread, and with it all storage (issue 17).
+    writer = await started(tmp_path / "v.db")
+    sql = "INSERT INTO settings (key, value) VALUES (?, ?)"
+    for row in (("a", 1), ("b", 2**63), ("c", object()), ("d", 4)):
+        writer.append(sql, row)
+    await writer.flush()
+    assert writer.rows_failed == 2
+    assert writer.running
+    assert writer.stopped_error is None
+    assert await writer.durable(lambda conn: conn.execute("SELECT count(*) FROM settings").fetchone()[0]) == 2
+    await writer.close()
+    with closing(sqlite3.connect(tmp_path / "v.db")) as db:
+        stored = db.execute("SELECT key, value FROM settings ORDER BY key").fetchall()
+    assert stored == [("a", "1"), ("d", "4")]
+
+
+async def test_a_unit_of_work_raising_anything_fails_alone(tmp_path: Path) -> None:
+    writer = await started(tmp_path / "v.db")
+
+    def overflow(conn: sqlite3.Connection) -> None:
+        conn.execute("INSERT INTO settings (key, value) VALUES ('x', ?)", (2**63,))
+
+    with pytest.raises(OverflowError):
+        await writer.durable(overflow)
+    assert writer.running
+    await writer.durable(lambda conn: conn.execute("INSERT INTO settings VALUES ('y', '1')"))
+    await writer.close()
+
+
+class _Fatal(BaseException):
+    """What the writer cannot isolate: not an Exception (an interrupt, a broken interpreter state)."""
+
+
+async def test_a_writer_that_stops_says_so_and_refuses_every_later_write(tmp_path: Path) -> None:
+    writer = await started(tmp_path / "v.db")
+    heard: list[BaseException] = []
+    writer.when_stopped(heard.append)
+
+    def fatal(conn: sqlite3.Connection) -> None:
+        raise _Fatal("injected")
+
+    with pytest.raises(StoreError, match="writer has stopped: injected"):
+        await writer.durable(fatal)
+    for _ in range(100):  # the callbacks run on the loop, right after the failed write is settled
+        if heard:
+            break
+        await asyncio.sleep(0.01)
+    assert [str(error) for error in heard] == ["injected"]
+    assert not writer.running
+    assert isinstance(writer.stopped_error, _Fatal)
+    with pytest.raises(StoreError, match="writer has stopped"):
+        await writer.durable(lambda conn: None)
+    await asyncio.wait_for(writer.close(), 30)  # a hang guard: closing a stopped writer does not wait
+
+
 async def test_message_log_blocks_query_and_prune(tmp_path: Path) -> None:
     writer = await started(tmp_path / "v.db")
     log = MessageLog(writer, max_rows=5, max_age_days=1)

@@ -31,7 +31,7 @@ def register(router: Router, services: Services) -> None:
         transaction_id = await transactions.start(session.charger_id, payload)
         return {"transactionId": transaction_id, "idTagInfo": id_tag_info}
 
-    @router.on("StopTransaction")
+    @router.on("StopTransaction", wide_integers=True)  # a stop is recorded whatever its numbers
     async def stop_transaction(session: ChargerConnection, payload: Payload) -> Payload:
         await transactions.stop(session.charger_id, payload)
         health.on_stop(session.charger_id, payload)
