@@ -15,8 +15,10 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
+import msgpack
 import pytest
 import websockets
+from aiohttp import ClientSession
 from websockets.asyncio.client import ClientConnection
 
 from tests.journeys import appliance as appliance_module
@@ -219,11 +221,21 @@ async def test_a_writer_that_stops_is_degraded_on_health_and_sigterm_exits_clean
     ws = await charger(server, "CP-A")
     await start(ws)
     assert_storing(server)
-    (server.data_dir / "fail-store-writer").touch()
-    answer = await rpc(
-        ws, "start2", "StartTransaction", {"connectorId": 2, "idTag": "T", "meterStart": 0, "timestamp": NOW}
-    )
-    assert answer[:3] == [4, "start2", "InternalError"], answer  # answered, never left waiting
+    async with (
+        ClientSession() as http,
+        http.ws_connect(
+            f"{server.api_url}/api/v1/stream?kinds=Warning",
+            headers={"Authorization": f"Bearer {server.token('readonly')}"},
+        ) as stream,
+    ):
+        (server.data_dir / "fail-store-writer").touch()
+        payload = {"connectorId": 2, "idTag": "T", "meterStart": 0, "timestamp": NOW}
+        answer = await rpc(ws, "start2", "StartTransaction", payload)
+        assert answer[:3] == [4, "start2", "InternalError"], answer  # answered, never left waiting
+        alert = msgpack.unpackb((await asyncio.wait_for(stream.receive(), 30)).data)
+    assert alert["kind"] == "Warning", alert
+    assert alert["data"]["kind"] == "StoreWriterStopped"
+    assert "disk I/O error (injected by the test)" in alert["data"]["error"]
     body = health(server)
     assert body["status"] == "degraded", body
     assert body["store"]["writer"] == "stopped"
