@@ -151,11 +151,11 @@ async def test_a_stop_with_meter_stop_2_63_is_answered_and_closes_its_transactio
     assert_storing(server)
 
 
-async def test_a_bad_row_behind_the_edge_costs_only_itself(
+async def test_an_answer_with_2_63_is_refused_before_it_reaches_the_store(
     server: RunningAppliance, chargers: tuple[ClientConnection, ClientConnection]
 ) -> None:
-    # A charger's answer is not a CALL: its GetLocalListVersion listVersion 2^63 reaches the store as a
-    # telemetry row that cannot be bound. It is counted and logged; the writer goes on.
+    # A charger's answer is not a CALL: its GetLocalListVersion listVersion 2^63 once reached the store
+    # as a row that could not be bound, and ended the writer.
     a, b = chargers
 
     async def answer_the_command() -> None:
@@ -166,13 +166,40 @@ async def test_a_bad_row_behind_the_edge_costs_only_itself(
     answering = asyncio.create_task(answer_the_command())
     command = await asyncio.to_thread(server.api, "POST", "/chargers/CP-A/commands/GetLocalListVersion", {})
     await answering
-    assert command.status == 200, command
-    transaction_id = await start(b)  # its hand-over carries the bad row
+    assert command.status == 422, command
+    assert (
+        f"GetLocalListVersion answer from CP-A: /listVersion: {BEYOND} is out of range"
+        in command.json["error"]["message"]
+    )
+    transaction_id = await start(b)
     assert server.api("GET", f"/transactions/{transaction_id}", role="readonly").status == 200
-    body = health(server)
-    assert body["store"]["failed_rows"] == 1, body
+    assert health(server)["store"]["failed_rows"] == 0
     assert_storing(server)
-    assert "telemetry row refused by the store (OverflowError" in server.text
+
+
+async def test_a_request_with_2_63_is_refused_before_it_is_sent(
+    server: RunningAppliance, chargers: tuple[ClientConnection, ClientConnection]
+) -> None:
+    reservation = {"connectorId": 1, "expiryDate": NOW, "idTag": "TAG", "reservationId": BEYOND}
+    command = server.api("POST", "/chargers/CP-A/commands/ReserveNow", reservation)
+    assert command.status == 422, command
+    assert f"ReserveNow request: /reservationId: {BEYOND} is out of range" in command.json["error"]["message"]
+    assert_storing(server)
+
+
+async def test_meter_values_with_transaction_id_2_63_are_refused_not_stored_without_it(
+    server: RunningAppliance, chargers: tuple[ClientConnection, ClientConnection]
+) -> None:
+    a, _ = chargers
+    reading = {"timestamp": NOW, "sampledValue": [{"value": "1000", "unit": "Wh"}]}
+    payload = {"connectorId": 1, "transactionId": BEYOND, "meterValue": [reading]}
+    answer = await rpc(a, "m1", "MeterValues", payload)
+    assert answer[:3] == [4, "m1", "PropertyConstraintViolation"], answer
+    assert answer[3].startswith(f"/transactionId: {BEYOND} is out of range"), answer
+    del payload["transactionId"]
+    assert await rpc(a, "m2", "MeterValues", payload) == [3, "m2", {}]
+    await start(a)
+    assert_storing(server)
 
 
 _FAILING_SERVE = """\
