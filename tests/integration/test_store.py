@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import struct
+import threading
 import time
 import zlib
 from contextlib import closing
@@ -145,6 +146,47 @@ async def test_a_unit_of_work_raising_anything_fails_alone(tmp_path: Path) -> No
     assert writer.running
     await writer.durable(lambda conn: conn.execute("INSERT INTO settings VALUES ('y', '1')"))
     await writer.close()
+
+
+class _FailingBatch(StoreWriter):
+    """A test-only seam at the store boundary: a telemetry batch naming the table `fail_here` raises what
+    no statement of the batch would (an error outside the per-row isolation)."""
+
+    def _write_batch(self, conn: sqlite3.Connection, batch: dict[str, list[tuple[object, ...]]]) -> None:
+        if any("fail_here" in sql for sql in batch):
+            raise RuntimeError("injected")
+        super()._write_batch(conn, batch)
+
+
+async def test_an_unexpected_error_costs_its_group_and_every_durable_write_in_it_is_answered(
+    tmp_path: Path,
+) -> None:
+    writer = _FailingBatch(tmp_path / "v.db", commit_interval=60)
+    await writer.start()
+    entered, gate = threading.Event(), threading.Event()
+
+    def hold(conn: sqlite3.Connection) -> None:
+        entered.set()
+        gate.wait(30)
+
+    holding = writer.durable(hold)  # holds the thread: what is queued meanwhile is one group
+    assert await asyncio.to_thread(entered.wait, 30)
+    writer.append("INSERT INTO fail_here VALUES (?)", (1,))
+    behind = [
+        writer.durable(lambda conn, n=n: conn.execute("INSERT INTO settings VALUES (?, '1')", (f"k{n}",)))
+        for n in range(3)
+    ]
+    gate.set()
+    await holding
+    for future in behind:  # each answered (they once waited forever), none committed
+        with pytest.raises(StoreError, match="commit failed: injected"):
+            await asyncio.wait_for(future, 30)
+    assert writer.running
+    assert writer.rows_failed == 1
+    await writer.durable(lambda conn: conn.execute("INSERT INTO settings VALUES ('after', '1')"))
+    await writer.close()
+    with closing(sqlite3.connect(tmp_path / "v.db")) as db:
+        assert db.execute("SELECT key FROM settings").fetchall() == [("after",)]
 
 
 class _Fatal(BaseException):

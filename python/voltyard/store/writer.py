@@ -313,11 +313,12 @@ class StoreWriter:
         except Exception as exc:
             # Not only sqlite3.Error: whatever fails a group costs that group, never the thread.
             self.rows_failed += 1
+            failed = StoreError(f"{self.path}: commit failed: {exc}")
+            # Every durable write of the group, run or not yet run when it failed: none is left waiting.
+            outcomes = [(job[1], None, failed) for job in jobs if isinstance(job, tuple)]
             log.exception("store commit failed; %d durable writes fail with it", len(outcomes))
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
-            error = StoreError(f"{self.path}: commit failed: {exc}")
-            outcomes = [(future, None, error) for future, _, _ in outcomes]
         if outcomes:
             self._loop.call_soon_threadsafe(_settle, outcomes)
 
