@@ -99,6 +99,16 @@ class Appliance:
         self.data_dir.open()
         await self.store.start()
         events = EventBus(self.store, asyncio.get_running_loop())
+        # The store cannot record this alert any more: it goes to live listeners; /health says degraded.
+        self.store.when_stopped(
+            lambda error: events.notify(
+                Event(
+                    "Warning",
+                    None,
+                    {"kind": "StoreWriterStopped", "error": f"{type(error).__name__}: {error}"},
+                )
+            )
+        )
         chargers = Chargers(config.ocpp, self.store, events)
         authorization = Authorization(config.ocpp, self.store)
         credentials = Credentials(self.store)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import struct
+import threading
 import time
 import zlib
 from contextlib import closing
@@ -114,6 +115,104 @@ async def test_a_bad_telemetry_row_costs_only_itself(tmp_path: Path) -> None:
     await writer.close()
     with closing(sqlite3.connect(tmp_path / "v.db")) as db:
         assert db.execute("SELECT id_tag FROM id_tags ORDER BY id_tag").fetchall() == [("A",), ("B",)]
+
+
+async def test_a_row_python_cannot_bind_costs_only_itself(tmp_path: Path) -> None:
+    # An int past 64 bits raises OverflowError (not sqlite3.Error) while binding: it once ended the writer
+    # thread, and with it all storage (issue 17).
+    writer = await started(tmp_path / "v.db")
+    sql = "INSERT INTO settings (key, value) VALUES (?, ?)"
+    for row in (("a", 1), ("b", 2**63), ("c", object()), ("d", 4)):
+        writer.append(sql, row)
+    await writer.flush()
+    assert writer.rows_failed == 2
+    assert writer.running
+    assert writer.stopped_error is None
+    assert await writer.durable(lambda conn: conn.execute("SELECT count(*) FROM settings").fetchone()[0]) == 2
+    await writer.close()
+    with closing(sqlite3.connect(tmp_path / "v.db")) as db:
+        stored = db.execute("SELECT key, value FROM settings ORDER BY key").fetchall()
+    assert stored == [("a", "1"), ("d", "4")]
+
+
+async def test_a_unit_of_work_raising_anything_fails_alone(tmp_path: Path) -> None:
+    writer = await started(tmp_path / "v.db")
+
+    def overflow(conn: sqlite3.Connection) -> None:
+        conn.execute("INSERT INTO settings (key, value) VALUES ('x', ?)", (2**63,))
+
+    with pytest.raises(OverflowError):
+        await writer.durable(overflow)
+    assert writer.running
+    await writer.durable(lambda conn: conn.execute("INSERT INTO settings VALUES ('y', '1')"))
+    await writer.close()
+
+
+class _FailingBatch(StoreWriter):
+    """A test-only seam at the store boundary: a telemetry batch naming the table `fail_here` raises what
+    no statement of the batch would (an error outside the per-row isolation)."""
+
+    def _write_batch(self, conn: sqlite3.Connection, batch: dict[str, list[tuple[object, ...]]]) -> None:
+        if any("fail_here" in sql for sql in batch):
+            raise RuntimeError("injected")
+        super()._write_batch(conn, batch)
+
+
+async def test_an_unexpected_error_costs_its_group_and_every_durable_write_in_it_is_answered(
+    tmp_path: Path,
+) -> None:
+    writer = _FailingBatch(tmp_path / "v.db", commit_interval=60)
+    await writer.start()
+    entered, gate = threading.Event(), threading.Event()
+
+    def hold(conn: sqlite3.Connection) -> None:
+        entered.set()
+        gate.wait(30)
+
+    holding = writer.durable(hold)  # holds the thread: what is queued meanwhile is one group
+    assert await asyncio.to_thread(entered.wait, 30)
+    writer.append("INSERT INTO fail_here VALUES (?)", (1,))
+    behind = [
+        writer.durable(lambda conn, n=n: conn.execute("INSERT INTO settings VALUES (?, '1')", (f"k{n}",)))
+        for n in range(3)
+    ]
+    gate.set()
+    await holding
+    for future in behind:  # each answered (they once waited forever), none committed
+        with pytest.raises(StoreError, match="commit failed: injected"):
+            await asyncio.wait_for(future, 30)
+    assert writer.running
+    assert writer.rows_failed == 1
+    await writer.durable(lambda conn: conn.execute("INSERT INTO settings VALUES ('after', '1')"))
+    await writer.close()
+    with closing(sqlite3.connect(tmp_path / "v.db")) as db:
+        assert db.execute("SELECT key FROM settings").fetchall() == [("after",)]
+
+
+class _Fatal(BaseException):
+    """What the writer cannot isolate: not an Exception (an interrupt, a broken interpreter state)."""
+
+
+async def test_a_writer_that_stops_says_so_and_refuses_every_later_write(tmp_path: Path) -> None:
+    writer = await started(tmp_path / "v.db")
+    heard: list[BaseException] = []
+    writer.when_stopped(heard.append)
+
+    def fatal(conn: sqlite3.Connection) -> None:
+        raise _Fatal("injected")
+
+    with pytest.raises(StoreError, match="writer has stopped: injected"):
+        await writer.durable(fatal)
+    for _ in range(100):  # the callbacks run on the loop, right after the failed write is settled
+        if heard:
+            break
+        await asyncio.sleep(0.01)
+    assert [str(error) for error in heard] == ["injected"]
+    assert not writer.running
+    assert isinstance(writer.stopped_error, _Fatal)
+    with pytest.raises(StoreError, match="writer has stopped"):
+        await writer.durable(lambda conn: None)
+    await asyncio.wait_for(writer.close(), 30)  # a hang guard: closing a stopped writer does not wait
 
 
 async def test_message_log_blocks_query_and_prune(tmp_path: Path) -> None:

@@ -25,9 +25,12 @@ async def health(request: web.Request) -> web.Response:
     records = list(services.chargers.records.values())
     online = sum(1 for record in records if record.online)
     site = appliance.site
+    store = appliance.store
+    # A store writer that ended on its own stores nothing more: the appliance still answers, but is not ok.
+    stopped = store.stopped_error
     return web.json_response(
         {
-            "status": "ok",
+            "status": "ok" if stopped is None else "degraded",
             "version": __version__,
             "uptime_s": round(time.monotonic() - appliance.started_at, 1),
             "chargers": {
@@ -38,7 +41,12 @@ async def health(request: web.Request) -> web.Response:
                 "faulted": sum(1 for record in records if is_faulted(record)),
             },
             "transactions": {"active": sum(len(open_) for open_ in services.transactions.open.values())},
-            "store": {"commits": appliance.store.commits, "failed_rows": appliance.store.rows_failed},
+            "store": {
+                "commits": store.commits,
+                "failed_rows": store.rows_failed,
+                "writer": "running" if stopped is None else "stopped",
+                "error": None if stopped is None else f"{type(stopped).__name__}: {stopped}",
+            },
             "event_loop_lag_ms": round(appliance.loop_monitor.max_lag * 1000, 1),
             "site": {"limit_kw": site.limit_kw, "power_kw": round(site.power_kw(), 3)},
         }

@@ -4,7 +4,11 @@ reconciliation of zombies.
 Chargers replay their offline queues after a reconnect, so the same StartTransaction may arrive twice
 (it gets the same id back) and a StopTransaction may name a transaction that is unknown, already
 stopped, or stopped twice. Every stop is answered and recorded with a flag, never refused: a refused
-stop is retried by the charger forever.
+stop is retried by the charger forever. That holds for a stop whose transactionId or meterStop is beyond
+the store's signed 64-bit integers too (the decoder reads up to 2^64 - 1): it is recorded as the persisted
+event TransactionStopFlagged with flag OutOfRange, the values that do not fit written as decimal text
+(lossless); a transaction it names is closed with its energy unknown (meter_stop NULL, stop_flag
+MeterStopOutOfRange). Its stop_records row is left out: that table has no place for such a number.
 
 A transaction left open by a charger that rebooted, or whose connector shows Available or Preparing
 again, is closed as reconciled with the last energy reading known; a real StopTransaction arriving
@@ -29,6 +33,9 @@ from voltyard.store.meter_log import MeterLog, last_energy_wh
 from voltyard.store.writer import StoreWriter
 
 __all__ = ["ClockSkew", "StopOutcome", "Transactions"]
+
+# What an INTEGER column of the store holds (SQLite: signed 64-bit); the same range the OCPP router checks.
+_STORE_INTEGERS = range(-(2**63), 2**63)
 
 _INSERT_TX = """
 INSERT INTO transactions (charger_id, connector_id, id_tag, start_time, meter_start, reservation_id,
@@ -190,6 +197,8 @@ class Transactions:
         skewed = self.skewed(payload["timestamp"])
         events = self._events
         self._closed(charger_id, [transaction_id])
+        if transaction_id not in _STORE_INTEGERS or payload["meterStop"] not in _STORE_INTEGERS:
+            return self._stop_out_of_range(charger_id, payload, data, meters, received)
 
         def work(conn: sqlite3.Connection) -> StopOutcome:
             row = conn.execute(
@@ -252,6 +261,57 @@ class Transactions:
                     conn,
                 )
             return StopOutcome(transaction_id, flag)
+
+        return self._store.durable(work)
+
+    def _stop_out_of_range(
+        self,
+        charger_id: str,
+        payload: dict[str, Any],
+        data: object,
+        meters: list[tuple[Any, ...]],
+        received: float,
+    ) -> asyncio.Future[StopOutcome]:
+        """Record a stop with a transactionId or meterStop the store cannot hold (module docstring)."""
+        transaction_id: int = payload["transactionId"]
+        known_id = transaction_id in _STORE_INTEGERS
+        events = self._events
+        details = {
+            "transactionId": transaction_id if known_id else str(transaction_id),
+            "flag": "OutOfRange",
+            "meterStop": payload["meterStop"]
+            if payload["meterStop"] in _STORE_INTEGERS
+            else str(payload["meterStop"]),
+            "timestamp": payload["timestamp"],
+            "reason": payload.get("reason"),
+            "idTag": payload.get("idTag"),
+            "transactionData": data,
+        }
+
+        def work(conn: sqlite3.Connection) -> StopOutcome:
+            if known_id:  # only the meter reading is out of range: the transaction it names is over
+                row = conn.execute(
+                    "SELECT connector_id FROM transactions "
+                    "WHERE id = ? AND charger_id = ? AND stopped_at IS NULL",
+                    (transaction_id, charger_id),
+                ).fetchone()
+                if row is not None:
+                    conn.execute(
+                        "UPDATE transactions SET meter_stop = NULL, stop_time = ?, stop_reason = ?, "
+                        "stop_id_tag = ?, stopped_at = ?, transaction_data = ?, "
+                        "stop_flag = 'MeterStopOutOfRange' WHERE id = ?",
+                        (
+                            payload["timestamp"],
+                            payload.get("reason", "Local"),
+                            payload.get("idTag"),
+                            received,
+                            orjson.dumps(data).decode() if data is not None else None,
+                            transaction_id,
+                        ),
+                    )
+                    conn.executemany(_INSERT_METER, [(m[0], row[0], *m[2:]) for m in meters])
+            events.publish(Event("TransactionStopFlagged", charger_id, details), conn)
+            return StopOutcome(transaction_id, "OutOfRange")
 
         return self._store.durable(work)
 

@@ -3,21 +3,27 @@
 Each hook runs after a valid answer: an accepted ChangeAvailability sets the connectors' availability, an
 accepted SendLocalList stores the list and its version (durably), a ReserveNow answer records the
 reservation with its outcome, and so on.
+
+What a hook stores passes the same integer check as a charger's CALL (`voltyard.ocpp.router`): a request
+with an integer beyond the store's signed 64-bit range is refused before it is sent, and such an answer
+(GetLocalListVersion's listVersion 2^63) is refused as invalid before it changes anything.
 """
 
 from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
 
 from voltyard.domain.authorization import Authorization
 from voltyard.domain.credentials import check_key_length
-from voltyard.errors import InvalidCommandError
+from voltyard.errors import InvalidCommandError, OcppError
 from voltyard.events import Event
-from voltyard.gateway.outbound import Commands
+from voltyard.gateway.outbound import AnswerHook, Commands
+from voltyard.ocpp.router import check_integers, integer_paths
 from voltyard.services import Services
 
 __all__ = ["register_answer_hooks"]
@@ -150,5 +156,34 @@ def register_answer_hooks(commands: Commands, services: Services) -> None:
         "ClearChargingProfile": clear_charging_profile,
     }
     for action, hook in hooks.items():
-        commands.on_answer(action, hook)
+        if integer_paths(action):
+            commands.on_request(action, _request_check(action))
+        commands.on_answer(
+            action, _checked_answer(action, hook) if integer_paths(f"{action}Response") else hook
+        )
     # The answers of every command are recorded by Commands itself (CommandAnswered), hooks or not.
+
+
+def _request_check(action: str) -> Callable[[str, Payload], None]:
+    """Refuse a request whose answer hook would store an integer the store cannot hold."""
+
+    def check(charger_id: str, request: Payload) -> None:
+        try:
+            check_integers(action, request)
+        except OcppError as exc:
+            raise InvalidCommandError(f"{action} request: {exc.description}") from None
+
+    return check
+
+
+def _checked_answer(action: str, hook: AnswerHook) -> AnswerHook:
+    """`hook` behind the integer check of the answer to `action`."""
+
+    def checked(charger_id: str, request: Payload, answer: Payload) -> Awaitable[None] | None:
+        try:
+            check_integers(f"{action}Response", answer)
+        except OcppError as exc:
+            raise InvalidCommandError(f"{action} answer from {charger_id}: {exc.description}") from None
+        return hook(charger_id, request, answer)
+
+    return checked

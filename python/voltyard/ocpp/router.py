@@ -4,22 +4,101 @@ A handler takes the session and the validated payload and returns the response p
 awaitable of it when the answer must wait (a durable write). A handler registered with `whole_call`
 takes the decoded CALL instead (`voltyard._native.Call` or a leniency `RepairedCall`), for what the
 decoder reads natively (MeterValues). Handlers raise `OcppError` subclasses to answer with a CALLERROR.
+
+Integers are checked here, once for every action, before any handler sees them: the decoder reads numbers up
+to 2^64 - 1, the store holds signed 64-bit integers, and a value between the two once killed the store's
+writer thread at the next commit (issue 17). A payload whose integer field (found from the action's schema)
+is outside the store's range is refused with PropertyConstraintViolation, the OCPP-J 1.6 code for "a field
+contains an invalid value" (the type, integer, is right; its value is not). A handler registered with
+`wide_integers` takes such values itself (StopTransaction: a stop is always answered and recorded).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable, Iterator
+from functools import cache
 from typing import TYPE_CHECKING, Any
+
+from voltyard.errors import PropertyConstraintViolationError
+from voltyard.ocpp.codec import ocpp16_schema_dir
 
 if TYPE_CHECKING:
     from voltyard.gateway.connection import ChargerConnection
 
-__all__ = ["Handler", "Payload", "Reply", "Router"]
+__all__ = ["INT64_MAX", "INT64_MIN", "Handler", "Payload", "Reply", "Router", "check_integers", "fits_int64"]
 
 Payload = dict[str, Any]
 Reply = Payload | Awaitable[Payload]
 # The second argument is the payload, or the decoded CALL for a `whole_call` handler.
 Handler = Callable[["ChargerConnection", Any], Reply]
+
+# What the store holds in an INTEGER column (SQLite: signed 64-bit).
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
+# A path to an integer field of a payload: keys of objects, `_EACH` for every item of an array.
+_EACH = None
+_Path = tuple[str | None, ...]
+
+
+def fits_int64(value: int) -> bool:
+    """Whether the store can hold `value` in an INTEGER column."""
+    return INT64_MIN <= value <= INT64_MAX
+
+
+def _integer_paths(schema: dict[str, Any], path: _Path = ()) -> Iterator[_Path]:
+    kind = schema.get("type")
+    if kind == "integer":
+        yield path
+    elif kind == "object":
+        for key, sub in schema.get("properties", {}).items():
+            yield from _integer_paths(sub, (*path, key))
+    elif kind == "array" and isinstance(schema.get("items"), dict):
+        yield from _integer_paths(schema["items"], (*path, _EACH))
+
+
+@cache
+def integer_paths(action: str) -> tuple[_Path, ...]:
+    """The integer fields of `action`'s request schema (none for an action without a schema)."""
+    file = ocpp16_schema_dir() / f"{action}.json"
+    if not file.is_file():
+        return ()
+    return tuple(_integer_paths(json.loads(file.read_text(encoding="utf-8"))))
+
+
+def _out_of_range(value: object, path: _Path, where: str) -> tuple[str, int] | None:
+    """The JSON pointer and value of the first integer along `path` the store cannot hold, else None."""
+    if not path:
+        # bool is an int to Python, never to the decoder; a schema-valid integer field holds an int.
+        if type(value) is int and not INT64_MIN <= value <= INT64_MAX:
+            return where, value
+        return None
+    key, rest = path[0], path[1:]
+    if key is _EACH:
+        if isinstance(value, list):
+            for index, item in enumerate(value):
+                found = _out_of_range(item, rest, f"{where}/{index}")
+                if found is not None:
+                    return found
+        return None
+    if isinstance(value, dict) and key in value:
+        return _out_of_range(value[key], rest, f"{where}/{key}")
+    return None
+
+
+def check_integers(action: str, payload: object) -> None:
+    """Refuse a payload with an integer field beyond the store's signed 64-bit range.
+
+    Raises:
+        PropertyConstraintViolationError: naming the field (a JSON pointer), its value and the range.
+    """
+    for path in integer_paths(action):
+        found = _out_of_range(payload, path, "")
+        if found is not None:
+            where, value = found
+            raise PropertyConstraintViolationError(
+                f"{where}: {value} is out of range (integers here are {INT64_MIN} to {INT64_MAX})"
+            )
 
 
 class Router:
@@ -31,14 +110,23 @@ class Router:
         self.get: Callable[[str], Handler | None] = self._handlers.get
         self.whole_call: frozenset[str] = frozenset()
 
-    def on(self, action: str, *, whole_call: bool = False) -> Callable[[Handler], Handler]:
+    def on(
+        self, action: str, *, whole_call: bool = False, wide_integers: bool = False
+    ) -> Callable[[Handler], Handler]:
         """Decorator registering the handler of `action` (given the whole CALL with `whole_call`); a
-        second handler for it is a programming error."""
+        second handler for it is a programming error.
+
+        The payload's integer fields are checked against the store's range first (see the module
+        docstring), unless the handler takes the whole CALL (it checks what it reads) or `wide_integers`
+        says it records values beyond the range itself.
+        """
 
         def register(handler: Handler) -> Handler:
             if action in self._handlers:
                 raise ValueError(f"{action} already has a handler: {self._handlers[action].__qualname__}")
             self._handlers[action] = handler
+            if not whole_call and not wide_integers and integer_paths(action):
+                self._handlers[action] = _checked(action, handler)
             if whole_call:
                 self.whole_call |= {action}
             return handler
@@ -50,3 +138,14 @@ class Router:
 
     def __len__(self) -> int:
         return len(self._handlers)
+
+
+def _checked(action: str, handler: Handler) -> Handler:
+    """`handler` behind the integer check of `action` (one more call, only for actions with integers)."""
+
+    def checked(session: ChargerConnection, payload: object) -> Reply:
+        check_integers(action, payload)
+        return handler(session, payload)
+
+    checked.__qualname__ = handler.__qualname__
+    return checked

@@ -8,11 +8,16 @@ that contains it has been fsynced (WAL, synchronous=FULL). Everything queued whi
 into the next, so a burst of durable writes shares one fsync.
 
 Each unit of work runs under its own SAVEPOINT: one failing statement fails its own future and nothing
-else in the group.
+else in the group. Whatever a telemetry row or a unit of work raises (not only `sqlite3.Error`: a Python int
+past 64 bits raises OverflowError while binding) costs that row or that unit alone; it is counted in
+`rows_failed` and logged. A commit that fails costs its group, which is reported the same way. One bad row
+once ended the thread and with it all storage (issue 17).
 
 If the thread cannot open the store, `start` raises; if it ever ends for another reason, every write
-waiting on it and every later one fails with StoreError at once. Nothing ever waits on a dead thread:
-that is what once made `voltyard serve` hang at a read-only data directory, deaf to SIGTERM.
+waiting on it and every later one fails with StoreError at once, `stopped_error` says why, the callbacks
+given to `when_stopped` run on the event loop (an alert; /health reports the store degraded), and one
+clear line is logged. Nothing ever waits on a dead thread: that is what once made `voltyard serve` hang at
+a read-only data directory, deaf to SIGTERM.
 """
 
 from __future__ import annotations
@@ -88,6 +93,7 @@ class StoreWriter:
         self._conn: sqlite3.Connection | None = None
         # Why the thread ended, once it has (set in the thread before it returns).
         self._ended: BaseException | None = None
+        self._stopped_callbacks: list[Callable[[BaseException], None]] = []
 
     async def start(self) -> None:
         """Open and migrate the file (in the writer thread), then start serving writes.
@@ -114,6 +120,16 @@ class StoreWriter:
     def running(self) -> bool:
         """Whether the writer thread is alive and taking writes."""
         return self._thread is not None and self._thread.is_alive() and self._ended is None
+
+    @property
+    def stopped_error(self) -> BaseException | None:
+        """Why the writer thread ended on its own (nothing is stored since), or None while it serves or
+        after a clean `close`."""
+        return self._ended
+
+    def when_stopped(self, callback: Callable[[BaseException], None]) -> None:
+        """Call `callback(error)` on the event loop if the writer thread ever ends on its own."""
+        self._stopped_callbacks.append(callback)
 
     def append(self, sql: str, params: tuple[Any, ...]) -> None:
         """Queue a telemetry row; committed within `commit_interval` seconds. Never blocks."""
@@ -181,6 +197,10 @@ class StoreWriter:
             except StoreError as exc:
                 log.error("store: the last writes could not be committed: %s", exc)
             self._queue.put(_Stop())
+        else:
+            log.error(
+                "store: closing a writer that had stopped (%s); writes since then were refused", self._ended
+            )
         await asyncio.get_running_loop().run_in_executor(None, thread.join)
         self._thread = None
         self._fail_queued()
@@ -244,16 +264,31 @@ class StoreWriter:
                 stopping = any(isinstance(job, _Stop) for job in jobs)
                 self._commit_group([job for job in jobs if not isinstance(job, _Stop)])
         except BaseException as exc:
-            # A bug or a broken file: the writes of this group and every one queued behind it fail now,
-            # rather than their callers waiting forever on a thread that is gone.
-            log.exception("store writer stopped")
+            # A broken file or connection (a failed COMMIT that cannot even roll back) or an interrupt: the
+            # writes of this group and every one queued behind it fail now, rather than their callers
+            # waiting forever on a thread that is gone; and the operator is told, loudly.
+            log.critical(
+                "store writer stopped: %s: %s; nothing is stored from now on, every write is refused and "
+                "/api/v1/health reports the store degraded; restart voltyard",
+                type(exc).__name__,
+                exc,
+                exc_info=exc,
+            )
             self._ended = exc
             error = self._dead_error()
             waiting: list[Outcome] = [(job[1], None, error) for job in jobs if isinstance(job, tuple)]
             self._loop.call_soon_threadsafe(_settle, waiting)
             self._loop.call_soon_threadsafe(self._fail_queued)
+            self._loop.call_soon_threadsafe(self._report_stopped, exc)
         finally:
             self._conn.close()
+
+    def _report_stopped(self, error: BaseException) -> None:
+        for callback in self._stopped_callbacks:
+            try:
+                callback(error)
+            except Exception:  # one failing listener must not keep the others from hearing of it
+                log.exception("store: a listener of the writer's stop failed")
 
     def _commit_group(self, jobs: list[Batch | _Telemetry | tuple[Work, asyncio.Future[Any]]]) -> None:
         assert self._conn is not None
@@ -275,12 +310,15 @@ class StoreWriter:
                     outcomes.append((future, *self._run_work(conn, work)))
             conn.execute("COMMIT")
             self.commits += 1
-        except sqlite3.Error as exc:
+        except Exception as exc:
+            # Not only sqlite3.Error: whatever fails a group costs that group, never the thread.
+            self.rows_failed += 1
+            failed = StoreError(f"{self.path}: commit failed: {exc}")
+            # Every durable write of the group, run or not yet run when it failed: none is left waiting.
+            outcomes = [(job[1], None, failed) for job in jobs if isinstance(job, tuple)]
             log.exception("store commit failed; %d durable writes fail with it", len(outcomes))
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
-            error = StoreError(f"{self.path}: commit failed: {exc}")
-            outcomes = [(future, None, error) for future, _, _ in outcomes]
         if outcomes:
             self._loop.call_soon_threadsafe(_settle, outcomes)
 
@@ -301,15 +339,20 @@ class StoreWriter:
             conn.execute("SAVEPOINT batch")
             try:
                 conn.executemany(sql, rows)
-            except sqlite3.Error:
+            except Exception:  # sqlite3.Error, or OverflowError/TypeError/ValueError while binding a value
                 # One bad row must not cost the others: retry them one by one.
                 conn.execute("ROLLBACK TO batch")
                 for row in rows:
                     try:
                         conn.execute(sql, row)
-                    except sqlite3.Error as exc:
+                    except Exception as exc:
                         self.rows_failed += 1
-                        log.error("telemetry row refused by the store (%s): %s", exc, sql.split("(", 1)[0])
+                        log.error(
+                            "telemetry row refused by the store (%s: %s): %s",
+                            type(exc).__name__,
+                            exc,
+                            sql.split("(", 1)[0].strip(),
+                        )
             conn.execute("RELEASE batch")
 
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from voltyard._native import Call, read_meter_values
 from voltyard.errors import PropertyConstraintViolationError
-from voltyard.ocpp.router import Payload, Router
+from voltyard.ocpp.router import Payload, Router, check_integers
 from voltyard.services import Services
 
 if TYPE_CHECKING:
@@ -31,7 +31,7 @@ def register(router: Router, services: Services) -> None:
         transaction_id = await transactions.start(session.charger_id, payload)
         return {"transactionId": transaction_id, "idTagInfo": id_tag_info}
 
-    @router.on("StopTransaction")
+    @router.on("StopTransaction", wide_integers=True)  # a stop is recorded whatever its numbers
     async def stop_transaction(session: ChargerConnection, payload: Payload) -> Payload:
         await transactions.stop(session.charger_id, payload)
         health.on_stop(session.charger_id, payload)
@@ -46,5 +46,9 @@ def register(router: Router, services: Services) -> None:
                 read = read_meter_values(call.payload)
             except ValueError as exc:  # valid by the schema, yet no reading (connectorId past 2^63)
                 raise PropertyConstraintViolationError(f"MeterValues cannot be stored: {exc}") from exc
+        if read.transaction_id is None:
+            # The reader drops a transactionId past 2^63 (as if absent): refuse it as the router refuses
+            # any integer the store cannot hold. Readings with an id, nearly all, skip this check.
+            check_integers("MeterValues", call.payload)
         transactions.record_meter_values(session.charger_id, read, session.last_message)  # when it came
         return {}
