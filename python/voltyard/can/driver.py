@@ -1,7 +1,8 @@
 """One PLC, one gun: the host side of seed 003's driver rules.
 
-The driver keeps the gun's RelayControl going every 100 ms (drift-free, `PeriodicTimer`), follows
-the PLC's frames, and decides: faults (safety inputs debounced; comm loss, CRC bursts, bus-off,
+The driver keeps the gun's RelayControl going every 100 ms (feeding the bus's heartbeat thread,
+`voltyard.can.heartbeat`, which sends it on its own timing whatever the loop does), follows the
+PLC's frames, and decides: faults (safety inputs debounced; comm loss, CRC bursts, bus-off,
 stale meter, contactor mismatch or weld, over-temperature, a CMD_SEQ never acknowledged), the
 session (authorised, plugged, locked, HLC at PowerDelivery, then relay closed = started) and the
 connector status. Every fault commands the relay off at once, in the call that detects it, then
@@ -10,7 +11,9 @@ lets the PLC clear its latched fault and the gun goes back to Available (Finishi
 the stopped session is still plugged).
 
 It is driven from the event loop only: `on_frame` and friends by the CAN link, `authorize`,
-`remote_stop` and `set_available` by the domain.
+`remote_stop` and `set_available` by the domain. When the loop stalled so long that the heartbeat
+opened the relay itself (`timing.feed_timeout_s`), the driver ends the session (reason Other) at
+its next tick: the controller was gone, the EV was left without power.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ from voltyard.can.frames import (
 )
 from voltyard.can.gcmc import GcmcCommander, SlotCommand
 from voltyard.can.gun import GunInputs, GunStateMachine
+from voltyard.can.heartbeat import HeartbeatSlot
 from voltyard.can.identity import IdentityAssembler
 from voltyard.can.listener import (
     CabinetListener,
@@ -89,6 +93,8 @@ class PlcDriver:
         timing: DriverTiming,
         listener: CabinetListener,
         send: Callable[[PlcFrame], None],
+        *,
+        heartbeat: HeartbeatSlot | None = None,
     ) -> None:
         self.gun = gun
         self._send = send
@@ -103,6 +109,7 @@ class PlcDriver:
             ack_attempts=int(timing.ack_attempts),
             on_ack_missing=lambda seq: self._evaluate(),
             on_ack_restored=self._evaluate,
+            slot=heartbeat,
         )
         # The planner's contactor and power commands for the gun's slot (nothing until the first).
         self.gcmc = GcmcCommander(gun.plc_id, send, retry_s=timing.ack_timeout_s)
@@ -335,8 +342,22 @@ class PlcDriver:
 
     def _tick(self, now: float) -> None:
         self.relay.periodic()
+        if self.relay.take_lapsed():
+            self._heartbeat_lapsed(now)
         self.gcmc.periodic(now)
         self._evaluate()
+
+    def _heartbeat_lapsed(self, now: float) -> None:
+        # The heartbeat opened the relay (FORCE_ALL_OFF) because this loop stopped feeding it: the
+        # command is now that relay-off, and a session the controller abandoned does not resume.
+        self._relay_moved(close=False)
+        log.error(
+            "gun %s: the event loop stopped feeding the relay heartbeat for over %s s; the relay was "
+            "commanded off",
+            self.connector_id,
+            self._timing.feed_timeout_s,
+        )
+        self._stop_session(StopReason.OTHER, now)
 
     def _changed(self, _value: bool) -> None:
         self._evaluate()
