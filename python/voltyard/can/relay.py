@@ -113,6 +113,7 @@ class RelayCommander:
     def take_lapsed(self) -> bool:
         """Whether the heartbeat opened the relay itself since the last call (the loop had stopped
         feeding it for longer than its feed timeout); the command is now that relay-off."""
+        self._adopt(self._slot.take_lapse())
         lapsed, self._lapsed = self._lapsed, False
         return lapsed
 
