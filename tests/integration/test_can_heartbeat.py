@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import threading
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import can
 import pytest
@@ -34,8 +35,11 @@ from voltyard.can.listener import (
     StatusChanged,
     StopReason,
 )
+from voltyard.domain.authorization import IdTag
+from voltyard.events import Event
+from voltyard.runtime import Appliance
 from voltyard.sim.ev import EvProfile
-from voltyard.sim.plc import PlcSimulator, SimulatorThread
+from voltyard.sim.plc import PlcSimulator, SimulatorThread, car_id_tags
 
 PLC = 3
 _channels = itertools.count()
@@ -189,3 +193,42 @@ async def test_a_loop_gone_past_the_feed_timeout_has_the_heartbeat_open_the_rela
     await asyncio.sleep(0.5)
     assert driver.relay.acked
     assert driver.relay.seq != forced[0][1].cmd_seq
+
+
+async def test_the_appliance_with_simulated_plcs_rides_out_a_stalled_loop(appliance_config) -> None:
+    """`[cabinet] simulate_plcs` as `voltyard demo` runs it: the server's loop stalls for 1 s while guns
+    charge (the demo saw 353 ms fire every watchdog); no PLC watchdog fires, no gun faults, sessions go
+    on; and the heartbeat and simulator threads are gone once the appliance stopped."""
+    channel = f"voltyard-heartbeat-appliance-{next(_channels)}"
+    cabinet = CabinetConfig.from_mapping(
+        {
+            "bus": {"interface": "virtual", "channel": channel},
+            "guns": [{"connector_id": 1, "plc_id": 3}, {"connector_id": 2, "plc_id": 4}],
+            "simulate_plcs": True,
+        }
+    )
+    appliance = Appliance(replace(appliance_config(), cabinet=cabinet))
+    await appliance.start()
+    seen: list[Event] = []
+    appliance.events.subscribe(seen.append)
+    try:
+        for tag in car_id_tags([3, 4]):
+            await appliance.services.authorization.put_tag(IdTag(tag))
+        bridge = appliance.cabinet
+        assert bridge is not None
+        assert bridge.simulated is not None
+        plcs = bridge.simulated.simulator.plcs
+        async with asyncio.timeout(30):  # the simulated EVs arrive within 10 s
+            while not any(g["status"] == "Charging" for g in appliance.cabinet_view()["guns"]):
+                await asyncio.sleep(0.1)
+        charging = {g["connector_id"] for g in appliance.cabinet_view()["guns"] if g["status"] == "Charging"}
+        time.sleep(1.0)  # the server's loop stalls
+        await asyncio.sleep(1.0)
+        assert [plc.watchdog_trips for plc in plcs.values()] == [0, 0]
+        assert not [e for e in seen if e.kind == "Alert"], [e.data for e in seen if e.kind == "Alert"]
+        still = {g["connector_id"] for g in appliance.cabinet_view()["guns"] if g["status"] == "Charging"}
+        assert charging <= still
+    finally:
+        await appliance.stop()
+    left = [t.name for t in threading.enumerate() if t.name.startswith(("relay-heartbeat", "plc-sim"))]
+    assert not left, left
