@@ -2,8 +2,9 @@
 
 The real link and drivers run on the test's event loop, the simulated PLCs on a thread and loop of
 their own (`SimulatorThread`, as `[cabinet] simulate_plcs` runs them), and a second python-can
-`virtual` bus on the same channel records every frame with the time it was sent. The test then
-blocks the server's loop on purpose (`time.sleep` inside the coroutine), as an OCPP overload does:
+`virtual` bus on the same channel records every frame with the time it was sent. The tests then
+block the server's loop on purpose (busy Python work, or `time.sleep`, inside the coroutine), as an
+OCPP overload does:
 
 - for 1 s while a gun charges: RelayControl keeps its ~100 ms period (only generous bounds are
   asserted: no gap over 250 ms), no PLC watchdog fires and the session goes on;
@@ -143,6 +144,14 @@ async def charge(rig: Rig) -> None:
     await rig.listener.wait_for(status_is(ConnectorStatus.CHARGING))
 
 
+def stall(seconds: float) -> None:
+    """Keeps the calling loop busy with Python work for `seconds`, as an OCPP overload does (holding
+    the GIL but for the interpreter's switches)."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        sum(range(1000))
+
+
 def gaps(frames: list[tuple[float, RelayControl]]) -> list[float]:
     return [b[0] - a[0] for a, b in itertools.pairwise(frames)]
 
@@ -150,7 +159,7 @@ def gaps(frames: list[tuple[float, RelayControl]]) -> list[float]:
 async def test_a_blocked_loop_does_not_stop_the_heartbeat_nor_the_session(rig: Rig) -> None:
     await charge(rig)
     rig.relay_frames()  # from here on
-    time.sleep(1.0)  # the server's loop stalls, as under an OCPP overload
+    stall(1.0)  # the server's loop stalls, as under an OCPP overload
     during = rig.relay_frames()
     await asyncio.sleep(1.0)  # and runs again
     frames = during + rig.relay_frames()
@@ -222,7 +231,7 @@ async def test_the_appliance_with_simulated_plcs_rides_out_a_stalled_loop(applia
             while not any(g["status"] == "Charging" for g in appliance.cabinet_view()["guns"]):
                 await asyncio.sleep(0.1)
         charging = {g["connector_id"] for g in appliance.cabinet_view()["guns"] if g["status"] == "Charging"}
-        time.sleep(1.0)  # the server's loop stalls
+        stall(1.0)  # the server's loop stalls
         await asyncio.sleep(1.0)
         assert [plc.watchdog_trips for plc in plcs.values()] == [0, 0]
         assert not [e for e in seen if e.kind == "Alert"], [e.data for e in seen if e.kind == "Alert"]

@@ -28,6 +28,7 @@ import logging
 import random
 import statistics
 import threading
+import time
 from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any, Generic, Protocol, TypeVar
@@ -337,7 +338,15 @@ class SimulatedPlc:
             self.relay_timeout = True
             self.watchdog_trips += 1
             self.fault_reason = FaultReason.RELAY_CMD_TIMEOUT
-            log.warning("PLC %s: RelayControl watchdog fired", self.plc_id)
+            # When the last frame was sent (its bus timestamp, wall clock) tells a host that stopped
+            # sending from a simulator that was too slow to read what it sent.
+            sent_ago = time.time() - self._last_relay_stamp if self._last_relay_stamp else 0.0
+            log.warning(
+                "PLC %s: RelayControl watchdog fired (last one read %.0f ms ago, sent %.0f ms ago)",
+                self.plc_id,
+                (now - self._last_relay_at) * 1000,
+                sent_ago * 1000,
+            )
         self._apply_relay()
         ev = self.ev
         auth = self.command is not None and self.command.auth_grant
