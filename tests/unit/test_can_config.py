@@ -115,6 +115,8 @@ KEY_CASES: list[tuple[str, str, str, str, str]] = [
     ("timing", "bus_restart_s", "5.0", "-0.5", "is not a number > 0"),
     ("timing", "over_temperature_c", "85", "90.5", "expected an integer, got 90.5"),
     ("timing", "temperature_hysteresis_c", "3", "0", "is not a number > 0"),
+    ("timing", "feed_timeout_s", "1.0", "0", "0 is not a number > 0"),
+    ("timing", "feed_timeout_s", "1.0", "0.2", "must be >= 3 x relay_period_s (0.3 s)"),
     ("guns[1]", "connector_id", "7", "0", "0 is not >= 1"),
     ("guns[1]", "connector_id", "7", "1", "1 is already used by guns[0]"),
     ("guns[1]", "plc_id", "15", "16", "16 is not 0-15"),

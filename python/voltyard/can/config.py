@@ -69,6 +69,9 @@ class DriverTiming:
     bus_restart_s: float = 1.0  # wait before reopening the bus after bus-off or a bus error
     over_temperature_c: int = 90  # gun connector pin temperature that trips the gun
     temperature_hysteresis_c: int = 5  # the trip clears this far below
+    # The heartbeat thread opens a gun's relay itself when the event loop has not fed it for this long
+    # (the controller is hung); a stall shorter than this leaves sessions running.
+    feed_timeout_s: float = 2.0
 
     def check(self, key: str) -> None:
         for spec in fields(self):
@@ -79,6 +82,11 @@ class DriverTiming:
                 f"{value!r} is not a number > 0",
             )
         _require(self.relay_period_s <= 0.2, f"{key}.relay_period_s", "must be <= 0.2 (PLC watchdog ~0.3 s)")
+        _require(
+            self.feed_timeout_s >= 3 * self.relay_period_s,
+            f"{key}.feed_timeout_s",
+            f"must be >= 3 x relay_period_s ({3 * self.relay_period_s:g} s)",
+        )
         _require(self.ack_attempts == int(self.ack_attempts), f"{key}.ack_attempts", "must be an integer")
         _require(self.crc_burst == int(self.crc_burst), f"{key}.crc_burst", "must be an integer")
 

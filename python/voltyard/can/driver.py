@@ -1,7 +1,8 @@
 """One PLC, one gun: the host side of seed 003's driver rules.
 
-The driver keeps the gun's RelayControl going every 100 ms (drift-free, `PeriodicTimer`), follows
-the PLC's frames, and decides: faults (safety inputs debounced; comm loss, CRC bursts, bus-off,
+The driver keeps the gun's RelayControl going every 100 ms (feeding the bus's heartbeat thread,
+`voltyard.can.heartbeat`, which sends it on its own timing whatever the loop does), follows the
+PLC's frames, and decides: faults (safety inputs debounced; comm loss, CRC bursts, bus-off,
 stale meter, contactor mismatch or weld, over-temperature, a CMD_SEQ never acknowledged), the
 session (authorised, plugged, locked, HLC at PowerDelivery, then relay closed = started) and the
 connector status. Every fault commands the relay off at once, in the call that detects it, then
@@ -10,7 +11,9 @@ lets the PLC clear its latched fault and the gun goes back to Available (Finishi
 the stopped session is still plugged).
 
 It is driven from the event loop only: `on_frame` and friends by the CAN link, `authorize`,
-`remote_stop` and `set_available` by the domain.
+`remote_stop` and `set_available` by the domain. When the loop stalled so long that the heartbeat
+opened the relay itself (`timing.feed_timeout_s`), the driver ends the session (reason Other) at
+its next tick: the controller was gone, the EV was left without power.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ from voltyard.can.frames import (
 )
 from voltyard.can.gcmc import GcmcCommander, SlotCommand
 from voltyard.can.gun import GunInputs, GunStateMachine
+from voltyard.can.heartbeat import HeartbeatSlot
 from voltyard.can.identity import IdentityAssembler
 from voltyard.can.listener import (
     CabinetListener,
@@ -70,6 +74,12 @@ PLUGGED = frozenset({CpState.B, CpState.C, CpState.D})
 EV_READY = frozenset({CpState.C, CpState.D})
 # The PLC's own reasons for opening the relay that are safety faults of their own on the host.
 _SAFETY_REASONS = frozenset({FaultReason.ESTOP, FaultReason.EARTH_FAULT, FaultReason.SAFETY_CHAIN})
+# The driver evaluates every relay period (its tick) and on every frame; a longer gap means the event
+# loop itself stalled. The frames that arrived meanwhile are then still waiting in the loop (on
+# socketcan it reads one per iteration), so for STALL_GRACE_S the silence-based faults (comm_loss,
+# meter_stale) are not raised: the loop's silence is not the PLC's. They may still clear.
+STALL_PERIODS = 3
+STALL_GRACE_S = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +99,8 @@ class PlcDriver:
         timing: DriverTiming,
         listener: CabinetListener,
         send: Callable[[PlcFrame], None],
+        *,
+        heartbeat: HeartbeatSlot | None = None,
     ) -> None:
         self.gun = gun
         self._send = send
@@ -103,6 +115,7 @@ class PlcDriver:
             ack_attempts=int(timing.ack_attempts),
             on_ack_missing=lambda seq: self._evaluate(),
             on_ack_restored=self._evaluate,
+            slot=heartbeat,
         )
         # The planner's contactor and power commands for the gun's slot (nothing until the first).
         self.gcmc = GcmcCommander(gun.plc_id, send, retry_s=timing.ack_timeout_s)
@@ -127,6 +140,8 @@ class PlcDriver:
         self._plugged = False
         self._stopped = False
         self._started_at = 0.0
+        self._evaluated_at = 0.0
+        self._silence_grace_until = 0.0
         self._last_rx = 0.0
         self.frames_received = 0  # any frame of this PLC, since start: 0 means never heard from
         self._instant_at: float | None = None
@@ -190,7 +205,7 @@ class PlcDriver:
 
     def start(self, phase: float = 0.0) -> None:
         now = self._loop.time()
-        self._started_at = self._last_rx = now
+        self._started_at = self._last_rx = self._evaluated_at = now
         self.relay.update(enable=not self._unavailable)
         self._timer.start(phase)
 
@@ -336,7 +351,21 @@ class PlcDriver:
     def _tick(self, now: float) -> None:
         self.relay.periodic()
         self.gcmc.periodic(now)
-        self._evaluate()
+        # Judged after the frames already waiting in the loop: after a stall of the loop they are
+        # there, and judging before them would take the loop's silence for the PLC's (comm_loss).
+        self._loop.call_soon(self._evaluate)
+
+    def _heartbeat_lapsed(self, now: float) -> None:
+        # The heartbeat opened the relay (FORCE_ALL_OFF) because this loop stopped feeding it: the
+        # command is now that relay-off, and a session the controller abandoned does not resume.
+        self._relay_moved(close=False)
+        log.error(
+            "gun %s: the event loop stopped feeding the relay heartbeat for over %s s; the relay was "
+            "commanded off",
+            self.connector_id,
+            self._timing.feed_timeout_s,
+        )
+        self._stop_session(StopReason.OTHER, now)
 
     def _changed(self, _value: bool) -> None:
         self._evaluate()
@@ -363,15 +392,19 @@ class PlcDriver:
             active[FaultKind.SAFETY_NOT_OK] = "safety chain open"
         if self._bus_down:
             active[FaultKind.BUS_OFF] = "CAN bus off or failed"
+        # See STALL_GRACE_S: right after a stall of the loop, silence raises nothing new.
+        judge_silence = now >= self._silence_grace_until
         silent = now - self._last_rx
-        if silent > t.comm_timeout_s and not self._bus_down:
+        stale = judge_silence or FaultKind.COMM_LOSS in self.faults
+        if silent > t.comm_timeout_s and not self._bus_down and stale:
             active[FaultKind.COMM_LOSS] = f"no frame from PLC {self.gun.plc_id} for {silent:.1f} s"
         while self._crc_times and now - self._crc_times[0] > t.crc_window_s:
             self._crc_times.popleft()
         if len(self._crc_times) >= t.crc_burst:
             active[FaultKind.CRC_BURST] = f"{len(self._crc_times)} CRC failures within {t.crc_window_s} s"
         meter_at = min(self._instant_at or 0.0, self._totals_at or 0.0)
-        if now - max(meter_at, self._started_at) > t.meter_stale_s:
+        stale = judge_silence or FaultKind.METER_STALE in self.faults
+        if now - max(meter_at, self._started_at) > t.meter_stale_s and stale:
             active[FaultKind.METER_STALE] = f"no fresh meter data for {t.meter_stale_s} s"
         if self.relay.ack_missing:
             active[FaultKind.ACK_MISSING] = (
@@ -430,6 +463,12 @@ class PlcDriver:
         if self._stopped:
             return
         now = self._loop.time()
+        if now - self._evaluated_at > STALL_PERIODS * self._timing.relay_period_s:
+            self._silence_grace_until = now + STALL_GRACE_S
+        self._evaluated_at = now
+        if self.relay.take_lapsed():
+            # Before anything else: the PLC's frames show the relay that the heartbeat opened.
+            self._heartbeat_lapsed(now)
         active = self._active_faults(now)
         for kind, detail in active.items():
             if kind not in self.faults:

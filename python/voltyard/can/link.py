@@ -1,4 +1,5 @@
-"""The cabinet's CAN link: one bus, one `PlcDriver` per gun. It routes each received frame to the
+"""The cabinet's CAN link: one bus, one `PlcDriver` per gun, one RelayControl heartbeat thread for
+the bus (`RelayHeartbeat`, fed by the drivers). It routes each received frame to the
 driver of its plcId, attributes CRC failures to the PLC whose ID they carry, counts frames it
 cannot use, and restarts the bus after bus-off or a failure of the bus, with every gun Faulted
 (BUS_OFF) until it is back.
@@ -16,6 +17,7 @@ from voltyard.can.bus import CanPort, is_bus_off
 from voltyard.can.config import CabinetConfig
 from voltyard.can.driver import PlcDriver
 from voltyard.can.frames import PLC_TO_HOST_BASE, PlcFrame, decode
+from voltyard.can.heartbeat import RelayHeartbeat
 from voltyard.can.listener import CabinetListener
 from voltyard.errors import CanBusError, CanCrcError, CanFrameError
 
@@ -39,6 +41,7 @@ class CabinetLink:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._port: CanPort | None = None
         self._restart: asyncio.TimerHandle | None = None
+        self.heartbeat: RelayHeartbeat | None = None
         self.drivers: dict[int, PlcDriver] = {}
         self.counters = LinkCounters()
 
@@ -53,22 +56,33 @@ class CabinetLink:
         loop = self._loop = asyncio.get_running_loop()
         self._port = CanPort(self.config.bus, loop, self._on_message, self._on_bus_error)
         self._port.open()
-        period = self.config.timing.relay_period_s
+        timing = self.config.timing
+        period = timing.relay_period_s
+        bus = self.config.bus
+        heartbeat = self.heartbeat = RelayHeartbeat(
+            f"{bus.interface}:{bus.channel}", period, timing.feed_timeout_s, self._send
+        )
         for index, gun in enumerate(self.config.guns):
-            driver = PlcDriver(loop, gun, self.config.timing, self._listener, self._send)
+            driver = PlcDriver(
+                loop, gun, timing, self._listener, self._send, heartbeat=heartbeat.slot(gun.plc_id)
+            )
             self.drivers[gun.plc_id] = driver
-            # Staggered so that the guns' RelayControl frames spread over the period.
+            # Staggered so that the drivers' ticks spread over the period.
             driver.start(phase=period * index / len(self.config.guns))
+        heartbeat.start()
 
     async def stop(self) -> None:
         for driver in self.drivers.values():
             driver.stop()  # sends the gun's last, relay-off frame
+        if self.heartbeat is not None:
+            self.heartbeat.stop()  # joined: nothing sends after this
         if self._restart is not None:
             self._restart.cancel()
         if self._port is not None:
             self._port.close()
 
     def _send(self, frame: PlcFrame) -> None:
+        # From the loop and from the heartbeat thread: python-can's Bus.send is thread-safe.
         if self._port is not None:
             self._port.send(*frame.encode())
 

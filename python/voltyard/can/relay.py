@@ -1,11 +1,16 @@
 """The RelayControl command of one gun and its CMD_SEQ handshake.
 
 The command goes out every 100 ms (the PLC's watchdog needs it) with the same CMD_SEQ until it
-changes; each change takes the next CMD_SEQ (mod 256) and must come back in RelayStatus'
-LAST_CMD_SEQ_APPLIED. Without it, the command is sent again out of cycle after `ack_timeout_s`,
-then after twice that, and so on (backoff); after `ack_attempts` transmissions the ack is missing,
-which the driver turns into a fault. The periodic frames keep carrying the command meanwhile, so a
+changes, not from here but from the bus's heartbeat thread (`voltyard.can.heartbeat`), which the
+commander feeds with its latest frame on every change and every `periodic` call. Each change takes
+the next CMD_SEQ (mod 256) and must come back in RelayStatus' LAST_CMD_SEQ_APPLIED. Without it,
+the command is sent again out of cycle after `ack_timeout_s`, then after twice that, and so on
+(backoff); after `ack_attempts` transmissions the ack is missing, which the driver turns into a
+fault. The periodic frames keep carrying the command meanwhile, so a
 PLC that comes back applies it and its ack clears the condition.
+
+When the heartbeat had to open the relay itself (the loop stopped feeding it), the commander adopts
+that command and its CMD_SEQ at its next feed and says so through `take_lapsed`.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from voltyard.can.frames import RelayControl
+from voltyard.can.heartbeat import HeartbeatSlot
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,11 +39,13 @@ class RelayCommander:
         "_ack_attempts",
         "_ack_timeout_s",
         "_attempt",
+        "_lapsed",
         "_loop",
         "_on_ack_missing",
         "_on_ack_restored",
         "_plc_id",
         "_send",
+        "_slot",
         "_timer",
         "ack_missing",
         "acked",
@@ -57,6 +65,7 @@ class RelayCommander:
         ack_attempts: int,
         on_ack_missing: Callable[[int], None],
         on_ack_restored: Callable[[], None],
+        slot: HeartbeatSlot | None = None,
     ) -> None:
         self._loop = loop
         self._plc_id = plc_id
@@ -73,10 +82,16 @@ class RelayCommander:
         self.acked_at = loop.time()  # when the PLC acknowledged the current command
         self.ack_missing = False
         self.frame = self._build()
+        # Without a heartbeat (a driver under test alone) the periodic frames go nowhere.
+        self._slot = slot or HeartbeatSlot(plc_id)
+        self._lapsed = False
+        self._slot.feed(self.frame)
 
     def update(self, urgent: bool = False, **changes: bool) -> bool:
         """Change the command bits; a change takes a new CMD_SEQ. `urgent` sends it at once (a
         fault opening the gun) instead of with the next periodic frame. Returns whether it changed."""
+        # A force-off the heartbeat sent took a CMD_SEQ: this change must take the one after it.
+        self._adopt(self._slot.take_lapse())
         command = replace(self.command, **changes)
         if command == self.command:
             return False
@@ -86,12 +101,21 @@ class RelayCommander:
         self.acked = False
         self._attempt = 1
         self._arm(self._ack_timeout_s)
+        self._feed()
         if urgent:
             self._send(self.frame)
         return True
 
     def periodic(self) -> None:
-        self._send(self.frame)
+        """Tells the heartbeat the command still stands (it opens the relay when this stops)."""
+        self._feed()
+
+    def take_lapsed(self) -> bool:
+        """Whether the heartbeat opened the relay itself since the last call (the loop had stopped
+        feeding it for longer than its feed timeout); the command is now that relay-off."""
+        self._adopt(self._slot.take_lapse())
+        lapsed, self._lapsed = self._lapsed, False
+        return lapsed
 
     def on_status(self, last_cmd_seq_applied: int) -> None:
         if self.acked or last_cmd_seq_applied != self.seq:
@@ -105,6 +129,25 @@ class RelayCommander:
 
     def close(self) -> None:
         self._cancel()
+
+    def _feed(self) -> None:
+        forced = self._slot.feed(self.frame)
+        if forced is not None:
+            self._adopt(forced)
+            self._slot.feed(self.frame)
+
+    def _adopt(self, forced: RelayControl | None) -> None:
+        if forced is None:
+            return
+        self.command = replace(
+            self.command, close=False, force_off=True, clear_faults=False, auth_grant=False
+        )
+        self.seq = forced.cmd_seq
+        self.frame = self._build()
+        self.acked = False
+        self._attempt = 1
+        self._arm(self._ack_timeout_s)
+        self._lapsed = True
 
     def _build(self) -> RelayControl:
         c = self.command

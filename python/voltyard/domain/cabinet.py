@@ -37,7 +37,7 @@ from voltyard.events import Event, EventBus
 
 if TYPE_CHECKING:
     from voltyard.domain.health import Health
-    from voltyard.sim.plc import SimulatedCabinet
+    from voltyard.sim.plc import SimulatedCabinet, SimulatorThread
 
 __all__ = ["CabinetBridge"]
 
@@ -86,6 +86,7 @@ class CabinetBridge:
         self._transaction: dict[int, asyncio.Future[int]] = {}
         self._tasks: set[asyncio.Future[Any]] = set()
         self.simulated: SimulatedCabinet | None = None
+        self._simulation: SimulatorThread[SimulatedCabinet] | None = None
 
     async def start(self) -> None:
         record = self.chargers.get(self.charger_id)
@@ -94,18 +95,20 @@ class CabinetBridge:
         record.boot = {"chargePointVendor": "Voltyard", "chargePointModel": "DC cabinet"}
         if self.config.simulate_plcs:
             # Imported only when asked for: the simulator is no part of a cabinet with real PLCs.
-            from voltyard.sim.plc import SimulatedCabinet  # noqa: PLC0415
+            from voltyard.sim.plc import SimulatedCabinet, SimulatorThread  # noqa: PLC0415
 
             self.simulated = SimulatedCabinet(self.config.bus, [gun.plc_id for gun in self.config.guns])
-            await self.simulated.start()  # before the drivers, so that the PLCs answer their first frames
+            # On a thread and loop of their own, as real PLCs: a stall of this loop must not stall them.
+            self._simulation = SimulatorThread(self.simulated, name=f"plc-sim {self.charger_id}")
+            await self._simulation.start()  # before the drivers, so that the PLCs answer their first frames
             log.warning("cabinet %s: simulated PLCs on %s", self.charger_id, self.config.bus.channel)
         await self.link.start()
 
     async def stop(self) -> None:
         await self.link.stop()
-        if self.simulated is not None:
-            await self.simulated.stop()
-            self.simulated = None
+        if self._simulation is not None:
+            await self._simulation.stop()  # joins its thread
+            self._simulation = self.simulated = None
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 

@@ -27,8 +27,11 @@ import contextlib
 import logging
 import random
 import statistics
-from collections.abc import Callable, Iterable
+import threading
+import time
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass, field, replace
+from typing import Any, Generic, Protocol, TypeVar
 
 import can
 
@@ -335,7 +338,15 @@ class SimulatedPlc:
             self.relay_timeout = True
             self.watchdog_trips += 1
             self.fault_reason = FaultReason.RELAY_CMD_TIMEOUT
-            log.warning("PLC %s: RelayControl watchdog fired", self.plc_id)
+            # When the last frame was sent (its bus timestamp, wall clock) tells a host that stopped
+            # sending from a simulator that was too slow to read what it sent.
+            sent_ago = time.time() - self._last_relay_stamp if self._last_relay_stamp else 0.0
+            log.warning(
+                "PLC %s: RelayControl watchdog fired (last one read %.0f ms ago, sent %.0f ms ago)",
+                self.plc_id,
+                (now - self._last_relay_at) * 1000,
+                sent_ago * 1000,
+            )
         self._apply_relay()
         ev = self.ev
         auth = self.command is not None and self.command.auth_grant
@@ -791,3 +802,86 @@ class SimulatedCabinet:
             await asyncio.sleep(traffic.fault_s)
             plc.inject.over_temperature = False
             await asyncio.sleep(traffic.fault_every_s - traffic.fault_s)
+
+
+# --- the simulated PLCs on a thread and event loop of their own ---------------------------------------
+
+
+class _Simulator(Protocol):
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+S = TypeVar("S", bound=_Simulator)
+R = TypeVar("R")
+
+
+class SimulatorThread(Generic[S]):
+    """Runs `simulator` (a `PlcSimulator` or `SimulatedCabinet`) on a thread with its own event loop.
+
+    Real PLCs judge the RelayControl watchdog on their own clock; simulated PLCs on the server's loop
+    would judge it only when that loop runs, so a stall of the server would hide from them (or, with
+    their frames late too, fault them for the server's sake). On a thread of their own they see the
+    bus as a PLC does. python-can's `virtual` bus joins buses of the threads of one process. Reach
+    into the simulator only through `call`/`run` (its state belongs to its loop)."""
+
+    def __init__(self, simulator: S, name: str = "plc-sim") -> None:
+        self.simulator = simulator
+        self._name = name
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+
+    async def start(self) -> None:
+        """Starts the thread and the simulator on it; raises what the simulator's start raises."""
+        loop = self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=_run_loop, args=(loop,), name=self._name, daemon=True)
+        self._thread.start()
+        try:
+            await self.run(self.simulator.start())
+        except BaseException:
+            self._halt()
+            raise
+
+    async def stop(self) -> None:
+        """Stops the simulator, then its loop, and joins the thread."""
+        if self._loop is None:
+            return
+        try:
+            await self.run(self.simulator.stop())
+        finally:
+            self._halt()
+
+    async def run(self, coro: Coroutine[Any, Any, R]) -> R:
+        """Runs `coro` on the simulator's loop and waits for it from the caller's loop."""
+        if self._loop is None:
+            coro.close()
+            raise RuntimeError("the simulator thread is not running")
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, self._loop))
+
+    async def call(self, function: Callable[[], R]) -> R:
+        """Calls `function` on the simulator's loop (e.g. to plug an EV or inject a fault)."""
+
+        async def call() -> R:
+            return function()
+
+        return await self.run(call())
+
+    def _halt(self) -> None:
+        loop, thread = self._loop, self._thread
+        self._loop = self._thread = None
+        if loop is not None:
+            loop.call_soon_threadsafe(loop.stop)
+        if thread is not None:
+            thread.join(5.0)
+            if thread.is_alive():
+                log.error("simulator thread %s did not stop within 5 s", self._name)
+
+
+def _run_loop(loop: asyncio.AbstractEventLoop) -> None:
+    asyncio.set_event_loop(loop)
+    try:
+        loop.run_forever()
+    finally:
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()
