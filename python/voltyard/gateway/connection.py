@@ -23,12 +23,12 @@ from voltyard.errors import (
     ChargerOfflineError,
     InvalidCommandError,
     OcppError,
-    OcppInternalError,
     OcppSecurityError,
 )
 from voltyard.events import Event
 from voltyard.gateway.admission import TokenBucket
 from voltyard.metrics import count
+from voltyard.ocpp.router import unhandled
 
 if TYPE_CHECKING:
     from voltyard.gateway.server import Gateway
@@ -173,7 +173,7 @@ class ChargerConnection(WSListener):
         handler = router.get(action)
         try:
             if handler is None:
-                raise OcppInternalError(f"no handler registered for {action}")
+                raise unhandled(action)
             if not self.admitted and action != "BootNotification" and not gateway.admits(self):
                 raise OcppSecurityError(
                     f"{self.charger_id} is not accepted; it must send BootNotification first"
