@@ -28,6 +28,7 @@ from voltyard.errors import (
 from voltyard.events import Event
 from voltyard.gateway.admission import TokenBucket
 from voltyard.metrics import count
+from voltyard.ocpp.redaction import redacted
 from voltyard.ocpp.router import unhandled
 
 if TYPE_CHECKING:
@@ -276,10 +277,16 @@ class ChargerConnection(WSListener):
 
     def send_call(self, pending: PendingCall, payload: Payload) -> None:
         """Send a CSMS-initiated CALL whose answer `pending` awaits; the exchange is logged by `log_call`."""
-        pending.frame = orjson.dumps([2, pending.message_id, pending.action, payload])
+        frame = orjson.dumps([2, pending.message_id, pending.action, payload])
         pending.sent_at = time.time()
         self.pending = pending
-        self._send(pending.frame)
+        self._send(frame)
+        # What the charger got is gone; from here on (the message log, the live stream's MessageOut, which
+        # read-only clients see) the frame holds no secret. The tap once showed a new AuthorizationKey.
+        masked = redacted(pending.action, payload)
+        pending.frame = (
+            frame if masked is None else orjson.dumps([2, pending.message_id, pending.action, masked])
+        )
         count(self.gateway.metrics.calls_out, pending.action)
         if self.gateway.events.tap_messages:
             self._tap("MessageOut", pending.action, pending.message_id, 2, pending.frame)
