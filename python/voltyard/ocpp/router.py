@@ -93,7 +93,9 @@ def unhandled(action: str) -> ActionNotImplementedError | ActionNotSupportedErro
     is the second, and once got InternalError, which tells the charger the central system is broken.
     """
     if _is_ocpp16_action(action):
-        return ActionNotSupportedError(f"{action} is an OCPP 1.6 action the central system sends, not takes")
+        return ActionNotSupportedError(
+            f"{action} is an OCPP 1.6 action this central system does not take from a charger"
+        )
     return ActionNotImplementedError(f"{action} is not an OCPP 1.6 action")
 
 
