@@ -155,3 +155,18 @@ async def test_follow_stream_reports_loss_and_comes_back(api: FakeApiServer, fak
 
 def test_backoff_doubles_up_to_its_cap():
     assert [Backoff(0.5, 4.0).delay(n) for n in range(1, 7)] == [0.5, 1.0, 2.0, 4.0, 4.0, 4.0]
+
+
+async def test_ids_are_quoted_as_one_path_segment(client: ApiClient, fake: FakeApi):
+    # Issue 17: an id tag holding "/" or "?" once addressed another route; each id is now one segment.
+    for id_tag in ("T/1", "T?x=1", "T#2", "T%41"):
+        tag = await client.put_id_tag(
+            id_tag, status="Accepted", expiry_date=None, parent_id_tag=None, operator="ops"
+        )
+        assert tag.id_tag == id_tag
+    assert {"T/1", "T?x=1", "T#2", "T%41"} <= {t.id_tag for t in await client.id_tags()}
+    await client.delete_id_tag("T/1", operator="ops")
+    assert "T/1" not in {t.id_tag for t in await client.id_tags()}
+    with pytest.raises(ApiError) as caught:
+        await client.charger("NOPE/registration")
+    assert caught.value.message == "no charger 'NOPE/registration'"  # the charger route, not another one

@@ -540,6 +540,10 @@ PATHS: dict[str, Schema] = {
                     "description": _ERRORS["401"],
                     "content": {"application/json": {"schema": _ref("Error")}},
                 },
+                "422": {
+                    "description": "an unknown category in `categories`",
+                    "content": {"application/json": {"schema": _ref("Error")}},
+                },
             },
         }
     },

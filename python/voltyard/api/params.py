@@ -116,6 +116,9 @@ async def json_object(request: web.Request) -> dict[str, Any]:
         body = await request.json()
     except ValueError:
         raise ApiError(400, "bad_request", "the body is not valid JSON") from None
+    except RecursionError:
+        # The decoder recurses per nesting level; a 1 MiB body of brackets once answered 500.
+        raise ApiError(400, "bad_request", "the body is JSON nested too deeply to read") from None
     if not isinstance(body, dict):
         raise ApiError(422, "invalid_request", "the body must be a JSON object")
     return body

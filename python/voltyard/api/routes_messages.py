@@ -46,8 +46,19 @@ _FIELDS = ("time", "charger_id", "direction", "message_type", "message_id", "act
 # a chunk (a few hundred KB of JSON) is cheap to hold and to write, large enough that the hand-overs
 # between the thread and the loop cost nothing next to the rows.
 _CHUNK_ROWS = 500
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 TRUNCATED_HEADER = "X-Voltyard-Truncated"
 NEXT_CURSOR_HEADER = "X-Voltyard-Next-Cursor"
+
+
+def _csv_cell(value: object) -> object:
+    """A CSV cell a spreadsheet shows as text, never runs: a string starting with = + - @, a tab or a CR
+    gets a leading single quote (OWASP, "CSV Injection"). A charger id, message id or action comes from a
+    charger (the id charset allows = + - @), and a spreadsheet opening the export once ran it as a formula.
+    """
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def message_view(exchange: Exchange) -> dict[str, Any]:
@@ -170,7 +181,9 @@ class _Export:
                 body = b",\n".join(orjson.dumps(view) for view in views)
                 return body if first else b",\n" + body
             out = io.StringIO()
-            csv.DictWriter(out, fieldnames=_FIELDS).writerows(views)
+            csv.DictWriter(out, fieldnames=_FIELDS).writerows(
+                {name: _csv_cell(value) for name, value in view.items()} for view in views
+            )
             return out.getvalue().encode()
 
     def done(self) -> bool:

@@ -12,10 +12,11 @@ import logging
 from collections import deque
 
 import msgpack
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 
+from voltyard.api.errors import ApiError
 from voltyard.api.keys import STREAM
-from voltyard.events import Event, EventBus, category_of
+from voltyard.events import CATEGORIES, Event, EventBus, category_of
 from voltyard.ocpp.timefmt import iso_utc
 
 __all__ = ["EventStream", "stream_handler"]
@@ -24,6 +25,7 @@ log = logging.getLogger(__name__)
 
 MAX_BEHIND = 10_000
 _MESSAGE_KINDS = frozenset({"MessageIn", "MessageOut"})
+_FILTER_KEYS = ("kinds", "chargers", "categories")
 
 
 class _Client:
@@ -112,7 +114,7 @@ class EventStream:
         try:
             async for message in ws:
                 if message.type is WSMsgType.BINARY:
-                    self._refilter(client, message.data)
+                    await self._refilter(client, message.data)
                 elif message.type is WSMsgType.ERROR:
                     break
         finally:
@@ -122,17 +124,18 @@ class EventStream:
             with contextlib.suppress(asyncio.CancelledError):
                 await sender
 
-    def _refilter(self, client: _Client, data: bytes) -> None:
+    async def _refilter(self, client: _Client, data: bytes) -> None:
         try:
-            update = msgpack.unpackb(data)
-        except (ValueError, msgpack.ExtraData) as exc:
-            log.info("stream client sent an unreadable filter: %s", exc)
+            client.kinds, client.chargers, client.categories = _filter_update(data)
+        except ValueError as exc:
+            # A client that sends a filter it did not mean gets told what was wrong and is closed, rather
+            # than keep a filter it does not know it has (a malformed one once ended the handler with a
+            # traceback). A close reason holds at most 123 bytes.
+            log.info("stream client sent a malformed filter: %s", exc)
+            reason = f"malformed filter: {exc}".encode()[:123]
+            await client.ws.close(code=WSCloseCode.POLICY_VIOLATION, message=reason)
             return
-        if isinstance(update, dict):
-            client.kinds = frozenset(str(k) for k in update.get("kinds") or ())
-            client.chargers = frozenset(str(c) for c in update.get("chargers") or ())
-            client.categories = frozenset(str(c) for c in update.get("categories") or ())
-            self._retap()
+        self._retap()
 
     @staticmethod
     async def _send(client: _Client) -> None:
@@ -152,11 +155,51 @@ def _csv(value: str | None) -> frozenset[str]:
     return frozenset(item for item in (value or "").split(",") if item)
 
 
+def _unknown_categories(categories: frozenset[str]) -> str | None:
+    unknown = sorted(categories - frozenset(CATEGORIES))
+    if not unknown:
+        return None
+    return f"categories: unknown {', '.join(unknown)} (known: {', '.join(CATEGORIES)})"
+
+
+def _strings(update: dict[object, object], key: str) -> frozenset[str]:
+    value = update.get(key)
+    if value is None:
+        return frozenset()
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ValueError(f"{key}: expected a list of strings, got {value!r:.40}")
+    return frozenset(value)
+
+
+def _filter_update(data: bytes) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+    """The kinds, chargers and categories of a filter update: a msgpack map of lists of strings.
+
+    Raises:
+        ValueError: naming what is wrong (not msgpack, not a map, an unknown key, a value or category).
+    """
+    try:
+        update = msgpack.unpackb(data)
+    except ValueError as exc:  # msgpack's errors (ExtraData, FormatError, StackError...) are ValueErrors
+        raise ValueError(f"not msgpack ({exc})") from None
+    if not isinstance(update, dict):
+        raise ValueError(f"expected a msgpack map, got {type(update).__name__}")
+    unknown = sorted(str(key) for key in update if key not in _FILTER_KEYS)
+    if unknown:
+        raise ValueError(f"unknown key(s) {', '.join(unknown)} (known: {', '.join(_FILTER_KEYS)})")
+    categories = _strings(update, "categories")
+    problem = _unknown_categories(categories)
+    if problem is not None:
+        raise ValueError(problem)
+    return _strings(update, "kinds"), _strings(update, "chargers"), categories
+
+
 async def stream_handler(request: web.Request) -> web.WebSocketResponse:
+    query = request.query
+    categories = _csv(query.get("categories"))
+    problem = _unknown_categories(categories)
+    if problem is not None:  # refused before the upgrade, as /events refuses it
+        raise ApiError(422, "invalid_request", problem)
     ws = web.WebSocketResponse(heartbeat=30.0)
     await ws.prepare(request)
-    query = request.query
-    await request.app[STREAM].serve(
-        ws, _csv(query.get("kinds")), _csv(query.get("chargers")), _csv(query.get("categories"))
-    )
+    await request.app[STREAM].serve(ws, _csv(query.get("kinds")), _csv(query.get("chargers")), categories)
     return ws

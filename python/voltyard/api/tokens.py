@@ -32,7 +32,10 @@ class TokenRing:
         self._tokens = [(token.encode(), role) for role, token in tokens.items()]
 
     def role_of(self, presented: str) -> str | None:
-        candidate = presented.encode()
+        # The HTTP parser hands header bytes that are not UTF-8 over as lone surrogates (surrogateescape);
+        # encoding them back the same way gives the bytes sent, which match no token, never an error (a
+        # token in Latin-1 once answered 500 with a traceback).
+        candidate = presented.encode("utf-8", "surrogateescape")
         role = None
         for token, name in self._tokens:
             if hmac.compare_digest(token, candidate):

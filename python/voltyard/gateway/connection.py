@@ -23,12 +23,13 @@ from voltyard.errors import (
     ChargerOfflineError,
     InvalidCommandError,
     OcppError,
-    OcppInternalError,
     OcppSecurityError,
 )
 from voltyard.events import Event
 from voltyard.gateway.admission import TokenBucket
 from voltyard.metrics import count
+from voltyard.ocpp.redaction import redacted
+from voltyard.ocpp.router import unhandled
 
 if TYPE_CHECKING:
     from voltyard.gateway.server import Gateway
@@ -173,7 +174,7 @@ class ChargerConnection(WSListener):
         handler = router.get(action)
         try:
             if handler is None:
-                raise OcppInternalError(f"no handler registered for {action}")
+                raise unhandled(action)
             if not self.admitted and action != "BootNotification" and not gateway.admits(self):
                 raise OcppSecurityError(
                     f"{self.charger_id} is not accepted; it must send BootNotification first"
@@ -276,10 +277,16 @@ class ChargerConnection(WSListener):
 
     def send_call(self, pending: PendingCall, payload: Payload) -> None:
         """Send a CSMS-initiated CALL whose answer `pending` awaits; the exchange is logged by `log_call`."""
-        pending.frame = orjson.dumps([2, pending.message_id, pending.action, payload])
+        frame = orjson.dumps([2, pending.message_id, pending.action, payload])
         pending.sent_at = time.time()
         self.pending = pending
-        self._send(pending.frame)
+        self._send(frame)
+        # What the charger got is gone; from here on (the message log, the live stream's MessageOut, which
+        # read-only clients see) the frame holds no secret. The tap once showed a new AuthorizationKey.
+        masked = redacted(pending.action, payload)
+        pending.frame = (
+            frame if masked is None else orjson.dumps([2, pending.message_id, pending.action, masked])
+        )
         count(self.gateway.metrics.calls_out, pending.action)
         if self.gateway.events.tap_messages:
             self._tap("MessageOut", pending.action, pending.message_id, 2, pending.frame)

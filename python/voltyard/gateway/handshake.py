@@ -21,6 +21,7 @@ __all__ = [
 OCPP_SUBPROTOCOL = "ocpp1.6"
 MAX_CHARGER_ID_LENGTH = 48
 # OCPP's identifierString charset ("CiString" identifiers of the JSON spec, §3.1.1).
+_DOT_SEGMENTS = frozenset({".", ".."})
 _ID_CHARSET = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789*-_=:+|@.")
 
 
@@ -66,6 +67,10 @@ def charger_id_from_path(path: str) -> str:
             404,
             f"charger id {charger_id!r} has characters outside the OCPP identifier charset: {''.join(bad)!r}",
         )
+    if charger_id in _DOT_SEGMENTS:
+        # RFC 3986 dot-segments: every URL naming this charger (the API's /chargers/{id}, a proxy's log)
+        # would be resolved to its parent or itself, so the charger could never be addressed.
+        raise HandshakeRefusal(404, f"charger id {charger_id!r} is a URL dot-segment, not an identifier")
     return charger_id
 
 

@@ -53,15 +53,6 @@ AnswerHook = Callable[[str, dict[str, Any], dict[str, Any]], Awaitable[None] | N
 RequestCheck = Callable[[str, dict[str, Any]], None]
 LocalChargePoint = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]
 
-SECRET_KEYS = frozenset({"AuthorizationKey"})
-
-
-def redacted(action: str, payload: dict[str, Any]) -> dict[str, Any] | None:
-    """The payload with secrets masked, for logs; None when it holds none."""
-    if action == "ChangeConfiguration" and payload.get("key") in SECRET_KEYS:
-        return {**payload, "value": "***"}
-    return None
-
 
 class Commands:
     """Sends calls to chargers and returns their answers; see the module docstring."""
@@ -200,10 +191,7 @@ class Commands:
         if self._registry.get(charger_id) is not connection:
             raise ChargerOfflineError(f"{charger_id} reconnected before the call could be sent")
         pending = PendingCall(str(uuid.uuid4()), action, asyncio.get_running_loop().create_future(), validate)
-        connection.send_call(pending, payload)
-        masked = redacted(action, payload)
-        if masked is not None:  # what was sent is gone; what is logged must not hold the secret
-            pending.frame = orjson.dumps([2, pending.message_id, action, masked])
+        connection.send_call(pending, payload)  # masks the secrets of what it logs and taps
         sent["message_id"] = pending.message_id
         data = {"action": action, "messageId": pending.message_id, "origin": COMMAND_ORIGIN.get()}
         self._events.publish(Event("CommandSent", charger_id, data))

@@ -20,13 +20,27 @@ from collections.abc import Awaitable, Callable, Iterator
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from voltyard.errors import PropertyConstraintViolationError
+from voltyard.errors import (
+    ActionNotImplementedError,
+    ActionNotSupportedError,
+    PropertyConstraintViolationError,
+)
 from voltyard.ocpp.codec import ocpp16_schema_dir
 
 if TYPE_CHECKING:
     from voltyard.gateway.connection import ChargerConnection
 
-__all__ = ["INT64_MAX", "INT64_MIN", "Handler", "Payload", "Reply", "Router", "check_integers", "fits_int64"]
+__all__ = [
+    "INT64_MAX",
+    "INT64_MIN",
+    "Handler",
+    "Payload",
+    "Reply",
+    "Router",
+    "check_integers",
+    "fits_int64",
+    "unhandled",
+]
 
 Payload = dict[str, Any]
 Reply = Payload | Awaitable[Payload]
@@ -64,6 +78,25 @@ def integer_paths(action: str) -> tuple[_Path, ...]:
     if not file.is_file():
         return ()
     return tuple(_integer_paths(json.loads(file.read_text(encoding="utf-8"))))
+
+
+@cache
+def _is_ocpp16_action(action: str) -> bool:
+    return (ocpp16_schema_dir() / f"{action}.json").is_file()
+
+
+def unhandled(action: str) -> ActionNotImplementedError | ActionNotSupportedError:
+    """The CALLERROR for a CALL no handler takes.
+
+    OCPP-J 1.6 distinguishes an action the receiver does not know (NotImplemented) from one it knows but
+    does not take (NotSupported): a CSMS-only action (Reset, RemoteStartTransaction...) sent by a charger
+    is the second, and once got InternalError, which tells the charger the central system is broken.
+    """
+    if _is_ocpp16_action(action):
+        return ActionNotSupportedError(
+            f"{action} is an OCPP 1.6 action this central system does not take from a charger"
+        )
+    return ActionNotImplementedError(f"{action} is not an OCPP 1.6 action")
 
 
 def _out_of_range(value: object, path: _Path, where: str) -> tuple[str, int] | None:

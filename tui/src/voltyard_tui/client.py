@@ -13,6 +13,7 @@ import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 import msgpack
@@ -46,6 +47,12 @@ __all__ = [
 API_PATH = "/api/v1"
 
 Post = Callable[[Message], object]
+
+
+def _segment(value: str) -> str:
+    """`value` as one URL path segment: an id holding `/`, `?`, `#` or `%` (an id tag may hold any of
+    them) once addressed another route or another record."""
+    return quote(value, safe="")
 
 
 class ApiError(Exception):
@@ -224,12 +231,14 @@ class ApiClient:
                 return found
 
     async def charger(self, charger_id: str) -> ChargerDetail:
-        return ChargerDetail.from_json(await self.request("GET", f"/chargers/{charger_id}"))
+        return ChargerDetail.from_json(await self.request("GET", f"/chargers/{_segment(charger_id)}"))
 
     async def set_registration(self, charger_id: str, registration: str, operator: str) -> Charger:
         """Accept, reject or set pending a charger's registration (audited with the operator's name)."""
         body = {"registration": registration, "operator": operator}
-        return Charger.from_json(await self.request("PUT", f"/chargers/{charger_id}/registration", body=body))
+        return Charger.from_json(
+            await self.request("PUT", f"/chargers/{_segment(charger_id)}/registration", body=body)
+        )
 
     async def set_security(
         self, charger_id: str, profile: int, password: str | None, operator: str
@@ -238,12 +247,12 @@ class ApiClient:
         body: dict[str, Any] = {"profile": profile, "operator": operator}
         if password:
             body["password"] = password
-        return dict(await self.request("PUT", f"/chargers/{charger_id}/security", body=body))
+        return dict(await self.request("PUT", f"/chargers/{_segment(charger_id)}/security", body=body))
 
     async def send_local_list(self, charger_id: str, update_type: str, operator: str) -> dict[str, Any]:
         """SendLocalList built by the appliance from its id tags; the charger's answer."""
         body = {"update_type": update_type, "operator": operator}
-        data = await self.request("POST", f"/chargers/{charger_id}/local-list/send", body=body)
+        data = await self.request("POST", f"/chargers/{_segment(charger_id)}/local-list/send", body=body)
         return dict(data.get("answer") or data)
 
     async def transactions(
@@ -285,10 +294,10 @@ class ApiClient:
             "parent_id_tag": parent_id_tag,
             "operator": operator,
         }
-        return IdTag.from_json(await self.request("PUT", f"/id-tags/{id_tag}", body=body))
+        return IdTag.from_json(await self.request("PUT", f"/id-tags/{_segment(id_tag)}", body=body))
 
     async def delete_id_tag(self, id_tag: str, operator: str) -> None:
-        await self.request("DELETE", f"/id-tags/{id_tag}", params=_params(operator=operator))
+        await self.request("DELETE", f"/id-tags/{_segment(id_tag)}", params=_params(operator=operator))
 
     async def import_id_tags(self, csv_text: str, operator: str) -> int:
         """Import a CSV (header id_tag,status,expiry_date,parent_id_tag); all rows or none."""
@@ -360,7 +369,10 @@ class ApiClient:
         """Send a CSMS-initiated action; the charger's answer, or `ApiError` (422, 409, 502, 504, ...)."""
         params = _params(timeout=timeout)
         data = await self.request(
-            "POST", f"/chargers/{charger_id}/commands/{action}", params=params, body=dict(payload)
+            "POST",
+            f"/chargers/{_segment(charger_id)}/commands/{_segment(action)}",
+            params=params,
+            body=dict(payload),
         )
         return dict(data.get("answer") or {})
 
@@ -369,7 +381,7 @@ class ApiClient:
     ) -> dict[str, Any]:
         """Send any CALL, schema-checked by the appliance or (validate=False) deliberately not."""
         body = {"action": action, "payload": dict(payload), "validate": validate}
-        data = await self.request("POST", f"/chargers/{charger_id}/raw", body=body)
+        data = await self.request("POST", f"/chargers/{_segment(charger_id)}/raw", body=body)
         return dict(data.get("answer") or {})
 
     @contextlib.asynccontextmanager
