@@ -20,12 +20,14 @@ import signal
 import sqlite3
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from voltyard._native import Plan
 from voltyard.api.app import create_app
 from voltyard.api.tokens import ensure_tokens
+from voltyard.can.config import CabinetConfig
 from voltyard.config import Config
 from voltyard.domain.authorization import Authorization
 from voltyard.domain.cabinet import CabinetBridge
@@ -59,6 +61,9 @@ from voltyard.store.message_log import MessageLog
 from voltyard.store.retention import Retention
 from voltyard.store.writer import StoreWriter
 
+if TYPE_CHECKING:
+    from voltyard.sim.plc import SimulatedCabinet, SimulatorThread
+
 __all__ = ["Appliance", "serve"]
 
 log = logging.getLogger("voltyard")
@@ -90,6 +95,8 @@ class Appliance:
         self.cabinet: CabinetBridge | None = None
         self.power: SiteManager | None = None
         self.cabinet_power: CabinetPower | None = None
+        self.simulated_cabinet: SimulatedCabinet | None = None
+        self._plc_simulation: SimulatorThread[SimulatedCabinet] | None = None
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
@@ -152,6 +159,8 @@ class Appliance:
                 config.cabinet, chargers, transactions, authorization, events, health=health
             )
             self.commands.add_local(config.cabinet.charge_point_id, self.cabinet.call)
+            if config.cabinet.simulate_plcs:  # before the drivers, so that the PLCs answer their first frames
+                await self._start_simulated_plcs(config.cabinet)
             await self.cabinet.start()
             self.cabinet_power = self._start_cabinet_power(self.cabinet, events)
         if config.power_enabled:
@@ -220,6 +229,19 @@ class Appliance:
             view.update(self.cabinet_power.view())
         return view
 
+    async def _start_simulated_plcs(self, cabinet: CabinetConfig) -> None:
+        """`[cabinet] simulate_plcs`: the cabinet's PLCs simulated in this process (a `virtual` bus is per
+        process), on a thread and loop of their own as real PLCs are: a stall of this loop must not stall
+        them. The composition root starts them: the domain knows nothing of the simulator."""
+        # Imported only when asked for: the simulator is no part of a cabinet with real PLCs.
+        from voltyard.sim.plc import SimulatedCabinet, SimulatorThread  # noqa: PLC0415
+
+        self.simulated_cabinet = SimulatedCabinet(cabinet.bus, [gun.plc_id for gun in cabinet.guns])
+        name = f"plc-sim {cabinet.charge_point_id}"
+        self._plc_simulation = SimulatorThread(self.simulated_cabinet, name=name)
+        await self._plc_simulation.start()
+        log.warning("cabinet %s: simulated PLCs on %s", cabinet.charge_point_id, cabinet.bus.channel)
+
     def _start_cabinet_power(self, cabinet: CabinetBridge, events: EventBus) -> CabinetPower:
         """The 100 ms planner over the cabinet: its share comes from the site power manager, or is the whole
         site limit when the manager is off."""
@@ -251,6 +273,9 @@ class Appliance:
             self.cabinet_power.stop()
         if self.cabinet is not None:
             await self.cabinet.stop()
+        if self._plc_simulation is not None:
+            await self._plc_simulation.stop()  # joins its thread
+            self._plc_simulation = self.simulated_cabinet = None
         if self.power is not None:
             await self.power.stop()
         for task in self._tasks:

@@ -223,10 +223,9 @@ async def test_the_appliance_with_simulated_plcs_rides_out_a_stalled_loop(applia
     try:
         for tag in car_id_tags([3, 4]):
             await appliance.services.authorization.put_tag(IdTag(tag))
-        bridge = appliance.cabinet
-        assert bridge is not None
-        assert bridge.simulated is not None
-        plcs = bridge.simulated.simulator.plcs
+        assert appliance.cabinet is not None
+        assert appliance.simulated_cabinet is not None
+        plcs = appliance.simulated_cabinet.simulator.plcs
         async with asyncio.timeout(30):  # the simulated EVs arrive within 10 s
             while not any(g["status"] == "Charging" for g in appliance.cabinet_view()["guns"]):
                 await asyncio.sleep(0.1)

@@ -37,7 +37,6 @@ from voltyard.events import Event, EventBus
 
 if TYPE_CHECKING:
     from voltyard.domain.health import Health
-    from voltyard.sim.plc import SimulatedCabinet, SimulatorThread
 
 __all__ = ["CabinetBridge"]
 
@@ -85,30 +84,16 @@ class CabinetBridge:
         self.meters: dict[int, MeterSample] = {}
         self._transaction: dict[int, asyncio.Future[int]] = {}
         self._tasks: set[asyncio.Future[Any]] = set()
-        self.simulated: SimulatedCabinet | None = None
-        self._simulation: SimulatorThread[SimulatedCabinet] | None = None
 
     async def start(self) -> None:
         record = self.chargers.get(self.charger_id)
         record.registration = "Accepted"
         record.online = True
         record.boot = {"chargePointVendor": "Voltyard", "chargePointModel": "DC cabinet"}
-        if self.config.simulate_plcs:
-            # Imported only when asked for: the simulator is no part of a cabinet with real PLCs.
-            from voltyard.sim.plc import SimulatedCabinet, SimulatorThread  # noqa: PLC0415
-
-            self.simulated = SimulatedCabinet(self.config.bus, [gun.plc_id for gun in self.config.guns])
-            # On a thread and loop of their own, as real PLCs: a stall of this loop must not stall them.
-            self._simulation = SimulatorThread(self.simulated, name=f"plc-sim {self.charger_id}")
-            await self._simulation.start()  # before the drivers, so that the PLCs answer their first frames
-            log.warning("cabinet %s: simulated PLCs on %s", self.charger_id, self.config.bus.channel)
         await self.link.start()
 
     async def stop(self) -> None:
         await self.link.stop()
-        if self._simulation is not None:
-            await self._simulation.stop()  # joins its thread
-            self._simulation = self.simulated = None
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
