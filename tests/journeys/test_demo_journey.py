@@ -89,8 +89,13 @@ def test_demo_charges_cars_and_the_cabinet_within_a_minute_and_exits_0(tmp_path:
         out, _ = process.communicate(timeout=90)
     finally:
         if process.poll() is None:
-            process.kill()
-            process.communicate(timeout=10)
+            # SIGTERM first: the demo stops its server and fleet on it; a SIGKILL would orphan them.
+            process.terminate()
+            try:
+                process.communicate(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.communicate(timeout=10)
         reader.join(10)
     assert process.returncode == 0, out + "".join(err)[-3000:]
     assert "PASS sessions_complete" in out
