@@ -17,7 +17,13 @@ each server's figures are the medians of its windows. Voltyard runs with persist
 a temporary directory on the same disk as the repo). Prints a table and writes
 bench/results/server-<UTC>.json, the windows of every round included.
 
+With `--previous CHECKOUT` a fourth server runs in the same rounds: `voltyard serve` from another checkout
+(its `python/` directory with its `_native` extension built in, e.g. a `git worktree` of the previous main
+with `maturin develop` or a copied `_native.abi3.so`), so that a change is judged against the code before it
+on the same machine at the same minute: the report adds its ratio to the floor and ours to it.
+
 Usage: python bench/bench_server.py [--chargers 1000] [--big 10000] [--seconds 30] [--rounds 15] [--skip-peer]
+                                    [--previous CHECKOUT]
 """
 
 from __future__ import annotations
@@ -89,10 +95,13 @@ def rss_kb(pid: int) -> float:
 
 
 class ServerUnderTest:
-    def __init__(self, name: str, command: list[str], ready: re.Pattern[str]) -> None:
+    def __init__(
+        self, name: str, command: list[str], ready: re.Pattern[str], env: dict[str, str] | None = None
+    ) -> None:
         self.name = name
         self.command = command
         self.ready = ready
+        self.env = env
         self.process: subprocess.Popen[str] | None = None
 
     def __enter__(self) -> ServerUnderTest:
@@ -101,6 +110,7 @@ class ServerUnderTest:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
+            env=self.env,
             preexec_fn=_pin_server,  # noqa: PLW1509 - the bench has no threads yet when it spawns
         )
         assert self.process.stdout is not None
@@ -221,6 +231,22 @@ def servers_under_test(args: argparse.Namespace, data_dir: str) -> list[tuple[Se
                                    str(floor_port)], re.compile("floor ready")),
          f"ws://127.0.0.1:{floor_port}", True),
     ]  # fmt: skip
+    if args.previous is not None:
+        previous_port = free_port()
+        previous_data = Path(data_dir) / "previous"
+        previous_data.mkdir()
+        env = {**os.environ, "PYTHONPATH": str(args.previous / "python")}
+        servers.append((
+            ServerUnderTest(
+                "voltyard-previous",
+                [sys.executable, "-m", "voltyard.cli", "serve", "--host", "127.0.0.1", "--port",
+                 str(previous_port), "--api-port", "0", "--data-dir", str(previous_data), "--config",
+                 str(BENCH / "voltyard-bench.toml")],
+                re.compile("voltyard ready"),
+                env,
+            ),
+            f"ws://127.0.0.1:{previous_port}/ocpp", False,
+        ))  # fmt: skip
     if not args.skip_peer:
         peer_port = free_port()
         servers.append((
@@ -259,6 +285,12 @@ async def run(args: argparse.Namespace) -> tuple[list[Result], list[Fleet]]:
     return results, fleets
 
 
+def _median_ratio(these: list[Window], those: list[Window]) -> float:
+    """The median over rounds of the CPU per call of `these` over `those`, measured in the same round."""
+    pairs = zip(these, those, strict=True)
+    return round(statistics.median(a.cpu_us_per_call / b.cpu_us_per_call for a, b in pairs), 2)
+
+
 def report(results: list[Result], fleets: list[Fleet]) -> dict[str, float]:
     header = ("server", "chargers", "connect+boot s", "KB/conn", "calls/s", "p50 ms", "p99 ms", "CPU µs/call")
     print("| " + " | ".join(header) + " |")
@@ -288,6 +320,10 @@ def report(results: list[Result], fleets: list[Fleet]) -> dict[str, float]:
         ratios["cpu_peer_over_ours"] = round(
             statistics.median(p.cpu_us_per_call / o.cpu_us_per_call for o, p in pairs), 1
         )
+    previous = by_name.get("voltyard-previous")
+    if previous is not None:
+        ratios["previous_cpu_over_floor"] = _median_ratio(previous, floor)
+        ratios["cpu_over_previous"] = _median_ratio(ours, previous)
     for name, windows in by_name.items():
         print(f"{name} rounds, CPU µs/call:", " ".join(f"{w.cpu_us_per_call:.2f}" for w in windows))
     print("ratios (median over rounds):", ratios, "(goals: cpu_over_floor <= 1.5, calls_over_peer >= 20)")
@@ -301,7 +337,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30.0, help="closed-loop seconds measured per server")
     parser.add_argument("--rounds", type=int, default=15, help="the seconds are split into this many rounds")
     parser.add_argument("--skip-peer", action="store_true")
+    parser.add_argument(
+        "--previous", type=Path, help="a checkout of an earlier voltyard (its python/ with _native built in)"
+    )
     args = parser.parse_args()
+    if args.previous is not None and not (args.previous / "python" / "voltyard").is_dir():
+        parser.error(f"--previous {args.previous}: no python/voltyard in that checkout")
     if args.rounds < 1 or args.seconds <= 0 or args.chargers < 1 or args.big < 0:
         parser.error("--rounds and --chargers must be at least 1, --seconds above 0, --big not negative")
     results, fleets = uvloop.run(run(args))
@@ -313,7 +354,7 @@ def main() -> None:
         "python": platform.python_version(), "machine": platform.machine(), "cpus": os.cpu_count(),
         "args": vars(args), "results": [asdict(r) for r in results], "ratios": ratios,
         "rounds": {fleet.server.name: [asdict(w) for w in fleet.windows] for fleet in fleets},
-    }, indent=2) + "\n")  # fmt: skip
+    }, indent=2, default=str) + "\n")  # fmt: skip
     print(f"wrote {out}")
 
 
