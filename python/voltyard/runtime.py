@@ -30,6 +30,7 @@ from voltyard.api.tokens import ensure_tokens
 from voltyard.can.config import CabinetConfig
 from voltyard.config import Config
 from voltyard.domain.authorization import Authorization
+from voltyard.domain.boot_storm import BootStorm
 from voltyard.domain.cabinet import CabinetBridge
 from voltyard.domain.chargers import Chargers
 from voltyard.domain.credentials import Credentials
@@ -38,23 +39,25 @@ from voltyard.domain.site import Site
 from voltyard.domain.transactions import ClockSkew, Transactions
 from voltyard.errors import StoreError, VoltyardError
 from voltyard.events import Event, EventBus
-from voltyard.gateway.admission import AuthThrottle, BootStorm
+from voltyard.gateway.admission import AuthThrottle
 from voltyard.gateway.authentication import Authenticator
-from voltyard.gateway.outbound import Commands
-from voltyard.gateway.registry import Registry
 from voltyard.gateway.server import Gateway
 from voltyard.gateway.tls import server_context
 from voltyard.loop_monitor import LoopMonitor
 from voltyard.loops import loop_factory
+from voltyard.metrics import Metrics
 from voltyard.ocpp.answers import register_answer_hooks
 from voltyard.ocpp.codec import load_codec
+from voltyard.ocpp.commands import Commands
+from voltyard.ocpp.dispatch import Dispatcher
 from voltyard.ocpp.handlers import build_router
 from voltyard.ocpp.leniency import Leniency
+from voltyard.ocpp.registry import Registry
+from voltyard.ocpp.services import Services
 from voltyard.power.cabinet_power import CabinetPower
 from voltyard.power.manager import SiteManager
 from voltyard.power.plan_view import plan_to_dict
 from voltyard.power.ports import SystemClock
-from voltyard.services import Services
 from voltyard.store.data_dir import DataDir
 from voltyard.store.db import DB_FILENAME, connect
 from voltyard.store.message_log import MessageLog
@@ -126,7 +129,7 @@ class Appliance:
                 part.load(conn)
         registry = self.registry
         admission = config.admission
-        health = Health(config.health, config.ocpp, chargers, events, registry)
+        health = Health(config.health, config.ocpp, chargers, events, registry.last_heard)
         boot_storm = BootStorm(
             admission.boot_storm_rate, admission.pending_interval_min, admission.pending_interval_max
         )
@@ -140,18 +143,29 @@ class Appliance:
             max_age_days=config.store.message_log_max_age_days,
         )
         throttle = AuthThrottle(config.security.auth_failure_limit, config.security.auth_failure_window)
-        self.gateway = Gateway(
-            config,
+        metrics = Metrics()
+        self.commands = Commands(
+            registry, codec, events, message_log, metrics, default_timeout=config.ocpp.call_timeout
+        )
+        dispatcher = Dispatcher(
             codec,
             build_router(self.services),
+            Leniency(config.leniency, chargers, codec),
+            self.commands,
+            registry,
             chargers,
             events,
             message_log,
-            Authenticator(credentials, throttle, events, config.security.default_profile),
-            Leniency(config.leniency, chargers, codec),
-            registry,
+            metrics,
+            validate_outgoing=config.ocpp.validate_outgoing,
+            unknown_accepted=config.ocpp.unknown_charger == "accept",
         )
-        self.commands = Commands(registry, codec, events, default_timeout=config.ocpp.call_timeout)
+        self.gateway = Gateway(
+            config,
+            dispatcher,
+            Authenticator(credentials, throttle, events, config.security.default_profile),
+            chargers.max_frame_size,
+        )
         health.call = self.commands.call
         register_answer_hooks(self.commands, self.services)
         if config.cabinet is not None:

@@ -14,8 +14,7 @@ from contextlib import closing
 import pytest
 from ocpp.v16 import call
 from voltyard.errors import ChargerOfflineError, InvalidCommandError
-from voltyard.gateway.outbound import CSMS_ACTIONS
-from voltyard.ocpp.handlers import CHARGER_ACTIONS
+from voltyard.ocpp.actions import CHARGER_ACTIONS, CSMS_ACTIONS
 from voltyard.store.message_log import MessageLog
 
 from tests.e2e.peer import CSMS_CASES, connected_peer

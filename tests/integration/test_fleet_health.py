@@ -64,7 +64,7 @@ async def test_heartbeat_loss_marks_offline_and_alerts_then_recovers(appliance) 
     alerts = events_of(appliance, "Alert")
     restored = events_of(appliance, "HeartbeatRestored")
     async with connected_peer(appliance.ocpp_port, "CP-QUIET") as peer:
-        connection = appliance.gateway.registry.get("CP-QUIET")
+        connection = appliance.registry.get("CP-QUIET")
         connection.last_message = time.time() - 10_000  # silent for longer than 3 x 300 s
         health.check_heartbeats()
         assert appliance.services.chargers.get("CP-QUIET").online is False

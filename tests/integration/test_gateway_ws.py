@@ -59,7 +59,7 @@ async def test_new_connection_replaces_old_and_late_close_keeps_new(appliance) -
     new = await booted(appliance.ocpp_port, "CP-DUP")
     await asyncio.wait_for(old.wait_closed(), 5)
     await asyncio.sleep(0.05)  # let the old socket's disconnect callback run
-    assert appliance.gateway.registry.get("CP-DUP") is not None
+    assert appliance.registry.get("CP-DUP") is not None
     assert (await rpc(new, "2", "Heartbeat", {}))[0] == 3
     await new.close()
 

@@ -149,7 +149,7 @@ async def test_power_saturation_fails_without_a_power_manager(appliance) -> None
 async def test_reconnect_storm(appliance) -> None:
     report = await run(sim_config(appliance, "reconnect_storm"))
     assert report.counters["disconnects"] >= CHARGERS
-    assert len(appliance.gateway.registry) == CHARGERS
+    assert len(appliance.registry) == CHARGERS
     assert_sessions_stored(appliance, report)
     rebooted = query(appliance, "SELECT count(*) FROM transactions WHERE stop_reason = 'PowerLoss'")[0][0]
     assert rebooted > 0

@@ -12,7 +12,7 @@ from aiohttp import web
 
 from voltyard import __version__
 from voltyard.events import CATEGORIES, DEFAULT_CATEGORY, KIND_CATEGORIES, ORIGIN_CATEGORIES
-from voltyard.gateway.outbound import CSMS_ACTIONS
+from voltyard.ocpp.actions import CSMS_ACTIONS
 
 __all__ = ["DOCUMENT", "openapi_handler"]
 

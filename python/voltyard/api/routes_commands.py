@@ -7,7 +7,7 @@ from aiohttp import web
 from voltyard.api.commands import call_command
 from voltyard.api.errors import ApiError
 from voltyard.api.params import json_body, json_object
-from voltyard.gateway.outbound import CSMS_ACTIONS
+from voltyard.ocpp.actions import CSMS_ACTIONS
 
 __all__ = ["routes"]
 

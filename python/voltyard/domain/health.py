@@ -15,20 +15,22 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from voltyard.config import HealthConfig, OcppConfig
 from voltyard.domain.chargers import Chargers
 from voltyard.errors import CommandError
 from voltyard.events import COMMAND_ORIGIN, Event, EventBus
-from voltyard.gateway.registry import Registry
 
-__all__ = ["Health"]
+__all__ = ["Health", "LastHeard"]
 
 log = logging.getLogger(__name__)
 
 Call = Callable[[str, str, dict[str, Any]], Any]
+# The port to the live sessions (the runtime wires the OCPP registry's `last_heard`): each connected charger
+# with the time its last message came. The domain knows no sockets.
+LastHeard = Callable[[], Iterable[tuple[str, float]]]
 
 
 class Health:
@@ -40,14 +42,14 @@ class Health:
         ocpp: OcppConfig,
         chargers: Chargers,
         events: EventBus,
-        registry: Registry,
+        last_heard: LastHeard,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.config = config
         self.ocpp = ocpp
         self.chargers = chargers
         self.events = events
-        self.registry = registry
+        self.last_heard = last_heard
         self.clock = clock
         self.call: Call | None = None
         self.silent: dict[str, float] = {}
@@ -112,14 +114,13 @@ class Health:
         """One pass over the connected chargers: flag the silent ones, restore those that spoke again."""
         now = self.clock()
         limit = self.config.heartbeat_timeout_factor * self.ocpp.heartbeat_interval
-        for connection in self.registry.connections():
-            charger_id = connection.charger_id
+        for charger_id, last_message in self.last_heard():
             silent_since = self.silent.get(charger_id)
-            if silent_since is not None and connection.last_message > silent_since:
+            if silent_since is not None and last_message > silent_since:
                 del self.silent[charger_id]
                 self.chargers.set_online(charger_id, online=True)
                 self.events.publish(Event("HeartbeatRestored", charger_id))
-            elif silent_since is None and now - connection.last_message > limit:
+            elif silent_since is None and now - last_message > limit:
                 self.silent[charger_id] = now
                 self.chargers.set_online(charger_id, online=False)
                 if self.config.heartbeat_loss_alert and self._allowed(charger_id, "heartbeat"):
@@ -127,7 +128,7 @@ class Health:
                         Event(
                             "Alert",
                             charger_id,
-                            {"kind": "HeartbeatLost", "silentFor": round(now - connection.last_message)},
+                            {"kind": "HeartbeatLost", "silentFor": round(now - last_message)},
                         )
                     )
 

@@ -1,4 +1,6 @@
-"""Admission control: how fast chargers may connect, boot and talk, and who is locked out after failed logins.
+"""Admission control: how fast chargers may connect and talk, and who is locked out after failed logins.
+
+(How fast they may boot is a domain decision: `voltyard.domain.boot_storm`.)
 
 Token buckets everywhere (`voltyard._native.TokenBucket`): a rate sustained forever and a burst absorbed at
 once. The clock is a parameter so that tests drive time.
@@ -6,7 +8,6 @@ once. The clock is a parameter so that tests drive time.
 
 from __future__ import annotations
 
-import random
 import time
 from collections import deque
 from collections.abc import Callable
@@ -14,33 +15,9 @@ from collections.abc import Callable
 # The per-message check, in the native module (a Python method cost a third of a microsecond per message).
 from voltyard._native import TokenBucket
 
-__all__ = ["AuthThrottle", "BootStorm", "TokenBucket"]
+__all__ = ["AuthThrottle", "TokenBucket"]
 
 Clock = Callable[[], float]
-
-
-class BootStorm:
-    """Decides whether a BootNotification is accepted now or told to come back later (Pending, jittered).
-
-    Under `rate` boots per second (plus the burst) every boot goes through; above it, boots are deferred
-    with an interval drawn uniformly from [low, high], which spreads the returning chargers over time.
-    """
-
-    def __init__(
-        self, rate: float, low: int, high: int, clock: Clock = time.monotonic, seed: int | None = None
-    ) -> None:
-        self._bucket = TokenBucket(rate, rate, clock)
-        self._random = random.Random(seed)
-        self.low = low
-        self.high = high
-        self.deferred = 0
-
-    def defer(self) -> int | None:
-        """None to accept now; else the interval (s) to send with Pending."""
-        if self._bucket.take():
-            return None
-        self.deferred += 1
-        return self._random.randint(self.low, self.high)
 
 
 class AuthThrottle:

@@ -1,9 +1,8 @@
-"""One charger's websocket session: frames in -> native decode -> router -> reply out.
+"""One charger's websocket: frames in, size limit, rate limit with back-pressure, frames out.
 
-This is the per-message hot path, so it stays flat: one native call decodes and validates the frame, a
-dict lookup finds the handler, orjson writes the reply. Anything a charger sends is answered as the
-spec asks (a CALLERROR for a CALL that cannot be read or handled; an unknown message type ignored) and
-never raises out of `on_ws_frame`.
+Transport only: a complete message goes to the OCPP dispatcher (`voltyard.ocpp.dispatch`), which answers
+through `send`. The connection is the charger's `voltyard.ocpp.session.Session`, and it gets a narrow
+frozen context (the dispatcher and its limits), never the gateway. Nothing raises out of `on_ws_frame`.
 """
 
 from __future__ import annotations
@@ -12,31 +11,20 @@ import asyncio
 import collections
 import logging
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import orjson
 from picows import WSCloseCode, WSFrame, WSListener, WSMsgType, WSTransport
 
-from voltyard._native import Call, CallError, CallResult
-from voltyard.errors import (
-    CallErrorReceivedError,
-    ChargerOfflineError,
-    InvalidCommandError,
-    OcppError,
-    OcppSecurityError,
-)
-from voltyard.events import Event
+from voltyard.errors import ChargerOfflineError
 from voltyard.gateway.admission import TokenBucket
-from voltyard.metrics import count
-from voltyard.ocpp.redaction import redacted
-from voltyard.ocpp.router import unhandled
+from voltyard.ocpp.session import CLOSE_NORMAL
 
 if TYPE_CHECKING:
-    from voltyard.gateway.server import Gateway
-    from voltyard.ocpp.leniency import RepairedCall
-    from voltyard.ocpp.router import Payload
+    from voltyard.ocpp.dispatch import Dispatcher
 
-__all__ = ["ChargerConnection", "PendingCall"]
+__all__ = ["ChargerConnection", "ConnectionContext"]
 
 log = logging.getLogger(__name__)
 
@@ -48,44 +36,39 @@ _CONTINUATION = WSMsgType.CONTINUATION
 _CLOSE = WSMsgType.CLOSE
 
 
-class PendingCall:
-    """The one outstanding CSMS-initiated call of a connection."""
+@dataclass(frozen=True, slots=True)
+class ConnectionContext:
+    """What every connection shares: where its messages go and the limits it enforces."""
 
-    __slots__ = ("action", "frame", "future", "message_id", "reply", "reply_type", "sent_at", "validate")
-
-    def __init__(
-        self, message_id: str, action: str, future: asyncio.Future[Payload], validate: bool = True
-    ) -> None:
-        self.validate = validate
-        self.message_id = message_id
-        self.action = action
-        self.future = future
-        self.frame = b""
-        self.sent_at = 0.0
-        self.reply: bytes | None = None
-        self.reply_type: int | None = None
+    dispatcher: Dispatcher
+    # Messages per second sustained, and the burst absorbed at once, per connection.
+    message_rate: float
+    message_burst: float
+    # The largest message a charger may send (per charger: a leniency rule may raise it).
+    max_frame_size: Callable[[str], int]
 
 
 class ChargerConnection(WSListener):
     """The session of one charger connection (one object per socket)."""
 
     __slots__ = (
-        "_backlog", "_fragments", "_rate", "_ready", "admitted", "charger_id", "gateway", "last_message",
-        "max_frame_size", "pending", "profile", "source", "transport",
+        "_backlog", "_dispatcher", "_fragments", "_rate", "_ready", "_receive", "admitted", "charger_id",
+        "last_message", "max_frame_size", "profile", "source", "transport",
     )  # fmt: skip
 
-    def __init__(self, charger_id: str, gateway: Gateway, source: str = "?", profile: int = 0) -> None:
+    def __init__(
+        self, charger_id: str, context: ConnectionContext, source: str = "?", profile: int = 0
+    ) -> None:
         self.charger_id = charger_id
-        self.gateway = gateway
         self.source = source
         self.profile = profile
-        admission = gateway.config.admission
-        self._rate = TokenBucket(admission.message_rate, admission.message_burst)
+        self._dispatcher = context.dispatcher
+        self._receive = context.dispatcher.receive  # bound once: one attribute read per message
+        self._rate = TokenBucket(context.message_rate, context.message_burst)
         self._backlog: collections.deque[bytes] | None = None
-        self.max_frame_size = gateway.chargers.max_frame_size(charger_id)
+        self.max_frame_size = context.max_frame_size(charger_id)
         self.last_message = time.time()
         self.transport: WSTransport | None = None
-        self.pending: PendingCall | None = None
         self._ready: asyncio.Future[None] | None = None
         self._fragments: list[bytes] | None = None
         # Set once the charger is known to be accepted, so that the per-frame check is one attribute read.
@@ -95,16 +78,12 @@ class ChargerConnection(WSListener):
 
     def on_ws_connected(self, transport: WSTransport) -> None:
         self.transport = transport
-        self.gateway.connected(self)
+        self._dispatcher.opened(self)
 
     def on_ws_disconnected(self, transport: WSTransport) -> None:
-        if self.pending is not None and not self.pending.future.done():
-            self.pending.future.set_exception(
-                ChargerOfflineError(f"{self.charger_id}: disconnected during the call")
-            )
         if self._ready is not None and not self._ready.done():
             self._ready.cancel()
-        self.gateway.disconnected(self)
+        self._dispatcher.closed(self)
 
     def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
         msg_type = frame.msg_type
@@ -133,7 +112,7 @@ class ChargerConnection(WSListener):
             log.warning(
                 "%s: %d-byte message over its limit of %d", self.charger_id, len(data), self.max_frame_size
             )
-            self.close(f"message over {self.max_frame_size} bytes", WSCloseCode.MESSAGE_TOO_BIG)
+            self.close(f"message over {self.max_frame_size} bytes", WSCloseCode.MESSAGE_TOO_BIG.value)
             return
         if self._backlog is not None:
             self._queue(data)
@@ -142,169 +121,12 @@ class ChargerConnection(WSListener):
             self._backlog = collections.deque()
             self._queue(data)
             return
-        self._handle(data)
-
-    def _handle(self, data: bytes) -> None:
-        gateway = self.gateway
-        try:
-            message = gateway.codec.decode(data, meter_values=True)
-        except OcppError as exc:
-            gateway.refused(self, data, exc)
-            return
-        if type(message) is Call:
-            self.dispatch(message, data, time.time())
-        elif type(message) is CallResult:
-            self._answered(data, message.message_id, message, 3)
-        else:
-            self._answered(data, message.message_id, message, 4)
-
-    def dispatch(self, call: Call | RepairedCall, data: bytes, received_at: float) -> None:
-        """Run the handler of a decoded (or leniency-repaired) CALL and answer it."""
-        gateway = self.gateway
-        action = call.action
-        self.last_message = received_at
-        calls_in = gateway.metrics.calls_in
-        try:  # `count`, inlined
-            calls_in[action] += 1
-        except KeyError:
-            calls_in[action] = 1
-        if gateway.events.tap_messages:
-            self._tap("MessageIn", action, call.message_id, 2, data)
-        router = gateway.router
-        handler = router.get(action)
-        try:
-            if handler is None:
-                raise unhandled(action)
-            if not self.admitted and action != "BootNotification" and not gateway.admits(self):
-                raise OcppSecurityError(
-                    f"{self.charger_id} is not accepted; it must send BootNotification first"
-                )
-            reply = handler(self, call if action in router.whole_call else call.payload)
-        except OcppError as exc:
-            self.send_call_error(call.message_id, exc.code, exc.description, action, data, received_at)
-            return
-        except Exception:
-            log.exception("%s: %s handler failed", self.charger_id, action)
-            self.send_call_error(
-                call.message_id, "InternalError", f"{action} could not be handled", action, data, received_at
-            )
-            return
-        if type(reply) is dict:
-            self.send_call_result(call.message_id, reply, action, data, received_at)
-        else:
-            asyncio.ensure_future(reply).add_done_callback(  # type: ignore[arg-type]
-                lambda done: self._deferred_reply(call.message_id, action, data, received_at, done)
-            )
-
-    def _deferred_reply(
-        self, message_id: str, action: str, data: bytes, received_at: float, done: asyncio.Future[Payload]
-    ) -> None:
-        if done.cancelled():
-            return
-        error = done.exception()
-        if error is None:
-            self.send_call_result(message_id, done.result(), action, data, received_at)
-        elif isinstance(error, OcppError):
-            self.send_call_error(message_id, error.code, error.description, action, data, received_at)
-        else:
-            log.error("%s: %s failed", self.charger_id, action, exc_info=error)
-            self.send_call_error(
-                message_id, "InternalError", f"{action} could not be completed", action, data, received_at
-            )
-
-    def _answered(self, data: bytes, message_id: str, message: CallResult | CallError, kind: int) -> None:
-        pending = self.pending
-        if pending is None or pending.message_id != message_id or pending.future.done():
-            log.warning("%s: answer to unknown or timed-out call %s discarded", self.charger_id, message_id)
-            self.gateway.message_log.exchange(
-                self.charger_id, "in", time.time(), data, kind, message_id, None
-            )
-            return
-        self.pending = None
-        action = pending.action
-        pending.reply = data
-        pending.reply_type = kind
-        if type(message) is CallError:
-            pending.future.set_exception(
-                CallErrorReceivedError(message.code, message.description, message.details)
-            )
-            return
-        try:
-            if pending.validate:
-                self.gateway.codec.validate(action, message.payload, response=True)
-        except OcppError as exc:
-            pending.future.set_exception(
-                InvalidCommandError(f"{action} answer from {self.charger_id}: {exc}")
-            )
-            return
-        pending.future.set_result(message.payload)
+        self._receive(self, data)
 
     # --- sending -------------------------------------------------------------------------------
 
-    def send_call_result(
-        self, message_id: str, payload: Payload, action: str, request: bytes, received_at: float
-    ) -> None:
-        gateway = self.gateway
-        if gateway.validate_outgoing:
-            gateway.codec.validate(action, payload, response=True)
-        data = orjson.dumps([3, message_id, payload])
-        transport = self.transport  # `_send`, inlined: this is most of what a server sends
-        if transport is not None and not transport.is_disconnected:
-            transport.send(_TEXT, data)
-        took = gateway.message_log.answered(self.charger_id, received_at, request, message_id, action, data)
-        gateway.metrics.handled(took)
-        if gateway.events.tap_messages:
-            self._tap("MessageOut", action, message_id, 3, data)
-
-    def send_call_error(  # noqa: PLR0917 - as send_call_result
-        self,
-        message_id: str,
-        code: str,
-        description: str,
-        action: str | None,
-        request: bytes,
-        received_at: float,
-    ) -> None:
-        data = orjson.dumps([4, message_id, code, description[:255], {}])
-        self._send(data)
-        gateway = self.gateway
-        gateway.message_log.exchange(
-            self.charger_id, "in", received_at, request, 2, message_id, action, data, 4
-        )
-        count(gateway.metrics.call_errors, code)
-        if gateway.events.tap_messages:
-            self._tap("MessageOut", action, message_id, 4, data)
-
-    def send_call(self, pending: PendingCall, payload: Payload) -> None:
-        """Send a CSMS-initiated CALL whose answer `pending` awaits; the exchange is logged by `log_call`."""
-        frame = orjson.dumps([2, pending.message_id, pending.action, payload])
-        pending.sent_at = time.time()
-        self.pending = pending
-        self._send(frame)
-        # What the charger got is gone; from here on (the message log, the live stream's MessageOut, which
-        # read-only clients see) the frame holds no secret. The tap once showed a new AuthorizationKey.
-        masked = redacted(pending.action, payload)
-        pending.frame = (
-            frame if masked is None else orjson.dumps([2, pending.message_id, pending.action, masked])
-        )
-        count(self.gateway.metrics.calls_out, pending.action)
-        if self.gateway.events.tap_messages:
-            self._tap("MessageOut", pending.action, pending.message_id, 2, pending.frame)
-
-    def log_call(self, pending: PendingCall) -> None:
-        """Log a CSMS-initiated exchange once it ended (answered, timed out or cut off)."""
-        self.gateway.message_log.exchange(
-            self.charger_id, "out", pending.sent_at, pending.frame, 2, pending.message_id, pending.action,
-            pending.reply, pending.reply_type,
-        )  # fmt: skip
-
-    def _tap(self, kind: str, action: str | None, message_id: str, message_type: int, frame: bytes) -> None:
-        """A per-frame event for live inspectors (only built while one listens)."""
-        data = {"action": action, "message_id": message_id, "message_type": message_type,
-                "frame": frame.decode("utf-8", "replace")}  # fmt: skip
-        self.gateway.events.live(Event(kind, self.charger_id, data))
-
-    def _send(self, data: bytes) -> None:
+    def send(self, data: bytes) -> None:
+        """Send one text frame; dropped when the socket is already closed."""
         transport = self.transport
         if transport is not None and not transport.is_disconnected:
             transport.send(_TEXT, data)
@@ -315,7 +137,7 @@ class ChargerConnection(WSListener):
         assert self._backlog is not None
         if len(self._backlog) >= _MAX_BACKLOG:
             log.warning("%s: over %d messages behind its rate limit; closing", self.charger_id, _MAX_BACKLOG)
-            self.close("message rate limit exceeded", WSCloseCode.POLICY_VIOLATION)
+            self.close("message rate limit exceeded", WSCloseCode.POLICY_VIOLATION.value)
             return
         self._backlog.append(data)
         if len(self._backlog) == 1 and self.transport is not None:
@@ -328,17 +150,17 @@ class ChargerConnection(WSListener):
             self._backlog = None
             return
         while backlog and self._rate.take():
-            self._handle(backlog.popleft())
+            self._receive(self, backlog.popleft())
         if backlog:
             asyncio.get_running_loop().call_later(self._rate.wait_time(), self._drain)
             return
         self._backlog = None
         self.transport.underlying_transport.resume_reading()
 
-    def close(self, reason: str, code: WSCloseCode = WSCloseCode.OK) -> None:
+    def close(self, reason: str, code: int = CLOSE_NORMAL) -> None:
         """Close the websocket (e.g. replaced by a newer connection, or shutdown)."""
         if self.transport is not None and not self.transport.is_disconnected:
-            self.transport.send_close(code, reason.encode()[:120])
+            self.transport.send_close(WSCloseCode(code), reason.encode()[:120])
             self.transport.disconnect()
 
     # --- readiness for CSMS-initiated calls ----------------------------------------------------

@@ -1,10 +1,10 @@
-"""The picows listeners (ws, and wss when TLS is configured), the handshake decision, and the context every
-connection shares.
+"""The picows listeners (ws, and wss when TLS is configured) and the handshake decision.
 
-`Gateway` is what every `ChargerConnection` reaches for: the codec, the router, the message log and the
-charger registry. At the handshake it applies, in order: the connection-rate limit (503), the lock-out of
-addresses with too many failed logins (429), the path and charger id (404), the `ocpp1.6` subprotocol
-(400), and the charger's security profile (401/403). Only then is the connection upgraded.
+Transport only: every accepted `ChargerConnection` gets the same narrow `ConnectionContext` (the OCPP
+dispatcher and the limits), never the gateway. At the handshake it applies, in order: the connection-rate
+limit (503), the lock-out of addresses with too many failed logins (429), the path and charger id (404),
+the `ocpp1.6` subprotocol (400), and the charger's security profile (401/403). Only then is the connection
+upgraded.
 
 picows' listener factory sees only the HTTP request, but admission needs the peer address and its TLS
 certificate; so each connection's protocol is a thin subclass of picows' own that remembers its transport
@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
-import time
+from collections.abc import Callable
 from http import HTTPStatus
 
 from picows import (
@@ -28,25 +28,20 @@ from picows import (
 )
 from picows.picows import WSProtocol  # type: ignore[attr-defined]  # not in its stub
 
-from voltyard._native import OcppCodec
 from voltyard.config import Config
-from voltyard.domain.chargers import Chargers
-from voltyard.errors import OcppError
-from voltyard.events import Event, EventBus
 from voltyard.gateway.admission import TokenBucket
 from voltyard.gateway.authentication import Authenticator, Peer
-from voltyard.gateway.connection import ChargerConnection
+from voltyard.gateway.connection import ChargerConnection, ConnectionContext
 from voltyard.gateway.handshake import (
     OCPP_SUBPROTOCOL,
     HandshakeRefusal,
     charger_id_from_path,
     offers_subprotocol,
 )
-from voltyard.gateway.registry import Registry
-from voltyard.metrics import Metrics, count
+from voltyard.metrics import Metrics
+from voltyard.ocpp.dispatch import Dispatcher
 from voltyard.ocpp.leniency import Leniency
-from voltyard.ocpp.router import Router
-from voltyard.store.message_log import MessageLog
+from voltyard.ocpp.registry import Registry
 
 __all__ = ["Gateway"]
 
@@ -69,36 +64,42 @@ class _PeerAwareProtocol(WSProtocol):  # type: ignore[misc]  # picows' protocol 
 
 
 class Gateway:
-    """Accepts charger websockets and hands their frames to the router."""
+    """Accepts charger websockets and hands their messages to the OCPP dispatcher."""
 
-    def __init__(  # noqa: PLR0917 - the composition root passes each collaborator once
+    def __init__(
         self,
         config: Config,
-        codec: OcppCodec,
-        router: Router,
-        chargers: Chargers,
-        events: EventBus,
-        message_log: MessageLog,
+        dispatcher: Dispatcher,
         authenticator: Authenticator,
-        leniency: Leniency,
-        registry: Registry,
+        max_frame_size: Callable[[str], int],
     ) -> None:
         self.config = config
-        self.codec = codec
-        self.router = router
-        self.chargers = chargers
-        self.events = events
-        self.message_log = message_log
+        self.dispatcher = dispatcher
         self.authenticator = authenticator
-        self.leniency = leniency
-        self.registry = registry
-        self.metrics = Metrics()
-        self.validate_outgoing = config.ocpp.validate_outgoing
-        self.refused_frames = 0
         self.refused_handshakes = 0
-        self._connections = TokenBucket(config.admission.connection_rate, config.admission.connection_burst)
+        admission = config.admission
+        self._context = ConnectionContext(
+            dispatcher, admission.message_rate, admission.message_burst, max_frame_size
+        )
+        self._connections = TokenBucket(admission.connection_rate, admission.connection_burst)
         self._servers: list[asyncio.Server] = []
-        self._open_policy_accepts = config.ocpp.unknown_charger == "accept"
+
+    # What the control API and the tests read of the sessions behind the listeners.
+    @property
+    def registry(self) -> Registry:
+        return self.dispatcher.registry
+
+    @property
+    def metrics(self) -> Metrics:
+        return self.dispatcher.metrics
+
+    @property
+    def leniency(self) -> Leniency:
+        return self.dispatcher.leniency
+
+    @property
+    def refused_frames(self) -> int:
+        return self.dispatcher.refused_frames
 
     async def start(
         self, host: str, port: int, tls: ssl.SSLContext | None = None, tls_port: int = 0
@@ -118,8 +119,8 @@ class Gateway:
         """Stop listening and close every charger connection."""
         for server in self._servers:
             server.close()
-        for connection in self.registry.connections():
-            connection.close("central system shutting down", WSCloseCode.GOING_AWAY)
+        for session in self.registry.sessions():
+            session.close("central system shutting down", WSCloseCode.GOING_AWAY.value)
         for server in self._servers:
             await server.wait_closed()
         self._servers = []
@@ -178,60 +179,5 @@ class Gateway:
         response = WSUpgradeResponse.create_101_response(
             extra_headers={"Sec-WebSocket-Protocol": OCPP_SUBPROTOCOL}
         )
-        connection = ChargerConnection(charger_id, self, peer.address, profile)
+        connection = ChargerConnection(charger_id, self._context, peer.address, profile)
         return WSUpgradeResponseWithListener(response, connection)
-
-    # --- connection lifecycle ------------------------------------------------------------------
-
-    def connected(self, connection: ChargerConnection) -> None:
-        previous = self.registry.attach(connection)
-        if previous is not None:
-            log.info("%s: new connection replaces the previous one", connection.charger_id)
-            previous.close("replaced by a new connection", WSCloseCode.POLICY_VIOLATION)
-        self.chargers.set_online(connection.charger_id, online=True)
-        self.events.publish(
-            Event(
-                "ChargerConnected",
-                connection.charger_id,
-                {"source": connection.source, "profile": connection.profile},
-            )
-        )
-
-    def disconnected(self, connection: ChargerConnection) -> None:
-        if self.registry.detach(connection):
-            self.chargers.set_online(connection.charger_id, online=False)
-            self.events.publish(Event("ChargerDisconnected", connection.charger_id))
-
-    def admits(self, connection: ChargerConnection) -> bool:
-        """Whether a non-boot request of this charger is handled: it is accepted, or unknown under "accept".
-
-        An accepted charger that talks without booting (it reconnected, or the central system restarted)
-        is running as booted, so calls to it may go from now on.
-        """
-        registration = self.chargers.get(connection.charger_id).registration
-        if registration == "Accepted":
-            connection.admitted = True
-            connection.mark_ready()
-            return True
-        return registration == "Unknown" and self._open_policy_accepts
-
-    def refused(self, connection: ChargerConnection, data: bytes, error: OcppError) -> None:
-        """A frame the codec refused: tolerated if a leniency rule of the charger repairs it, else logged,
-        counted, and answered with a CALLERROR when it was a CALL."""
-        received_at = time.time()
-        if error.message_type == 2 and error.message_id is not None:
-            repaired = self.leniency.repair(connection.charger_id, data, error)
-            if repaired is not None:
-                connection.dispatch(repaired, data, received_at)
-                return
-            self.refused_frames += 1
-            count(self.metrics.calls_in, error.action or "?")
-            connection.send_call_error(
-                error.message_id, error.code, error.description, error.action, data, received_at
-            )
-            return
-        self.refused_frames += 1
-        log.warning("%s: frame refused and not answerable: %s", connection.charger_id, error)
-        self.message_log.exchange(
-            connection.charger_id, "in", received_at, data, error.message_type, error.message_id, error.action
-        )

@@ -11,7 +11,6 @@ with an integer beyond the store's signed 64-bit range is refused before it is s
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -22,9 +21,10 @@ from voltyard.domain.authorization import Authorization
 from voltyard.domain.credentials import check_key_length
 from voltyard.errors import InvalidCommandError, OcppError
 from voltyard.events import Event
-from voltyard.gateway.outbound import AnswerHook, Commands
+from voltyard.ocpp.commands import AnswerHook, Commands
 from voltyard.ocpp.router import check_integers, integer_paths
-from voltyard.services import Services
+from voltyard.ocpp.services import Services
+from voltyard.store import configuration
 
 __all__ = ["register_answer_hooks"]
 
@@ -63,10 +63,8 @@ def _register_configuration_hooks(commands: Commands, services: Services) -> Non
             return
         if answer["status"] in ("Accepted", "RebootRequired"):
             store.append(
-                "INSERT INTO configuration (charger_id, key, value, readonly, updated_at) "
-                "VALUES (?, ?, ?, 0, ?) ON CONFLICT (charger_id, key) "
-                "DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-                (charger_id, request["key"], request["value"], time.time()),
+                configuration.SET_VALUE,
+                configuration.set_value_params(charger_id, request["key"], request["value"], time.time()),
             )
 
     async def get_configuration(charger_id: str, request: Payload, answer: Payload) -> None:
@@ -74,13 +72,8 @@ def _register_configuration_hooks(commands: Commands, services: Services) -> Non
             (charger_id, item["key"], item.get("value"), int(item.get("readonly", False)), time.time())
             for item in answer.get("configurationKey", [])
         ]
-
-        def work(conn: sqlite3.Connection) -> None:
-            if not request.get("key"):  # a full read replaces the snapshot
-                conn.execute("DELETE FROM configuration WHERE charger_id = ?", (charger_id,))
-            conn.executemany("INSERT OR REPLACE INTO configuration VALUES (?, ?, ?, ?, ?)", rows)
-
-        await store.durable(work)
+        full = not request.get("key")  # a full read replaces the snapshot
+        await store.durable(lambda conn: configuration.replace_snapshot(conn, charger_id, rows, full=full))
 
     commands.on_answer("ChangeConfiguration", change_configuration)
     commands.on_answer("GetConfiguration", get_configuration)

@@ -25,10 +25,11 @@ from voltyard.errors import (
     ActionNotSupportedError,
     PropertyConstraintViolationError,
 )
+from voltyard.ocpp.actions import OCPP16
 from voltyard.ocpp.codec import ocpp16_schema_dir
 
 if TYPE_CHECKING:
-    from voltyard.gateway.connection import ChargerConnection
+    from voltyard.ocpp.session import Session
 
 __all__ = [
     "INT64_MAX",
@@ -45,7 +46,7 @@ __all__ = [
 Payload = dict[str, Any]
 Reply = Payload | Awaitable[Payload]
 # The second argument is the payload, or the decoded CALL for a `whole_call` handler.
-Handler = Callable[["ChargerConnection", Any], Reply]
+Handler = Callable[["Session", Any], Reply]
 
 # What the store holds in an INTEGER column (SQLite: signed 64-bit).
 INT64_MIN = -(2**63)
@@ -80,11 +81,6 @@ def integer_paths(action: str) -> tuple[_Path, ...]:
     return tuple(_integer_paths(json.loads(file.read_text(encoding="utf-8"))))
 
 
-@cache
-def _is_ocpp16_action(action: str) -> bool:
-    return (ocpp16_schema_dir() / f"{action}.json").is_file()
-
-
 def unhandled(action: str) -> ActionNotImplementedError | ActionNotSupportedError:
     """The CALLERROR for a CALL no handler takes.
 
@@ -92,7 +88,7 @@ def unhandled(action: str) -> ActionNotImplementedError | ActionNotSupportedErro
     does not take (NotSupported): a CSMS-only action (Reset, RemoteStartTransaction...) sent by a charger
     is the second, and once got InternalError, which tells the charger the central system is broken.
     """
-    if _is_ocpp16_action(action):
+    if action in OCPP16:
         return ActionNotSupportedError(
             f"{action} is an OCPP 1.6 action this central system does not take from a charger"
         )
@@ -176,7 +172,7 @@ class Router:
 def _checked(action: str, handler: Handler) -> Handler:
     """`handler` behind the integer check of `action` (one more call, only for actions with integers)."""
 
-    def checked(session: ChargerConnection, payload: object) -> Reply:
+    def checked(session: Session, payload: object) -> Reply:
         check_integers(action, payload)
         return handler(session, payload)
 

@@ -34,7 +34,7 @@ class EventPort(Protocol):
 
 
 class CommandCall(Protocol):
-    """`voltyard.gateway.outbound.Commands.call`: the charger's answer, or a `CommandError`."""
+    """`voltyard.ocpp.commands.Commands.call`: the charger's answer, or a `CommandError`."""
 
     def __call__(
         self, charger_id: str, action: str, payload: dict[str, Any], /, *, timeout: float | None = ...

@@ -5,20 +5,12 @@
 
 from __future__ import annotations
 
+from voltyard.ocpp.actions import CHARGER_ACTIONS
 from voltyard.ocpp.handlers import authorization, core, firmware, security, transactions
 from voltyard.ocpp.router import Router
-from voltyard.services import Services
+from voltyard.ocpp.services import Services
 
-__all__ = ["CHARGER_ACTIONS", "build_router"]
-
-CHARGER_ACTIONS = frozenset({
-    "Authorize", "BootNotification", "DataTransfer", "DiagnosticsStatusNotification",
-    "FirmwareStatusNotification", "Heartbeat", "MeterValues", "StartTransaction", "StatusNotification",
-    "StopTransaction",
-    # Security extension
-    "LogStatusNotification", "SecurityEventNotification", "SignCertificate",
-    "SignedFirmwareStatusNotification",
-})  # fmt: skip
+__all__ = ["build_router"]
 
 
 def build_router(services: Services) -> Router:

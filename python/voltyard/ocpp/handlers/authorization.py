@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING
 
 from voltyard.events import Event
 from voltyard.ocpp.router import Payload, Router
-from voltyard.services import Services
+from voltyard.ocpp.services import Services
 
 if TYPE_CHECKING:
-    from voltyard.gateway.connection import ChargerConnection
+    from voltyard.ocpp.session import Session
 
 __all__ = ["register"]
 
@@ -20,7 +20,7 @@ def register(router: Router, services: Services) -> None:
     events = services.events
 
     @router.on("Authorize")
-    def authorize(session: ChargerConnection, payload: Payload) -> Payload:
+    def authorize(session: Session, payload: Payload) -> Payload:
         info = authorization.id_tag_info(payload["idTag"])
         if info["status"] != "Accepted":
             # A refused swipe is what an operator is asked about ("my card does not work"): on record.

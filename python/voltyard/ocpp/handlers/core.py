@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from voltyard.ocpp.router import Payload, Router
+from voltyard.ocpp.services import Services
 from voltyard.ocpp.timefmt import utc_now
-from voltyard.services import Services
 
 if TYPE_CHECKING:
-    from voltyard.gateway.connection import ChargerConnection
+    from voltyard.ocpp.session import Session
 
 __all__ = ["register"]
 
@@ -25,7 +25,7 @@ def register(router: Router, services: Services) -> None:
     boot_storm = services.boot_storm
 
     @router.on("BootNotification")
-    def boot_notification(session: ChargerConnection, payload: Payload) -> Payload:
+    def boot_notification(session: Session, payload: Payload) -> Payload:
         status, interval = chargers.boot(session.charger_id, payload, boot_storm.defer())
         session.admitted = status == "Accepted"
         if session.admitted:
@@ -36,12 +36,12 @@ def register(router: Router, services: Services) -> None:
         return {"status": status, "currentTime": utc_now(), "interval": interval}
 
     @router.on("Heartbeat")
-    def heartbeat(session: ChargerConnection, payload: Payload) -> Payload:
+    def heartbeat(session: Session, payload: Payload) -> Payload:
         chargers.seen(session.charger_id, session.last_message)  # when it came
         return {"currentTime": utc_now()}
 
     @router.on("StatusNotification")
-    def status_notification(session: ChargerConnection, payload: Payload) -> Payload:
+    def status_notification(session: Session, payload: Payload) -> Payload:
         charger_id = session.charger_id
         chargers.status(charger_id, payload)
         connector_id = payload["connectorId"]
@@ -56,7 +56,7 @@ def register(router: Router, services: Services) -> None:
         return {}
 
     @router.on("DataTransfer")
-    def data_transfer(session: ChargerConnection, payload: Payload) -> Payload:
+    def data_transfer(session: Session, payload: Payload) -> Payload:
         handler = vendors.get(payload["vendorId"])
         if handler is None:
             return {"status": "UnknownVendorId"}

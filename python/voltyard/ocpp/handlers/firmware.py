@@ -6,10 +6,10 @@ from typing import TYPE_CHECKING
 
 from voltyard.events import Event
 from voltyard.ocpp.router import Payload, Router
-from voltyard.services import Services
+from voltyard.ocpp.services import Services
 
 if TYPE_CHECKING:
-    from voltyard.gateway.connection import ChargerConnection
+    from voltyard.ocpp.session import Session
 
 __all__ = ["register"]
 
@@ -20,7 +20,7 @@ def register(router: Router, services: Services) -> None:
 
     def progress(action: str, column: str) -> None:
         @router.on(action)
-        def notification(session: ChargerConnection, payload: Payload) -> Payload:
+        def notification(session: Session, payload: Payload) -> Payload:
             chargers.set_status_field(session.charger_id, column, payload["status"])
             events.publish(Event(action, session.charger_id, payload))
             return {}

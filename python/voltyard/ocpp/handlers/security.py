@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING
 
 from voltyard.events import Event
 from voltyard.ocpp.router import Payload, Router
-from voltyard.services import Services
+from voltyard.ocpp.services import Services
 
 if TYPE_CHECKING:
-    from voltyard.gateway.connection import ChargerConnection
+    from voltyard.ocpp.session import Session
 
 __all__ = ["register"]
 
@@ -26,12 +26,12 @@ def register(router: Router, services: Services) -> None:
     store = services.store
 
     @router.on("SecurityEventNotification")
-    def security_event(session: ChargerConnection, payload: Payload) -> Payload:
+    def security_event(session: Session, payload: Payload) -> Payload:
         events.publish(Event("SecurityEvent", session.charger_id, payload))
         return {}
 
     @router.on("SignCertificate")
-    def sign_certificate(session: ChargerConnection, payload: Payload) -> Payload:
+    def sign_certificate(session: Session, payload: Payload) -> Payload:
         store.append(_INSERT_CSR, (session.charger_id, payload["csr"], time.time()))
         events.publish(
             Event("CertificateSigningRequested", session.charger_id, {"csrLength": len(payload["csr"])})

@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING
 from voltyard._native import Call, read_meter_values
 from voltyard.errors import PropertyConstraintViolationError
 from voltyard.ocpp.router import Payload, Router, check_integers
-from voltyard.services import Services
+from voltyard.ocpp.services import Services
 
 if TYPE_CHECKING:
-    from voltyard.gateway.connection import ChargerConnection
     from voltyard.ocpp.leniency import RepairedCall
+    from voltyard.ocpp.session import Session
 
 __all__ = ["register"]
 
@@ -26,20 +26,20 @@ def register(router: Router, services: Services) -> None:
     health = services.health
 
     @router.on("StartTransaction")
-    async def start_transaction(session: ChargerConnection, payload: Payload) -> Payload:
+    async def start_transaction(session: Session, payload: Payload) -> Payload:
         id_tag_info = authorization.id_tag_info(payload["idTag"])
         transaction_id = await transactions.start(session.charger_id, payload)
         return {"transactionId": transaction_id, "idTagInfo": id_tag_info}
 
     @router.on("StopTransaction", wide_integers=True)  # a stop is recorded whatever its numbers
-    async def stop_transaction(session: ChargerConnection, payload: Payload) -> Payload:
+    async def stop_transaction(session: Session, payload: Payload) -> Payload:
         await transactions.stop(session.charger_id, payload)
         health.on_stop(session.charger_id, payload)
         id_tag = payload.get("idTag")
         return {"idTagInfo": authorization.id_tag_info(id_tag)} if id_tag is not None else {}
 
     @router.on("MeterValues", whole_call=True)
-    def meter_values(session: ChargerConnection, call: Call | RepairedCall) -> Payload:
+    def meter_values(session: Session, call: Call | RepairedCall) -> Payload:
         read = call.meter_values  # read by the decoder; not for a frame that leniency repaired
         if read is None:
             try:

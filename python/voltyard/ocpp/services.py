@@ -1,4 +1,7 @@
-"""The domain services of one running appliance, bundled for the handlers and the control API."""
+"""The domain services of one running appliance, bundled for the OCPP handlers and answer hooks.
+
+It sits in ocpp/ (the layer that uses it) and holds only what lies below: domain services, the store and the
+event bus."""
 
 from __future__ import annotations
 
@@ -8,12 +11,12 @@ from typing import Any
 
 from voltyard.config import Config
 from voltyard.domain.authorization import Authorization
+from voltyard.domain.boot_storm import BootStorm
 from voltyard.domain.chargers import Chargers
 from voltyard.domain.credentials import Credentials
 from voltyard.domain.health import Health
 from voltyard.domain.transactions import Transactions
 from voltyard.events import EventBus
-from voltyard.gateway.admission import BootStorm
 from voltyard.store.writer import StoreWriter
 
 __all__ = ["Services", "VendorHandler"]

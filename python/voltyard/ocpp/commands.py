@@ -3,7 +3,11 @@
 The request is validated against its OCPP 1.6 schema before it is sent; calls to one charger go one at a
 time (the rest wait their turn, in order); a call waits until the charger has booted and was accepted;
 the answer is validated against the response schema. A late answer to a call that timed out is
-discarded and logged by the connection. Accepted answers update the domain through the answer hooks.
+discarded and logged. Accepted answers update the domain through the answer hooks.
+
+`Commands` is the only owner of a charger's pending call: it sends the CALL through the charger's `Session`,
+dispatch hands it every CALLRESULT / CALLERROR (`answered`) and the end of every session (`closed`), and
+the call's own task clears the slot once, whichever way the call ended.
 
 Every call is recorded in the event log: CommandSent when it goes out, CommandAnswered with the answer's
 status (or the error) when it ends, each with the `origin` of the task that sent it (events.COMMAND_ORIGIN:
@@ -21,7 +25,7 @@ from typing import Any
 
 import orjson
 
-from voltyard._native import OcppCodec
+from voltyard._native import CallError, CallResult, OcppCodec, encode_call
 from voltyard.errors import (
     CallErrorReceivedError,
     ChargerOfflineError,
@@ -32,38 +36,70 @@ from voltyard.errors import (
     OcppError,
 )
 from voltyard.events import COMMAND_ORIGIN, Event, EventBus
-from voltyard.gateway.connection import PendingCall
-from voltyard.gateway.registry import Registry
+from voltyard.metrics import Metrics, count
+from voltyard.ocpp.actions import CSMS_ACTIONS
+from voltyard.ocpp.redaction import redacted
+from voltyard.ocpp.registry import Registry
+from voltyard.ocpp.session import Session
+from voltyard.ocpp.tap import tap
+from voltyard.store.message_log import MessageLog
 
-__all__ = ["CSMS_ACTIONS", "AnswerHook", "Commands"]
+__all__ = ["AnswerHook", "Commands", "PendingCall"]
 
 log = logging.getLogger(__name__)
-
-CSMS_ACTIONS = frozenset({
-    "CancelReservation", "ChangeAvailability", "ChangeConfiguration", "ClearCache", "ClearChargingProfile",
-    "DataTransfer", "GetCompositeSchedule", "GetConfiguration", "GetDiagnostics", "GetLocalListVersion",
-    "RemoteStartTransaction", "RemoteStopTransaction", "ReserveNow", "Reset", "SendLocalList",
-    "SetChargingProfile", "TriggerMessage", "UnlockConnector", "UpdateFirmware",
-    # Security extension (OCPP 1.6 security whitepaper)
-    "CertificateSigned", "DeleteCertificate", "ExtendedTriggerMessage", "GetInstalledCertificateIds",
-    "GetLog", "InstallCertificate", "SignedUpdateFirmware",
-})  # fmt: skip
 
 AnswerHook = Callable[[str, dict[str, Any], dict[str, Any]], Awaitable[None] | None]
 RequestCheck = Callable[[str, dict[str, Any]], None]
 LocalChargePoint = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]
 
 
+class PendingCall:
+    """The one outstanding CSMS-initiated call of a charger."""
+
+    __slots__ = (
+        "action", "frame", "future", "message_id", "reply", "reply_type", "sent_at", "session", "validate",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        session: Session,
+        message_id: str,
+        action: str,
+        future: asyncio.Future[dict[str, Any]],
+        validate: bool = True,
+    ) -> None:
+        self.session = session
+        self.validate = validate
+        self.message_id = message_id
+        self.action = action
+        self.future = future
+        self.frame = b""
+        self.sent_at = 0.0
+        self.reply: bytes | None = None
+        self.reply_type: int | None = None
+
+
 class Commands:
     """Sends calls to chargers and returns their answers; see the module docstring."""
 
     def __init__(
-        self, registry: Registry, codec: OcppCodec, events: EventBus, *, default_timeout: float = 30.0
+        self,
+        registry: Registry,
+        codec: OcppCodec,
+        events: EventBus,
+        message_log: MessageLog,
+        metrics: Metrics,
+        *,
+        default_timeout: float = 30.0,
     ) -> None:
         self._registry = registry
         self._codec = codec
         self._events = events
+        self._message_log = message_log
+        self._metrics = metrics
         self.default_timeout = default_timeout
+        # Charger id -> its one outstanding call (calls to a charger go one at a time, under its lock).
+        self._pending: dict[str, PendingCall] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._hooks: dict[str, AnswerHook] = {}
         self._checks: dict[str, RequestCheck] = {}
@@ -184,20 +220,94 @@ class Commands:
         validate: bool,
         sent: dict[str, str | None],
     ) -> dict[str, Any]:
-        connection = self._registry.get(charger_id)
-        if connection is None:
+        session = self._registry.get(charger_id)
+        if session is None:
             raise ChargerOfflineError(f"{charger_id} is not connected")
-        await connection.wait_ready()
-        if self._registry.get(charger_id) is not connection:
+        await session.wait_ready()
+        if self._registry.get(charger_id) is not session:
             raise ChargerOfflineError(f"{charger_id} reconnected before the call could be sent")
-        pending = PendingCall(str(uuid.uuid4()), action, asyncio.get_running_loop().create_future(), validate)
-        connection.send_call(pending, payload)  # masks the secrets of what it logs and taps
-        sent["message_id"] = pending.message_id
-        data = {"action": action, "messageId": pending.message_id, "origin": COMMAND_ORIGIN.get()}
-        self._events.publish(Event("CommandSent", charger_id, data))
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        pending = PendingCall(session, str(uuid.uuid4()), action, future, validate)
+        self._pending[charger_id] = pending
         try:
-            return await pending.future
+            self._send(pending, payload)  # masks the secrets of what it logs and taps
+            sent["message_id"] = pending.message_id
+            data = {"action": action, "messageId": pending.message_id, "origin": COMMAND_ORIGIN.get()}
+            self._events.publish(Event("CommandSent", charger_id, data))
+            return await future
         finally:
-            if connection.pending is pending:
-                connection.pending = None
-            connection.log_call(pending)
+            # The one place the slot is cleared: answered, refused, timed out, cut off or cancelled.
+            if self._pending.get(charger_id) is pending:
+                del self._pending[charger_id]
+            self._log_call(pending)
+
+    def pending(self, charger_id: str) -> PendingCall | None:
+        """The outstanding call to `charger_id`, if any."""
+        return self._pending.get(charger_id)
+
+    def _send(self, pending: PendingCall, payload: dict[str, Any]) -> None:
+        """Send the CALL whose answer `pending` awaits; the exchange is logged by `_log_call`."""
+        try:
+            frame = encode_call(pending.message_id, pending.action, payload)
+        except FrameEncodeError as exc:
+            raise InvalidCommandError(f"{pending.action} request: {exc}") from exc
+        pending.sent_at = time.time()
+        session = pending.session
+        session.send(frame)
+        # What the charger got is gone; from here on (the message log, the live stream's MessageOut, which
+        # read-only clients see) the frame holds no secret. The tap once showed a new AuthorizationKey.
+        masked = redacted(pending.action, payload)
+        pending.frame = frame if masked is None else encode_call(pending.message_id, pending.action, masked)
+        count(self._metrics.calls_out, pending.action)
+        if self._events.tap_messages:
+            tap(self._events, "MessageOut", session.charger_id, pending.action, pending.message_id, 2,
+                pending.frame)  # fmt: skip
+
+    def _log_call(self, pending: PendingCall) -> None:
+        """Log a CSMS-initiated exchange once it ended (answered, timed out or cut off)."""
+        self._message_log.exchange(
+            pending.session.charger_id, "out", pending.sent_at, pending.frame, 2, pending.message_id,
+            pending.action, pending.reply, pending.reply_type,
+        )  # fmt: skip
+
+    def answered(self, session: Session, data: bytes, message: CallResult | CallError) -> None:
+        """A CALLRESULT or CALLERROR from `session`: the answer of its pending call, or discarded (logged)."""
+        message_id = message.message_id
+        kind = 3 if type(message) is CallResult else 4
+        pending = self._pending.get(session.charger_id)
+        if (
+            pending is None
+            or pending.session is not session
+            or pending.message_id != message_id
+            or pending.future.done()
+        ):
+            log.warning(
+                "%s: answer to unknown or timed-out call %s discarded", session.charger_id, message_id
+            )
+            self._message_log.exchange(session.charger_id, "in", time.time(), data, kind, message_id, None)
+            return
+        action = pending.action
+        pending.reply = data
+        pending.reply_type = kind
+        if type(message) is CallError:
+            pending.future.set_exception(
+                CallErrorReceivedError(message.code, message.description, message.details)
+            )
+            return
+        try:
+            if pending.validate:
+                self._codec.validate(action, message.payload, response=True)
+        except OcppError as exc:
+            pending.future.set_exception(
+                InvalidCommandError(f"{action} answer from {session.charger_id}: {exc}")
+            )
+            return
+        pending.future.set_result(message.payload)
+
+    def closed(self, session: Session) -> None:
+        """`session` ended: its pending call (not a newer session's) fails with ChargerOfflineError."""
+        pending = self._pending.get(session.charger_id)
+        if pending is not None and pending.session is session and not pending.future.done():
+            pending.future.set_exception(
+                ChargerOfflineError(f"{session.charger_id}: disconnected during the call")
+            )
