@@ -18,13 +18,13 @@ from typing import Any
 
 import orjson
 
-from voltyard.domain.authorization import Authorization
 from voltyard.domain.credentials import check_key_length
 from voltyard.errors import InvalidCommandError, OcppError
 from voltyard.events import Event
 from voltyard.gateway.outbound import AnswerHook, Commands
 from voltyard.ocpp.router import check_integers, integer_paths
 from voltyard.services import Services
+from voltyard.store import id_tags
 
 __all__ = ["register_answer_hooks"]
 
@@ -98,7 +98,7 @@ def register_answer_hooks(commands: Commands, services: Services) -> None:
     async def send_local_list(charger_id: str, request: Payload, answer: Payload) -> None:
         if answer["status"] != "Accepted":
             return
-        await store.durable(lambda conn: Authorization.apply_local_list(conn, charger_id, request))
+        await store.durable(lambda conn: id_tags.apply_local_list(conn, charger_id, request))
         chargers.get(charger_id).local_list_version = request["listVersion"]
 
     def get_local_list_version(charger_id: str, request: Payload, answer: Payload) -> None:
