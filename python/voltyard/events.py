@@ -2,46 +2,39 @@
 
 The event log is what upstream systems sync from (seed 000's offline operation): each event gets a
 sequence number when it is committed. Subscribers (the control API's stream, the power manager) receive
-events as they are published, before the commit.
+telemetry events as they are published, before their commit, and the events a durable change writes with
+it (a transaction's start, an acknowledgement) once that change is committed. The log's SQL is
+`voltyard.store.event_log`'s.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import orjson
 
+from voltyard.store import event_log
+from voltyard.store.event_log import EventRow
 from voltyard.store.writer import StoreWriter
 
 __all__ = [
     "CATEGORIES",
+    "CATEGORY_CASE",
     "COMMAND_ORIGIN",
-    "INSERT_EVENT",
     "KIND_CATEGORIES",
-    "AlertState",
     "Category",
     "Event",
     "EventBus",
-    "LoggedEvent",
-    "alert",
-    "alerts",
     "category_of",
-    "category_sql",
-    "events_after",
-    "events_latest",
-    "last_seq",
 ]
 
 log = logging.getLogger(__name__)
-
-INSERT_EVENT = "INSERT INTO events (time, kind, charger_id, data) VALUES (?, ?, ?, ?)"
 
 Category = Literal["alert", "operator", "charger", "transaction", "power"]
 CATEGORIES: tuple[Category, ...] = ("alert", "operator", "charger", "transaction", "power")
@@ -89,37 +82,10 @@ def category_of(kind: str, data: dict[str, Any]) -> Category:
     return KIND_CATEGORIES.get(kind, DEFAULT_CATEGORY)
 
 
-def _sql_list(values: Iterable[str]) -> str:
-    return ", ".join("'" + value.replace("'", "''") + "'" for value in sorted(values))
-
-
-def _category_case() -> str:
-    """KIND_CATEGORIES as an SQL expression over an events row: the same table, for filtering in the query."""
-    origins = " ".join(
-        f"WHEN '{origin}' THEN '{category}'" for origin, category in sorted(ORIGIN_CATEGORIES.items())
-    )
-    by_category = {
-        category: _sql_list(kind for kind, of in KIND_CATEGORIES.items() if of == category)
-        for category in CATEGORIES
-        if category in KIND_CATEGORIES.values()
-    }
-    kinds = " ".join(f"WHEN kind IN ({listed}) THEN '{category}'" for category, listed in by_category.items())
-    return (
-        f"(CASE WHEN kind IN ({_sql_list(COMMAND_KINDS)}) THEN "
-        f"(CASE json_extract(data, '$.origin') {origins} ELSE 'operator' END) "
-        f"{kinds} ELSE '{DEFAULT_CATEGORY}' END)"
-    )
-
-
-CATEGORY_SQL = _category_case()
-
-
-def category_sql(categories: Iterable[str]) -> tuple[str, list[str]]:
-    """A WHERE clause (and its parameters) keeping the events of `categories` (all of them when empty)."""
-    wanted = sorted(set(categories))
-    if not wanted:
-        return "1", []
-    return f"{CATEGORY_SQL} IN ({', '.join('?' for _ in wanted)})", wanted
+# The category table as the SQL expression the event log's queries filter with.
+CATEGORY_CASE = event_log.category_case(
+    CATEGORIES, KIND_CATEGORIES, COMMAND_KINDS, ORIGIN_CATEGORIES, DEFAULT_CATEGORY
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +97,7 @@ class Event:
     data: dict[str, Any] = field(default_factory=dict)
     time: float = field(default_factory=time.time)
 
-    def row(self) -> tuple[float, str, str | None, str]:
+    def row(self) -> EventRow:
         return (self.time, self.kind, self.charger_id, orjson.dumps(self.data).decode())
 
 
@@ -160,16 +126,13 @@ class EventBus:
         """Deliver a live-only event (not recorded in the event log): per-frame and telemetry streams."""
         self.notify(event)
 
-    def publish(self, event: Event, conn: sqlite3.Connection | None = None) -> None:
-        """Record `event`: inside `conn`'s transaction when given (writer thread), else as telemetry.
+    def publish(self, event: Event) -> None:
+        """Record `event` as telemetry and tell the subscribers.
 
-        Subscribers hear of it on the event loop either way.
+        An event that must be committed with the change it tells of is written by that change's store
+        function (`voltyard.store`); its caller hands it to `notify` once the commit is on disk.
         """
-        if conn is not None:
-            conn.execute(INSERT_EVENT, event.row())
-            self._loop.call_soon_threadsafe(self.notify, event)
-            return
-        self._store.append(INSERT_EVENT, event.row())
+        event_log.append(self._store, event.row())
         self.notify(event)
 
     def notify(self, event: Event) -> None:
@@ -179,126 +142,3 @@ class EventBus:
                 subscriber(event)
             except Exception:
                 log.exception("event subscriber failed on %s", event.kind)
-
-
-@dataclass(frozen=True, slots=True)
-class LoggedEvent:
-    """An event as the store committed it, with its sequence number."""
-
-    seq: int
-    time: float
-    kind: str
-    charger_id: str | None
-    data: dict[str, Any]
-
-    @property
-    def category(self) -> Category:
-        return category_of(self.kind, self.data)
-
-
-def events_after(
-    conn: sqlite3.Connection, cursor: int, limit: int = 500, categories: Iterable[str] = ()
-) -> list[LoggedEvent]:
-    """Committed events (of `categories`, when given) with a sequence number above `cursor`, oldest first
-    (seed 000's offline sync)."""
-    where, params = category_sql(categories)
-    rows = conn.execute(
-        f"SELECT seq, time, kind, charger_id, data FROM events WHERE seq > ? AND {where} "
-        "ORDER BY seq LIMIT ?",
-        (cursor, *params, limit),
-    )
-    return [LoggedEvent(seq, at, kind, charger, orjson.loads(data)) for seq, at, kind, charger, data in rows]
-
-
-def events_latest(
-    conn: sqlite3.Connection, count: int, categories: Iterable[str] = (), upto: int = 2**62
-) -> list[LoggedEvent]:
-    """The newest `count` committed events (of `categories`, when given; up to `upto`), oldest first: a
-    console's backlog is recent history, whatever the length of the log."""
-    where, params = category_sql(categories)
-    rows = conn.execute(
-        f"SELECT seq, time, kind, charger_id, data FROM events WHERE seq <= ? AND {where} "
-        "ORDER BY seq DESC LIMIT ?",
-        (upto, *params, count),
-    ).fetchall()
-    rows.reverse()
-    return [LoggedEvent(seq, at, kind, charger, orjson.loads(data)) for seq, at, kind, charger, data in rows]
-
-
-def last_seq(conn: sqlite3.Connection) -> int:
-    """The newest sequence number given (0 for an empty log)."""
-    row = conn.execute("SELECT max(seq) FROM events").fetchone()
-    return int(row[0] or 0)
-
-
-def mark_synced(conn: sqlite3.Connection, consumer: str, seq: int) -> int:
-    """Record that `consumer` has everything up to `seq`; never moves a cursor back. Returns the cursor."""
-    conn.execute(
-        "INSERT INTO sync_cursors (name, seq) VALUES (?, ?) "
-        "ON CONFLICT (name) DO UPDATE SET seq = max(seq, excluded.seq)",
-        (consumer, seq),
-    )
-    return int(conn.execute("SELECT seq FROM sync_cursors WHERE name = ?", (consumer,)).fetchone()[0])
-
-
-def sync_cursor(conn: sqlite3.Connection, consumer: str) -> int:
-    """Where `consumer` stands (0 before its first sync)."""
-    row = conn.execute("SELECT seq FROM sync_cursors WHERE name = ?", (consumer,)).fetchone()
-    return int(row[0]) if row else 0
-
-
-@dataclass(frozen=True, slots=True)
-class AlertState:
-    """An alert-category event and its acknowledgement (an AlertAcknowledged event naming its seq)."""
-
-    event: LoggedEvent
-    acknowledged_by: str | None
-    acknowledged_at: float | None
-
-
-def _acknowledgements(conn: sqlite3.Connection, since: int) -> dict[int, tuple[str, float]]:
-    """{alert seq: (operator, time)} of the acknowledgements recorded after `since`: few (people make them),
-    and never before the alert they name."""
-    found: dict[int, tuple[str, float]] = {}
-    for at, data in conn.execute(
-        "SELECT time, data FROM events WHERE seq > ? AND kind = 'AlertAcknowledged'", (since,)
-    ):
-        fields = orjson.loads(data)
-        found.setdefault(int(fields["alert_seq"]), (str(fields.get("operator")), float(at)))
-    return found
-
-
-def alerts(
-    conn: sqlite3.Connection, state: Literal["open", "acknowledged", "all"], limit: int
-) -> list[AlertState]:
-    """Alerts, newest first: open ones (not acknowledged), acknowledged ones, or all."""
-    where, params = category_sql(["alert"])
-    rows = conn.execute(
-        f"SELECT seq, time, kind, charger_id, data FROM events WHERE {where} ORDER BY seq DESC", params
-    )
-    found: list[AlertState] = []
-    acks: dict[int, tuple[str, float]] | None = None
-    for seq, at, kind, charger, data in rows:
-        if acks is None:
-            acks = _acknowledgements(conn, 0)
-        ack = acks.get(seq)
-        if (state == "open" and ack is not None) or (state == "acknowledged" and ack is None):
-            continue
-        event = LoggedEvent(seq, at, kind, charger, orjson.loads(data))
-        found.append(AlertState(event, ack[0] if ack else None, ack[1] if ack else None))
-        if len(found) >= limit:
-            break
-    return found
-
-
-def alert(conn: sqlite3.Connection, seq: int) -> AlertState | None:
-    """One alert by its seq (None when no alert has it)."""
-    where, params = category_sql(["alert"])
-    row = conn.execute(
-        f"SELECT seq, time, kind, charger_id, data FROM events WHERE seq = ? AND {where}", (seq, *params)
-    ).fetchone()
-    if row is None:
-        return None
-    ack = _acknowledgements(conn, seq).get(seq)
-    event = LoggedEvent(row[0], row[1], row[2], row[3], orjson.loads(row[4]))
-    return AlertState(event, ack[0] if ack else None, ack[1] if ack else None)

@@ -17,8 +17,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from voltyard._native import MessageLogBuffer, decompress_block
 from voltyard.errors import LogBlockError, StoreError
-from voltyard.events import Event, events_after, mark_synced, sync_cursor
+from voltyard.events import CATEGORY_CASE, Event
 from voltyard.store.db import connect, migrate, migrations
+from voltyard.store.event_log import events_after, mark_synced, sync_cursor
 from voltyard.store.message_log import MessageLog, decode_block
 from voltyard.store.meter_log import MeterLog, last_energy_wh, meter_readings
 from voltyard.store.writer import StoreWriter
@@ -351,14 +352,15 @@ async def test_event_log_after_a_cursor_and_sync_markers(appliance) -> None:
         appliance.services.events.publish(Event("Probe", "CP1", {"n": n}))
     await appliance.store.flush()
     with closing(appliance.read_connection()) as db:
-        probes = [event for event in events_after(db, 0) if event.kind == "Probe"]
+        probes = [event for event in events_after(db, CATEGORY_CASE, 0) if event.kind == "Probe"]
     assert [event.data["n"] for event in probes] == [0, 1, 2, 3, 4]
     upto = probes[2].seq
     assert await appliance.store.durable(lambda conn: mark_synced(conn, "upstream", upto)) == upto
     assert await appliance.store.durable(lambda conn: mark_synced(conn, "upstream", 1)) == upto  # never back
     with closing(appliance.read_connection()) as db:
         assert sync_cursor(db, "upstream") == upto
-        assert [event.data["n"] for event in events_after(db, upto) if event.kind == "Probe"] == [3, 4]
+        after = events_after(db, CATEGORY_CASE, upto)
+        assert [event.data["n"] for event in after if event.kind == "Probe"] == [3, 4]
 
 
 async def test_meter_readings_round_trip_through_blocks_and_rows(tmp_path: Path) -> None:

@@ -240,3 +240,27 @@ def test_the_graph_is_read_whole() -> None:
 def test_the_rules(source: str, target: str, broken: bool) -> None:
     found = Import(ROOT / f"{source.replace('.', '/')}.py", 1, source, target)
     assert (broken_rule(found) is not None) is broken
+
+
+_SQL_CALLS = frozenset({"execute", "executemany", "executescript"})
+
+
+def sql_calls_outside_store() -> list[str]:
+    """`file:line` of every call of a method named execute/executemany/executescript outside store/."""
+    found = []
+    for file in sorted(ROOT.rglob("*.py")):
+        if file.relative_to(ROOT).parts[0] == "store":
+            continue
+        for node in ast.walk(ast.parse(file.read_text(), str(file))):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in _SQL_CALLS
+            ):
+                found.append(f"{file.relative_to(ROOT.parent.parent)}:{node.lineno}")
+    return found
+
+
+def test_sql_lives_in_store_only() -> None:
+    """ARCHITECTURE.md §2: store/ holds all SQL; domain/, ocpp/ and api/ call its functions."""
+    assert sql_calls_outside_store() == [], "SQL outside python/voltyard/store/"

@@ -15,9 +15,10 @@ from voltyard.api.commands import call_command
 from voltyard.api.errors import ApiError
 from voltyard.api.keys import APPLIANCE
 from voltyard.api.params import body_operator, json_body, query_int, query_str
-from voltyard.api.views import TRANSACTION_COLUMNS, charger_view, is_faulted, transaction_view
+from voltyard.api.views import charger_view, is_faulted, transaction_view
 from voltyard.domain.chargers import ChargerRecord
 from voltyard.events import Event
+from voltyard.store import queries
 
 __all__ = ["routes"]
 
@@ -72,20 +73,10 @@ async def charger_detail(request: web.Request) -> web.Response:
     view: dict[str, Any] = charger_view(appliance, record)
     with contextlib.closing(appliance.read_connection()) as db:
         configuration = [
-            {"key": key, "value": value, "readonly": bool(readonly)}
-            for key, value, readonly in db.execute(
-                "SELECT key, value, readonly FROM configuration WHERE charger_id = ? ORDER BY key",
-                (record.id,),
-            )
+            {"key": key, "value": value, "readonly": readonly}
+            for key, value, readonly in queries.charger_configuration(db, record.id)
         ]
-        active = [
-            transaction_view(row, db)
-            for row in db.execute(
-                f"SELECT {TRANSACTION_COLUMNS} FROM transactions WHERE charger_id = ? AND stopped_at IS NULL "
-                "ORDER BY id",
-                (record.id,),
-            )
-        ]
+        active = [transaction_view(row) for row in queries.active_transactions(db, record.id)]
     assert appliance.gateway is not None
     view |= {
         "boot": record.boot,
@@ -153,11 +144,7 @@ async def local_list(request: web.Request) -> web.Response:
     with contextlib.closing(appliance.read_connection()) as db:
         items = [
             {"id_tag": tag, "status": status, "expiry_date": expiry, "parent_id_tag": parent}
-            for tag, status, expiry, parent in db.execute(
-                "SELECT id_tag, status, expiry_date, parent_id_tag FROM local_list WHERE charger_id = ? "
-                "ORDER BY id_tag",
-                (record.id,),
-            )
+            for tag, status, expiry, parent in queries.local_list(db, record.id)
         ]
     return web.json_response({"version": record.local_list_version, "items": items})
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
+import time
 from collections.abc import Callable
 from typing import Literal, TypeVar, cast
 
@@ -18,18 +19,8 @@ from voltyard.api.errors import ApiError
 from voltyard.api.keys import APPLIANCE
 from voltyard.api.params import body_operator, json_body, path_int, query_choices, query_int, query_str
 from voltyard.api.views import alert_view, event_view
-from voltyard.events import (
-    CATEGORIES,
-    AlertState,
-    Event,
-    alert,
-    alerts,
-    events_after,
-    events_latest,
-    last_seq,
-    mark_synced,
-    sync_cursor,
-)
+from voltyard.events import CATEGORIES, CATEGORY_CASE, Event
+from voltyard.store import event_log
 
 __all__ = ["routes"]
 
@@ -62,12 +53,14 @@ async def list_events(request: web.Request) -> web.Response:
         def newest(db: sqlite3.Connection) -> web.Response:
             # `next` is the newest seq of the whole log: a client following from there misses nothing and
             # re-reads nothing, whatever the filter skipped.
-            upto = last_seq(db)
-            found = events_latest(db, count, categories, upto)
+            upto = event_log.last_seq(db)
+            found = event_log.events_latest(db, CATEGORY_CASE, count, categories, upto)
             return web.json_response({"items": [event_view(e) for e in found], "next": upto})
 
         return await _read(request, newest)
-    events = await _read(request, lambda db: events_after(db, after, limit, categories))
+    events = await _read(
+        request, lambda db: event_log.events_after(db, CATEGORY_CASE, after, limit, categories)
+    )
     items = [event_view(e) for e in events]
     return web.json_response({"items": items, "next": events[-1].seq if events else after})
 
@@ -75,7 +68,7 @@ async def list_events(request: web.Request) -> web.Response:
 @routes.get("/api/v1/events/sync/{consumer}")
 async def get_sync(request: web.Request) -> web.Response:
     consumer = request.match_info["consumer"]
-    seq = await _read(request, lambda db: sync_cursor(db, consumer))
+    seq = await _read(request, lambda db: event_log.sync_cursor(db, consumer))
     return web.json_response({"consumer": consumer, "seq": seq})
 
 
@@ -87,7 +80,9 @@ async def post_sync(request: web.Request) -> web.Response:
         raise ApiError(422, "invalid_request", "consumer: expected a name of 1-100 characters")
     if isinstance(seq, bool) or not isinstance(seq, int) or not 0 <= seq < 2**62:
         raise ApiError(422, "invalid_request", f"seq: expected a non-negative integer, got {seq!r}")
-    cursor = await request.app[APPLIANCE].store.durable(lambda conn: mark_synced(conn, consumer, seq))
+    cursor = await request.app[APPLIANCE].store.durable(
+        lambda conn: event_log.mark_synced(conn, consumer, seq)
+    )
     return web.json_response({"consumer": consumer, "seq": cursor})
 
 
@@ -98,7 +93,7 @@ async def list_alerts(request: web.Request) -> web.Response:
         query_str(request, "state", ("open", "acknowledged", "all")) or "open",
     )
     limit = query_int(request, "limit", 200, 1, 5000)
-    found = await _read(request, lambda db: alerts(db, state, limit))
+    found = await _read(request, lambda db: event_log.alerts(db, CATEGORY_CASE, state, limit))
     return web.json_response({"items": [alert_view(a) for a in found]})
 
 
@@ -112,24 +107,15 @@ async def acknowledge(request: web.Request) -> web.Response:
     body = await json_body(request, ("operator",))
     operator = body_operator(body, required=True)
     appliance = request.app[APPLIANCE]
-    events = appliance.events
-
-    def work(conn: sqlite3.Connection) -> AlertState | str:
-        # On the writer thread: the check and the record are one step, so two operators acknowledging at
-        # once get one 200 and one 409.
-        found = alert(conn, seq)
-        if found is None:
-            return "missing"
-        if found.acknowledged_by is not None:
-            return "acknowledged"
-        event = Event("AlertAcknowledged", found.event.charger_id, {"alert_seq": seq, "operator": operator})
-        events.publish(event, conn)
-        return AlertState(found.event, operator, event.time)
-
-    outcome = await appliance.store.durable(work)
+    at = time.time()
+    outcome = await appliance.store.durable(
+        lambda conn: event_log.acknowledge_alert(conn, CATEGORY_CASE, seq, operator, at)
+    )
     if outcome == "missing":
         raise ApiError(404, "not_found", f"no alert has seq {seq}")
     if outcome == "acknowledged":
         raise ApiError(409, "conflict", f"alert {seq} is already acknowledged")
-    assert isinstance(outcome, AlertState)
-    return web.json_response(alert_view(outcome))
+    acknowledged, recorded = outcome
+    # Committed: now the stream and the other subscribers hear of it.
+    appliance.events.notify(Event(recorded.kind, recorded.charger_id, recorded.data, recorded.time))
+    return web.json_response(alert_view(acknowledged))

@@ -25,10 +25,11 @@ from voltyard.api.params import (
     query_str,
     query_time,
 )
-from voltyard.api.views import TRANSACTION_COLUMNS, optional_time, transaction_view
+from voltyard.api.views import optional_time, transaction_view
 from voltyard.domain.authorization import IdTag
 from voltyard.events import Event
 from voltyard.ocpp.timefmt import iso_utc, normalise_time, parse_iso, utc_now
+from voltyard.store import queries
 from voltyard.store.meter_log import meter_readings
 
 __all__ = ["routes"]
@@ -42,31 +43,23 @@ _TAG_PATH = "/api/v1/id-tags/{id_tag:(?!import$)[^{}/]+}"
 
 @routes.get("/api/v1/transactions")
 async def list_transactions(request: web.Request) -> web.Response:
-    clauses: list[str] = ["1"]
-    params: list[object] = []
     active = query_bool(request, "active")
-    if active is not None:
-        clauses.append("stopped_at IS NULL" if active else "stopped_at IS NOT NULL")
-    for name, column in (("charger_id", "charger_id"), ("id_tag", "id_tag")):
-        value = query_str(request, name)
-        if value is not None:
-            clauses.append(f"{column} = ?")
-            params.append(value)
-    for name, op in (("since", ">="), ("until", "<=")):
-        bound = query_time(request, name)
-        if bound is not None:
-            clauses.append(f"started_at {op} ?")
-            params.append(bound)
+    charger_id, id_tag = query_str(request, "charger_id"), query_str(request, "id_tag")
+    since, until = query_time(request, "since"), query_time(request, "until")
     limit = query_int(request, "limit", 100, 1, 1000)
     offset = query_int(request, "offset", 0, 0, 10**9)
-    where = " AND ".join(clauses)
     with contextlib.closing(request.app[APPLIANCE].read_connection()) as db:
-        (total,) = db.execute(f"SELECT count(*) FROM transactions WHERE {where}", params).fetchone()
-        rows = db.execute(
-            f"SELECT {TRANSACTION_COLUMNS} FROM transactions WHERE {where} ORDER BY id DESC LIMIT ? OFFSET ?",
-            [*params, limit, offset],
-        ).fetchall()
-        items = [transaction_view(row, db) for row in rows]
+        total, rows = queries.transactions_page(
+            db,
+            active=active,
+            charger_id=charger_id,
+            id_tag=id_tag,
+            since=since,
+            until=until,
+            limit=limit,
+            offset=offset,
+        )
+    items = [transaction_view(row) for row in rows]
     return web.json_response({"items": items, "total": total})
 
 
@@ -78,9 +71,7 @@ def _transaction_id(request: web.Request) -> int:
 async def transaction_detail(request: web.Request) -> web.Response:
     transaction_id = _transaction_id(request)
     with contextlib.closing(request.app[APPLIANCE].read_connection()) as db:
-        row = db.execute(
-            f"SELECT {TRANSACTION_COLUMNS} FROM transactions WHERE id = ?", (transaction_id,)
-        ).fetchone()
+        row = queries.transaction(db, transaction_id)
         if row is None:
             raise ApiError(404, "not_found", f"no transaction {transaction_id}")
         meters = [
@@ -96,13 +87,9 @@ async def transaction_detail(request: web.Request) -> web.Response:
                 "flag": flag,
                 "received_at": optional_time(received),
             }
-            for meter, ts, reason, flag, received in db.execute(
-                "SELECT meter_stop, timestamp, reason, flag, received_at FROM stop_records "
-                "WHERE transaction_id = ? ORDER BY id",
-                (transaction_id,),
-            )
+            for meter, ts, reason, flag, received in queries.stop_records(db, transaction_id)
         ]
-        view = transaction_view(row, db)
+    view = transaction_view(row)
     return web.json_response(view | {"meter_values": meters, "stop_records": stops})
 
 

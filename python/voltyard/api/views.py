@@ -6,20 +6,19 @@ sent): one format, UTC ISO 8601 with milliseconds and a "Z".
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from typing import TYPE_CHECKING, Any
 
 from voltyard.domain.chargers import ChargerRecord
-from voltyard.events import AlertState, LoggedEvent
+from voltyard.events import category_of
 from voltyard.ocpp.timefmt import charger_time, iso_utc, normalise_time
-from voltyard.store.meter_log import last_energy_wh
+from voltyard.store.event_log import AlertState, LoggedEvent
+from voltyard.store.queries import TransactionRow
 
 if TYPE_CHECKING:
     from voltyard.runtime import Appliance
 
 __all__ = [
-    "TRANSACTION_COLUMNS",
     "alert_view",
     "charger_view",
     "event_view",
@@ -36,12 +35,6 @@ def optional_time(seconds: float | None) -> str | None:
 
 def _sent_time(text: str | None) -> str | None:
     return None if text is None else normalise_time(text)
-
-
-TRANSACTION_COLUMNS = (
-    "id, charger_id, connector_id, id_tag, meter_start, start_time, meter_stop, stop_time, stop_reason, "
-    "stop_flag, stopped_at IS NULL, clock_skew"
-)
 
 
 def is_faulted(record: ChargerRecord) -> bool:
@@ -77,16 +70,15 @@ def charger_view(appliance: Appliance, record: ChargerRecord) -> dict[str, Any]:
     }
 
 
-def transaction_view(row: sqlite3.Row | tuple[Any, ...], db: sqlite3.Connection) -> dict[str, Any]:
-    """A transaction; `db` reads an active one's latest energy reading."""
+def transaction_view(row: TransactionRow) -> dict[str, Any]:
+    """A transaction (the store read an active one's latest energy reading with it)."""
     (tx_id, charger_id, connector_id, id_tag, meter_start, start_time, meter_stop, stop_time, reason, flag,
-     active, skew) = row  # fmt: skip
+     active, skew, reading) = row  # fmt: skip
     if meter_stop is not None:
         energy_wh: int | None = meter_stop - meter_start
     else:
         # An active one has delivered what its meter reads now (Energy.Active.Import.Register, in Wh: the
         # store converts kWh readings) less what it read at the start.
-        reading = last_energy_wh(db, tx_id)
         energy_wh = round(reading) - meter_start if reading is not None else None
     started = charger_time(start_time)
     ended = (
@@ -117,7 +109,7 @@ def event_view(event: LoggedEvent) -> dict[str, Any]:
         "seq": event.seq,
         "time": iso_utc(event.time),
         "kind": event.kind,
-        "category": event.category,
+        "category": category_of(event.kind, event.data),
         "charger_id": event.charger_id,
         "data": event.data,
     }

@@ -10,18 +10,12 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from voltyard.config import OcppConfig
+from voltyard.store import id_tags
 from voltyard.store.writer import StoreWriter
 
 __all__ = ["Authorization", "IdTag"]
-
-_UPSERT_TAG = """
-INSERT INTO id_tags (id_tag, status, expiry_date, parent_id_tag) VALUES (?, ?, ?, ?)
-ON CONFLICT (id_tag) DO UPDATE SET status = excluded.status, expiry_date = excluded.expiry_date,
-    parent_id_tag = excluded.parent_id_tag
-"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,9 +49,7 @@ class Authorization:
         self.tags: dict[str, IdTag] = {}
 
     def load(self, conn: sqlite3.Connection) -> None:
-        for id_tag, status, expiry, parent in conn.execute(
-            "SELECT id_tag, status, expiry_date, parent_id_tag FROM id_tags"
-        ):
+        for id_tag, status, expiry, parent in id_tags.load_tags(conn):
             self.tags[id_tag] = IdTag(id_tag, status, expiry, parent)
 
     def id_tag_info(self, id_tag: str) -> dict[str, str]:
@@ -69,54 +61,21 @@ class Authorization:
 
     async def put_tag(self, tag: IdTag) -> None:
         """Add or change a tag; durable before it takes effect."""
-        await self._store.durable(
-            lambda conn: conn.execute(
-                _UPSERT_TAG, (tag.id_tag, tag.status, tag.expiry_date, tag.parent_id_tag)
-            )
-        )
-        self.tags[tag.id_tag] = tag
+        await self.put_tags([tag])
 
     async def put_tags(self, tags: list[IdTag]) -> None:
         """Add or change many tags in one durable commit (an import): all of them or, on failure, none."""
-
-        def work(conn: sqlite3.Connection) -> None:
-            conn.executemany(
-                _UPSERT_TAG, [(tag.id_tag, tag.status, tag.expiry_date, tag.parent_id_tag) for tag in tags]
-            )
-
-        await self._store.durable(work)
+        rows = [(tag.id_tag, tag.status, tag.expiry_date, tag.parent_id_tag) for tag in tags]
+        await self._store.durable(lambda conn: id_tags.upsert_tags(conn, rows))
         self.tags.update((tag.id_tag, tag) for tag in tags)
 
     async def delete_tag(self, id_tag: str) -> bool:
         """Forget a tag (it then gets the unknown-tag policy); False when it was not known."""
         if id_tag not in self.tags:
             return False
-        await self._store.durable(
-            lambda conn: conn.execute("DELETE FROM id_tags WHERE id_tag = ?", (id_tag,))
-        )
+        await self._store.durable(lambda conn: id_tags.delete_tag(conn, id_tag))
         self.tags.pop(id_tag, None)
         return True
-
-    @staticmethod
-    def apply_local_list(conn: sqlite3.Connection, charger_id: str, request: dict[str, Any]) -> None:
-        """Record an accepted SendLocalList (writer thread): its version and entries, Full or Differential."""
-        if request["updateType"] == "Full":
-            conn.execute("DELETE FROM local_list WHERE charger_id = ?", (charger_id,))
-        for entry in request.get("localAuthorizationList", []):
-            info = entry.get("idTagInfo")
-            if info is None:  # Differential update without idTagInfo removes the entry
-                conn.execute(
-                    "DELETE FROM local_list WHERE charger_id = ? AND id_tag = ?", (charger_id, entry["idTag"])
-                )
-                continue
-            conn.execute(
-                "INSERT OR REPLACE INTO local_list (charger_id, id_tag, status, expiry_date, parent_id_tag) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (charger_id, entry["idTag"], info["status"], info.get("expiryDate"), info.get("parentIdTag")),
-            )
-        conn.execute(
-            "UPDATE chargers SET local_list_version = ? WHERE id = ?", (request["listVersion"], charger_id)
-        )
 
 
 def _parse_time(text: str) -> datetime:

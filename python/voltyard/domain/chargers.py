@@ -13,42 +13,12 @@ from typing import Any
 
 from voltyard.config import OcppConfig
 from voltyard.events import Event, EventBus
+from voltyard.store import chargers as charger_store
 from voltyard.store.writer import StoreWriter
 
 __all__ = ["ChargerRecord", "Chargers", "ConnectorState"]
 
-_UPSERT_CHARGER = """
-INSERT INTO chargers (id, vendor, model, serial_number, box_serial_number, firmware_version, iccid, imsi,
-                      meter_type, meter_serial_number, registration, first_seen, last_boot, last_seen)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (id) DO UPDATE SET vendor = excluded.vendor, model = excluded.model,
-    serial_number = excluded.serial_number, box_serial_number = excluded.box_serial_number,
-    firmware_version = excluded.firmware_version, iccid = excluded.iccid, imsi = excluded.imsi,
-    meter_type = excluded.meter_type, meter_serial_number = excluded.meter_serial_number,
-    registration = excluded.registration, last_boot = excluded.last_boot, last_seen = excluded.last_seen
-"""
-_SEEN = (
-    "INSERT INTO chargers (id, first_seen, last_seen) VALUES (?1, ?2, ?2) "
-    "ON CONFLICT (id) DO UPDATE SET last_seen = ?2"
-)
-_SET_FIELD = "UPDATE chargers SET {column} = ? WHERE id = ?"
-_UPSERT_CONNECTOR = """
-INSERT INTO connectors (charger_id, connector_id, status, error_code, info, vendor_id, vendor_error_code,
-                        timestamp, updated_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (charger_id, connector_id) DO UPDATE SET status = excluded.status,
-    error_code = excluded.error_code, info = excluded.info, vendor_id = excluded.vendor_id,
-    vendor_error_code = excluded.vendor_error_code,
-    timestamp = excluded.timestamp, updated_at = excluded.updated_at
-"""
-_STATUS_HISTORY = """
-INSERT INTO status_history (charger_id, connector_id, status, error_code, info, vendor_id, vendor_error_code,
-                            timestamp, received_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-"""
-_SET_AVAILABILITY = "UPDATE connectors SET availability = ? WHERE charger_id = ? AND connector_id = ?"
-
-# Boot fields as (payload key, column): the order matches _UPSERT_CHARGER.
+# Boot fields as (payload key, column): the order of store.chargers.BOOT_COLUMNS.
 _BOOT_FIELDS = (
     ("chargePointVendor", "vendor"),
     ("chargePointModel", "model"),
@@ -60,7 +30,6 @@ _BOOT_FIELDS = (
     ("meterType", "meter_type"),
     ("meterSerialNumber", "meter_serial_number"),
 )
-_SETTABLE = frozenset({"firmware_status", "diagnostics_status", "log_status", "registration"})
 
 
 @dataclass(slots=True)
@@ -110,34 +79,32 @@ class Chargers:
 
     def load(self, conn: sqlite3.Connection) -> None:
         """Fill the registry from the store (at start)."""
-        conn.row_factory = sqlite3.Row
-        for row in conn.execute("SELECT * FROM chargers"):
+        for row in charger_store.load_chargers(conn):
             record = ChargerRecord(
-                id=row["id"],
-                registration=row["registration"],
-                boot={key: row[col] for key, col in _BOOT_FIELDS if row[col] is not None},
-                last_seen=row["last_seen"] or 0.0,
-                firmware_status=row["firmware_status"],
-                diagnostics_status=row["diagnostics_status"],
-                log_status=row["log_status"],
-                security_profile=row["security_profile"],
-                local_list_version=row["local_list_version"],
-                max_frame_size=row["max_frame_size"],
-                leniency=tuple(rule for rule in (row["leniency"] or "").split(",") if rule),
+                id=row.id,
+                registration=row.registration,
+                boot={key: row.boot[col] for key, col in _BOOT_FIELDS if col in row.boot},
+                last_seen=row.last_seen or 0.0,
+                firmware_status=row.firmware_status,
+                diagnostics_status=row.diagnostics_status,
+                log_status=row.log_status,
+                security_profile=row.security_profile,
+                local_list_version=row.local_list_version,
+                max_frame_size=row.max_frame_size,
+                leniency=tuple(rule for rule in (row.leniency or "").split(",") if rule),
             )
             self.records[record.id] = record
-        for row in conn.execute("SELECT * FROM connectors"):
-            owner = self.records.get(row["charger_id"])
+        for connector in charger_store.load_connectors(conn):
+            owner = self.records.get(connector.charger_id)
             if owner is not None:
-                owner.connectors[row["connector_id"]] = ConnectorState(
-                    row["status"],
-                    row["error_code"],
-                    row["info"],
-                    row["vendor_error_code"],
-                    row["timestamp"],
-                    row["availability"],
+                owner.connectors[connector.connector_id] = ConnectorState(
+                    connector.status,
+                    connector.error_code,
+                    connector.info,
+                    connector.vendor_error_code,
+                    connector.timestamp,
+                    connector.availability,
                 )
-        conn.row_factory = None
 
     def get(self, charger_id: str) -> ChargerRecord:
         """The record of `charger_id`, created (Unknown) on first sight."""
@@ -162,13 +129,9 @@ class Chargers:
         """Per-charger overrides (durable): the frame size limit and the tolerated deviations."""
         record = self.get(charger_id)
         rules = record.leniency if leniency is None else leniency
+        now, listed = time.time(), ",".join(rules)
         await self._store.durable(
-            lambda conn: conn.execute(
-                "INSERT INTO chargers (id, first_seen, max_frame_size, leniency) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (id) DO UPDATE SET max_frame_size = excluded.max_frame_size, "
-                "leniency = excluded.leniency",
-                (charger_id, time.time(), max_frame_size, ",".join(rules)),
-            )
+            lambda conn: charger_store.save_limits(conn, charger_id, max_frame_size, listed, now)
         )
         record.max_frame_size = max_frame_size
         record.leniency = rules
@@ -190,9 +153,8 @@ class Chargers:
         record.registration = status
         record.boot = {key: payload[key] for key, _ in _BOOT_FIELDS if key in payload}
         record.last_seen = now
-        self._store.append(
-            _UPSERT_CHARGER,
-            (charger_id, *(payload.get(key) for key, _ in _BOOT_FIELDS), status, now, now, now),
+        charger_store.append_boot(
+            self._store, charger_id, tuple(payload.get(key) for key, _ in _BOOT_FIELDS), status, now
         )
         self._events.publish(Event("ChargerBooted", charger_id, {"status": status, **record.boot}))
         interval = self.config.heartbeat_interval if status == "Accepted" else self.config.pending_interval
@@ -211,7 +173,7 @@ class Chargers:
         """Write the last-seen times that changed since the previous flush; returns how many."""
         seen, self._seen = self._seen, set()
         for charger_id in seen:
-            self._store.append(_SEEN, (charger_id, self.records[charger_id].last_seen))
+            charger_store.append_seen(self._store, charger_id, self.records[charger_id].last_seen)
         return len(seen)
 
     def set_registration(self, charger_id: str, registration: str) -> None:
@@ -245,11 +207,10 @@ class Chargers:
             state.timestamp,
             now,
         )
-        self._store.upsert(_UPSERT_CONNECTOR, (charger_id, connector_id), row)
         # History is of changes: a repeated notification of the same state (chargers resend theirs after a
         # reconnect or a trigger) is in the message log, not a new history row.
-        if previous is None or previous.reported() != state.reported():
-            self._store.append(_STATUS_HISTORY, row)
+        changed = previous is None or previous.reported() != state.reported()
+        charger_store.append_status(self._store, row, changed=changed)
         if previous is None or previous.status != state.status or previous.error_code != state.error_code:
             self._events.publish(
                 Event(
@@ -272,7 +233,7 @@ class Chargers:
         for target in targets:
             state = record.connectors.setdefault(target, ConnectorState("Unknown", "NoError"))
             state.availability = availability
-            self._store.append(_SET_AVAILABILITY, (availability, charger_id, target))
+            charger_store.append_availability(self._store, charger_id, target, availability)
 
     def set_status_field(self, charger_id: str, column: str, value: str) -> None:
         """firmware_status, diagnostics_status or log_status from the charger's notifications."""
@@ -280,7 +241,4 @@ class Chargers:
         self._set_field(charger_id, column, value)
 
     def _set_field(self, charger_id: str, column: str, value: object) -> None:
-        if column not in _SETTABLE:
-            raise ValueError(f"not a settable charger column: {column}")
-        self._store.append(_SEEN, (charger_id, time.time()))
-        self._store.append(_SET_FIELD.format(column=column), (value, charger_id))
+        charger_store.append_field(self._store, charger_id, column, value, time.time())

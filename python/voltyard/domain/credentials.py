@@ -21,6 +21,7 @@ import string
 import time
 from dataclasses import dataclass
 
+from voltyard.store import credentials as credentials_store
 from voltyard.store.writer import StoreWriter
 
 __all__ = [
@@ -85,9 +86,7 @@ class Credentials:
         self._verified: dict[str, bytes] = {}
 
     def load(self, conn: sqlite3.Connection) -> None:
-        for charger_id, profile, password_hash in conn.execute(
-            "SELECT id, security_profile, password_hash FROM chargers"
-        ):
+        for charger_id, profile, password_hash in credentials_store.load_credentials(conn):
             self._by_charger[charger_id] = ChargerCredentials(profile, password_hash)
 
     def of(self, charger_id: str) -> ChargerCredentials:
@@ -119,7 +118,10 @@ class Credentials:
             if password is not None
             else current.password_hash
         )
-        await self._store.durable(lambda conn: _save(conn, charger_id, profile, password_hash))
+        now = time.time()
+        await self._store.durable(
+            lambda conn: credentials_store.save_credentials(conn, charger_id, profile, password_hash, now)
+        )
         self._by_charger[charger_id] = ChargerCredentials(profile, password_hash)
         self._verified.pop(charger_id, None)
 
@@ -133,12 +135,3 @@ def check_key_length(key: bytes) -> None:
     raw_length = len(canonical_key(key)) // 2
     if not MIN_KEY_BYTES <= raw_length <= MAX_KEY_BYTES:
         raise ValueError(f"AuthorizationKey must be {MIN_KEY_BYTES}-{MAX_KEY_BYTES} bytes, got {raw_length}")
-
-
-def _save(conn: sqlite3.Connection, charger_id: str, profile: int, password_hash: str | None) -> None:
-    conn.execute(
-        "INSERT INTO chargers (id, first_seen, security_profile, password_hash) VALUES (?, ?, ?, ?) "
-        "ON CONFLICT (id) DO UPDATE SET security_profile = excluded.security_profile, "
-        "password_hash = excluded.password_hash",
-        (charger_id, time.time(), profile, password_hash),
-    )

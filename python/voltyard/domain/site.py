@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from voltyard.domain.transactions import Transactions
 from voltyard.events import Event, EventBus
+from voltyard.store import site as site_store
 from voltyard.store.writer import StoreWriter
 
 __all__ = ["Site"]
@@ -31,21 +32,15 @@ class Site:
         self.own_charge_points: frozenset[str] = frozenset()
 
     def load(self, conn: sqlite3.Connection) -> None:
-        row = conn.execute("SELECT value FROM settings WHERE key = 'site_limit_kw'").fetchone()
-        if row is not None:
-            self.limit_kw = float(row[0])
+        stored = site_store.load_limit_kw(conn)
+        if stored is not None:
+            self.limit_kw = stored
 
     async def set_limit(self, limit_kw: float, operator: str | None = None) -> None:
         """Change the site limit (durable before it takes effect); audited with who changed it."""
         if not 0 <= limit_kw <= 1_000_000:
             raise ValueError(f"limit_kw must be within 0..1000000, got {limit_kw}")
-        await self._store.durable(
-            lambda conn: conn.execute(
-                "INSERT INTO settings (key, value) VALUES ('site_limit_kw', ?) "
-                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                (str(limit_kw),),
-            )
-        )
+        await self._store.durable(lambda conn: site_store.save_limit_kw(conn, limit_kw))
         previous, self.limit_kw = self.limit_kw, limit_kw
         data = {"limit_kw": limit_kw, "previous_kw": previous, "operator": operator}
         self._events.publish(Event("SiteLimitChanged", None, data))

@@ -21,42 +21,27 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
 from voltyard._native import MeterValuesRead, clock_skewed, normalise_sampled_values, read_meter_values
 from voltyard.events import Event, EventBus
-from voltyard.store.meter_log import MeterLog, last_energy_wh
+from voltyard.store import transactions as tx_store
+from voltyard.store.event_log import Recorded
+from voltyard.store.meter_log import MeterLog
 from voltyard.store.writer import StoreWriter
 
 __all__ = ["ClockSkew", "StopOutcome", "Transactions"]
 
+R = TypeVar("R")
+T = TypeVar("T")
+
 # What an INTEGER column of the store holds (SQLite: signed 64-bit); the same range the OCPP router checks.
 _STORE_INTEGERS = range(-(2**63), 2**63)
-
-_INSERT_TX = """
-INSERT INTO transactions (charger_id, connector_id, id_tag, start_time, meter_start, reservation_id,
-                          started_at, clock_skew)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (charger_id, connector_id, id_tag, start_time, meter_start) DO NOTHING
-"""
-_FIND_TX = """
-SELECT id FROM transactions
-WHERE charger_id = ? AND connector_id = ? AND id_tag = ? AND start_time = ? AND meter_start = ?
-"""
-_INSERT_STOP = """
-INSERT INTO stop_records (charger_id, transaction_id, id_tag, meter_stop, timestamp, reason, transaction_data,
-                          received_at, flag, clock_skew)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-"""
-_INSERT_METER = """
-INSERT INTO meter_values (charger_id, connector_id, transaction_id, timestamp, sampled_value, energy_wh,
-                          power_w, received_at, clock_skew)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,9 +81,7 @@ class Transactions:
         self.open: dict[tuple[str, int], dict[int, str]] = {}
 
     def load(self, conn: sqlite3.Connection) -> None:
-        for transaction_id, charger_id, connector_id, start_time in conn.execute(
-            "SELECT id, charger_id, connector_id, start_time FROM transactions WHERE stopped_at IS NULL"
-        ):
+        for transaction_id, charger_id, connector_id, start_time in tx_store.load_open(conn):
             self.open.setdefault((charger_id, connector_id), {})[transaction_id] = start_time
 
     def open_on(self, charger_id: str, connector_id: int | None = None) -> list[int]:
@@ -121,65 +104,44 @@ class Transactions:
 
     def start(self, charger_id: str, payload: dict[str, Any]) -> asyncio.Future[int]:
         """Allocate (or find, for a replayed start) the transaction id; resolves once it is on disk."""
-        key = (
+        row = tx_store.StartRow(
             charger_id,
             payload["connectorId"],
             payload["idTag"],
             payload["timestamp"],
             payload["meterStart"],
+            payload.get("reservationId"),
+            self.skewed(payload["timestamp"]),
         )
-        reservation_id = payload.get("reservationId")
-        skewed = self.skewed(payload["timestamp"])
-        events = self._events
 
-        def work(conn: sqlite3.Connection) -> tuple[int, bool]:
-            inserted = conn.execute(_INSERT_TX, (*key, reservation_id, time.time(), skewed)).rowcount
-            (transaction_id,) = conn.execute(_FIND_TX, key).fetchone()
-            if inserted:
-                data = {
-                    "transactionId": transaction_id,
-                    "connectorId": key[1],
-                    "idTag": key[2],
-                    "meterStart": key[4],
-                    "timestamp": key[3],
-                }
-                events.publish(Event("TransactionStarted", charger_id, data), conn)
-                if skewed:
-                    events.publish(
-                        Event("ClockSkew", charger_id, {"timestamp": key[3], "in": "StartTransaction"}), conn
-                    )
-                if reservation_id is not None:
-                    conn.execute(
-                        "UPDATE reservations SET status = 'Used', updated_at = ? "
-                        "WHERE id = ? AND charger_id = ?",
-                        (time.time(), reservation_id, charger_id),
-                    )
-            stopped = conn.execute(
-                "SELECT stopped_at FROM transactions WHERE id = ?", (transaction_id,)
-            ).fetchone()
-            return int(transaction_id), stopped[0] is None
+        def opened(started: tx_store.Started) -> int:
+            if started.still_open:
+                self.open.setdefault((charger_id, row.connector_id), {})[started.transaction_id] = (
+                    row.timestamp
+                )
+            self._notify(started.recorded)
+            return started.transaction_id
 
-        done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        return _after_commit(self._store.durable(lambda conn: tx_store.start(conn, row)), opened)
 
-        def opened(future: asyncio.Future[tuple[int, bool]]) -> None:
-            if future.cancelled():
-                done.cancel()
-            elif future.exception() is not None:
-                done.set_exception(future.exception())  # type: ignore[arg-type]
-            else:
-                transaction_id, still_open = future.result()
-                if still_open:
-                    self.open.setdefault((charger_id, key[1]), {})[transaction_id] = key[3]
-                done.set_result(transaction_id)
+    def _notify(self, recorded: tuple[Recorded, ...]) -> None:
+        """Tell the subscribers of the events a durable write recorded (on the loop, after its commit)."""
+        for event in recorded:
+            self._events.notify(Event(event.kind, event.charger_id, event.data, event.time))
 
-        self._store.durable(work).add_done_callback(opened)
-        return done
+    def _stopped(
+        self, written: asyncio.Future[tx_store.Stopped], transaction_id: int
+    ) -> asyncio.Future[StopOutcome]:
+        def finish(stopped: tx_store.Stopped) -> StopOutcome:
+            self._notify(stopped.recorded)
+            return StopOutcome(transaction_id, stopped.flag)
+
+        return _after_commit(written, finish)
 
     def stop(self, charger_id: str, payload: dict[str, Any]) -> asyncio.Future[StopOutcome]:
         """Record a StopTransaction, whatever the store knew of it; resolves once it is on disk."""
         transaction_id: int = payload["transactionId"]
         data = payload.get("transactionData")
-        data_json = orjson.dumps(data).decode() if data is not None else None
         received = time.time()
         meters = [
             (
@@ -194,88 +156,29 @@ class Transactions:
             )
             for value in data or []
         ]
-        skewed = self.skewed(payload["timestamp"])
-        events = self._events
+        row = tx_store.StopRow(
+            charger_id,
+            transaction_id,
+            payload["meterStop"],
+            payload["timestamp"],
+            payload.get("reason"),
+            payload.get("idTag"),
+            orjson.dumps(data).decode() if data is not None else None,
+            received,
+            self.skewed(payload["timestamp"]),
+        )
         self._closed(charger_id, [transaction_id])
         if transaction_id not in _STORE_INTEGERS or payload["meterStop"] not in _STORE_INTEGERS:
-            return self._stop_out_of_range(charger_id, payload, data, meters, received)
-
-        def work(conn: sqlite3.Connection) -> StopOutcome:
-            row = conn.execute(
-                "SELECT connector_id, stopped_at, meter_stop, stop_time, stop_flag FROM transactions "
-                "WHERE id = ? AND charger_id = ?",
-                (transaction_id, charger_id),
-            ).fetchone()
-            if row is None:
-                flag = "Unknown"
-            elif row[1] is None or row[4] == "Reconciled":
-                flag = "Stopped" if row[1] is None else "StoppedAfterReconcile"
-                conn.execute(
-                    "UPDATE transactions SET meter_stop = ?, stop_time = ?, stop_reason = ?, "
-                    "stop_id_tag = ?, stopped_at = ?, transaction_data = ?, stop_flag = ?, "
-                    "clock_skew = clock_skew | ? "
-                    "WHERE id = ?",
-                    (
-                        payload["meterStop"],
-                        payload["timestamp"],
-                        payload.get("reason", "Local"),
-                        payload.get("idTag"),
-                        received,
-                        data_json,
-                        None if flag == "Stopped" else "ReconciledThenStopped",
-                        skewed,
-                        transaction_id,
-                    ),
-                )
-            elif row[2] == payload["meterStop"] and row[3] == payload["timestamp"]:
-                flag = "Duplicate"
-            else:
-                flag = "AlreadyStopped"
-            conn.execute(
-                _INSERT_STOP,
-                (
-                    charger_id,
-                    transaction_id,
-                    payload.get("idTag"),
-                    payload["meterStop"],
-                    payload["timestamp"],
-                    payload.get("reason"),
-                    data_json,
-                    received,
-                    flag,
-                    skewed,
-                ),
-            )
-            if flag != "Duplicate":
-                connector_id = row[0] if row is not None else None
-                conn.executemany(_INSERT_METER, [(m[0], connector_id or 0, *m[2:]) for m in meters])
-            kind = "TransactionStopped" if flag.startswith("Stopped") else "TransactionStopFlagged"
-            details = {"transactionId": transaction_id, "flag": flag, "meterStop": payload["meterStop"],
-                       "reason": payload.get("reason")}  # fmt: skip
-            events.publish(Event(kind, charger_id, details), conn)
-            if skewed:
-                events.publish(
-                    Event(
-                        "ClockSkew", charger_id, {"timestamp": payload["timestamp"], "in": "StopTransaction"}
-                    ),
-                    conn,
-                )
-            return StopOutcome(transaction_id, flag)
-
-        return self._store.durable(work)
+            return self._stop_out_of_range(row, payload, data, meters)
+        written = self._store.durable(lambda conn: tx_store.stop(conn, row, meters))
+        return self._stopped(written, transaction_id)
 
     def _stop_out_of_range(
-        self,
-        charger_id: str,
-        payload: dict[str, Any],
-        data: object,
-        meters: list[tuple[Any, ...]],
-        received: float,
+        self, row: tx_store.StopRow, payload: dict[str, Any], data: object, meters: list[tuple[Any, ...]]
     ) -> asyncio.Future[StopOutcome]:
         """Record a stop with a transactionId or meterStop the store cannot hold (module docstring)."""
         transaction_id: int = payload["transactionId"]
         known_id = transaction_id in _STORE_INTEGERS
-        events = self._events
         details = {
             "transactionId": transaction_id if known_id else str(transaction_id),
             "flag": "OutOfRange",
@@ -287,33 +190,10 @@ class Transactions:
             "idTag": payload.get("idTag"),
             "transactionData": data,
         }
-
-        def work(conn: sqlite3.Connection) -> StopOutcome:
-            if known_id:  # only the meter reading is out of range: the transaction it names is over
-                row = conn.execute(
-                    "SELECT connector_id FROM transactions "
-                    "WHERE id = ? AND charger_id = ? AND stopped_at IS NULL",
-                    (transaction_id, charger_id),
-                ).fetchone()
-                if row is not None:
-                    conn.execute(
-                        "UPDATE transactions SET meter_stop = NULL, stop_time = ?, stop_reason = ?, "
-                        "stop_id_tag = ?, stopped_at = ?, transaction_data = ?, "
-                        "stop_flag = 'MeterStopOutOfRange' WHERE id = ?",
-                        (
-                            payload["timestamp"],
-                            payload.get("reason", "Local"),
-                            payload.get("idTag"),
-                            received,
-                            orjson.dumps(data).decode() if data is not None else None,
-                            transaction_id,
-                        ),
-                    )
-                    conn.executemany(_INSERT_METER, [(m[0], row[0], *m[2:]) for m in meters])
-            events.publish(Event("TransactionStopFlagged", charger_id, details), conn)
-            return StopOutcome(transaction_id, "OutOfRange")
-
-        return self._store.durable(work)
+        written = self._store.durable(
+            lambda conn: tx_store.stop_out_of_range(conn, row, meters, known_id, details)
+        )
+        return self._stopped(written, transaction_id)
 
     def meter_values(self, charger_id: str, payload: dict[str, Any]) -> None:
         """Store the readings of a MeterValues request payload (plain objects; see `record_meter_values`)."""
@@ -344,57 +224,50 @@ class Transactions:
             if before is None or started < before
         ]
         self._closed(charger_id, candidates)
-        events = self._events
         stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        written = self._store.durable(
+            lambda conn: tx_store.reconcile(conn, charger_id, candidates, reason, stamp)
+        )
 
-        def work(conn: sqlite3.Connection) -> list[int]:
-            closed = []
-            for transaction_id in candidates:
-                row = conn.execute(
-                    "SELECT meter_start FROM transactions WHERE id = ? AND stopped_at IS NULL",
-                    (transaction_id,),
-                ).fetchone()
-                if row is None:
-                    continue
-                energy = last_energy_wh(conn, transaction_id)
-                meter_stop = round(energy) if energy is not None else row[0]
-                conn.execute(
-                    "UPDATE transactions SET meter_stop = ?, stop_time = ?, stop_reason = 'Other', "
-                    "stopped_at = ?, stop_flag = 'Reconciled' WHERE id = ?",
-                    (meter_stop, stamp, time.time(), transaction_id),
-                )
-                details = {"transactionId": transaction_id, "reason": reason, "meterStop": meter_stop}
-                events.publish(Event("TransactionReconciled", charger_id, details), conn)
-                closed.append(transaction_id)
-            return closed
+        def finish(closed: tx_store.Closed) -> list[int]:
+            self._notify(closed.recorded)
+            return list(closed.transaction_ids)
 
-        return self._store.durable(work)
+        return _after_commit(written, finish)
 
     async def force_close(self, transaction_id: int, meter_stop: int, timestamp: str, operator: str) -> bool:
         """Close an active transaction its charger never stopped (audited); False if it is not active."""
-        events = self._events
-
-        def work(conn: sqlite3.Connection) -> str | None:
-            row = conn.execute(
-                "SELECT charger_id FROM transactions WHERE id = ? AND stopped_at IS NULL", (transaction_id,)
-            ).fetchone()
-            if row is None:
-                return None
-            conn.execute(
-                "UPDATE transactions SET meter_stop = ?, stop_time = ?, stop_reason = 'Other', "
-                "stopped_at = ?, stop_flag = 'ForcedClose' WHERE id = ?",
-                (meter_stop, timestamp, time.time(), transaction_id),
-            )
-            events.publish(
-                Event(
-                    "TransactionForceClosed", row[0], {"transactionId": transaction_id, "operator": operator}
-                ),
-                conn,
-            )
-            return str(row[0])
-
-        charger_id = await self._store.durable(work)
-        if charger_id is None:
+        closed = await self._store.durable(
+            lambda conn: tx_store.force_close(conn, transaction_id, meter_stop, timestamp, operator)
+        )
+        if closed.charger_id is None:
             return False
-        self._closed(charger_id, [transaction_id])
+        self._notify(closed.recorded)
+        self._closed(closed.charger_id, [transaction_id])
         return True
+
+
+def _after_commit(written: asyncio.Future[R], finish: Callable[[R], T]) -> asyncio.Future[T]:
+    """A future of `finish(result)`, run on the loop once `written` (a durable write) is committed.
+
+    `finish` runs whether or not anyone still waits for the answer (a charger that went away meanwhile):
+    what is on disk, memory and the subscribers hear of all the same.
+    """
+    done: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+
+    def settle(future: asyncio.Future[R]) -> None:
+        if future.cancelled():
+            if not done.done():
+                done.cancel()
+            return
+        error = future.exception()
+        if error is not None:
+            if not done.done():
+                done.set_exception(error)
+            return
+        result = finish(future.result())
+        if not done.done():
+            done.set_result(result)
+
+    written.add_done_callback(settle)
+    return done

@@ -15,27 +15,18 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import orjson
-
-from voltyard.domain.authorization import Authorization
 from voltyard.domain.credentials import check_key_length
 from voltyard.errors import InvalidCommandError, OcppError
 from voltyard.events import Event
 from voltyard.ocpp.commands import AnswerHook, Commands
 from voltyard.ocpp.router import check_integers, integer_paths
 from voltyard.ocpp.services import Services
-from voltyard.store import configuration
+from voltyard.store import chargers as charger_rows
+from voltyard.store import charging_profiles, configuration, id_tags, reservations
 
 __all__ = ["register_answer_hooks"]
 
 Payload = dict[str, Any]
-# ClearChargingProfile request fields and the charging_profiles columns they select.
-_PROFILE_FILTERS = (
-    ("id", "profile_id"),
-    ("connectorId", "connector_id"),
-    ("chargingProfilePurpose", "purpose"),
-    ("stackLevel", "stack_level"),
-)
 
 
 def _register_configuration_hooks(commands: Commands, services: Services) -> None:
@@ -91,53 +82,34 @@ def register_answer_hooks(commands: Commands, services: Services) -> None:
     async def send_local_list(charger_id: str, request: Payload, answer: Payload) -> None:
         if answer["status"] != "Accepted":
             return
-        await store.durable(lambda conn: Authorization.apply_local_list(conn, charger_id, request))
+        await store.durable(lambda conn: id_tags.apply_local_list(conn, charger_id, request))
         chargers.get(charger_id).local_list_version = request["listVersion"]
 
     def get_local_list_version(charger_id: str, request: Payload, answer: Payload) -> None:
         chargers.get(charger_id).local_list_version = answer["listVersion"]
-        store.append(
-            "UPDATE chargers SET local_list_version = ? WHERE id = ?", (answer["listVersion"], charger_id)
-        )
+        charger_rows.append_local_list_version(store, charger_id, answer["listVersion"])
 
     async def reserve_now(charger_id: str, request: Payload, answer: Payload) -> None:
         row = (
             request["reservationId"], charger_id, request["connectorId"], request["idTag"],
             request.get("parentIdTag"), request["expiryDate"], answer["status"], time.time(),
         )  # fmt: skip
-        await store.durable(
-            lambda conn: conn.execute(
-                "INSERT OR REPLACE INTO reservations VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row
-            )
-        )
+        await store.durable(lambda conn: reservations.record(conn, row))
 
     def cancel_reservation(charger_id: str, request: Payload, answer: Payload) -> None:
         if answer["status"] == "Accepted":
-            store.append(
-                "UPDATE reservations SET status = 'Cancelled', updated_at = ? "
-                "WHERE id = ? AND charger_id = ?",
-                (time.time(), request["reservationId"], charger_id),
-            )
+            reservations.append_cancelled(store, charger_id, request["reservationId"], time.time())
 
     def set_charging_profile(charger_id: str, request: Payload, answer: Payload) -> None:
         if answer["status"] != "Accepted":
             return
         profile = request["csChargingProfiles"]
-        store.append(
-            "INSERT OR REPLACE INTO charging_profiles VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (charger_id, request["connectorId"], profile["chargingProfileId"], profile["stackLevel"],
-             profile["chargingProfilePurpose"], orjson.dumps(profile).decode(), time.time()),
-        )  # fmt: skip
+        charging_profiles.append_installed(store, charger_id, request["connectorId"], profile, time.time())
 
     def clear_charging_profile(charger_id: str, request: Payload, answer: Payload) -> None:
         if answer["status"] != "Accepted":
             return
-        clauses, params = ["charger_id = ?"], [charger_id]
-        for key, column in _PROFILE_FILTERS:
-            if key in request:
-                clauses.append(f"{column} = ?")
-                params.append(request[key])
-        store.append(f"DELETE FROM charging_profiles WHERE {' AND '.join(clauses)}", tuple(params))
+        charging_profiles.append_cleared(store, charger_id, request)
 
     hooks = {
         "ChangeAvailability": change_availability,

@@ -25,9 +25,9 @@ __all__ = [
     "begin_session",
     "boot_payload",
     "end_session",
-    "execute",
     "failed",
     "notify",
+    "perform_step",
     "refresh_limits",
     "send_all_statuses",
     "start_plan",
@@ -299,12 +299,12 @@ def _run_step(charger: SimCharger) -> None:
     charger.plan_timer = None
     step = charger.plan[charger.plan_pos]
     charger.plan_pos += 1
-    outcome = execute(charger, step)
+    outcome = perform_step(charger, step)
     charger.ctx.action_log.append(ActionRecord(charger.index, step.at, step.describe(), outcome))
     _schedule_next(charger)
 
 
-def execute(charger: SimCharger, step: Step) -> str:
+def perform_step(charger: SimCharger, step: Step) -> str:
     """Carry out one step; returns the connector's status afterwards (or why the step did nothing)."""
     connector = charger.connector(step.connector)
     if connector is None:

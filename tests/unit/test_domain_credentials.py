@@ -1,0 +1,54 @@
+"""Charger credentials (voltyard.domain.credentials) without sockets or a writer thread."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from voltyard.domain.credentials import ChargerCredentials, Credentials
+from voltyard.errors import StoreError
+
+from .fake_store import FakeStore
+
+KEY = b"0123456789abcdef0123456789abcdef"  # 16 bytes as hex
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[FakeStore]:
+    store = FakeStore(tmp_path / "v.db")
+    yield store
+    store.close()
+
+
+async def test_a_password_set_is_checked_and_survives_a_restart(store: FakeStore) -> None:
+    credentials = Credentials(store)  # type: ignore[arg-type]
+    await credentials.set("CP1", profile=1, password=KEY)
+    assert credentials.check_password("CP1", KEY)
+    assert credentials.check_password("CP1", bytes.fromhex(KEY.decode())), "the raw-bytes form was refused"
+    assert not credentials.check_password("CP1", b"wrong" * 8)
+    restarted = Credentials(store)  # type: ignore[arg-type]
+    restarted.load(store.conn)
+    assert restarted.of("CP1").profile == 1
+    assert restarted.check_password("CP1", KEY), "the password did not survive a restart"
+    stored = store.rows("SELECT password_hash FROM chargers")[0][0]
+    assert KEY.decode() not in stored, "the password was stored, not its hash"
+
+
+async def test_a_change_the_store_refused_keeps_the_old_key(store: FakeStore) -> None:
+    credentials = Credentials(store)  # type: ignore[arg-type]
+    await credentials.set("CP1", profile=1, password=KEY)
+    store.fail_next_write()
+    with pytest.raises(StoreError):
+        await credentials.rotate("CP1", b"f" * 40)
+    assert credentials.check_password("CP1", KEY), "the old key stopped working though the new was not stored"
+
+
+async def test_bad_profiles_and_keys_are_refused_before_the_store(store: FakeStore) -> None:
+    credentials = Credentials(store)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="security profile must be 0-3, got 4"):
+        await credentials.set("CP1", profile=4, password=None)
+    with pytest.raises(ValueError, match="AuthorizationKey must be 16-40 bytes, got 2"):
+        await credentials.set("CP1", profile=1, password=b"abcd")
+    assert store.durable_writes == 0
+    assert credentials.of("CP1") == ChargerCredentials()
