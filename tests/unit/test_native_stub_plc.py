@@ -45,6 +45,11 @@ def _layout(cls: type[PlcFrame]) -> tuple[Any, dict[str, str]]:
     return message, signals
 
 
+def _dbc_name(message: Any, field: str) -> str:
+    """The DBC's own spelling of the signal behind `field` (PWR_LIMIT_0p1kW)."""
+    return next((s.name for s in message.signals if s.name.lower() == field), field.upper())
+
+
 def _properties(node: ast.ClassDef) -> dict[str, str]:
     return {
         item.name: ast.unparse(item.returns) if item.returns else "?"
@@ -76,14 +81,14 @@ def test_stub_fields_are_the_dbc_signals(cls: type[PlcFrame]) -> None:
     expected = {"plc_id": "int", **signals}
     properties = _properties(node)
     for name in sorted(expected.keys() | properties.keys()):
-        assert name in properties, f"{where}: DBC signal {name.upper()} has no property {name}"
+        assert name in properties, f"{where}: DBC signal {_dbc_name(message, name)} has no property {name}"
         assert name in expected, f"{where}: property {name} is no signal of the DBC message"
         assert properties[name] == expected[name], (
             f"{where}: {name} is {properties[name]}, not {expected[name]}"
         )
     keywords = _new_keywords(node)
     for name in sorted(signals.keys() | keywords.keys()):
-        assert name in keywords, f"{where}: DBC signal {name.upper()} is no keyword of __new__"
+        assert name in keywords, f"{where}: DBC signal {_dbc_name(message, name)} is no keyword of __new__"
         assert name in signals, f"{where}: __new__ keyword {name} is no signal of the DBC message"
         assert keywords[name] == signals[name], (
             f"{where}: __new__ {name} is {keywords[name]}, not {signals[name]}"
