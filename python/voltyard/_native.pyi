@@ -56,6 +56,8 @@ __all__ = [
     "normalise_sampled_values",
     "plan",
     "read_meter_values",
+    "unpack_exchanges",
+    "unpack_readings",
 ]
 
 @final
@@ -242,6 +244,19 @@ class TakenMeterBlocks:
 
 def decompress_block(block: bytes) -> bytes:
     """The packed records of a stored LZ4 block; raises `LogBlockError` when it is damaged."""
+
+def unpack_exchanges(
+    records: bytes,
+) -> list[tuple[bool, float, int | None, str, str, bytes, int | None, bytes | None, float | None]]:
+    """The exchanges of a message-log block's records, oldest first: (outgoing, opened, message_type,
+    message_id, action, frame, reply_type, reply, reply_time), "" for an id or action there was none of,
+    None for the reply's three without a reply. Raises `LogBlockError` for records cut short."""
+
+def unpack_readings(
+    records: bytes,
+) -> list[tuple[float, float | None, float | None, bool, str, str]]:
+    """The readings of a meter block's records, oldest first: (received_at, energy_wh, power_w,
+    clock_skew, timestamp, sampled_value JSON). Raises `LogBlockError` for records cut short."""
 
 def crc8(data: bytes) -> int:
     """CRC-8 (poly 0x07, init 0x00, no reflection, xorout 0x00) of `data`."""

@@ -25,7 +25,6 @@ from voltyard.power.config import PowerConfig
 
 __all__ = [
     "LENIENCY_RULES",
-    "POWER_KEYS",
     "AdmissionConfig",
     "Config",
     "HealthConfig",
@@ -34,6 +33,7 @@ __all__ = [
     "SecurityConfig",
     "ServerConfig",
     "StoreConfig",
+    "accepted_keys",
     "default_data_dir",
     "load_config",
     "source_of",
@@ -209,15 +209,26 @@ _BOUNDS: dict[tuple[str, str], tuple[float, float]] = {
     ("health", "clock_skew_tolerance"): (0, 86400),
 }
 
+# The plain sections, [server] to [leniency]: every field of `Config` whose type is a dataclass of this
+# module. [power] (its `enabled` switch lives beside it in `Config`) and [cabinet] (optional, validated by
+# `CabinetConfig`) are read apart; every section's keys are its dataclass's fields.
 _SECTIONS: dict[str, type[Any]] = {
-    "server": ServerConfig,
-    "ocpp": OcppConfig,
-    "store": StoreConfig,
-    "security": SecurityConfig,
-    "admission": AdmissionConfig,
-    "health": HealthConfig,
-    "leniency": LeniencyConfig,
+    spec.name: hint
+    for spec in dataclasses.fields(Config)
+    for hint in [get_type_hints(Config)[spec.name]]
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint) and hint.__module__ == __name__
 }
+
+
+def accepted_keys() -> frozenset[str]:
+    """Every key the loader accepts, as "section.key" ("cabinet.bus.channel", "cabinet.guns.plc_id").
+
+    Derived from the config dataclasses, as the loader itself is, so that a documentation test can hold
+    configs/voltyard.toml and docs/ to exactly these.
+    """
+    keys = {f"{name}.{spec.name}" for name, cls in _SECTIONS.items() for spec in dataclasses.fields(cls)}
+    keys |= {"power.enabled", *(f"power.{spec.name}" for spec in dataclasses.fields(PowerConfig))}
+    return frozenset(keys | {f"cabinet.{key}" for key in CabinetConfig.accepted_keys()})
 
 
 def load_config(path: Path | None, overrides: Mapping[str, Mapping[str, Any]] | None = None) -> Config:
@@ -326,13 +337,6 @@ def _check_together(sections: Mapping[str, Any], where: str) -> None:
             )
 
 
-POWER_KEYS = (
-    "rebalance_period_s", "deadband_kw", "grace_period_s", "follow_tolerance_kw", "connector_max_kw",
-    "discover_rate_unit", "profile_id_base", "stack_level", "schedule_minutes", "command_timeout_s",
-    "ramp_down_s", "start_limit_kw", "start_delay_s",
-)  # fmt: skip
-
-
 def _power(table: Mapping[str, Any], where: str, path: Path | None) -> tuple[PowerConfig, bool]:
     """[power]: the site power manager (docs/power.md); off unless `enabled = true`."""
     hints = get_type_hints(PowerConfig)
@@ -342,8 +346,9 @@ def _power(table: Mapping[str, Any], where: str, path: Path | None) -> tuple[Pow
         if key == "enabled":
             enabled = _bool(raw, f"{where}: power.enabled")
             continue
-        if key not in POWER_KEYS:
-            raise ConfigError(f"{where}: power.{key}: unknown key (known: enabled, {', '.join(POWER_KEYS)})")
+        if key not in hints:
+            known = ", ".join(["enabled", *(spec.name for spec in dataclasses.fields(PowerConfig))])
+            raise ConfigError(f"{where}: power.{key}: unknown key (known: {known})")
         kwargs[key] = _coerce(hints[key], raw, f"{where}: power.{key}", path)
     try:
         return PowerConfig(**kwargs), enabled
@@ -385,8 +390,8 @@ def _coerce(hint: object, raw: object, where: str, path: Path | None) -> object:
     scalar = _SCALARS.get(hint)
     if scalar is not None:
         return scalar(raw, where)
-    if hint is Path:
-        return _path(raw, where, path)
+    if hint is Path or (isinstance(hint, type) and dataclasses.is_dataclass(hint)):
+        return _path(raw, where, path) if hint is Path else _nested(hint, raw, where, path)
     origin = get_origin(hint)
     if origin is UnionType or origin is Union:  # `X | None`: None is spelled by leaving the key out
         (inner,) = [arg for arg in get_args(hint) if arg is not type(None)]
@@ -395,7 +400,7 @@ def _coerce(hint: object, raw: object, where: str, path: Path | None) -> object:
         if not isinstance(raw, list | tuple) or not all(isinstance(item, str) for item in raw):
             raise ConfigError(f"{where}: expected a list of strings, got {raw!r}")
         return tuple(raw)
-    if origin is dict:
+    if origin is dict or origin is Mapping:
         if not isinstance(raw, dict):
             raise ConfigError(f"{where}: expected a table, got {raw!r}")
         value_hint = get_args(hint)[1]
@@ -404,6 +409,24 @@ def _coerce(hint: object, raw: object, where: str, path: Path | None) -> object:
     if raw not in choices:
         raise ConfigError(f"{where}: {raw!r} is not one of {', '.join(map(repr, choices))}")
     return raw
+
+
+def _nested(cls: type[Any], raw: object, where: str, path: Path | None) -> object:
+    """A value that is itself a small dataclass (a rate unit), written as a table of its fields."""
+    names = [spec.name for spec in dataclasses.fields(cls)]
+    if not isinstance(raw, dict):
+        example = ", ".join(f"{name} = ..." for name in names)
+        raise ConfigError(f"{where}: expected a table {{{example}}}, got {raw!r}")
+    hints = get_type_hints(cls)
+    kwargs: dict[str, Any] = {}
+    for key, item in raw.items():
+        if key not in hints:
+            raise ConfigError(f"{where}.{key}: unknown key (known: {', '.join(names)})")
+        kwargs[key] = _coerce(hints[key], item, f"{where}.{key}", path)
+    try:
+        return cls(**kwargs)
+    except ValueError as exc:
+        raise ConfigError(f"{where}: {exc}") from exc
 
 
 def _check_readable(path: Path | None, where: str) -> None:

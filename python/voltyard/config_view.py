@@ -13,7 +13,7 @@ import math
 from collections.abc import Mapping
 
 from voltyard.can.config import CabinetConfig
-from voltyard.config import POWER_KEYS, Config, source_of
+from voltyard.config import Config, source_of
 
 __all__ = ["SERVE_FLAGS", "render_config"]
 
@@ -38,7 +38,10 @@ def render_config(config: Config) -> str:
         for item in dataclasses.fields(value):
             lines.append(_line(config, section, item.name, getattr(value, item.name)))
     lines += ["", "[power]", _line(config, "power", "enabled", config.power_enabled)]
-    lines += [_line(config, "power", key, getattr(config.power, key)) for key in POWER_KEYS]
+    lines += [
+        _line(config, "power", item.name, getattr(config.power, item.name))
+        for item in dataclasses.fields(config.power)
+    ]
     lines.append("")
     if config.cabinet is None:
         lines.append("# [cabinet] not configured: no DC cabinet  # default")
@@ -84,6 +87,9 @@ def _toml(value: object) -> str:
         return "[" + ", ".join(_toml(item) for item in value) + "]"
     if isinstance(value, Mapping):
         return "{" + ", ".join(f"{json.dumps(str(k))} = {_toml(v)}" for k, v in value.items()) + "}"
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):  # a rate unit: an inline table
+        fields = dataclasses.fields(value)
+        return "{" + ", ".join(f"{f.name} = {_toml(getattr(value, f.name))}" for f in fields) + "}"
     return _scalar(value)
 
 

@@ -9,7 +9,7 @@ import random
 import pytest
 from voltyard.can.frames import GcmcCommand, GcmcStatus, PlcFrame, RelayControl
 from voltyard.sim.ev import EvProfile, Stage
-from voltyard.sim.plc import SimulatedPlc
+from voltyard.sim.plc_device import SimulatedPlc
 
 
 class Emitter:

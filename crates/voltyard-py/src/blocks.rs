@@ -3,7 +3,7 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use pyo3::prelude::*;
-use pyo3::types::PyBytes;
+use pyo3::types::{PyBytes, PyString};
 use voltyard_core::blocks::{
     self, Exchange, ExchangeBuffer, Reading, ReadingBuffer, Reply, SeriesKey, TakenExchanges, TakenReadings,
 };
@@ -199,6 +199,60 @@ impl TakenMeterBlocks {
             })
             .collect()
     }
+}
+
+/// A message-log exchange read back: outgoing, opened, message type, message id, action, frame, and the
+/// reply's type, frame and time (None without a reply).
+type ExchangeRow<'py> = (
+    bool,
+    f64,
+    Option<i8>,
+    Bound<'py, PyString>,
+    Bound<'py, PyString>,
+    Bound<'py, PyBytes>,
+    Option<i8>,
+    Option<Bound<'py, PyBytes>>,
+    Option<f64>,
+);
+
+/// The exchanges of a message-log block's records (what `decompress_block` returns), oldest first.
+#[pyfunction]
+pub fn unpack_exchanges<'py>(py: Python<'py>, records: &[u8]) -> Result<Vec<ExchangeRow<'py>>, CoreError> {
+    let exchanges = blocks::unpack_exchanges(records)?;
+    Ok(exchanges
+        .into_iter()
+        .map(|e| {
+            let reply = e.reply;
+            (
+                e.outgoing,
+                e.opened,
+                e.message_type,
+                PyString::new(py, &e.message_id),
+                PyString::new(py, &e.action),
+                PyBytes::new(py, e.frame),
+                reply.map(|r| r.message_type),
+                reply.map(|r| PyBytes::new(py, r.frame)),
+                reply.map(|r| r.at),
+            )
+        })
+        .collect())
+}
+
+/// A meter reading read back: received at, energy (Wh) and power (W) or None, clock skew, timestamp and
+/// the sampledValue JSON.
+type ReadingRow<'py> = (f64, Option<f64>, Option<f64>, bool, Bound<'py, PyString>, Bound<'py, PyString>);
+
+/// The readings of a meter block's records (what `decompress_block` returns), oldest first.
+#[pyfunction]
+pub fn unpack_readings<'py>(py: Python<'py>, records: &[u8]) -> Result<Vec<ReadingRow<'py>>, CoreError> {
+    let readings = blocks::unpack_readings(records)?;
+    Ok(readings
+        .into_iter()
+        .map(|r| {
+            let (timestamp, sampled) = (PyString::new(py, &r.timestamp), PyString::new(py, &r.sampled_value));
+            (r.received_at, r.energy_wh, r.power_w, r.clock_skew, timestamp, sampled)
+        })
+        .collect())
 }
 
 /// The packed records of a stored block (see `voltyard.store.message_log`).

@@ -16,7 +16,10 @@ use pyo3::prelude::*;
 #[pymodule]
 mod _native {
     #[pymodule_export]
-    use super::blocks::{MessageLogBuffer, MeterReadingBuffer, TakenBlocks, TakenMeterBlocks, decompress_block};
+    use super::blocks::{
+        MessageLogBuffer, MeterReadingBuffer, TakenBlocks, TakenMeterBlocks, decompress_block, unpack_exchanges,
+        unpack_readings,
+    };
     #[pymodule_export]
     use super::crc::{check_can_crc, crc8, fill_can_crc};
     #[pymodule_export]

@@ -128,9 +128,17 @@ class CabinetConfig:
         self.timing.check("timing")
 
     @classmethod
+    def accepted_keys(cls) -> frozenset[str]:
+        """Every key `from_mapping` accepts: "charge_point_id", "bus.channel", "guns.plc_id" (of each gun)."""
+        nested = {"bus": BusConfig, "timing": DriverTiming, "guns": GunConfig}
+        keys = {name for name in _names(cls) if name not in nested}
+        keys |= {f"{name}.{key}" for name, part in nested.items() for key in _names(part)}
+        return frozenset(keys)
+
+    @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> Self:
         """A config from plain data (a parsed TOML table); unknown keys and wrong types are errors."""
-        top = _known(data, "", {"charge_point_id", "bus", "timing", "guns", "simulate_plcs"})
+        top = _known(data, "", _names(cls))
         guns_data = top.get("guns")
         _require(isinstance(guns_data, list), "guns", "must be a list of tables")
         assert isinstance(guns_data, list)

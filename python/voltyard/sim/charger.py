@@ -19,10 +19,9 @@ from collections import deque
 from time import perf_counter
 from typing import Any
 
-import orjson
 from picows import WSError
 
-from voltyard._native import Call, CallResult
+from voltyard._native import Call, CallResult, encode_call, encode_call_error, encode_call_result
 from voltyard.errors import OcppError
 from voltyard.sim import behaviour, csms_actions
 from voltyard.sim.context import FleetContext
@@ -339,7 +338,7 @@ class SimCharger:
         out.attempts += 1
         if out.offline:
             out.queued_at = perf_counter()  # a replay's latency is its round trip, not the outage
-        if not link.send(orjson.dumps([2, message_id, out.action, out.payload])):
+        if not link.send(encode_call(message_id, out.action, out.payload)):
             return
         self.inflight = out
         ctx.stats.counters.calls += 1
@@ -399,7 +398,7 @@ class SimCharger:
         inflight = self.inflight
         if exc.message_type == 2 and exc.message_id is not None:
             self.ctx.stats.failed(f"server:{exc.action or '?'}", exc.code)
-            self._send(orjson.dumps([4, exc.message_id, exc.code, exc.description[:255], {}]))
+            self._send(encode_call_error(exc.message_id, exc.code, exc.description[:255], {}))
         elif exc.message_type == 3 and inflight is not None and exc.message_id == inflight.message_id:
             self._cancel_inflight_timer()
             self._failed(inflight, f"InvalidAnswer:{exc.code}")
@@ -429,9 +428,9 @@ class SimCharger:
         try:
             answer = csms_actions.answer(self, action, call.payload)
         except OcppError as exc:
-            self._send(orjson.dumps([4, call.message_id, exc.code, exc.description[:255], {}]))
+            self._send(encode_call_error(call.message_id, exc.code, exc.description[:255], {}))
             return
-        self._send(orjson.dumps([3, call.message_id, answer]))
+        self._send(encode_call_result(call.message_id, answer))
 
     def _send(self, data: bytes) -> None:
         if self.link is not None:

@@ -21,13 +21,12 @@ from __future__ import annotations
 import logging
 import re
 import sqlite3
-import struct
 import time
 import zlib
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 
-from voltyard._native import MessageLogBuffer, decompress_block
+from voltyard._native import MessageLogBuffer, decompress_block, unpack_exchanges
 from voltyard.errors import LogBlockError
 from voltyard.store.writer import StoreWriter
 
@@ -41,10 +40,6 @@ _INSERT = (
     "INSERT INTO message_log (charger_id, first_time, last_time, count, actions, data, codec) "
     f"VALUES (?, ?, ?, ?, ?, ?, {CODEC_LZ4})"
 )
-# A packed record (written by voltyard-core's blocks::pack_exchange): time, reply_time (NaN: no reply),
-# direction (0 in, 1 out), message_type, reply_type (-1: none), then the lengths of message_id, action,
-# frame and reply, followed by those four byte strings.
-_HEADER = struct.Struct("<ddBbbHHII")
 # Blocks per keyset page of `MessageLog.walk`: a block holds one charger's exchanges of one commit interval
 # (a few to a few hundred), so a page is small, and each page is a short statement of its own.
 _BLOCKS_PER_READ = 32
@@ -115,36 +110,23 @@ def _records(data: bytes, codec: int) -> bytes:
 
 
 def decode_block(charger_id: str, data: bytes, codec: int = CODEC_LZ4) -> Iterator[Exchange]:
-    """The exchanges of a block, oldest first."""
-    raw = _records(data, codec)
-    offset = 0
-    while offset < len(raw):
-        if offset + _HEADER.size > len(raw):
-            raise LogBlockError(f"block of {charger_id} ends inside a record header at byte {offset}")
-        opened, replied, out, mtype, rtype, n_id, n_act, n_frame, n_reply = _HEADER.unpack_from(raw, offset)
-        offset += _HEADER.size
-        if offset + n_id + n_act + n_frame + n_reply > len(raw):
-            raise LogBlockError(f"block of {charger_id} ends inside a record at byte {offset}")
-        mid = raw[offset : offset + n_id].decode(errors="replace")
-        offset += n_id
-        act = raw[offset : offset + n_act].decode(errors="replace")
-        offset += n_act
-        frame = raw[offset : offset + n_frame]
-        offset += n_frame
-        reply = raw[offset : offset + n_reply]
-        offset += n_reply
-        has_reply = rtype != -1
+    """The exchanges of a block, oldest first (the records are decoded natively, voltyard-core's blocks)."""
+    try:
+        exchanges = unpack_exchanges(_records(data, codec))
+    except LogBlockError as exc:
+        raise LogBlockError(f"block of {charger_id}: {exc}") from exc
+    for out, opened, mtype, mid, act, frame, rtype, reply, replied in exchanges:
         yield Exchange(
             charger_id=charger_id,
             direction="out" if out else "in",
             time=opened,
-            message_type=None if mtype == -1 else mtype,
+            message_type=mtype,
             message_id=mid or None,
             action=act or None,
             frame=frame,
-            reply_type=rtype if has_reply else None,
-            reply=reply if has_reply else None,
-            reply_time=replied if has_reply else None,
+            reply_type=rtype,
+            reply=reply,
+            reply_time=replied,
         )
 
 

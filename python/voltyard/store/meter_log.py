@@ -16,13 +16,11 @@ durable commit, as `meter_values` rows, which is also where every reading of a s
 from __future__ import annotations
 
 import logging
-import math
 import sqlite3
-import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from voltyard._native import MeterReadingBuffer, decompress_block
+from voltyard._native import MeterReadingBuffer, decompress_block, unpack_readings
 from voltyard.errors import LogBlockError
 from voltyard.store.writer import StoreWriter
 
@@ -34,9 +32,6 @@ _INSERT = (
     "INSERT INTO meter_blocks (charger_id, connector_id, transaction_id, first_timestamp, last_timestamp, "
     "count, energy_wh, power_w, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
-# A packed reading (voltyard-core's blocks::pack_reading): received_at, energy_wh and power_w (NaN: none),
-# clock_skew, then the lengths of the timestamp and of the sampledValue JSON, followed by those two strings.
-_READING = struct.Struct("<dddBHI")
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,31 +63,18 @@ class MeterLog:
         store.add_block_buffer(self._buffer, _INSERT)
 
 
-def _number(value: float) -> float | None:
-    return None if math.isnan(value) else value  # NaN: absent
-
-
 def decode_meter_block(
     charger_id: str, connector_id: int, transaction_id: int | None, data: bytes
 ) -> Iterator[MeterReading]:
-    """The readings of a block, oldest first."""
-    raw = decompress_block(data)
-    offset = 0
-    while offset < len(raw):
-        if offset + _READING.size > len(raw):
-            raise LogBlockError(f"meter block of {charger_id} ends inside a reading header at byte {offset}")
-        received, energy, power, skew, n_stamp, n_sampled = _READING.unpack_from(raw, offset)
-        offset += _READING.size
-        if offset + n_stamp + n_sampled > len(raw):
-            raise LogBlockError(f"meter block of {charger_id} ends inside a reading at byte {offset}")
-        timestamp = raw[offset : offset + n_stamp].decode(errors="replace")
-        offset += n_stamp
-        sampled = raw[offset : offset + n_sampled].decode(errors="replace")
-        offset += n_sampled
+    """The readings of a block, oldest first (the records are decoded natively, voltyard-core's blocks)."""
+    try:
+        readings = unpack_readings(decompress_block(data))
+    except LogBlockError as exc:
+        raise LogBlockError(f"meter block of {charger_id}: {exc}") from exc
+    for received, energy, power, skew, timestamp, sampled in readings:
         yield MeterReading(
-            charger_id, connector_id, transaction_id, timestamp, sampled, _number(energy), _number(power),
-            received, bool(skew),
-        )  # fmt: skip
+            charger_id, connector_id, transaction_id, timestamp, sampled, energy, power, received, skew
+        )
 
 
 def meter_readings(
