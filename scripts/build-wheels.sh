@@ -4,9 +4,9 @@
 #                   WHEEL_TARGETS (default: x86_64 and aarch64), cross-linked by zig through maturin --zig
 #   - voltyard-tui: the pure Python wheel (py3-none-any)
 #   - voltyard:     the sdist (with --sdist), and SHA256SUMS of everything in OUT_DIR that it built
-# Every wheel is listed and checked: no tests, fixtures or build leftovers, only files git tracks (plus
-# the extension), and an extension of the wheel's architecture. It prints each wheel's tag and size,
-# and the import time of the host's wheel.
+# Every wheel is listed and checked by scripts/check-wheels.py: no tests, fixtures or build leftovers,
+# only files git tracks (plus the extension), an extension of the wheel's architecture. It prints each
+# wheel's tag and size, and the import time of the host's wheel.
 # Works from any directory; a relative OUT_DIR is taken relative to the caller's directory.
 # Environment:
 #   PYTHON         interpreter (3.11+) whose pip installs ziglang/maturin if missing (default python3)
@@ -114,93 +114,22 @@ if [[ $SDIST -eq 1 ]]; then
     "${MATURIN[@]}" sdist -o "$OUT_DIR"
 fi
 
-# Check every wheel's contents, then print its tag and size (and the host wheel's import time).
-# What git tracks is what may ship: a file the wheel holds that git does not is a leftover
-# (a stray build product, a local copy of the extension, a cache).
-TRACKED=""
+# Check every wheel's contents, then print its tag and size (and the host wheel's import time):
+# scripts/check-wheels.py. What git tracks is what may ship: a file the wheel holds that git does not
+# is a leftover (a stray build product, a local copy of the extension, a cache).
+CHECK=("$PYTHON" "$ROOT/scripts/check-wheels.py" "$OUT_DIR")
 if git -C "$ROOT" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
     TRACKED="$(mktemp)"
     trap 'rm -f "$TRACKED"' EXIT
     git -C "$ROOT" ls-files python/voltyard tui/src/voltyard_tui >"$TRACKED"
+    CHECK+=(--tracked "$TRACKED")
 fi
+"${CHECK[@]}"
 
-"$PYTHON" - "$OUT_DIR" "$HOST_TARGET" "$TRACKED" <<'EOF'
-import os
-import statistics
-import subprocess
-import sys
-import tempfile
-import time
-import zipfile
-from pathlib import Path
-
-out_dir, host_target, tracked_list = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
-# ELF e_machine of each wheel platform's architecture.
-ELF_MACHINE = {"x86_64": 62, "aarch64": 183}
-BAD_DIRS = {"tests", "test", "fixtures", "__pycache__", "target", "build", "dist", ".git", ".pytest_cache",
-            ".mypy_cache", ".ruff_cache", ".hypothesis", ".schemathesis", ".venv", "node_modules"}
-BAD_SUFFIXES = (".pyc", ".pyo", ".orig", ".rej", ".swp", ".bak", ".log", ".db", ".sqlite", ".sqlite3",
-                ".whl", ".tar.gz", ".o", ".a", ".d", ".rlib", ".rmeta", ".profraw", ".pdb")
-# Source trees of each distribution's package, as git lists them.
-SOURCES = {"voltyard": "python/", "voltyard_tui": "tui/src/"}
-
-tracked = set(Path(tracked_list).read_text().split()) if tracked_list else None
-problems: list[str] = []
-rows: list[tuple[str, str, str]] = []
-host_wheel = None
-for wheel in sorted(out_dir.glob("voltyard*.whl")):
-    dist, _version, py, abi, plat = wheel.name.removesuffix(".whl").split("-")
-    with zipfile.ZipFile(wheel) as zf:
-        names = [n for n in zf.namelist() if not n.endswith("/")]
-        extensions = [n for n in names if n.endswith((".so", ".pyd", ".dylib"))]
-        for name in names:
-            parts = name.split("/")
-            base = parts[-1]
-            if parts[0].endswith((".dist-info", ".data")):
-                continue
-            if (set(parts[:-1]) & BAD_DIRS or base.endswith(BAD_SUFFIXES) or base == "conftest.py"
-                    or base.startswith("test_") or base.endswith("_test.py")):
-                problems.append(f"{wheel.name}: {name} is a test, fixture or build leftover")
-            elif name not in extensions and tracked is not None and SOURCES[dist] + name not in tracked:
-                problems.append(f"{wheel.name}: {name} is not a file git tracks ({SOURCES[dist]}{name})")
-        if dist == "voltyard":
-            if extensions != ["voltyard/_native.abi3.so"]:
-                problems.append(f"{wheel.name}: extensions {extensions}, expected voltyard/_native.abi3.so alone")
-            else:
-                arch = next((a for a in ELF_MACHINE if plat.endswith(a)), None)
-                elf = zf.read(extensions[0])[:20]
-                machine = int.from_bytes(elf[18:20], "little")
-                if elf[:4] != b"\x7fELF" or arch is None or machine != ELF_MACHINE[arch]:
-                    problems.append(f"{wheel.name}: extension has ELF machine {machine}, expected {arch}")
-                if arch is not None and host_target.startswith(arch + "-"):
-                    host_wheel = wheel
-        elif extensions:
-            problems.append(f"{wheel.name}: a pure wheel with extensions {extensions}")
-    size = wheel.stat().st_size
-    rows.append((f"{py}-{abi}-{plat}", f"{size / 1024:.0f} KiB", wheel.name))
-    print(f"build-wheels: {wheel.name}: {len(names)} files, contents checked", file=sys.stderr)
-
-for tag, size, name in rows:
-    print(f"{tag:<70} {size:>9}  {name}")
-for sdist in sorted(out_dir.glob("voltyard-*.tar.gz")):
-    print(f"{'sdist':<70} {sdist.stat().st_size / 1024:>5.0f} KiB  {sdist.name}")
-
-if host_wheel is not None:
-    # Import time of the extension from the unpacked wheel, in fresh interpreters (-I: nothing of the
-    # caller's paths); the median of five, as the first run also pays for a cold page cache.
-    with tempfile.TemporaryDirectory() as tmp:
-        zipfile.ZipFile(host_wheel).extractall(tmp)
-        probe = (f"import sys, time; sys.path.insert(0, {tmp!r}); t = time.perf_counter(); "
-                 "import voltyard._native; print(time.perf_counter() - t)")
-        runs = [float(subprocess.run([sys.executable, "-I", "-c", probe], check=True, capture_output=True,
-                                     text=True).stdout) for _ in range(5)]
-    print(f"import voltyard._native ({host_wheel.name}): {statistics.median(runs) * 1000:.1f} ms "
-          f"(median of 5, {sys.implementation.name} {sys.version.split()[0]})")
-
-if problems:
-    print("build-wheels: FAILED content check:", *problems, sep="\n  ", file=sys.stderr)
-    sys.exit(1)
-EOF
-
-(cd "$OUT_DIR" && sha256sum voltyard*.whl $([[ $SDIST -eq 1 ]] && echo voltyard-*.tar.gz) >SHA256SUMS)
+(
+    cd "$OUT_DIR"
+    summed=(voltyard*.whl)
+    [[ $SDIST -eq 0 ]] || summed+=(voltyard-*.tar.gz)
+    sha256sum "${summed[@]}" >SHA256SUMS
+)
 echo "build-wheels: built (checksums in $OUT_DIR/SHA256SUMS)" >&2
