@@ -158,6 +158,7 @@ def main() -> int:
             f"import voltyard._native from {host_wheel.name}: {seconds * 1000:.1f} ms "
             f"(median of 5, CPython {platform.python_version()})"
         )
+    sys.stdout.flush()  # the listing first, then the verdict, also when both go to one pipe
     if problems:
         print("check-wheels: FAILED:", *problems, sep="\n  ", file=sys.stderr)
         return 1
