@@ -91,10 +91,22 @@ step=$(now)
 in_root python3 -m venv "$work/venv"
 echo "test-wheel-aarch64: venv with $(in_root "$work/venv/bin/python" --version) in $(since "$step") s" >&2
 
+# pip in the root trusts the CAs the host trusts (the host's network may pass through a TLS proxy
+# that Debian's bundle does not know) and uses the host's index settings, if any.
+pip_env=()
+host_ca="${PIP_CERT:-${SSL_CERT_FILE:-/etc/ssl/certs/ca-certificates.crt}}"
+if [[ -f "$host_ca" ]]; then
+    cp "$host_ca" "$ARM64_ROOT$work/host-ca.crt"
+    pip_env+=("PIP_CERT=$work/host-ca.crt")
+fi
+for var in PIP_INDEX_URL PIP_EXTRA_INDEX_URL PIP_DEFAULT_TIMEOUT; do
+    [[ -z "${!var:-}" ]] || pip_env+=("$var=${!var}")
+done
+
 # Binary-only: nothing may be compiled on the way in (there is no compiler or Rust in the root).
 step=$(now)
-in_root "$work/venv/bin/python" -m pip install --quiet --disable-pip-version-check --only-binary :all: \
-    "$work/wheels/$core_name" "$work/wheels/$tui_name"
+in_root "${pip_env[@]}" "$work/venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+    --only-binary :all: "$work/wheels/$core_name" "$work/wheels/$tui_name"
 echo "test-wheel-aarch64: pip install of both wheels and their dependencies in $(since "$step") s" >&2
 
 step=$(now)
