@@ -31,8 +31,11 @@ STARTED=$(now)
 for tool in debootstrap qemu-aarch64-static update-binfmts chroot; do
     command -v "$tool" >/dev/null || fail "no '$tool' on PATH (apt-get install debootstrap qemu-user-static binfmt-support)"
 done
+# It is deleted and remade when unfinished: refuse anything but a folder of its own.
 case "$ARM64_ROOT" in
-    "$ROOT"/*) fail "ARM64_ROOT=$ARM64_ROOT is inside the repository; put it elsewhere (e.g. /tmp)" ;;
+    "$ROOT" | "$ROOT"/*) fail "ARM64_ROOT=$ARM64_ROOT is inside the repository; put it elsewhere (e.g. /tmp)" ;;
+    /*/*) ;;
+    *) fail "ARM64_ROOT=$ARM64_ROOT must be an absolute path below a top-level folder (e.g. /tmp/arm64)" ;;
 esac
 
 shopt -s nullglob
@@ -54,7 +57,8 @@ fi
 # The arm64 Debian root: made once (the marker is written last, so a broken run starts afresh).
 step=$(now)
 if [[ ! -e "$ARM64_ROOT/.voltyard-arm64-ready" ]]; then
-    rm -rf "$ARM64_ROOT"
+    ! mountpoint -q "$ARM64_ROOT/proc" || umount "$ARM64_ROOT/proc"
+    rm -rf --one-file-system "$ARM64_ROOT"
     echo "test-wheel-aarch64: debootstrap $SUITE arm64 into $ARM64_ROOT (minutes: dpkg runs emulated)" >&2
     debootstrap --arch=arm64 --variant=minbase --include=python3,python3-venv,ca-certificates \
         "$SUITE" "$ARM64_ROOT" "$MIRROR" >"$ARM64_ROOT.debootstrap.log" 2>&1 ||
