@@ -1,25 +1,32 @@
 """The release wheels, built by scripts/build-wheels.sh and installed where no Rust toolchain is.
 
-Builds both wheels into a temporary directory, checks the voltyard wheel's tags (abi3, manylinux),
-installs them into a fresh venv with a PATH that has no cargo or rustc, and uses them from there:
-the native module must be the one inside the venv, and it must decode a frame.
+Builds the wheels into a temporary directory (voltyard for x86_64 and aarch64, voltyard-tui), checks
+the voltyard wheels' tags (abi3, manylinux2014) and contents, installs the host's wheels into a fresh
+venv with a PATH that has no cargo or rustc, and uses them from there: the native module must be the
+one inside the venv, and it must decode a frame. The aarch64 wheel is run by
+scripts/test-wheel-aarch64.sh (docs/building.md). The content check of scripts/check-wheels.py is
+tested on wheels made here, without building.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import platform
 import shutil
 import subprocess
 import sys
 import textwrap
 import time
+import zipfile
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILD_SCRIPT = ROOT / "scripts" / "build-wheels.sh"
+CHECK_SCRIPT = ROOT / "scripts" / "check-wheels.py"
+ARCHES = ("x86_64", "aarch64")
 RUST_TOOLS = ("cargo", "rustc", "rustup")
 MANYLINUX2014 = ("manylinux_2_17_", "manylinux2014_")
 
@@ -101,7 +108,8 @@ def one_wheel(out_dir: Path, pattern: str) -> Path:
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(1200)
+# A hang guard: two cold release builds (fat LTO) on a busy 2-core machine take minutes each.
+@pytest.mark.timeout(2400)
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the wheels are built for Linux")
 def test_release_wheels_install_and_run_without_rust(tmp_path: Path) -> None:
     out_dir = tmp_path / "dist"
@@ -110,17 +118,26 @@ def test_release_wheels_install_and_run_without_rust(tmp_path: Path) -> None:
     run(["bash", BUILD_SCRIPT, "dist"], cwd=tmp_path)
     print(f"build-wheels.sh: {time.monotonic() - started:.1f} s")
 
-    core = one_wheel(out_dir, "voltyard-*.whl")
+    cores = {arch: one_wheel(out_dir, f"voltyard-*-manylinux*_{arch}.whl") for arch in ARCHES}
     tui = one_wheel(out_dir, "voltyard_tui-*.whl")
+    assert sorted(out_dir.glob("voltyard*.whl")) == sorted([*cores.values(), tui])
 
+    for arch, wheel in cores.items():
+        name, version, python_tag, abi_tag, platforms = wheel_tags(wheel)
+        assert name == "voltyard"
+        assert (python_tag, abi_tag) == ("cp311", "abi3"), wheel.name
+        assert all(plat.startswith("manylinux") and plat.endswith(arch) for plat in platforms), platforms
+        # manylinux2014 is manylinux_2_17: the glibc floor that maturin --zig links against.
+        assert any(platform.startswith(MANYLINUX2014) for platform in platforms), platforms
+        # The package and its metadata, nothing else: no tests, fixtures or build leftovers.
+        with zipfile.ZipFile(wheel) as zf:
+            names = zf.namelist()
+        assert "voltyard/_native.abi3.so" in names
+        assert "voltyard/ocpp/codec.py" in names
+        assert [n for n in names if not n.startswith(("voltyard/", f"voltyard-{version}.dist-info/"))] == []
+        assert [n for n in names if "test" in n or "fixture" in n or "__pycache__" in n] == []
+    core = cores[platform.machine()]
     name, version, python_tag, abi_tag, platforms = wheel_tags(core)
-    assert name == "voltyard"
-    assert "abi3" in core.name
-    assert "manylinux" in core.name
-    assert (python_tag, abi_tag) == ("cp311", "abi3")
-    assert all(platform.startswith("manylinux") for platform in platforms), platforms
-    # manylinux2014 is manylinux_2_17: the glibc floor that maturin --zig links against.
-    assert any(platform.startswith(MANYLINUX2014) for platform in platforms), platforms
     tui_name, tui_version, tui_python, tui_abi, tui_platforms = wheel_tags(tui)
     assert (tui_name, tui_python, tui_abi, tui_platforms) == ("voltyard_tui", "py3", "none", ["any"])
 
@@ -156,3 +173,106 @@ def test_release_wheels_install_and_run_without_rust(tmp_path: Path) -> None:
         "voltyard-tui",
         tui_version,
     ]
+
+
+def elf_header(machine: int) -> bytes:
+    """The first 20 bytes of a 64-bit little-endian ELF shared object for `machine` (its e_machine)."""
+    return b"\x7fELF\x02\x01\x01" + bytes(9) + (3).to_bytes(2, "little") + machine.to_bytes(2, "little")
+
+
+def make_wheel(folder: Path, filename: str, files: dict[str, bytes]) -> Path:
+    """A wheel named `filename` in `folder` holding `files`, plus the dist-info a wheel has."""
+    folder.mkdir(exist_ok=True)
+    wheel = folder / filename
+    dist, version = filename.split("-")[:2]
+    with zipfile.ZipFile(wheel, "w") as zf:
+        for name, data in files.items():
+            zf.writestr(name, data)
+        zf.writestr(f"{dist}-{version}.dist-info/METADATA", f"Name: {dist}\nVersion: {version}\n")
+    return wheel
+
+
+def check_wheels(dist: Path, tracked: list[str]) -> subprocess.CompletedProcess[str]:
+    tracked_file = dist.parent / "tracked.txt"
+    tracked_file.write_text("\n".join(tracked) + "\n")
+    return subprocess.run(
+        [sys.executable, CHECK_SCRIPT, dist, "--tracked", tracked_file, "--no-import-time"],
+        capture_output=True,
+        text=True,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+CORE_X86 = "voltyard-0.1.0-cp311-abi3-manylinux_2_17_x86_64.manylinux2014_x86_64.whl"
+CORE_ARM = "voltyard-0.1.0-cp311-abi3-manylinux_2_17_aarch64.manylinux2014_aarch64.whl"
+TUI = "voltyard_tui-0.1.0-py3-none-any.whl"
+TRACKED = ["python/voltyard/__init__.py", "python/voltyard/ocpp/codec.py", "tui/src/voltyard_tui/__init__.py"]
+
+
+def clean_wheels(dist: Path) -> None:
+    for filename, machine in ((CORE_X86, 62), (CORE_ARM, 183)):
+        make_wheel(
+            dist,
+            filename,
+            {
+                "voltyard/__init__.py": b"",
+                "voltyard/ocpp/codec.py": b"",
+                "voltyard/_native.abi3.so": elf_header(machine) + bytes(64),
+            },
+        )
+    make_wheel(dist, TUI, {"voltyard_tui/__init__.py": b""})
+
+
+def test_check_wheels_passes_clean_wheels_and_prints_tags_and_sizes(tmp_path: Path) -> None:
+    dist = tmp_path / "dist"
+    clean_wheels(dist)
+    proc = check_wheels(dist, TRACKED)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert [line.split()[0] for line in lines] == [
+        "cp311-abi3-manylinux_2_17_aarch64.manylinux2014_aarch64",
+        "cp311-abi3-manylinux_2_17_x86_64.manylinux2014_x86_64",
+        "py3-none-any",
+    ]
+    assert all(" KiB " in line for line in lines), lines
+
+
+@pytest.mark.parametrize(
+    ("filename", "name", "data", "why"),
+    [
+        (CORE_X86, "voltyard/tests/test_codec.py", b"", "is a test, fixture or build leftover"),
+        (CORE_X86, "voltyard/fixtures/frames/boot.json", b"{}", "is a test, fixture or build leftover"),
+        (CORE_X86, "voltyard/conftest.py", b"", "is a test, fixture or build leftover"),
+        (CORE_X86, "voltyard/__pycache__/cli.cpython-311.pyc", b"", "is a test, fixture or build leftover"),
+        (CORE_X86, "voltyard/ocpp/codec.py.orig", b"", "is a test, fixture or build leftover"),
+        (TUI, "voltyard_tui/app.py.rej", b"", "is a test, fixture or build leftover"),
+        (CORE_X86, "voltyard/scratch.py", b"", "is not a file git tracks (python/voltyard/scratch.py)"),
+        (TUI, "voltyard_tui/notes.txt", b"", "is not a file git tracks (tui/src/voltyard_tui/notes.txt)"),
+        (CORE_X86, "voltyard/other.abi3.so", elf_header(62), "extensions"),
+        (TUI, "voltyard_tui/_speedups.abi3.so", elf_header(62), "a pure wheel with extensions"),
+    ],
+)
+def test_check_wheels_refuses_leftovers(
+    tmp_path: Path, filename: str, name: str, data: bytes, why: str
+) -> None:
+    dist = tmp_path / "dist"
+    clean_wheels(dist)
+    wheel = dist / filename
+    with zipfile.ZipFile(wheel, "a") as zf:
+        zf.writestr(name, data)
+    proc = check_wheels(dist, TRACKED)
+    assert proc.returncode == 1
+    assert f"{filename}: " in proc.stderr, proc.stderr
+    assert why in proc.stderr, proc.stderr
+    assert proc.stderr.count("\n  ") == 1, proc.stderr
+
+
+def test_check_wheels_refuses_an_extension_of_the_wrong_architecture(tmp_path: Path) -> None:
+    dist = tmp_path / "dist"
+    clean_wheels(dist)
+    # An x86_64 extension in the aarch64 wheel: what a cross build that silently built for the host gives.
+    make_wheel(dist, CORE_ARM, {"voltyard/_native.abi3.so": elf_header(62)})
+    proc = check_wheels(dist, TRACKED)
+    assert proc.returncode == 1
+    assert f"{CORE_ARM}: voltyard/_native.abi3.so has ELF machine 62, expected aarch64" in proc.stderr
