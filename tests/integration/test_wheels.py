@@ -1,7 +1,7 @@
 """The release wheels, built by scripts/build-wheels.sh and installed where no Rust toolchain is.
 
-Builds the wheels into a temporary directory (voltyard for x86_64 and aarch64, voltyard-tui), checks
-the voltyard wheels' tags (abi3, manylinux2014) and contents, installs the host's wheels into a fresh
+Builds the host's wheels into a temporary directory (voltyard for this machine's architecture,
+voltyard-tui), checks the voltyard wheel's tags (abi3, manylinux2014) and contents, installs them into a fresh
 venv with a PATH that has no cargo or rustc, and uses them from there: the native module must be the
 one inside the venv, and it must decode a frame. The aarch64 wheel is run by
 scripts/test-wheel-aarch64.sh (docs/building.md). The content check of scripts/check-wheels.py is
@@ -26,7 +26,6 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 BUILD_SCRIPT = ROOT / "scripts" / "build-wheels.sh"
 CHECK_SCRIPT = ROOT / "scripts" / "check-wheels.py"
-ARCHES = ("x86_64", "aarch64")
 RUST_TOOLS = ("cargo", "rustc", "rustup")
 MANYLINUX2014 = ("manylinux_2_17_", "manylinux2014_")
 
@@ -108,17 +107,20 @@ def one_wheel(out_dir: Path, pattern: str) -> Path:
 
 
 @pytest.mark.slow
-# A hang guard: two cold release builds (fat LTO) on a busy 2-core machine take minutes each.
-@pytest.mark.timeout(2400)
+# A hang guard: a cold release build (fat LTO) on a busy 2-core machine takes minutes.
+@pytest.mark.timeout(1200)
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the wheels are built for Linux")
 def test_release_wheels_install_and_run_without_rust(tmp_path: Path) -> None:
     out_dir = tmp_path / "dist"
     started = time.monotonic()
     # Run from an unrelated directory with a relative OUT_DIR: the script must find the repository itself.
-    run(["bash", BUILD_SCRIPT, "dist"], cwd=tmp_path)
+    # The host's wheel only: the aarch64 one (a second cold build, and the target's standard library from
+    # rustup) is built and run on emulated arm64 by scripts/test-wheel-aarch64.sh before each release.
+    env = {**os.environ, "WHEEL_TARGETS": f"{platform.machine()}-unknown-linux-gnu"}
+    run(["bash", BUILD_SCRIPT, "dist"], env=env, cwd=tmp_path)
     print(f"build-wheels.sh: {time.monotonic() - started:.1f} s")
 
-    cores = {arch: one_wheel(out_dir, f"voltyard-*-manylinux*_{arch}.whl") for arch in ARCHES}
+    cores = {arch: one_wheel(out_dir, f"voltyard-*-manylinux*_{arch}.whl") for arch in (platform.machine(),)}
     tui = one_wheel(out_dir, "voltyard_tui-*.whl")
     assert sorted(out_dir.glob("voltyard*.whl")) == sorted([*cores.values(), tui])
 
