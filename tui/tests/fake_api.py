@@ -229,6 +229,18 @@ class Request:
 
 
 @dataclass
+class Answer:
+    """One answer the fake gave (the contract test checks each against the appliance's OpenAPI document)."""
+
+    method: str
+    path: str
+    status: int
+    content_type: str
+    body: bytes | None
+    """None for a streamed answer (the WebSocket upgrade); the bytes of every other answer."""
+
+
+@dataclass
 class FakeApi:
     """The API's state and handlers; see the module docstring."""
 
@@ -253,6 +265,7 @@ class FakeApi:
     """action -> the charger's answer (default {"status": "Accepted"})."""
     queued_errors: list[tuple[int, str, str, dict[str, Any]]] = field(default_factory=list)
     requests: list[Request] = field(default_factory=list)
+    replies: list[Answer] = field(default_factory=list)
     clients: list[_Client] = field(default_factory=list)
     stream_opened: asyncio.Condition | None = None
     gate: asyncio.Event | None = None
@@ -313,7 +326,7 @@ class FakeApi:
     # -- the app --
 
     def app(self) -> web.Application:
-        app = web.Application(middlewares=[self._auth])
+        app = web.Application(middlewares=[self._record, self._auth])
         r = app.router
         r.add_get("/api/v1/health", self.health)
         r.add_get("/api/v1/site", self.get_site)
@@ -339,6 +352,20 @@ class FakeApi:
         r.add_get("/api/v1/cabinet", self.get_cabinet)
         r.add_get("/api/v1/stream", self.stream)
         return app
+
+    @web.middleware
+    async def _record(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        response: web.StreamResponse = await handler(request)
+        body: bytes | None = None
+        if isinstance(response, web.Response):  # every answer but the stream's: the bytes sent (b"" for none)
+            body = response.body if isinstance(response.body, bytes) else b""
+            assert response.body is None or isinstance(response.body, bytes), (
+                "a payload the check cannot read"
+            )
+        self.replies.append(
+            Answer(request.method, request.path, response.status, response.content_type, body)
+        )
+        return response
 
     @web.middleware
     async def _auth(self, request: web.Request, handler: Any) -> web.StreamResponse:
