@@ -268,6 +268,8 @@ class FakeApi:
     replies: list[Answer] = field(default_factory=list)
     clients: list[_Client] = field(default_factory=list)
     stream_opened: asyncio.Condition | None = None
+    arrived: asyncio.Condition | None = None
+    """Notified on every request the fake receives (tests wait on it rather than polling `requests`)."""
     gate: asyncio.Event | None = None
     """When set by a test, commands and acknowledgements wait for it to open (a request in flight)."""
 
@@ -303,6 +305,12 @@ class FakeApi:
         assert self.stream_opened is not None, "the server has not started"
         async with self.stream_opened:
             await self.stream_opened.wait_for(lambda: sum(c.kinds == kinds for c in self.clients) >= count)
+
+    async def wait_requests(self, method: str, path: str, count: int = 1) -> None:
+        """Until the fake has received `count` requests of `method` on `path`."""
+        assert self.arrived is not None, "the server has not started"
+        async with self.arrived:
+            await self.arrived.wait_for(lambda: len(self.calls(method, path)) >= count)
 
     def record(
         self, kind: str, charger_id: str | None, data: dict[str, Any], when: float = T0
@@ -378,6 +386,9 @@ class FakeApi:
             except ValueError:
                 return error(400, "bad_request", "body is not JSON")
         self.requests.append(Request(request.method, request.path, dict(request.query), body))
+        if self.arrived is not None:
+            async with self.arrived:
+                self.arrived.notify_all()
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "bearer" or token not in (OPERATOR, READONLY):
             return error(401, "unauthorized", "a valid bearer token is required (see docs/api.md)")
@@ -736,6 +747,7 @@ class FakeApiServer:
 
     async def start(self) -> None:
         self.fake.stream_opened = asyncio.Condition()
+        self.fake.arrived = asyncio.Condition()
         self._runner = web.AppRunner(self.fake.app(), shutdown_timeout=0.5)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", self.port, reuse_address=True)
