@@ -137,7 +137,10 @@ async def test_commands_wait_for_boot_then_go_in_order(appliance) -> None:
         second = asyncio.ensure_future(
             appliance.commands.call("CP-LATE", "Reset", {"type": "Hard"}, timeout=10)
         )
-        await asyncio.sleep(0.2)
+        # A round trip after the commands were queued: a command sent at once would have reached the
+        # charger before this answer (one socket, in order). The Heartbeat of a charger that has not
+        # booted does not mark it as running.
+        await peer.call(call.Heartbeat())
         assert peer.received == []  # nothing sent before the charger booted
         await peer.call(call.BootNotification(charge_point_model="M", charge_point_vendor="V"))
         assert (await first)["status"] == "Accepted"

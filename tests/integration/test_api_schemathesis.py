@@ -7,9 +7,13 @@ from __future__ import annotations
 import asyncio
 import sys
 
+import pytest
+
 from tests.server_process import ServerProcess
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(300)  # 30 examples on every route of the document: a minute, more on a busy machine
 async def test_schemathesis_finds_no_failure(tmp_path) -> None:
     server = ServerProcess(tmp_path / "data")
     await server.start()

@@ -27,13 +27,26 @@ def cabinet_table(channel: str) -> dict[str, object]:
     }
 
 
-async def wait_event(events: list[Event], predicate, timeout: float = 15.0) -> Event:
-    async with asyncio.timeout(timeout):
+class Seen(list[Event]):
+    """The appliance's events, in order; `arrived` is set on each one (waits wake on events, not a timer)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.arrived = asyncio.Event()
+
+    def __call__(self, event: Event) -> None:
+        self.append(event)
+        self.arrived.set()
+
+
+async def wait_event(events: Seen, predicate, timeout: float = 30.0) -> Event:
+    async with asyncio.timeout(timeout):  # a hang guard only
         while True:
             for event in events:
                 if predicate(event):
                     return event
-            await asyncio.sleep(0.02)
+            events.arrived.clear()
+            await events.arrived.wait()
 
 
 async def test_autocharge_session_is_a_stored_transaction(appliance_config) -> None:
@@ -43,8 +56,8 @@ async def test_autocharge_session_is_a_stored_transaction(appliance_config) -> N
     await sim.start()
     appliance = Appliance(config)
     await appliance.start()
-    seen: list[Event] = []
-    appliance.events.subscribe(seen.append)
+    seen = Seen()
+    appliance.events.subscribe(seen)
     try:
         mac_tag = "MAC02005E100001"
         await appliance.services.authorization.put_tag(IdTag(mac_tag))

@@ -21,7 +21,9 @@ from tests.server_process import ServerProcess
 CHARGERS = 40
 
 
-async def charger_loop(port: int, index: int, started: dict[int, str], stopped: set[int]) -> None:
+async def charger_loop(
+    port: int, index: int, started: dict[int, str], stopped: set[int], progress: asyncio.Event
+) -> None:
     charger_id = f"CRASH-{index}"
     url = f"ws://127.0.0.1:{port}/ocpp/{charger_id}"
     with contextlib.suppress(websockets.ConnectionClosed, OSError):
@@ -43,6 +45,7 @@ async def charger_loop(port: int, index: int, started: dict[int, str], stopped: 
                     f"t{n}", "StopTransaction", {"transactionId": tx, "meterStop": n + 1, "timestamp": stamp}
                 )
                 stopped.add(tx)
+                progress.set()
 
 
 async def test_sigkill_under_load_loses_no_acknowledged_transaction(tmp_path) -> None:
@@ -50,10 +53,15 @@ async def test_sigkill_under_load_loses_no_acknowledged_transaction(tmp_path) ->
     port = await server.start()
     started: dict[int, str] = {}
     stopped: set[int] = set()
-    fleet = [asyncio.ensure_future(charger_loop(port, i, started, stopped)) for i in range(CHARGERS)]
+    progress = asyncio.Event()
+    fleet = [
+        asyncio.ensure_future(charger_loop(port, i, started, stopped, progress)) for i in range(CHARGERS)
+    ]
     # Kill once the load is well under way, at a moment no one chose.
-    while len(stopped) < 200:
-        await asyncio.sleep(0.05)
+    async with asyncio.timeout(60):  # a hang guard only
+        while len(stopped) < 200:
+            progress.clear()
+            await progress.wait()
     await asyncio.sleep(random.uniform(0.0, 0.5))
     server.kill()
     await asyncio.gather(*fleet)

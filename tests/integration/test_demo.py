@@ -5,7 +5,10 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
 
+
+@pytest.mark.slow  # the whole demo: server, API and fleet processes
 def test_headless_demo_runs_a_scenario_and_stops_cleanly(tmp_path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "voltyard.cli", "demo", "--no-tui", "--chargers", "3", "--connectors", "1",

@@ -190,6 +190,7 @@ def excursions(samples: list[Sample]) -> list[tuple[float, float, float]]:
     return runs
 
 
+@pytest.mark.slow  # a 24 s scenario in real time
 async def test_site_limit_holds_through_churn_and_a_halving(appliance, tmp_path: Path) -> None:
     loop = asyncio.get_running_loop()
     await appliance.site.set_limit(LIMIT_KW)

@@ -12,6 +12,7 @@ import itertools
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
 from voltyard.can.config import BusConfig, CabinetConfig
 from voltyard.runtime import Appliance
 from voltyard.sim.ev import EvProfile
@@ -49,6 +50,7 @@ class MeteredCabinet:
         return self.appliance.cabinet_power.measured_kw()
 
 
+@pytest.mark.slow  # a scenario in real time
 async def test_site_limit_holds_with_the_cabinet_and_chargers(appliance_config, tmp_path: Path) -> None:
     channel = f"voltyard-site-{next(_channels)}"
     cabinet = CabinetConfig.from_mapping({

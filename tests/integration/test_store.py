@@ -197,17 +197,15 @@ class _Fatal(BaseException):
 async def test_a_writer_that_stops_says_so_and_refuses_every_later_write(tmp_path: Path) -> None:
     writer = await started(tmp_path / "v.db")
     heard: list[BaseException] = []
-    writer.when_stopped(heard.append)
+    told = asyncio.Event()
+    writer.when_stopped(lambda error: (heard.append(error), told.set()))
 
     def fatal(conn: sqlite3.Connection) -> None:
         raise _Fatal("injected")
 
     with pytest.raises(StoreError, match="writer has stopped: injected"):
         await writer.durable(fatal)
-    for _ in range(100):  # the callbacks run on the loop, right after the failed write is settled
-        if heard:
-            break
-        await asyncio.sleep(0.01)
+    await asyncio.wait_for(told.wait(), 30)  # the callbacks run on the loop, after the failed write settled
     assert [str(error) for error in heard] == ["injected"]
     assert not writer.running
     assert isinstance(writer.stopped_error, _Fatal)

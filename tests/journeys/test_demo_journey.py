@@ -15,6 +15,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.journeys.appliance import voltyard, voltyard_bin
 
 BANNER = re.compile(r"voltyard demo: control API (http://\S+/api/v1) \(operator token in (\S+)\)")
@@ -26,6 +28,8 @@ def _get(api: str, token: str, path: str) -> Any:
         return json.loads(response.read())
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(180)  # the demo runs its full 60 s and must exit 0 by itself: that is what it checks
 def test_demo_charges_cars_and_the_cabinet_within_a_minute_and_exits_0(tmp_path: Path) -> None:
     data = tmp_path / "demo"
     process = subprocess.Popen(

@@ -85,13 +85,11 @@ async def until(app: VoltyardApp, condition: Callable[[], bool], timeout: float 
 
 
 async def requested(fake: FakeApi, method: str, path: str, count: int = 1, timeout: float = WAIT) -> None:
-    """Until the fake has received `count` such requests (a request is not a state change: look, briefly)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while len(fake.calls(method, path)) < count:
-        if loop.time() > deadline:
-            raise TimeoutError(f"{method} {path} was not requested {count} time(s)")
-        await asyncio.sleep(0.01)
+    """Until the fake has received `count` such requests (it notifies on each one it receives)."""
+    try:
+        await asyncio.wait_for(fake.wait_requests(method, path, count), timeout)
+    except TimeoutError:
+        raise TimeoutError(f"{method} {path} was not requested {count} time(s)") from None
 
 
 async def frame_seen(app: VoltyardApp, condition: Callable[[Event], bool], timeout: float = WAIT) -> Event:

@@ -229,6 +229,18 @@ class Request:
 
 
 @dataclass
+class Answer:
+    """One answer the fake gave (the contract test checks each against the appliance's OpenAPI document)."""
+
+    method: str
+    path: str
+    status: int
+    content_type: str
+    body: bytes | None
+    """None for a streamed answer (the WebSocket upgrade); the bytes of every other answer."""
+
+
+@dataclass
 class FakeApi:
     """The API's state and handlers; see the module docstring."""
 
@@ -253,8 +265,11 @@ class FakeApi:
     """action -> the charger's answer (default {"status": "Accepted"})."""
     queued_errors: list[tuple[int, str, str, dict[str, Any]]] = field(default_factory=list)
     requests: list[Request] = field(default_factory=list)
+    replies: list[Answer] = field(default_factory=list)
     clients: list[_Client] = field(default_factory=list)
     stream_opened: asyncio.Condition | None = None
+    arrived: asyncio.Condition | None = None
+    """Notified on every request the fake receives (tests wait on it rather than polling `requests`)."""
     gate: asyncio.Event | None = None
     """When set by a test, commands and acknowledgements wait for it to open (a request in flight)."""
 
@@ -291,6 +306,12 @@ class FakeApi:
         async with self.stream_opened:
             await self.stream_opened.wait_for(lambda: sum(c.kinds == kinds for c in self.clients) >= count)
 
+    async def wait_requests(self, method: str, path: str, count: int = 1) -> None:
+        """Until the fake has received `count` requests of `method` on `path`."""
+        assert self.arrived is not None, "the server has not started"
+        async with self.arrived:
+            await self.arrived.wait_for(lambda: len(self.calls(method, path)) >= count)
+
     def record(
         self, kind: str, charger_id: str | None, data: dict[str, Any], when: float = T0
     ) -> dict[str, Any]:
@@ -313,7 +334,7 @@ class FakeApi:
     # -- the app --
 
     def app(self) -> web.Application:
-        app = web.Application(middlewares=[self._auth])
+        app = web.Application(middlewares=[self._record, self._auth])
         r = app.router
         r.add_get("/api/v1/health", self.health)
         r.add_get("/api/v1/site", self.get_site)
@@ -341,6 +362,20 @@ class FakeApi:
         return app
 
     @web.middleware
+    async def _record(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        response: web.StreamResponse = await handler(request)
+        body: bytes | None = None
+        if isinstance(response, web.Response):  # every answer but the stream's: the bytes sent (b"" for none)
+            body = response.body if isinstance(response.body, bytes) else b""
+            assert response.body is None or isinstance(response.body, bytes), (
+                "a payload the check cannot read"
+            )
+        self.replies.append(
+            Answer(request.method, request.path, response.status, response.content_type, body)
+        )
+        return response
+
+    @web.middleware
     async def _auth(self, request: web.Request, handler: Any) -> web.StreamResponse:
         body = None
         if request.can_read_body and request.content_type == "text/csv":
@@ -351,6 +386,9 @@ class FakeApi:
             except ValueError:
                 return error(400, "bad_request", "body is not JSON")
         self.requests.append(Request(request.method, request.path, dict(request.query), body))
+        if self.arrived is not None:
+            async with self.arrived:
+                self.arrived.notify_all()
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "bearer" or token not in (OPERATOR, READONLY):
             return error(401, "unauthorized", "a valid bearer token is required (see docs/api.md)")
@@ -709,6 +747,7 @@ class FakeApiServer:
 
     async def start(self) -> None:
         self.fake.stream_opened = asyncio.Condition()
+        self.fake.arrived = asyncio.Condition()
         self._runner = web.AppRunner(self.fake.app(), shutdown_timeout=0.5)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", self.port, reuse_address=True)

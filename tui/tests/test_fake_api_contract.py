@@ -10,13 +10,15 @@ key in the fake's answers, so a field renamed on one side fails here.
 from __future__ import annotations
 
 import copy
+import json
 import re
 from pathlib import Path
 from typing import Any
 
+import msgpack
 import pytest
 from aiohttp import ClientSession
-from fake_api import OPERATOR, T0, FakeApi, FakeApiServer, category, iso
+from fake_api import OPERATOR, T0, Answer, FakeApi, FakeApiServer, category, iso
 
 from voltyard_tui.client import ApiClient
 
@@ -165,6 +167,27 @@ WALK: list[tuple[str, str, dict[str, str], Any]] = [
 ]
 
 
+def check_answer(answer: Answer) -> str:
+    """One answer of the fake against the document: its status is documented for its route, and its body is
+    valid for what the document gives for that status (none where the document gives no content).
+    The documented route it served is returned."""
+    doc_path, op = operation(answer.method, answer.path)
+    where = f"{answer.method} {answer.path} -> {answer.status}"
+    documented = op["responses"].get(str(answer.status))
+    assert documented is not None, f"{where}: status {answer.status} is not documented"
+    if answer.body is None:  # the stream's upgrade: its frames are checked by their own test
+        assert answer.status == 101, f"{where}: a streamed answer other than the WebSocket upgrade"
+        return doc_path
+    if "content" not in documented:
+        assert not answer.body, f"{where}: the document gives no body, the fake sent {answer.body[:80]!r}"
+        return doc_path
+    schema = documented["content"].get(answer.content_type, {}).get("schema")
+    assert schema is not None, f"{where}: {answer.content_type} is not documented"
+    text = answer.body.decode()
+    validate(json.loads(text) if answer.content_type == "application/json" else text, schema, where)
+    return doc_path
+
+
 async def _call(session: ClientSession, base: str, method: str, path: str, query: dict[str, str], body: Any):
     headers = {"Authorization": f"Bearer {OPERATOR}"}
     kwargs: dict[str, Any] = {"params": query, "headers": headers}
@@ -184,23 +207,14 @@ async def test_every_answer_of_the_fake_matches_the_document():
     fake.add_pending("NEW-0001")
     server = FakeApiServer(fake)
     await server.start()
-    walked: set[str] = set()
     try:
         async with ClientSession() as session:
             for method, path, query, body in WALK:
-                status, content_type, payload = await _call(session, server.url, method, path, query, body)
-                doc_path, op = operation(method, f"{API}{path}")
-                where = f"{method} {path} {query or ''} -> {status}"
-                documented = op["responses"].get(str(status))
-                assert documented is not None, f"{where}: status {status} is not documented"
-                walked.add(f"{method} {_shape(doc_path)}")
-                if "content" not in documented:
-                    continue
-                schema = documented["content"].get(content_type, {}).get("schema")
-                assert schema is not None, f"{where}: {content_type} is not documented"
-                validate(payload, schema, where)
+                await _call(session, server.url, method, path, query, body)
     finally:
         await server.stop()
+    assert len(fake.replies) == len(WALK), "an answer of the walk was not recorded"
+    walked = {f"{a.method} {_shape(check_answer(a))}" for a in fake.replies}
     served = {f"{m} {_shape(DOC_PATHS[_shape(p)])}" for m, p in fake_routes() if not p.endswith("/stream")}
     assert served <= walked, f"routes of the fake this test does not walk: {sorted(served - walked)}"
 
@@ -240,6 +254,9 @@ async def test_what_the_console_sends_matches_the_documented_bodies(tmp_path: Pa
     finally:
         await client.close()
         await server.stop()
+    assert len(fake.replies) == len(fake.requests), "an answer to the console was not recorded"
+    for answer in fake.replies:  # what the console got back, as well as what it sent
+        check_answer(answer)
     for request in fake.requests:
         where = f"{request.method} {request.path}"
         _, op = operation(request.method, request.path)
@@ -255,6 +272,34 @@ async def test_what_the_console_sends_matches_the_documented_bodies(tmp_path: Pa
             media = "text/csv" if isinstance(request.body, str) else "application/json"
             assert media in content, f"{where}: {media} body is not documented"
             validate(request.body, content[media]["schema"], f"{where} body")
+
+
+async def test_every_frame_of_the_fakes_stream_matches_the_document():
+    """The stream's frames are the document's Event without `seq` (docs/api.md: live events are published
+    before they are committed; the sequenced log is read over REST): every event of the fake, pushed,
+    is checked strictly."""
+    frame = copy.deepcopy(COMPONENTS["schemas"]["Event"])
+    frame["required"] = [k for k in frame["required"] if k != "seq"]
+    frame["properties"].pop("seq")
+    fake = FakeApi.with_site()
+    assert fake.events, "the fake's site has no events to push"
+    server = FakeApiServer(fake)
+    await server.start()
+    try:
+        async with (
+            ClientSession() as session,
+            session.ws_connect(
+                f"{server.url}{API}/stream", headers={"Authorization": f"Bearer {OPERATOR}"}
+            ) as ws,
+        ):
+            await fake.wait_stream()
+            for item in fake.events:
+                assert await fake.push(item["kind"], item["charger_id"], item["data"]) == 1
+                message = await ws.receive_bytes(timeout=30)
+                validate(msgpack.unpackb(message), frame, f"stream frame of {item['kind']}")
+    finally:
+        await server.stop()
+    assert [check_answer(a) for a in fake.replies] == [f"{API}/stream"]
 
 
 def test_this_check_reads_the_document_it_means():
