@@ -13,7 +13,7 @@ from ocpp.v16 import call, call_result
 from voltyard.api.app import create_app
 from voltyard.api.openapi import DOCUMENT
 from voltyard.api.tokens import ensure_tokens
-from voltyard.events import COMMAND_ORIGIN
+from voltyard.events.kinds import COMMAND_ORIGIN
 
 from tests.e2e.peer import connected_peer
 
