@@ -87,7 +87,7 @@ async def test_an_operators_day(appliance: RunningAppliance) -> None:
         )
         assert audit["category"] == "operator"
         assert audit["data"]["operator"] == "olga"
-        assert audit["data"]["limit_kw"] == 150
+        assert audit["data"]["limitKw"] == 150
 
         # A ground fault: an alert, seen among the alerts whatever else happened, and acknowledged.
         await charger.call(

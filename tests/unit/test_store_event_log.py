@@ -83,5 +83,6 @@ def test_an_acknowledgement_logged_before_camel_case_keys_still_counts(db: sqlit
     _add(db, "AlertAcknowledged", {"alert_seq": seq, "operator": "ana"})
     assert [state.event.seq for state in event_log.alerts(db, CATEGORY_CASE, "open", 10)] == []
     found = event_log.alert(db, CATEGORY_CASE, seq)
-    assert found is not None and found.acknowledged_by == "ana"
+    assert found is not None
+    assert found.acknowledged_by == "ana"
     assert event_log.acknowledge_alert(db, CATEGORY_CASE, seq, "bo", 6.0) == "acknowledged"
