@@ -38,7 +38,8 @@ from voltyard.domain.health import Health
 from voltyard.domain.site import Site
 from voltyard.domain.transactions import ClockSkew, Transactions
 from voltyard.errors import StoreError, VoltyardError
-from voltyard.events import Event, EventBus
+from voltyard.events.bus import EventBus
+from voltyard.events.kinds import PlanComputed, SiteLimitChanged, Warning
 from voltyard.gateway.admission import AuthThrottle
 from voltyard.gateway.authentication import Authenticator
 from voltyard.gateway.server import Gateway
@@ -112,11 +113,7 @@ class Appliance:
         # The store cannot record this alert any more: it goes to live listeners; /health says degraded.
         self.store.when_stopped(
             lambda error: events.notify(
-                Event(
-                    "Warning",
-                    None,
-                    {"kind": "StoreWriterStopped", "error": f"{type(error).__name__}: {error}"},
-                )
+                Warning(None, "StoreWriterStopped", error=f"{type(error).__name__}: {error}")
             )
         )
         chargers = Chargers(config.ocpp, self.store, events)
@@ -262,7 +259,7 @@ class Appliance:
 
         def publish_plan(plan: Plan) -> None:
             if events.want_live:  # ten a second: built only while a stream client listens
-                events.live(Event("PlanComputed", None, plan_to_dict(plan)))
+                events.live(PlanComputed(None, **plan_to_dict(plan)))
 
         share = 0.0 if self.config.power_enabled else self.site.limit_kw
         cabinet_power = CabinetPower(cabinet.link, publish_plan, cabinet_share_kw=share)
@@ -271,8 +268,8 @@ class Appliance:
         if not self.config.power_enabled:
             events.subscribe(
                 lambda event: (
-                    cabinet_power.set_cabinet_share(event.data["limit_kw"])
-                    if event.kind == "SiteLimitChanged"
+                    cabinet_power.set_cabinet_share(event.limit_kw)
+                    if isinstance(event, SiteLimitChanged)
                     else None
                 )
             )

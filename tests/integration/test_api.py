@@ -13,7 +13,7 @@ from ocpp.v16 import call, call_result
 from voltyard.api.app import create_app
 from voltyard.api.openapi import DOCUMENT
 from voltyard.api.tokens import ensure_tokens
-from voltyard.events import COMMAND_ORIGIN
+from voltyard.events.kinds import COMMAND_ORIGIN
 
 from tests.e2e.peer import connected_peer
 
@@ -588,7 +588,7 @@ async def test_site_limit_change_is_audited_in_the_operator_category(api, applia
     (changed,) = [e for e in page["items"] if e["kind"] == "SiteLimitChanged"]
     assert changed["category"] == "operator"
     assert changed["data"]["operator"] == "alice"
-    assert changed["data"]["limit_kw"] == 120
+    assert changed["data"]["limitKw"] == 120
 
 
 async def test_a_rejected_authorize_raises_an_event(api, appliance) -> None:
@@ -600,7 +600,7 @@ async def test_a_rejected_authorize_raises_an_event(api, appliance) -> None:
     page = await json_of(await api.get("/api/v1/events?category=charger", headers=api.reader))
     (rejected,) = [e for e in page["items"] if e["kind"] == "AuthorizeRejected"]
     assert rejected["charger_id"] == "CP-AU"
-    assert rejected["data"] == {"id_tag": "STRANGER", "status": "Invalid"}
+    assert rejected["data"] == {"idTag": "STRANGER", "status": "Invalid"}
 
 
 async def test_events_latest_backlog_and_categories(api, appliance) -> None:
@@ -679,7 +679,7 @@ async def test_alerts_are_listed_and_acknowledged_once(api, appliance) -> None:
     await appliance.store.flush()
     audit = await json_of(await api.get("/api/v1/events?category=operator", headers=api.reader))
     assert [e["data"] for e in audit["items"] if e["kind"] == "AlertAcknowledged"] == [
-        {"alert_seq": alert["seq"], "operator": "bob"}
+        {"alertSeq": alert["seq"], "operator": "bob"}
     ]
 
 
@@ -703,7 +703,7 @@ async def test_command_answers_are_recorded_by_who_sent_them(api, appliance) -> 
     assert answered["data"]["action"] == "ClearCache"
     assert answered["data"]["status"] == "Rejected"
     (sent,) = [e for e in operator["items"] if e["kind"] == "CommandSent"]
-    assert answered["data"]["message_id"] == sent["data"]["messageId"]
+    assert answered["data"]["messageId"] == sent["data"]["messageId"]
     power = await json_of(await api.get("/api/v1/events?category=power", headers=api.reader))
     assert {(e["kind"], e["data"]["action"]) for e in power["items"]} == {
         ("CommandSent", "UnlockConnector"),

@@ -11,7 +11,7 @@ from dataclasses import replace
 
 from voltyard.can.config import BusConfig, CabinetConfig
 from voltyard.domain.authorization import IdTag
-from voltyard.events import Event
+from voltyard.events.kinds import Event
 from voltyard.runtime import Appliance
 from voltyard.sim.ev import EvProfile
 from voltyard.sim.plc import PlcSimulator
@@ -65,8 +65,8 @@ async def test_autocharge_session_is_a_stored_transaction(appliance_config) -> N
         started = await wait_event(
             seen, lambda e: e.kind == "TransactionStarted" and e.charger_id == "CABINET"
         )
-        assert started.data["idTag"] == mac_tag
-        assert started.data["connectorId"] == 1
+        assert started.data()["idTag"] == mac_tag
+        assert started.data()["connectorId"] == 1
         assert appliance.cabinet_view()["guns"][0]["status"] == "Charging"
         assert appliance.services.chargers.get("CABINET").connectors[1].status in ("Preparing", "Charging")
         # The EV finishes: the transaction stops in the store with the meter register.
@@ -75,28 +75,28 @@ async def test_autocharge_session_is_a_stored_transaction(appliance_config) -> N
         stopped = await wait_event(
             seen, lambda e: e.kind == "TransactionStopped" and e.charger_id == "CABINET"
         )
-        assert stopped.data["transactionId"] == started.data["transactionId"]
+        assert stopped.data()["transactionId"] == started.data()["transactionId"]
         # A remote start on the other gun, through the same command service as any charger (its EV's MAC
         # is blocked now, so AutoCharge does not start it first).
         await appliance.services.authorization.put_tag(IdTag(mac_tag, "Blocked"))
         sim.plcs[4].ev.plug()
-        await wait_event(seen, lambda e: e.kind == "ConnectorStatusChanged" and e.data["connectorId"] == 2
-                         and e.data["status"] == "Preparing")  # fmt: skip
+        await wait_event(seen, lambda e: e.kind == "ConnectorStatusChanged" and e.data()["connectorId"] == 2
+                         and e.data()["status"] == "Preparing")  # fmt: skip
         answer = await appliance.commands.call(
             "CABINET", "RemoteStartTransaction", {"idTag": "OPERATOR", "connectorId": 2}
         )
         assert answer == {"status": "Accepted"}
         second = await wait_event(
-            seen, lambda e: e.kind == "TransactionStarted" and e.data["connectorId"] == 2
+            seen, lambda e: e.kind == "TransactionStarted" and e.data()["connectorId"] == 2
         )
         answer = await appliance.commands.call(
-            "CABINET", "RemoteStopTransaction", {"transactionId": second.data["transactionId"]}
+            "CABINET", "RemoteStopTransaction", {"transactionId": second.data()["transactionId"]}
         )
         assert answer == {"status": "Accepted"}
         await wait_event(
             seen,
             lambda e: (
-                e.kind == "TransactionStopped" and e.data["transactionId"] == second.data["transactionId"]
+                e.kind == "TransactionStopped" and e.data()["transactionId"] == second.data()["transactionId"]
             ),
         )
         await appliance.store.flush()

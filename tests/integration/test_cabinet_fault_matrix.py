@@ -30,7 +30,7 @@ import pytest
 from voltyard.can.config import BusConfig, CabinetConfig
 from voltyard.can.listener import FaultKind
 from voltyard.domain.authorization import IdTag
-from voltyard.events import Event
+from voltyard.events.kinds import Event
 from voltyard.runtime import Appliance
 from voltyard.sim.ev import EvProfile
 from voltyard.sim.plc import PlcSimulator
@@ -103,7 +103,7 @@ class Recorder:
                     self._arrived.clear()
                     await self._arrived.wait()
         except TimeoutError:
-            kinds = [(e.kind, e.data) for e in self.events if e.kind != "MeterValues"]
+            kinds = [(e.kind, e.data()) for e in self.events if e.kind != "MeterValues"]
             raise AssertionError(f"no matching event within {timeout} s; events: {kinds}") from None
 
     def of(self, kind: str) -> list[Event]:
@@ -112,7 +112,7 @@ class Recorder:
 
 def status_is(status: str) -> Callable[[Event], bool]:
     return lambda e: (
-        e.kind == "ConnectorStatusChanged" and e.charger_id == CHARGER and e.data["status"] == status
+        e.kind == "ConnectorStatusChanged" and e.charger_id == CHARGER and e.data()["status"] == status
     )
 
 
@@ -187,25 +187,27 @@ async def test_fault_is_named_by_its_cause(site: Site, fault: Fault, phase: str)
         inject(site, fault)
         if fault.injection == "ignore_commands":
             answer = await site.appliance.commands.call(
-                CHARGER, "RemoteStopTransaction", {"transactionId": started.data["transactionId"]}
+                CHARGER, "RemoteStopTransaction", {"transactionId": started.data()["transactionId"]}
             )
             assert answer == {"status": "Accepted"}
 
-    alert = await seen.wait_for(lambda e: e.kind == "Alert" and e.data.get("kind") == "GunFault")
+    alert = await seen.wait_for(lambda e: e.kind == "Alert" and e.data().get("kind") == "GunFault")
     faulted = await seen.wait_for(status_is("Faulted"))
     stopped = await seen.wait_for(
-        lambda e: e.kind == "TransactionStopped" and e.data["transactionId"] == started.data["transactionId"]
+        lambda e: (
+            e.kind == "TransactionStopped" and e.data()["transactionId"] == started.data()["transactionId"]
+        )
     )
     if reason == "EmergencyStop":
         warning = await seen.wait_for(lambda e: e.kind == "Warning" and e.charger_id == CHARGER)
-        assert warning.data == {"kind": "EmergencyStop", "transactionId": started.data["transactionId"]}
+        assert warning.data() == {"kind": "EmergencyStop", "transactionId": started.data()["transactionId"]}
     await site.shutdown()  # every response to the stop has been made
 
-    assert alert.data["fault"] == str(fault.kind), f"first fault {alert.data}"
-    assert faulted.data["errorCode"] == fault.error_code, faulted.data
-    assert stopped.data["reason"] == reason
-    raised = [e.data["fault"] for e in seen.of("Alert") if e.data.get("kind") == "GunFault"]
+    assert alert.data()["fault"] == str(fault.kind), f"first fault {alert.data()}"
+    assert faulted.data()["errorCode"] == fault.error_code, faulted.data()
+    assert stopped.data()["reason"] == reason
+    raised = [e.data()["fault"] for e in seen.of("Alert") if e.data().get("kind") == "GunFault"]
     if fault.kind not in {FaultKind.CONTACTOR_MISMATCH, FaultKind.CONTACTOR_WELD}:
         assert not CONTACTOR_FAULTS & set(raised), f"a contactor fault beside {fault.kind}: {raised}"
-    warnings = [e.data for e in seen.of("Warning")]
+    warnings = [e.data() for e in seen.of("Warning")]
     assert len(warnings) == (1 if reason == "EmergencyStop" else 0), warnings

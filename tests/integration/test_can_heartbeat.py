@@ -37,7 +37,7 @@ from voltyard.can.listener import (
     StopReason,
 )
 from voltyard.domain.authorization import IdTag
-from voltyard.events import Event
+from voltyard.events.kinds import Event
 from voltyard.runtime import Appliance
 from voltyard.sim.ev import EvProfile
 from voltyard.sim.plc import PlcSimulator, SimulatorThread, car_id_tags
@@ -233,7 +233,7 @@ async def test_the_appliance_with_simulated_plcs_rides_out_a_stalled_loop(applia
         stall(1.0)  # the server's loop stalls
         await asyncio.sleep(1.0)
         assert [plc.watchdog_trips for plc in plcs.values()] == [0, 0]
-        assert not [e for e in seen if e.kind == "Alert"], [e.data for e in seen if e.kind == "Alert"]
+        assert not [e for e in seen if e.kind == "Alert"], [e.data() for e in seen if e.kind == "Alert"]
         still = {g["connector_id"] for g in appliance.cabinet_view()["guns"] if g["status"] == "Charging"}
         assert charging <= still
     finally:

@@ -55,7 +55,7 @@ async def test_faulted_with_critical_error_makes_the_connector_inoperative_once(
             ("ChangeAvailability", {"connector_id": 2, "type": "Inoperative"}),
             ("ChangeAvailability", {"connector_id": 3, "type": "Inoperative"}),
         ]
-    assert responses[0].data["answer"] == {"status": "Accepted"}
+    assert responses[0].data()["answer"] == {"status": "Accepted"}
     assert appliance.services.chargers.get("CP-FAULT").connectors[2].availability == "Inoperative"
 
 
@@ -70,7 +70,9 @@ async def test_emergency_stop_raises_a_warning(appliance) -> None:
                 meter_stop=10, timestamp=NOW, transaction_id=started.transaction_id, reason="EmergencyStop"
             )
         )
-    assert [w.data for w in warnings] == [{"kind": "EmergencyStop", "transactionId": started.transaction_id}]
+    assert [w.data() for w in warnings] == [
+        {"kind": "EmergencyStop", "transactionId": started.transaction_id}
+    ]
 
 
 async def test_heartbeat_loss_marks_offline_and_alerts_then_recovers(appliance) -> None:
@@ -82,7 +84,7 @@ async def test_heartbeat_loss_marks_offline_and_alerts_then_recovers(appliance) 
         connection.last_message = time.time() - 10_000  # silent for longer than 3 x 300 s
         health.check_heartbeats()
         assert appliance.services.chargers.get("CP-QUIET").online is False
-        assert [a.data["kind"] for a in alerts] == ["HeartbeatLost"]
+        assert [a.data()["kind"] for a in alerts] == ["HeartbeatLost"]
         await peer.call(call.Heartbeat())
         health.check_heartbeats()
         assert appliance.services.chargers.get("CP-QUIET").online is True
@@ -114,7 +116,7 @@ async def test_reboot_reconciles_open_transactions_with_the_last_meter_value(app
         # The charger's own stop, replayed later, still wins.
         await peer.call(call.StopTransaction(meter_stop=1300, timestamp=NOW, transaction_id=tx))
         assert await stored_transaction(appliance, tx) == (1300, "ReconciledThenStopped", 1)
-    assert reconciled[0].data == {"transactionId": tx, "reason": "ChargerRebooted", "meterStop": 1250}
+    assert reconciled[0].data() == {"transactionId": tx, "reason": "ChargerRebooted", "meterStop": 1250}
 
 
 async def test_available_connector_reconciles_only_older_transactions(appliance) -> None:
@@ -153,7 +155,7 @@ async def test_operator_force_close_is_audited(appliance) -> None:
     assert await appliance.services.transactions.force_close(tx, 42, NOW, operator="alice")
     assert not await appliance.services.transactions.force_close(tx, 42, NOW, operator="alice")
     assert await stored_transaction(appliance, tx) == (42, "ForcedClose", 1)
-    assert closed[0].data == {"transactionId": tx, "operator": "alice"}
+    assert closed[0].data() == {"transactionId": tx, "operator": "alice"}
 
 
 @pytest.mark.parametrize(

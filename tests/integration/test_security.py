@@ -134,10 +134,12 @@ async def test_refusals_are_security_events_and_addresses_get_locked_out(applian
         for _ in range(3):
             await refused_with(401, running, "CPX", basic("CPX", b"9" * 32))
         await refused_with(429, running, "CPX", basic("CPX", KEY))  # even the right password, for now
-        failures = [e for e in seen if e.kind == "SecurityEvent" and e.data["type"] == "AuthenticationFailed"]
+        failures = [
+            e for e in seen if e.kind == "SecurityEvent" and e.data()["type"] == "AuthenticationFailed"
+        ]
         assert len(failures) == 3
         assert all(
-            KEY.decode() not in json.dumps(e.data) and "9999" not in json.dumps(e.data) for e in failures
+            KEY.decode() not in json.dumps(e.data()) and "9999" not in json.dumps(e.data()) for e in failures
         )
     finally:
         await running.stop()

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from voltyard.events import Event
+from voltyard.events.kinds import Event
 from voltyard.power.manager import PowerConfig, SiteManager
 from voltyard.power.ports import SystemClock
 from voltyard.power.profiles import RateUnit
@@ -104,14 +104,14 @@ class Observed:
     profiles: int = 0
 
     def __call__(self, event: Event) -> None:
-        data = event.data
+        data = event.data()
         if event.kind == "TransactionStarted":
             self.started[data["transactionId"]] = self.loop.time()
         elif event.kind in ("TransactionStopped", "TransactionReconciled", "TransactionStopFlagged"):
             self.stopped.add(data["transactionId"])
-        elif event.kind == "MeterValues" and data["power_w"] is not None:
+        elif event.kind == "MeterValues" and data["powerW"] is not None:
             # By connector, not by transactionId: the simulator leaves it out of samples sent at once.
-            self.meter[event.charger_id, data["connectorId"]] = (self.loop.time(), data["power_w"])
+            self.meter[event.charger_id, data["connectorId"]] = (self.loop.time(), data["powerW"])
         elif event.kind == "SitePlan":
             self.plans.append(event)
         elif event.kind == "Alert":
@@ -274,8 +274,12 @@ async def test_site_limit_holds_through_churn_and_a_halving(appliance, tmp_path:
     assert 0.0 < cabinet.shares[-1] <= CABINET_DEMAND_KW
     assert observed.alerts == []  # simulated chargers follow their limits
     # Every profile the manager set was read back as in force.
-    read_back = [s for plan in observed.plans for s in plan.data["sessions"] if s["reported_kw"] is not None]
+    read_back = [
+        s for plan in observed.plans for s in plan.data()["sessions"] if s["reported_kw"] is not None
+    ]
     assert read_back
     for session in read_back:
         assert session["reported_kw"] == pytest.approx(session["limit_kw"], abs=0.01)
-    assert all(plan.data["committed_kw"] <= plan.data["limit_kw"] + SLACK_KW for plan in observed.plans[-3:])
+    assert all(
+        plan.data()["committedKw"] <= plan.data()["limitKw"] + SLACK_KW for plan in observed.plans[-3:]
+    )

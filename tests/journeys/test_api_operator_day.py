@@ -56,7 +56,7 @@ async def test_an_operators_day(appliance: RunningAppliance) -> None:
             of_kind("AuthorizeRejected"),
             "AuthorizeRejected",
         )
-        assert rejected["data"] == {"id_tag": "STRANGER", "status": "Invalid"}
+        assert rejected["data"] == {"idTag": "STRANGER", "status": "Invalid"}
 
         # The driver charges: 25.5 kWh on the meter shows as the session's energy while it runs.
         assert (await charger.call(call.Authorize(id_tag="CARD-1"))).id_tag_info["status"] == "Accepted"
@@ -87,7 +87,7 @@ async def test_an_operators_day(appliance: RunningAppliance) -> None:
         )
         assert audit["category"] == "operator"
         assert audit["data"]["operator"] == "olga"
-        assert audit["data"]["limit_kw"] == 150
+        assert audit["data"]["limitKw"] == 150
 
         # A ground fault: an alert, seen among the alerts whatever else happened, and acknowledged.
         await charger.call(

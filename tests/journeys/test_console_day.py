@@ -94,7 +94,7 @@ async def test_console_changes_the_site_limit_with_confirmation(appliance: Runni
             "the audited change",
         )
         assert audit[-1]["data"]["operator"] == OPERATOR
-        assert audit[-1]["data"]["previous_kw"] == before
+        assert audit[-1]["data"]["previousKw"] == before
         await settle(pilot, lambda: app.state.limit_kw == 180, "the console to show the new limit")
 
 

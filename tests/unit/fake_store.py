@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from voltyard.errors import StoreError
-from voltyard.events import Event, EventBus
+from voltyard.events.bus import EventBus
+from voltyard.events.kinds import Event
 from voltyard.store.db import connect, migrate
 
 T = TypeVar("T")

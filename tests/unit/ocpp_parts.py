@@ -14,7 +14,8 @@ import orjson
 from voltyard.config import Config
 from voltyard.domain.chargers import Chargers
 from voltyard.errors import ChargerOfflineError
-from voltyard.events import Event, EventBus
+from voltyard.events.bus import EventBus
+from voltyard.events.kinds import Event
 from voltyard.metrics import Metrics
 from voltyard.ocpp.codec import load_codec
 from voltyard.ocpp.commands import Commands

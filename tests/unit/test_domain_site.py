@@ -29,7 +29,7 @@ async def test_a_new_limit_is_stored_then_announced_and_loaded_back(store: FakeS
     site, heard = _site(store)
     await site.set_limit(250.0, "ana")
     assert site.limit_kw == 250.0
-    assert [e.data for e in heard.events] == [{"limit_kw": 250.0, "previous_kw": 1000.0, "operator": "ana"}]
+    assert [e.data() for e in heard.events] == [{"limitKw": 250.0, "previousKw": 1000.0, "operator": "ana"}]
     restarted, _ = _site(store)
     restarted.load(store.conn)
     assert restarted.limit_kw == 250.0, "the limit did not survive a restart"

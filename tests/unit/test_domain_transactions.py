@@ -38,7 +38,7 @@ async def test_start_opens_the_transaction_and_announces_it_after_the_commit(set
         "a committed start must be open in memory"
     )
     assert setup.heard.kinds() == ["TransactionStarted"]
-    assert setup.heard.events[0].data["transactionId"] == transaction_id
+    assert setup.heard.events[0].data()["transactionId"] == transaction_id
     assert await setup.transactions.start("CP1", START) == transaction_id, "a replay got another id"
     assert setup.heard.kinds() == ["TransactionStarted"], "a replayed start was announced again"
 
@@ -73,7 +73,7 @@ async def test_a_stop_beyond_64_bits_is_recorded_as_out_of_range(setup: Setup) -
     )
     assert outcome.flag == "OutOfRange"
     event = setup.heard.events[-1]
-    assert (event.kind, event.data["meterStop"]) == ("TransactionStopFlagged", str(2**64 - 1)), (
+    assert (event.kind, event.data()["meterStop"]) == ("TransactionStopFlagged", str(2**64 - 1)), (
         "the value that does not fit must be written as decimal text"
     )
 
@@ -100,7 +100,7 @@ async def test_force_close(setup: Setup) -> None:
     transaction_id = await setup.transactions.start("CP1", START)
     assert await setup.transactions.force_close(transaction_id, 300, "2026-01-01T12:00:00Z", "ana")
     assert setup.transactions.open == {}, "a force-closed transaction is still open in memory"
-    assert setup.heard.events[-1].data == {"transactionId": transaction_id, "operator": "ana"}
+    assert setup.heard.events[-1].data() == {"transactionId": transaction_id, "operator": "ana"}
     assert not await setup.transactions.force_close(transaction_id, 300, "x", "ana"), "closed twice"
 
 

@@ -11,8 +11,10 @@ down:
     site       power/ (site power: it may use domain services)
     decisions  domain/
     devices    can/ (the CAN bus, its frames and drivers: the domain's cabinet bridge drives them)
-    events     events.py (the bus persists events through the store writer, so it sits above store/)
+    events     events/ (the bus, events/bus.py, persists events through the store writer, so it sits above
+               store/)
     store      store/ (all SQL)
+    event kinds  events/kinds.py (the typed events: the store builds those it writes with a change)
     shared     _native, errors.py, config.py (with can/config.py, power/config.py and power/profiles.py, the
                config sections it loads), config_view.py, metrics.py, loops.py, loop_monitor.py, the
                package's __init__ (its version)
@@ -48,6 +50,7 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
     ("devices", frozenset({"can"})),
     ("events", frozenset({"events"})),
     ("store", frozenset({"store"})),
+    ("event kinds", frozenset({"events.kinds"})),
     ("shared", frozenset({
         "", "_native", "errors", "config", "can.config", "power.config", "power.profiles", "config_view",
         "metrics", "loops", "loop_monitor",
@@ -215,7 +218,7 @@ def test_the_graph_is_read_whole() -> None:
     pairs = {(found.source, found.target) for found in imports}
     assert ("gateway.connection", "ocpp.dispatch") in pairs  # under TYPE_CHECKING
     assert ("runtime", "sim.plc") in pairs  # inside a method
-    assert ("domain.health", "events") in pairs
+    assert ("domain.health", "events.bus") in pairs
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from voltyard.errors import CallErrorReceivedError, ChargerOfflineError, CommandTimeoutError
-from voltyard.events import Event
+from voltyard.events.kinds import (
+    ChargerBooted,
+    Event,
+    SiteLimitChanged,
+    SitePlan,
+    TransactionStarted,
+    TransactionStopped,
+)
 from voltyard.power.following import FollowWatch
 from voltyard.power.manager import CABINET, PowerConfig, SiteManager
 from voltyard.power.profiles import (
@@ -315,15 +322,15 @@ class Rig:
         self.next_tx += 1
         self.transactions.open[charger_id, connector_id] = {self.next_tx: "2026-01-01T00:00:00Z"}
         self.chargers.sessions.add((charger_id, connector_id))
-        data = {"transactionId": self.next_tx, "connectorId": connector_id, "idTag": "T"}
-        self.events.publish(Event("TransactionStarted", charger_id, data))
+        started = TransactionStarted(charger_id, self.next_tx, connector_id, "T", 0, "2026-01-01T00:00:00Z")
+        self.events.publish(started)
         return self.next_tx
 
     def stop_session(self, charger_id: str, connector_id: int) -> None:
         (transaction_id,) = self.transactions.open.pop((charger_id, connector_id))
         self.chargers.sessions.discard((charger_id, connector_id))
         self.chargers.applied.pop((charger_id, connector_id), None)
-        self.events.publish(Event("TransactionStopped", charger_id, {"transactionId": transaction_id}))
+        self.events.publish(TransactionStopped(charger_id, transaction_id, "Stopped", 0, None))
 
     def limits(self) -> dict[tuple[str, int], float | None]:
         return {key: s.confirmed_kw for key, s in self.manager.sessions.items()}
@@ -373,7 +380,7 @@ async def test_session_start_sends_a_txprofile_and_reads_it_back(codec) -> None:
     session = rig.manager.sessions["CP1", 1]
     assert (session.confirmed_kw, session.reported_kw) == (22.0, 22.0)
     assert plan["sessions"][0]["limit_kw"] == 22.0
-    assert rig.events.of("SitePlan")[-1].data == plan
+    assert rig.events.of("SitePlan")[-1] == SitePlan(None, **plan, time=rig.events.of("SitePlan")[-1].time)
 
 
 async def test_a_new_sessions_profile_waits_until_the_charger_knows_its_transaction() -> None:
@@ -425,7 +432,7 @@ async def test_power_freed_by_a_lowering_is_given_away_after_the_ramp_down() -> 
 async def test_new_sessions_start_at_the_chargers_start_limit_and_are_raised_like_any_other() -> None:
     rig = make_rig(limit_kw=30.0, start_limit_kw=0.0, ramp_down_s=5.0)
     for charger in ("CP1", "CP2"):
-        rig.events.publish(Event("ChargerBooted", charger, {"status": "Accepted"}))
+        rig.events.publish(ChargerBooted(charger, "Accepted"))
     await rig.manager.rebalance("charger booted")
     defaults = [(c, p) for c, action, p in rig.chargers.calls if action == "SetChargingProfile"]
     assert [(c, p["connectorId"]) for c, p in defaults] == [("CP1", 0), ("CP2", 0)]
@@ -449,7 +456,7 @@ async def test_new_sessions_start_at_the_chargers_start_limit_and_are_raised_lik
     assert rig.chargers.worst_after_raise <= EPS
     # A reboot loses it: installed again.
     rig.chargers.calls.clear()
-    rig.events.publish(Event("ChargerBooted", "CP2", {"status": "Accepted"}))
+    rig.events.publish(ChargerBooted("CP2", "Accepted"))
     await rig.manager.rebalance("charger booted")
     assert [(c, p["connectorId"]) for c, a, p in rig.chargers.calls if a == "SetChargingProfile"] == [
         ("CP2", 0)
@@ -507,7 +514,7 @@ async def test_halving_the_limit_lowers_everything_before_raising_anything() -> 
     rig.cabinet_demand[0] = 40.0
     rig.site.limit_kw = 44.0
     rig.chargers.calls.clear()
-    rig.events.publish(Event("SiteLimitChanged", None, {"limit_kw": 44.0}))
+    rig.events.publish(SiteLimitChanged(None, 44.0, None, None))
     await rig.manager.rebalance("limit changed")
     assert set(rig.limits().values()) == {8.8}
     assert rig.manager.cabinet_share_kw == pytest.approx(8.8)
@@ -657,9 +664,9 @@ async def test_not_following_is_flagged_and_its_draw_taken_off_the_top() -> None
     await rig.manager.rebalance()
     (alert,) = rig.events.of("Alert")
     assert alert.charger_id == "CP3"
-    assert alert.data["kind"] == "NotFollowingLimit"
-    assert alert.data["state"] == "raised"
-    assert (alert.data["limit_kw"], alert.data["measured_kw"]) == (10.0, 16.0)
+    assert alert.data()["kind"] == "NotFollowingLimit"
+    assert alert.data()["state"] == "raised"
+    assert (alert.data()["limitKw"], alert.data()["measuredKw"]) == (10.0, 16.0)
     # Its 16 kW are a fixed load: the others share the 14 left, and it is asked for no more than they get.
     limits = rig.limits()
     assert (limits["CP1", 1], limits["CP2", 1]) == (7.0, 7.0)
@@ -673,7 +680,7 @@ async def test_not_following_is_flagged_and_its_draw_taken_off_the_top() -> None
     for _ in range(7):
         rig.clock.t += 5.0
         await rig.manager.rebalance()
-    assert [a.data["state"] for a in rig.events.of("Alert")] == ["raised", "cleared"]
+    assert [a.data()["state"] for a in rig.events.of("Alert")] == ["raised", "cleared"]
     assert set(rig.limits().values()) == {10.0}
 
 
@@ -715,11 +722,11 @@ async def test_runs_as_a_task_and_takes_over_open_sessions() -> None:
     with pytest.raises(RuntimeError, match="already running"):
         rig.manager.start()
     first = await asyncio.wait_for(planned.get(), 5)
-    assert first.data["reason"] == "start"
+    assert first.data()["reason"] == "start"
     assert rig.limits() == {("CP9", 1): 22.0}
     rig.start_session("CP8", 1)  # wakes it at once, long before the 60 s period
     second = await asyncio.wait_for(planned.get(), 5)
-    assert second.data["reason"] == "session started"
+    assert second.data()["reason"] == "session started"
     assert rig.limits() == {("CP9", 1): 15.0, ("CP8", 1): 15.0}
     await rig.manager.stop()
     assert rig.events.subscribers == [rig.events.subscribers[0]]  # only the test's own listener is left

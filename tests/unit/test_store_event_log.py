@@ -9,7 +9,8 @@ from pathlib import Path
 
 import orjson
 import pytest
-from voltyard.events import CATEGORIES, CATEGORY_CASE, KIND_CATEGORIES, category_of
+from voltyard.events.bus import CATEGORY_CASE
+from voltyard.events.kinds import CATEGORIES, KIND_CATEGORIES, category_of
 from voltyard.store import event_log
 from voltyard.store.db import connect, migrate
 
@@ -63,7 +64,7 @@ def test_an_alert_is_acknowledged_once(db: sqlite3.Connection) -> None:
     assert not isinstance(outcome, str), f"acknowledging an open alert failed: {outcome}"
     state, recorded = outcome
     assert (state.acknowledged_by, state.acknowledged_at) == ("ana", 5.0)
-    assert (recorded.kind, recorded.data) == ("AlertAcknowledged", {"alert_seq": seq, "operator": "ana"})
+    assert (recorded.kind, recorded.data()) == ("AlertAcknowledged", {"alertSeq": seq, "operator": "ana"})
     assert event_log.acknowledge_alert(db, CATEGORY_CASE, seq, "bo", 6.0) == "acknowledged", (
         "a second acknowledgement must be refused, not recorded"
     )
@@ -72,3 +73,16 @@ def test_an_alert_is_acknowledged_once(db: sqlite3.Connection) -> None:
     )
     assert [a.event.seq for a in event_log.alerts(db, CATEGORY_CASE, "open", 10)] == []
     assert [a.acknowledged_by for a in event_log.alerts(db, CATEGORY_CASE, "acknowledged", 10)] == ["ana"]
+
+
+def test_an_acknowledgement_logged_before_camel_case_keys_still_counts(db: sqlite3.Connection) -> None:
+    """Rows an appliance logged before the payload keys were camelCase name the alert `alert_seq`: the alert
+    they acknowledged stays acknowledged."""
+    _add(db, "Alert", {"kind": "Test"})
+    seq = event_log.last_seq(db)
+    _add(db, "AlertAcknowledged", {"alert_seq": seq, "operator": "ana"})
+    assert [state.event.seq for state in event_log.alerts(db, CATEGORY_CASE, "open", 10)] == []
+    found = event_log.alert(db, CATEGORY_CASE, seq)
+    assert found is not None
+    assert found.acknowledged_by == "ana"
+    assert event_log.acknowledge_alert(db, CATEGORY_CASE, seq, "bo", 6.0) == "acknowledged"

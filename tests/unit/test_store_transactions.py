@@ -9,6 +9,7 @@ from contextlib import closing
 from pathlib import Path
 
 import pytest
+from voltyard.events.kinds import TransactionStopFlagged
 from voltyard.store import transactions as tx_store
 from voltyard.store.db import connect, migrate
 
@@ -41,7 +42,7 @@ def test_a_replayed_start_gets_the_same_id_and_no_second_event(db: sqlite3.Conne
     again = _start(db)
     assert again.transaction_id == first.transaction_id, "a replayed StartTransaction got a new id"
     assert [r.kind for r in first.recorded] == ["TransactionStarted"]
-    assert first.recorded[0].data["transactionId"] == first.transaction_id
+    assert first.recorded[0].data()["transactionId"] == first.transaction_id
     assert again.recorded == (), "a replayed start recorded its event again"
     assert _events(db) == ["TransactionStarted"], "the event log must hold what the start returned"
     assert first.still_open
@@ -73,9 +74,11 @@ def test_reconciled_then_stopped(db: sqlite3.Connection) -> None:
     tx = _start(db).transaction_id
     closed = tx_store.reconcile(db, "CP1", [tx, tx + 5], "ChargerRebooted", "2026-01-01T10:30:00Z")
     assert closed.transaction_ids == (tx,), "only open transactions are reconciled"
-    assert closed.recorded[0].data == {"transactionId": tx, "reason": "ChargerRebooted", "meterStop": 100}, (
-        "without a reading, a reconciled transaction ends at its meter_start"
-    )
+    assert closed.recorded[0].data() == {
+        "transactionId": tx,
+        "reason": "ChargerRebooted",
+        "meterStop": 100,
+    }, "without a reading, a reconciled transaction ends at its meter_start"
     assert tx_store.reconcile(db, "CP1", [tx], "again", "x").transaction_ids == (), "reconciled twice"
     stopped = _stop(db, tx)
     assert (stopped.flag, stopped.recorded[0].kind) == ("StoppedAfterReconcile", "TransactionStopped")
@@ -87,7 +90,7 @@ def test_force_close_only_closes_an_open_transaction(db: sqlite3.Connection) -> 
     tx = _start(db).transaction_id
     closed = tx_store.force_close(db, tx, 300, "2026-01-01T12:00:00Z", "ana")
     assert (closed.charger_id, closed.transaction_ids) == ("CP1", (tx,))
-    assert closed.recorded[0].data == {"transactionId": tx, "operator": "ana"}
+    assert closed.recorded[0].data() == {"transactionId": tx, "operator": "ana"}
     assert tx_store.force_close(db, tx, 300, "x", "ana").charger_id is None, "closed a closed transaction"
     assert tx_store.load_open(db) == [], "a force-closed transaction is still loaded as open"
 
@@ -95,7 +98,8 @@ def test_force_close_only_closes_an_open_transaction(db: sqlite3.Connection) -> 
 def test_stop_out_of_range_closes_the_named_transaction_with_energy_unknown(db: sqlite3.Connection) -> None:
     tx = _start(db).transaction_id
     row = tx_store.StopRow("CP1", tx, 2**64 - 1, "2026-01-01T11:00:00Z", None, None, None, 1.0, False)
-    stopped = tx_store.stop_out_of_range(db, row, [], True, {"flag": "OutOfRange"})
+    details = TransactionStopFlagged("CP1", tx, "OutOfRange", str(2**64 - 1), None)
+    stopped = tx_store.stop_out_of_range(db, row, [], True, details)
     assert stopped.flag == "OutOfRange"
     meter_stop, flag = db.execute(
         "SELECT meter_stop, stop_flag FROM transactions WHERE id = ?", (tx,)

@@ -442,7 +442,7 @@ class FakeApi:
         self.record(
             "SiteLimitChanged",
             None,
-            {"limit_kw": float(limit), "previous_kw": previous, "operator": operator},
+            {"limitKw": float(limit), "previousKw": previous, "operator": operator},
         )
         return web.json_response(self.site)
 
@@ -601,7 +601,12 @@ class FakeApi:
         if isinstance(tag, str):
             return error(422, "invalid_request", tag)
         self._store_tag(tag)
-        self.record("IdTagChanged", None, {**tag, "operator": body.get("operator")})
+        # The appliance's event payload: camelCase keys, a field it does not have left out.
+        changed = {"idTag": tag["id_tag"], "operator": body.get("operator"), "status": tag["status"],
+                   "expiryDate": tag["expiry_date"], "parentIdTag": tag["parent_id_tag"]}  # fmt: skip
+        self.record(
+            "IdTagChanged", None, {k: v for k, v in changed.items() if v is not None or k == "operator"}
+        )
         return web.json_response(tag)
 
     async def delete_tag(self, request: web.Request) -> web.Response:
@@ -658,7 +663,7 @@ class FakeApi:
         if seq in self.acknowledged:
             return error(409, "conflict", f"alert {seq} is already acknowledged")
         self.acknowledged[seq] = (operator, iso(T0))
-        self.record("AlertAcknowledged", found["charger_id"], {"seq": seq, "operator": operator})
+        self.record("AlertAcknowledged", found["charger_id"], {"alertSeq": seq, "operator": operator})
         return web.json_response(self._alert(found))
 
     async def list_transactions(self, request: web.Request) -> web.Response:

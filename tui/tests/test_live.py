@@ -91,7 +91,7 @@ async def live(tmp_path: Path) -> AsyncIterator[LiveSite]:
 
 
 def _is_status_call(event: Any) -> bool:
-    return event.data.get("action") == "StatusNotification" and event.data.get("message_type") == 2
+    return event.data.get("action") == "StatusNotification" and event.data.get("messageType") == 2
 
 
 def live_app(live: LiveSite, tmp_path: Path) -> VoltyardApp:

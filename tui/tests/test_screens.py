@@ -444,7 +444,7 @@ async def test_inspector_shows_live_frames_and_pauses(make_app, fake: FakeApi):
         sent = await fake.push(
             "MessageIn",
             "SIM00002",
-            {"action": "Heartbeat", "message_id": "live-1", "message_type": 2, "frame": frame},
+            {"action": "Heartbeat", "messageId": "live-1", "messageType": 2, "frame": frame},
         )
         assert sent == 1  # only the inspector's stream asked for frames
         await pilot.pause()
@@ -458,8 +458,8 @@ async def test_inspector_shows_live_frames_and_pauses(make_app, fake: FakeApi):
             "SIM00002",
             {
                 "action": "Reset",
-                "message_id": "live-2",
-                "message_type": 2,
+                "messageId": "live-2",
+                "messageType": 2,
                 "frame": json.dumps([2, "live-2", "Reset", {"type": "Soft"}]),
             },
         )

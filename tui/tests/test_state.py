@@ -64,9 +64,9 @@ def test_site_events_and_meter_values_do_not_touch_rows():
         Health.from_json({"site": {"limit_kw": 100, "power_kw": 10}}), Site(100.0, 12.0, 2.0, 10.0)
     )
     assert list(s.power_history) == [12.0]
-    assert s.apply(Event("SiteLimitChanged", None, T0, {"limit_kw": 80.0, "previous_kw": 100.0})) is None
+    assert s.apply(Event("SiteLimitChanged", None, T0, {"limitKw": 80.0, "previousKw": 100.0})) is None
     assert s.limit_kw == 80.0
-    assert s.apply(Event("MeterValues", "SIM00001", T0, {"connectorId": 1, "power_w": 7400})) is None
+    assert s.apply(Event("MeterValues", "SIM00001", T0, {"connectorId": 1, "powerW": 7400})) is None
     assert s.charger_power_kw("SIM00001") == 7.4
     assert len(s.events) == 2
 

@@ -11,7 +11,7 @@ from typing import Any
 from aiohttp import web
 
 from voltyard import __version__
-from voltyard.events import CATEGORIES, DEFAULT_CATEGORY, KIND_CATEGORIES, ORIGIN_CATEGORIES
+from voltyard.events.kinds import CATEGORIES, DEFAULT_CATEGORY, KIND_CATEGORIES, ORIGIN_CATEGORIES
 from voltyard.ocpp.actions import CSMS_ACTIONS
 
 __all__ = ["DOCUMENT", "openapi_handler"]

@@ -17,7 +17,7 @@ from voltyard.api.keys import APPLIANCE
 from voltyard.api.params import body_operator, json_body, query_int, query_str
 from voltyard.api.views import charger_view, is_faulted, transaction_view
 from voltyard.domain.chargers import ChargerRecord
-from voltyard.events import Event
+from voltyard.events.kinds import RegistrationChanged, SecurityProfileChanged
 from voltyard.store import queries
 
 __all__ = ["routes"]
@@ -102,8 +102,7 @@ async def put_registration(request: web.Request) -> web.Response:
     assert appliance.services is not None
     previous = record.registration
     appliance.services.chargers.set_registration(record.id, registration)
-    data = {"registration": registration, "previous": previous, "operator": operator}
-    appliance.events.publish(Event("RegistrationChanged", record.id, data))
+    appliance.events.publish(RegistrationChanged(record.id, registration, previous, operator))
     return web.json_response(charger_view(appliance, record))
 
 
@@ -131,9 +130,8 @@ async def put_security(request: web.Request) -> web.Response:
     except ValueError as exc:
         raise ApiError(422, "invalid_request", str(exc)) from None
     # The password itself never goes into the log: only that it changed.
-    data = {"profile": profile, "previous": current.profile, "password_changed": password is not None,
-            "operator": operator}  # fmt: skip
-    appliance.events.publish(Event("SecurityProfileChanged", record.id, data))
+    changed = SecurityProfileChanged(record.id, profile, current.profile, password is not None, operator)
+    appliance.events.publish(changed)
     return web.json_response({"charger_id": record.id, "profile": profile})
 
 

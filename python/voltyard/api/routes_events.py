@@ -19,7 +19,8 @@ from voltyard.api.errors import ApiError
 from voltyard.api.keys import APPLIANCE
 from voltyard.api.params import body_operator, json_body, path_int, query_choices, query_int, query_str
 from voltyard.api.views import alert_view, event_view
-from voltyard.events import CATEGORIES, CATEGORY_CASE, Event
+from voltyard.events.bus import CATEGORY_CASE
+from voltyard.events.kinds import CATEGORIES
 from voltyard.store import event_log
 
 __all__ = ["routes"]
@@ -117,5 +118,5 @@ async def acknowledge(request: web.Request) -> web.Response:
         raise ApiError(409, "conflict", f"alert {seq} is already acknowledged")
     acknowledged, recorded = outcome
     # Committed: now the stream and the other subscribers hear of it.
-    appliance.events.notify(Event(recorded.kind, recorded.charger_id, recorded.data, recorded.time))
+    appliance.events.notify(recorded)
     return web.json_response(alert_view(acknowledged))

@@ -27,7 +27,7 @@ from voltyard.api.params import (
 )
 from voltyard.api.views import optional_time, transaction_view
 from voltyard.domain.authorization import IdTag
-from voltyard.events import Event
+from voltyard.events.kinds import IdTagChanged, IdTagsImported
 from voltyard.ocpp.timefmt import iso_utc, normalise_time, parse_iso, utc_now
 from voltyard.store import queries
 from voltyard.store.meter_log import meter_readings
@@ -157,7 +157,8 @@ async def put_tag(request: web.Request) -> web.Response:
     assert services is not None
     tag = IdTag(id_tag, status, expiry, parent)
     await services.authorization.put_tag(tag)
-    appliance.events.publish(Event("IdTagChanged", None, _tag_view(tag) | {"operator": operator}))
+    changed = IdTagChanged(None, tag.id_tag, operator, tag.status, tag.expiry_date, tag.parent_id_tag)
+    appliance.events.publish(changed)
     return web.json_response(_tag_view(tag))
 
 
@@ -170,8 +171,7 @@ async def delete_tag(request: web.Request) -> web.Response:
     assert services is not None
     if not await services.authorization.delete_tag(id_tag):
         raise ApiError(404, "not_found", f"no id tag {id_tag!r}")
-    data = {"id_tag": id_tag, "deleted": True, "operator": operator}
-    appliance.events.publish(Event("IdTagChanged", None, data))
+    appliance.events.publish(IdTagChanged(None, id_tag, operator, deleted=True))
     return web.Response(status=204)
 
 
@@ -232,5 +232,5 @@ async def import_tags(request: web.Request) -> web.Response:
     services = appliance.services
     assert services is not None
     await services.authorization.put_tags(tags)
-    appliance.events.publish(Event("IdTagsImported", None, {"count": len(tags), "operator": operator}))
+    appliance.events.publish(IdTagsImported(None, len(tags), operator))
     return web.json_response({"imported": len(tags)})

@@ -16,7 +16,8 @@ from aiohttp import WSCloseCode, WSMsgType, web
 
 from voltyard.api.errors import ApiError
 from voltyard.api.keys import STREAM
-from voltyard.events import CATEGORIES, Event, EventBus, category_of
+from voltyard.events.bus import EventBus
+from voltyard.events.kinds import CATEGORIES, Event, MessageIn, MessageOut
 from voltyard.ocpp.timefmt import iso_utc
 
 __all__ = ["EventStream", "stream_handler"]
@@ -24,7 +25,7 @@ __all__ = ["EventStream", "stream_handler"]
 log = logging.getLogger(__name__)
 
 MAX_BEHIND = 10_000
-_MESSAGE_KINDS = frozenset({"MessageIn", "MessageOut"})
+_MESSAGE_KINDS = frozenset({MessageIn.__name__, MessageOut.__name__})
 _FILTER_KEYS = ("kinds", "chargers", "categories")
 
 
@@ -49,7 +50,7 @@ class _Client:
         if self.kinds:
             if event.kind not in self.kinds:
                 return False
-        elif event.kind in _MESSAGE_KINDS:  # per-frame events only for those who name them
+        elif isinstance(event, (MessageIn, MessageOut)):  # per-frame events only for those who name them
             return False
         if self.categories and category not in self.categories:
             return False
@@ -70,7 +71,7 @@ class EventStream:
         if not self._clients:
             return
         encoded: bytes | None = None
-        category = category_of(event.kind, event.data)
+        category = event.category()
         for client in self._clients:
             if not client.wants(event, category):
                 continue
@@ -81,7 +82,7 @@ class EventStream:
                         "category": category,
                         "charger_id": event.charger_id,
                         "time": iso_utc(event.time),
-                        "data": event.data,
+                        "data": event.data(),
                     }
                 )
             if len(client.queue) >= MAX_BEHIND:

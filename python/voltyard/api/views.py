@@ -10,7 +10,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from voltyard.domain.chargers import ChargerRecord
-from voltyard.events import category_of
+from voltyard.events.kinds import category_of
 from voltyard.ocpp.timefmt import charger_time, iso_utc, normalise_time
 from voltyard.store.event_log import AlertState, LoggedEvent
 from voltyard.store.queries import TransactionRow

@@ -33,7 +33,8 @@ from voltyard.domain.authorization import Authorization
 from voltyard.domain.chargers import Chargers
 from voltyard.domain.transactions import Transactions
 from voltyard.errors import ActionNotSupportedError
-from voltyard.events import Event, EventBus
+from voltyard.events.bus import EventBus
+from voltyard.events.kinds import Alert, AutoCharge, GunFaultCleared
 
 if TYPE_CHECKING:
     from voltyard.domain.health import Health
@@ -158,39 +159,18 @@ class CabinetBridge:
 
     def fault_raised(self, event: FaultRaised) -> None:
         self.events.publish(
-            Event(
-                "Alert",
-                self.charger_id,
-                {
-                    "kind": "GunFault",
-                    "connectorId": event.connector_id,
-                    "fault": str(event.kind),
-                    "detail": event.detail,
-                },
-            )
+            Alert(self.charger_id, "GunFault", event.connector_id, fault=str(event.kind), detail=event.detail)
         )
 
     def fault_cleared(self, event: FaultCleared) -> None:
-        self.events.publish(
-            Event(
-                "GunFaultCleared",
-                self.charger_id,
-                {"connectorId": event.connector_id, "fault": str(event.kind)},
-            )
-        )
+        self.events.publish(GunFaultCleared(self.charger_id, event.connector_id, str(event.kind)))
 
     def identity_received(self, event: IdentityReceived) -> None:
         if event.kind is not IdKind.EVMAC:
             return
         id_tag = "MAC" + event.value.hex().upper()  # AutoCharge: the EV's MAC is its id tag
         info = self.authorization.id_tag_info(id_tag)
-        self.events.publish(
-            Event(
-                "AutoCharge",
-                self.charger_id,
-                {"connectorId": event.connector_id, "idTag": id_tag, "status": info["status"]},
-            )
-        )
+        self.events.publish(AutoCharge(self.charger_id, event.connector_id, id_tag, info["status"]))
         if info["status"] == "Accepted":
             self.link.driver(event.connector_id).authorize(id_tag)
 

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from voltyard.config import OcppConfig
-from voltyard.events import Event, EventBus
+from voltyard.events.bus import EventBus
+from voltyard.events.kinds import ChargerBooted, ChargerRegistered, ConnectorStatusChanged
 from voltyard.store import chargers as charger_store
 from voltyard.store.writer import StoreWriter
 
@@ -111,7 +112,7 @@ class Chargers:
         record = self.records.get(charger_id)
         if record is None:
             record = self.records[charger_id] = ChargerRecord(charger_id)
-            self._events.publish(Event("ChargerRegistered", charger_id))
+            self._events.publish(ChargerRegistered(charger_id))
         return record
 
     def set_online(self, charger_id: str, *, online: bool) -> None:
@@ -156,7 +157,22 @@ class Chargers:
         charger_store.append_boot(
             self._store, charger_id, tuple(payload.get(key) for key, _ in _BOOT_FIELDS), status, now
         )
-        self._events.publish(Event("ChargerBooted", charger_id, {"status": status, **record.boot}))
+        boot = record.boot
+        self._events.publish(
+            ChargerBooted(
+                charger_id,
+                status,
+                charge_point_vendor=boot.get("chargePointVendor"),
+                charge_point_model=boot.get("chargePointModel"),
+                charge_point_serial_number=boot.get("chargePointSerialNumber"),
+                charge_box_serial_number=boot.get("chargeBoxSerialNumber"),
+                firmware_version=boot.get("firmwareVersion"),
+                iccid=boot.get("iccid"),
+                imsi=boot.get("imsi"),
+                meter_type=boot.get("meterType"),
+                meter_serial_number=boot.get("meterSerialNumber"),
+            )
+        )
         interval = self.config.heartbeat_interval if status == "Accepted" else self.config.pending_interval
         return status, interval
 
@@ -212,17 +228,9 @@ class Chargers:
         changed = previous is None or previous.reported() != state.reported()
         charger_store.append_status(self._store, row, changed=changed)
         if previous is None or previous.status != state.status or previous.error_code != state.error_code:
+            before = previous.status if previous else None
             self._events.publish(
-                Event(
-                    "ConnectorStatusChanged",
-                    charger_id,
-                    {
-                        "connectorId": connector_id,
-                        "status": state.status,
-                        "errorCode": state.error_code,
-                        "previous": previous.status if previous else None,
-                    },
-                )
+                ConnectorStatusChanged(charger_id, connector_id, state.status, state.error_code, before)
             )
         return state
 

@@ -21,7 +21,8 @@ from typing import Any
 from voltyard.config import HealthConfig, OcppConfig
 from voltyard.domain.chargers import Chargers
 from voltyard.errors import CommandError
-from voltyard.events import COMMAND_ORIGIN, Event, EventBus
+from voltyard.events.bus import EventBus
+from voltyard.events.kinds import COMMAND_ORIGIN, Alert, AutomaticResponse, HeartbeatRestored, Warning
 
 __all__ = ["Health", "LastHeard"]
 
@@ -70,9 +71,8 @@ class Health:
             return
         connector_id = payload["connectorId"]
         self.events.publish(
-            Event("Alert", charger_id, {"kind": "ConnectorFaulted", "connectorId": connector_id,
-                                        "errorCode": payload["errorCode"]})
-        )  # fmt: skip
+            Alert(charger_id, "ConnectorFaulted", connector_id=connector_id, error_code=payload["errorCode"])
+        )
         if not self.config.faulted_inoperative or self.call is None:
             return
         if not self._allowed(charger_id, f"inoperative:{connector_id}"):
@@ -92,23 +92,14 @@ class Health:
         except CommandError as exc:
             log.warning("%s: automatic ChangeAvailability failed: %s", charger_id, exc)
             answer = {"status": f"failed: {exc}"}
-        self.events.publish(
-            Event("AutomaticResponse", charger_id, {"trigger": error_code, "action": "ChangeAvailability",
-                                                    "request": request, "answer": answer})
-        )  # fmt: skip
+        self.events.publish(AutomaticResponse(charger_id, error_code, "ChangeAvailability", request, answer))
 
     def on_stop(self, charger_id: str, payload: dict[str, Any]) -> None:
         """An EmergencyStop stop reason -> a warning event."""
         if payload.get("reason") != "EmergencyStop" or not self.config.emergency_stop_warning:
             return
         if self._allowed(charger_id, "emergency_stop"):
-            self.events.publish(
-                Event(
-                    "Warning",
-                    charger_id,
-                    {"kind": "EmergencyStop", "transactionId": payload["transactionId"]},
-                )
-            )
+            self.events.publish(Warning(charger_id, "EmergencyStop", payload["transactionId"]))
 
     def check_heartbeats(self) -> None:
         """One pass over the connected chargers: flag the silent ones, restore those that spoke again."""
@@ -119,18 +110,13 @@ class Health:
             if silent_since is not None and last_message > silent_since:
                 del self.silent[charger_id]
                 self.chargers.set_online(charger_id, online=True)
-                self.events.publish(Event("HeartbeatRestored", charger_id))
+                self.events.publish(HeartbeatRestored(charger_id))
             elif silent_since is None and now - last_message > limit:
                 self.silent[charger_id] = now
                 self.chargers.set_online(charger_id, online=False)
                 if self.config.heartbeat_loss_alert and self._allowed(charger_id, "heartbeat"):
-                    self.events.publish(
-                        Event(
-                            "Alert",
-                            charger_id,
-                            {"kind": "HeartbeatLost", "silentFor": round(now - last_message)},
-                        )
-                    )
+                    silent_for = round(now - last_message)
+                    self.events.publish(Alert(charger_id, "HeartbeatLost", silent_for=silent_for))
 
     async def run(self) -> None:
         """Check heartbeats periodically (a tenth of the timeout, between 1 s and 60 s)."""

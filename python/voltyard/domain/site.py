@@ -10,7 +10,8 @@ import sqlite3
 from collections.abc import Callable
 
 from voltyard.domain.transactions import Transactions
-from voltyard.events import Event, EventBus
+from voltyard.events.bus import EventBus
+from voltyard.events.kinds import SiteLimitChanged
 from voltyard.store import site as site_store
 from voltyard.store.writer import StoreWriter
 
@@ -42,8 +43,7 @@ class Site:
             raise ValueError(f"limit_kw must be within 0..1000000, got {limit_kw}")
         await self._store.durable(lambda conn: site_store.save_limit_kw(conn, limit_kw))
         previous, self.limit_kw = self.limit_kw, limit_kw
-        data = {"limit_kw": limit_kw, "previous_kw": previous, "operator": operator}
-        self._events.publish(Event("SiteLimitChanged", None, data))
+        self._events.publish(SiteLimitChanged(None, limit_kw, previous, operator))
 
     def chargers_kw(self) -> float:
         own = self.own_charge_points

@@ -29,9 +29,9 @@ from typing import Any, TypeVar
 import orjson
 
 from voltyard._native import MeterValuesRead, clock_skewed, normalise_sampled_values, read_meter_values
-from voltyard.events import Event, EventBus
+from voltyard.events.bus import EventBus
+from voltyard.events.kinds import Event, MeterValues, TransactionStopFlagged
 from voltyard.store import transactions as tx_store
-from voltyard.store.event_log import Recorded
 from voltyard.store.meter_log import MeterLog
 from voltyard.store.writer import StoreWriter
 
@@ -124,10 +124,10 @@ class Transactions:
 
         return _after_commit(self._store.durable(lambda conn: tx_store.start(conn, row)), opened)
 
-    def _notify(self, recorded: tuple[Recorded, ...]) -> None:
+    def _notify(self, recorded: tuple[Event, ...]) -> None:
         """Tell the subscribers of the events a durable write recorded (on the loop, after its commit)."""
         for event in recorded:
-            self._events.notify(Event(event.kind, event.charger_id, event.data, event.time))
+            self._events.notify(event)
 
     def _stopped(
         self, written: asyncio.Future[tx_store.Stopped], transaction_id: int
@@ -179,17 +179,16 @@ class Transactions:
         """Record a stop with a transactionId or meterStop the store cannot hold (module docstring)."""
         transaction_id: int = payload["transactionId"]
         known_id = transaction_id in _STORE_INTEGERS
-        details = {
-            "transactionId": transaction_id if known_id else str(transaction_id),
-            "flag": "OutOfRange",
-            "meterStop": payload["meterStop"]
-            if payload["meterStop"] in _STORE_INTEGERS
-            else str(payload["meterStop"]),
-            "timestamp": payload["timestamp"],
-            "reason": payload.get("reason"),
-            "idTag": payload.get("idTag"),
-            "transactionData": data,
-        }
+        details = TransactionStopFlagged(
+            row.charger_id,
+            transaction_id if known_id else str(transaction_id),
+            "OutOfRange",
+            payload["meterStop"] if payload["meterStop"] in _STORE_INTEGERS else str(payload["meterStop"]),
+            payload.get("reason"),
+            timestamp=payload["timestamp"],
+            id_tag=payload.get("idTag"),
+            transaction_data=data,
+        )
         written = self._store.durable(
             lambda conn: tx_store.stop_out_of_range(conn, row, meters, known_id, details)
         )
@@ -207,9 +206,8 @@ class Transactions:
             self.power_w[charger_id, read.connector_id] = power_w
         if self._events.want_live:
             for _, _, energy_wh, power_w in read.readings:
-                data = {"connectorId": read.connector_id, "transactionId": read.transaction_id,
-                        "energy_wh": energy_wh, "power_w": power_w}  # fmt: skip
-                self._events.live(Event("MeterValues", charger_id, data))
+                reading = MeterValues(charger_id, read.connector_id, read.transaction_id, energy_wh, power_w)
+                self._events.live(reading)
 
     def reconcile(
         self, charger_id: str, reason: str, connector_id: int | None = None, before: str | None = None

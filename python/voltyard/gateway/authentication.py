@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from voltyard.domain.credentials import Credentials
-from voltyard.events import Event, EventBus
+from voltyard.events.bus import EventBus
+from voltyard.events.kinds import SecurityEvent
 from voltyard.gateway.admission import AuthThrottle
 from voltyard.gateway.handshake import HandshakeRefusal, basic_credentials
 from voltyard.gateway.tls import certificate_common_name
@@ -66,15 +67,12 @@ class Authenticator:
                 "%s from %s refused (%d): %s", charger_id, peer.address, refusal.status, refusal.reason
             )
             self.events.publish(
-                Event(
-                    "SecurityEvent",
+                SecurityEvent(
                     charger_id,
-                    {
-                        "type": "AuthenticationFailed",
-                        "source": peer.address,
-                        "reason": refusal.reason,
-                        "profile": profile,
-                    },
+                    "AuthenticationFailed",
+                    source=peer.address,
+                    reason=refusal.reason,
+                    profile=profile,
                 )
             )
             raise

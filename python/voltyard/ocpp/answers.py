@@ -17,7 +17,7 @@ from typing import Any
 
 from voltyard.domain.credentials import check_key_length
 from voltyard.errors import InvalidCommandError, OcppError
-from voltyard.events import Event
+from voltyard.events.kinds import SecurityEvent
 from voltyard.ocpp.commands import AnswerHook, Commands
 from voltyard.ocpp.router import check_integers, integer_paths
 from voltyard.ocpp.services import Services
@@ -50,7 +50,7 @@ def _register_configuration_hooks(commands: Commands, services: Services) -> Non
             # The new key counts only once the charger took it; after Rejected the old one stays valid.
             if answer["status"] == "Accepted":
                 await credentials.rotate(charger_id, request["value"].encode())
-                events.publish(Event("SecurityEvent", charger_id, {"type": "AuthorizationKeyRotated"}))
+                events.publish(SecurityEvent(charger_id, "AuthorizationKeyRotated"))
             return
         if answer["status"] in ("Accepted", "RebootRequired"):
             store.append(

@@ -35,7 +35,8 @@ from voltyard.errors import (
     InvalidCommandError,
     OcppError,
 )
-from voltyard.events import COMMAND_ORIGIN, Event, EventBus
+from voltyard.events.bus import EventBus
+from voltyard.events.kinds import COMMAND_ORIGIN, CommandAnswered, CommandSent, MessageOut
 from voltyard.metrics import Metrics, count
 from voltyard.ocpp.actions import CSMS_ACTIONS
 from voltyard.ocpp.redaction import redacted
@@ -191,8 +192,7 @@ class Commands:
             answer = await local(action, payload)
         except OcppError as exc:
             raise CallErrorReceivedError(exc.code, exc.description, {}) from exc
-        data = {"action": action, "local": True, "origin": COMMAND_ORIGIN.get()}
-        self._events.publish(Event("CommandSent", charger_id, data))
+        self._events.publish(CommandSent(charger_id, action, COMMAND_ORIGIN.get(), local=True))
         return answer
 
     def _answered(
@@ -205,12 +205,8 @@ class Commands:
         error: str | None = None,
     ) -> None:
         """Record how a call ended: the answer's status, or why there was none."""
-        data: dict[str, Any] = {"action": action, "message_id": message_id, "origin": COMMAND_ORIGIN.get()}
-        if error is None:
-            data["status"] = status
-        else:
-            data["error"] = error
-        self._events.publish(Event("CommandAnswered", charger_id, data))
+        origin = COMMAND_ORIGIN.get()
+        self._events.publish(CommandAnswered(charger_id, action, message_id, origin, status, error))
 
     async def _exchange(
         self,
@@ -232,8 +228,8 @@ class Commands:
         try:
             self._send(pending, payload)  # masks the secrets of what it logs and taps
             sent["message_id"] = pending.message_id
-            data = {"action": action, "messageId": pending.message_id, "origin": COMMAND_ORIGIN.get()}
-            self._events.publish(Event("CommandSent", charger_id, data))
+            sent_event = CommandSent(charger_id, action, COMMAND_ORIGIN.get(), pending.message_id)
+            self._events.publish(sent_event)
             return await future
         finally:
             # The one place the slot is cleared: answered, refused, timed out, cut off or cancelled.
@@ -260,7 +256,7 @@ class Commands:
         pending.frame = frame if masked is None else encode_call(pending.message_id, pending.action, masked)
         count(self._metrics.calls_out, pending.action)
         if self._events.tap_messages:
-            tap(self._events, "MessageOut", session.charger_id, pending.action, pending.message_id, 2,
+            tap(self._events, MessageOut, session.charger_id, pending.action, pending.message_id, 2,
                 pending.frame)  # fmt: skip
 
     def _log_call(self, pending: PendingCall) -> None:

@@ -22,7 +22,8 @@ import orjson
 from voltyard._native import Call, OcppCodec, encode_call_error
 from voltyard.domain.chargers import Chargers
 from voltyard.errors import OcppError, OcppSecurityError
-from voltyard.events import Event, EventBus
+from voltyard.events.bus import EventBus
+from voltyard.events.kinds import ChargerConnected, ChargerDisconnected, MessageIn, MessageOut
 from voltyard.metrics import Metrics, count
 from voltyard.ocpp.commands import Commands
 from voltyard.ocpp.leniency import Leniency
@@ -82,18 +83,14 @@ class Dispatcher:
             log.info("%s: new connection replaces the previous one", session.charger_id)
             previous.close("replaced by a new connection", CLOSE_POLICY_VIOLATION)
         self.chargers.set_online(session.charger_id, online=True)
-        self.events.publish(
-            Event(
-                "ChargerConnected", session.charger_id, {"source": session.source, "profile": session.profile}
-            )
-        )
+        self.events.publish(ChargerConnected(session.charger_id, session.source, session.profile))
 
     def closed(self, session: Session) -> None:
         """`session` ended: its pending call fails; the charger is offline unless a newer one took over."""
         self.commands.closed(session)
         if self.registry.detach(session):
             self.chargers.set_online(session.charger_id, online=False)
-            self.events.publish(Event("ChargerDisconnected", session.charger_id))
+            self.events.publish(ChargerDisconnected(session.charger_id))
 
     # --- frames in -----------------------------------------------------------------------------
 
@@ -153,7 +150,7 @@ class Dispatcher:
         except KeyError:
             calls_in[action] = 1
         if self.events.tap_messages:
-            tap(self.events, "MessageIn", session.charger_id, action, call.message_id, 2, data)
+            tap(self.events, MessageIn, session.charger_id, action, call.message_id, 2, data)
         router = self.router
         handler = router.get(action)
         try:
@@ -226,7 +223,7 @@ class Dispatcher:
         took = self.message_log.answered(session.charger_id, received_at, request, message_id, action, data)
         self.metrics.handled(took)
         if self.events.tap_messages:
-            tap(self.events, "MessageOut", session.charger_id, action, message_id, 3, data)
+            tap(self.events, MessageOut, session.charger_id, action, message_id, 3, data)
 
     def send_call_error(  # noqa: PLR0917 - as send_call_result
         self,
@@ -245,4 +242,4 @@ class Dispatcher:
         )
         count(self.metrics.call_errors, code)
         if self.events.tap_messages:
-            tap(self.events, "MessageOut", session.charger_id, action, message_id, 4, data)
+            tap(self.events, MessageOut, session.charger_id, action, message_id, 4, data)

@@ -16,7 +16,7 @@ from voltyard.domain.chargers import Chargers
 from voltyard.domain.credentials import Credentials
 from voltyard.domain.health import Health
 from voltyard.domain.transactions import Transactions
-from voltyard.events import EventBus
+from voltyard.events.bus import EventBus
 from voltyard.store.writer import StoreWriter
 
 __all__ = ["Services", "VendorHandler"]

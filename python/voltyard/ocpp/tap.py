@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from voltyard.events import Event, EventBus
+from voltyard.events.bus import EventBus
+from voltyard.events.kinds import MessageIn, MessageOut
 
 __all__ = ["tap"]
 
 
 def tap(  # noqa: PLR0917 - one call per frame, positional for speed
     events: EventBus,
-    kind: str,
+    kind: type[MessageIn | MessageOut],
     charger_id: str,
     action: str | None,
     message_id: str,
@@ -17,6 +18,4 @@ def tap(  # noqa: PLR0917 - one call per frame, positional for speed
     frame: bytes,
 ) -> None:
     """Publish one frame to the live stream (callers check `events.tap_messages` first)."""
-    data = {"action": action, "message_id": message_id, "message_type": message_type,
-            "frame": frame.decode("utf-8", "replace")}  # fmt: skip
-    events.live(Event(kind, charger_id, data))
+    events.live(kind(charger_id, action, message_id, message_type, frame.decode("utf-8", "replace")))

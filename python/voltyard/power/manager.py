@@ -16,7 +16,19 @@ import logging
 from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
-from voltyard.events import COMMAND_ORIGIN, Event
+from voltyard.events.kinds import (
+    COMMAND_ORIGIN,
+    Alert,
+    ChargerBooted,
+    Event,
+    SiteLimitChanged,
+    SitePlan,
+    TransactionForceClosed,
+    TransactionReconciled,
+    TransactionStarted,
+    TransactionStopFlagged,
+    TransactionStopped,
+)
 from voltyard.power.charger_control import ChargerControl
 from voltyard.power.config import PowerConfig
 from voltyard.power.following import FollowWatch
@@ -32,8 +44,7 @@ __all__ = ["CABINET", "PowerConfig", "Session", "SiteManager"]
 log = logging.getLogger(__name__)
 
 Readings = Mapping[tuple[str, int], float | None]
-_ENDED = frozenset({"TransactionStopped", "TransactionStopFlagged", "TransactionReconciled",
-                    "TransactionForceClosed"})  # fmt: skip
+_ENDED = (TransactionStopped, TransactionStopFlagged, TransactionReconciled, TransactionForceClosed)
 
 
 class SiteManager:
@@ -133,27 +144,27 @@ class SiteManager:
         self._wake.set()
 
     def _on_event(self, event: Event) -> None:
-        data, charger_id = event.data, event.charger_id
+        charger_id = event.charger_id
         if charger_id in self._own:
             return
-        if event.kind == "TransactionStarted" and charger_id is not None:
-            self._add(charger_id, data["connectorId"], data["transactionId"], self._clock.monotonic())
+        if isinstance(event, TransactionStarted) and charger_id is not None:
+            self._add(charger_id, event.connector_id, event.transaction_id, self._clock.monotonic())
             if self.config.start_limit_kw is not None:
                 self._start_limits.seen(charger_id, self._clock.monotonic())
             # Its profile goes out once the charger knows its transaction id.
             self._later(self.config.start_delay_s, "session started")
-        elif event.kind == "ChargerBooted" and charger_id is not None and data.get("status") == "Accepted":
+        elif isinstance(event, ChargerBooted) and charger_id is not None and event.status == "Accepted":
             if self.config.start_limit_kw is not None:  # a reboot may have lost it: install it again
                 self._start_limits.booted(charger_id, self._clock.monotonic() + self.config.start_delay_s)
                 self._later(self.config.start_delay_s, "charger booted")
-        elif event.kind in _ENDED:
-            transaction_id = data.get("transactionId")
+        elif isinstance(event, _ENDED):
+            transaction_id = event.transaction_id
             for s in list(self._sessions.values()):
                 if s.charger_id == charger_id and s.transaction_id == transaction_id:
                     del self._sessions[s.key]
                     self._ended.append(s)
                     self.request_rebalance("session ended")
-        elif event.kind == "SiteLimitChanged":
+        elif isinstance(event, SiteLimitChanged):
             self.request_rebalance("limit changed")
 
     def _later(self, delay: float, reason: str) -> None:
@@ -264,7 +275,7 @@ class SiteManager:
         # rebalance is shown live (the TUI) without filling the event log, however often it runs or retries.
         decided = _decisions(plan)
         changed, self._logged_decisions = decided != self._logged_decisions, decided
-        (self._events.publish if changed else self._events.live)(Event("SitePlan", None, plan))
+        (self._events.publish if changed else self._events.live)(SitePlan(None, **plan))
         return plan
 
     async def _install_start_limits(self, now: float) -> None:
@@ -299,10 +310,12 @@ class SiteManager:
                     "%s connector %d draws %s kW over its %s kW limit for %.0f s: not following",
                     s.charger_id, s.connector_id, reading, limit, s.watch.over_for(now),
                 )  # fmt: skip
-            data = {"kind": "NotFollowingLimit", "state": transition, "connectorId": s.connector_id,
-                    "transactionId": s.transaction_id, "limit_kw": limit, "measured_kw": reading,
-                    "grace_s": self.config.grace_period_s}  # fmt: skip
-            self._events.publish(Event("Alert", s.charger_id, data))
+            grace = self.config.grace_period_s
+            alert = Alert(
+                s.charger_id, "NotFollowingLimit", s.connector_id, s.transaction_id,
+                state=transition, limit_kw=limit, measured_kw=reading, grace_s=grace,
+            )  # fmt: skip
+            self._events.publish(alert)
 
     async def _apply(self, steps: list[Step[Key]], now: float, tried: set[tuple[str, int]]) -> list[Session]:
         """Carry out one phase's steps together; the sessions whose profile was accepted.

@@ -11,7 +11,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
 
-from voltyard.events import Event
+from voltyard.events.kinds import Event
 
 __all__ = ["Clock", "CommandCall", "EventPort", "SiteView", "SystemClock", "TransactionsView"]
 
@@ -24,7 +24,7 @@ class SiteView(Protocol):
 
 
 class EventPort(Protocol):
-    """The event bus (`voltyard.events.EventBus`)."""
+    """The event bus (`voltyard.events.bus.EventBus`)."""
 
     def subscribe(self, subscriber: Callable[[Event], None], /) -> Callable[[], None]: ...
 

@@ -1,7 +1,8 @@
 """The event log: every recorded domain event, numbered (`seq`) as it is committed, and the sync cursors of
 the upstream consumers that read it (seed 000's offline operation).
 
-The event classes and the bus are `voltyard.events`'; the category of an event is its table
+The event classes are `voltyard.events.kinds`' (a store function that writes an event with its change
+builds it), the bus is `voltyard.events.bus`'; the category of an event is its table
 (`events.KIND_CATEGORIES`), which `category_case` turns into the SQL expression the queries filter with.
 """
 
@@ -10,11 +11,14 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import orjson
 
+from voltyard.events.kinds import AlertAcknowledged, Event, EventRow
 from voltyard.store.writer import StoreWriter
+
+E = TypeVar("E", bound=Event)
 
 __all__ = [
     "INSERT_EVENT",
@@ -22,7 +26,6 @@ __all__ = [
     "CategoryCase",
     "EventRow",
     "LoggedEvent",
-    "Recorded",
     "acknowledge_alert",
     "alert",
     "alerts",
@@ -38,9 +41,6 @@ __all__ = [
 ]
 
 INSERT_EVENT = "INSERT INTO events (time, kind, charger_id, data) VALUES (?, ?, ?, ?)"
-
-# An event as the log stores it: (time, kind, charger_id, data as JSON text).
-EventRow = tuple[float, str, str | None, str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,28 +86,16 @@ def category_case(
     )
 
 
-@dataclass(frozen=True, slots=True)
-class Recorded:
-    """An event a store function wrote inside its transaction: its caller tells the subscribers of it once
-    the commit is on disk (`events.EventBus.notify`), on the event loop."""
-
-    kind: str
-    charger_id: str | None
-    data: dict[str, Any]
-    time: float
-
-
 def insert(conn: sqlite3.Connection, row: EventRow) -> None:
     """Record an event inside `conn`'s transaction (writer thread): committed with the change it tells of."""
     conn.execute(INSERT_EVENT, row)
 
 
-def record(
-    conn: sqlite3.Connection, kind: str, charger_id: str | None, data: dict[str, Any], at: float
-) -> Recorded:
-    """`insert` an event given by its parts; returns it for the caller to publish after the commit."""
-    insert(conn, (at, kind, charger_id, orjson.dumps(data).decode()))
-    return Recorded(kind, charger_id, data, at)
+def record(conn: sqlite3.Connection, event: E) -> E:
+    """`insert` `event` inside `conn`'s transaction; returns it for the caller to tell the subscribers of
+    once the commit is on disk (`EventBus.notify`, on the event loop)."""
+    insert(conn, event.row())
+    return event
 
 
 def append(store: StoreWriter, row: EventRow) -> None:
@@ -207,7 +195,9 @@ def _acknowledgements(conn: sqlite3.Connection, since: int) -> dict[int, tuple[s
         "SELECT time, data FROM events WHERE seq > ? AND kind = 'AlertAcknowledged'", (since,)
     ):
         fields = orjson.loads(data)
-        found.setdefault(int(fields["alert_seq"]), (str(fields.get("operator")), float(at)))
+        # Rows written before payload keys were camelCase (events.kinds) name the alert `alert_seq`.
+        alert_seq = fields["alertSeq"] if "alertSeq" in fields else fields["alert_seq"]
+        found.setdefault(int(alert_seq), (str(fields.get("operator")), float(at)))
     return found
 
 
@@ -249,17 +239,15 @@ def alert(conn: sqlite3.Connection, case: CategoryCase, seq: int) -> AlertState 
 
 def acknowledge_alert(
     conn: sqlite3.Connection, case: CategoryCase, seq: int, operator: str | None, at: float
-) -> tuple[AlertState, Recorded] | Literal["missing", "acknowledged"]:
+) -> tuple[AlertState, AlertAcknowledged] | Literal["missing", "acknowledged"]:
     """Record `operator`'s acknowledgement of alert `seq` (writer thread): the check and the record are one
     step, so of two operators acknowledging at once one gets "acknowledged". Writes the AlertAcknowledged
-    event ({"alert_seq", "operator"}, the alert's charger); the caller tells the subscribers once committed.
+    event (the alert's charger); the caller tells the subscribers once committed.
     """
     found = alert(conn, case, seq)
     if found is None:
         return "missing"
     if found.acknowledged_by is not None:
         return "acknowledged"
-    recorded = record(
-        conn, "AlertAcknowledged", found.event.charger_id, {"alert_seq": seq, "operator": operator}, at
-    )
+    recorded = record(conn, AlertAcknowledged(found.event.charger_id, seq, operator, time=at))
     return AlertState(found.event, operator, at), recorded

@@ -4,7 +4,7 @@ with it.
 
 The functions taking a connection run in the writer thread, each as one unit of a durable commit: what a
 charger is answered is on disk with its event (the event log is what upstream systems sync from). They
-only read and write; each returns what it found and the events it wrote (`event_log.Recorded`), and the
+only read and write; each returns what it found and the events it wrote (`voltyard.events.kinds`), and the
 domain (`voltyard.domain.transactions`) tells subscribers and changes its memory once the commit is on
 disk. The classification of a stop (Stopped, Duplicate, ...) reads the row it then writes, so it is made
 here, in the same transaction.
@@ -18,7 +18,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from voltyard.store.event_log import Recorded, record
+from voltyard.events.kinds import (
+    ClockSkew,
+    Event,
+    TransactionForceClosed,
+    TransactionReconciled,
+    TransactionStarted,
+    TransactionStopFlagged,
+    TransactionStopped,
+)
+from voltyard.store.event_log import record
 from voltyard.store.meter_log import last_energy_wh
 
 __all__ = [
@@ -86,7 +95,7 @@ class Started:
 
     transaction_id: int
     still_open: bool
-    recorded: tuple[Recorded, ...]
+    recorded: tuple[Event, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +118,7 @@ class Stopped:
     """How a stop related to what the store knew (`flag`), and the events written."""
 
     flag: str
-    recorded: tuple[Recorded, ...]
+    recorded: tuple[Event, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +127,7 @@ class Closed:
 
     transaction_ids: tuple[int, ...]
     charger_id: str | None
-    recorded: tuple[Recorded, ...]
+    recorded: tuple[Event, ...]
 
 
 def load_open(conn: sqlite3.Connection) -> list[tuple[int, str, int, str]]:
@@ -137,19 +146,22 @@ def start(conn: sqlite3.Connection, row: StartRow) -> Started:
     now = time.time()
     inserted = conn.execute(_INSERT_TX, (*key, row.reservation_id, now, row.clock_skew)).rowcount
     (transaction_id,) = conn.execute(_FIND_TX, key).fetchone()
-    recorded: list[Recorded] = []
+    recorded: list[Event] = []
     if inserted:
-        data = {
-            "transactionId": transaction_id,
-            "connectorId": row.connector_id,
-            "idTag": row.id_tag,
-            "meterStart": row.meter_start,
-            "timestamp": row.timestamp,
-        }
-        recorded.append(record(conn, "TransactionStarted", row.charger_id, data, now))
+        started = TransactionStarted(
+            row.charger_id,
+            transaction_id,
+            row.connector_id,
+            row.id_tag,
+            row.meter_start,
+            row.timestamp,
+            time=now,
+        )
+        recorded.append(record(conn, started))
         if row.clock_skew:
-            skew = {"timestamp": row.timestamp, "in": "StartTransaction"}
-            recorded.append(record(conn, "ClockSkew", row.charger_id, skew, now))
+            recorded.append(
+                record(conn, ClockSkew(row.charger_id, row.timestamp, "StartTransaction", time=now))
+            )
         if row.reservation_id is not None:
             conn.execute(
                 "UPDATE reservations SET status = 'Used', updated_at = ? WHERE id = ? AND charger_id = ?",
@@ -213,13 +225,11 @@ def stop(conn: sqlite3.Connection, row: StopRow, meters: Sequence[MeterRow]) -> 
         connector_id = found[0] if found is not None else None
         conn.executemany(_INSERT_METER, [(m[0], connector_id or 0, *m[2:]) for m in meters])
     now = time.time()
-    kind = "TransactionStopped" if flag.startswith("Stopped") else "TransactionStopFlagged"
-    details = {"transactionId": row.transaction_id, "flag": flag, "meterStop": row.meter_stop,
-               "reason": row.reason}  # fmt: skip
-    recorded = [record(conn, kind, row.charger_id, details, now)]
+    kind = TransactionStopped if flag.startswith("Stopped") else TransactionStopFlagged
+    stopped = kind(row.charger_id, row.transaction_id, flag, row.meter_stop, row.reason, time=now)
+    recorded: list[Event] = [record(conn, stopped)]
     if row.clock_skew:
-        skew = {"timestamp": row.timestamp, "in": "StopTransaction"}
-        recorded.append(record(conn, "ClockSkew", row.charger_id, skew, now))
+        recorded.append(record(conn, ClockSkew(row.charger_id, row.timestamp, "StopTransaction", time=now)))
     return Stopped(flag, tuple(recorded))
 
 
@@ -228,7 +238,7 @@ def stop_out_of_range(
     row: StopRow,
     meters: Sequence[MeterRow],
     known_id: bool,
-    details: dict[str, Any],
+    details: TransactionStopFlagged,
 ) -> Stopped:
     """Record a stop whose transactionId or meterStop does not fit an INTEGER column (`row.meter_stop`
     unused): when only the meter reading is out of range (`known_id`), the transaction it names is closed
@@ -253,7 +263,7 @@ def stop_out_of_range(
                 ),
             )
             conn.executemany(_INSERT_METER, [(m[0], found[0], *m[2:]) for m in meters])
-    recorded = record(conn, "TransactionStopFlagged", row.charger_id, details, time.time())
+    recorded = record(conn, details)
     return Stopped("OutOfRange", (recorded,))
 
 
@@ -263,7 +273,7 @@ def reconcile(
     """Close those of `candidates` still open as reconciled at `stamp`, with the last energy reading known
     (else their meter_start); one TransactionReconciled event each."""
     closed: list[int] = []
-    recorded: list[Recorded] = []
+    recorded: list[Event] = []
     for transaction_id in candidates:
         found = conn.execute(
             "SELECT meter_start FROM transactions WHERE id = ? AND stopped_at IS NULL", (transaction_id,)
@@ -278,8 +288,8 @@ def reconcile(
             "stopped_at = ?, stop_flag = 'Reconciled' WHERE id = ?",
             (meter_stop, stamp, now, transaction_id),
         )
-        details = {"transactionId": transaction_id, "reason": reason, "meterStop": meter_stop}
-        recorded.append(record(conn, "TransactionReconciled", charger_id, details, now))
+        reconciled = TransactionReconciled(charger_id, transaction_id, reason, meter_stop, time=now)
+        recorded.append(record(conn, reconciled))
         closed.append(transaction_id)
     return Closed(tuple(closed), charger_id, tuple(recorded))
 
@@ -301,6 +311,5 @@ def force_close(
         (meter_stop, timestamp, now, transaction_id),
     )
     charger_id = str(found[0])
-    details = {"transactionId": transaction_id, "operator": operator}
-    recorded = record(conn, "TransactionForceClosed", charger_id, details, now)
+    recorded = record(conn, TransactionForceClosed(charger_id, transaction_id, operator, time=now))
     return Closed((transaction_id,), charger_id, (recorded,))

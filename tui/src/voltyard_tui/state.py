@@ -111,14 +111,15 @@ class SiteState:
         charger_id = event.charger_id
         data = event.data
         if event.kind == "SiteLimitChanged" and self.site is not None:
-            limit = data.get("limit_kw")
+            # camelCase since the appliance's typed events; a backlog from an older log says limit_kw.
+            limit = data.get("limitKw", data.get("limit_kw"))
             if isinstance(limit, int | float):
                 self.site = dataclasses.replace(self.site, limit_kw=float(limit))
             return None
         if charger_id is None:
             return None
         if event.kind == "MeterValues":
-            power = data.get("power_w")
+            power = data.get("powerW")
             if isinstance(power, int | float):
                 self.power_w[charger_id, int(data.get("connectorId") or 0)] = float(power)
             return None

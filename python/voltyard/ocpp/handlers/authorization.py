@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from voltyard.events import Event
+from voltyard.events.kinds import AuthorizeRejected
 from voltyard.ocpp.router import Payload, Router
 from voltyard.ocpp.services import Services
 
@@ -24,6 +24,5 @@ def register(router: Router, services: Services) -> None:
         info = authorization.id_tag_info(payload["idTag"])
         if info["status"] != "Accepted":
             # A refused swipe is what an operator is asked about ("my card does not work"): on record.
-            data = {"id_tag": payload["idTag"], "status": info["status"]}
-            events.publish(Event("AuthorizeRejected", session.charger_id, data))
+            events.publish(AuthorizeRejected(session.charger_id, payload["idTag"], info["status"]))
         return {"idTagInfo": info}

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from voltyard.events import Event
+from voltyard.events.kinds import CertificateSigningRequested, SecurityEvent
 from voltyard.ocpp.router import Payload, Router
 from voltyard.ocpp.services import Services
 
@@ -27,13 +27,13 @@ def register(router: Router, services: Services) -> None:
 
     @router.on("SecurityEventNotification")
     def security_event(session: Session, payload: Payload) -> Payload:
-        events.publish(Event("SecurityEvent", session.charger_id, payload))
+        events.publish(
+            SecurityEvent(session.charger_id, payload["type"], payload["timestamp"], payload.get("techInfo"))
+        )
         return {}
 
     @router.on("SignCertificate")
     def sign_certificate(session: Session, payload: Payload) -> Payload:
         store.append(_INSERT_CSR, (session.charger_id, payload["csr"], time.time()))
-        events.publish(
-            Event("CertificateSigningRequested", session.charger_id, {"csrLength": len(payload["csr"])})
-        )
+        events.publish(CertificateSigningRequested(session.charger_id, len(payload["csr"])))
         return {"status": "Accepted"}

@@ -44,15 +44,15 @@ class MessageRow:
 
     @classmethod
     def from_event(cls, event: Event) -> MessageRow:
-        """A live MessageIn/MessageOut event (`{"action", "message_id", "message_type", "frame"}`)."""
+        """A live MessageIn/MessageOut event (`{"action", "messageId", "messageType", "frame"}`)."""
         data = event.data
-        kind = str(data.get("message_type", ""))
+        kind = str(data.get("messageType", ""))
         return cls(
             event.time,
             event.charger_id or "",
             "in" if event.kind == "MessageIn" else "out",
             _TYPES.get(kind, kind),
-            str(data.get("message_id", "")),
+            str(data.get("messageId", "")),
             str(data.get("action") or ""),
             str(data.get("frame", "")),
         )
