@@ -31,6 +31,7 @@ fixed by another change of issue 16, which adds it here; what imports api is sti
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -246,10 +247,19 @@ def test_the_rules(source: str, target: str, broken: bool) -> None:
 
 
 _SQL_CALLS = frozenset({"execute", "executemany", "executescript"})
+# A statement in a string constant (queued with StoreWriter.append, say): its start, not a word in prose.
+_SQL_TEXT = re.compile(r"^\s*(INSERT (OR \w+ )?INTO|UPDATE \w+ SET|DELETE FROM|SELECT .+ FROM)\b")
+
+
+def _is_sql(node: ast.AST) -> bool:
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+        return node.func.attr in _SQL_CALLS
+    return isinstance(node, ast.Constant) and isinstance(node.value, str) and bool(_SQL_TEXT.match(node.value))
 
 
 def sql_calls_outside_store() -> list[str]:
-    """`file:line` of every call of a method named execute/executemany/executescript outside store/."""
+    """`file:line` of every call of a method named execute/executemany/executescript, and of every string
+    constant that starts an SQL statement, outside store/."""
     found = []
     for file in sorted(ROOT.rglob("*.py")):
         if file.relative_to(ROOT).parts[0] == "store":
@@ -259,6 +269,8 @@ def sql_calls_outside_store() -> list[str]:
                 isinstance(node, ast.Call)
                 and isinstance(node.func, ast.Attribute)
                 and node.func.attr in _SQL_CALLS
+            ) or (
+                isinstance(node, ast.Constant) and isinstance(node.value, str) and _SQL_TEXT.match(node.value)
             ):
                 found.append(f"{file.relative_to(ROOT.parent.parent)}:{node.lineno}")
     return found

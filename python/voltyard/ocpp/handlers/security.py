@@ -12,13 +12,12 @@ from typing import TYPE_CHECKING
 from voltyard.events.kinds import CertificateSigningRequested, SecurityEvent
 from voltyard.ocpp.router import Payload, Router
 from voltyard.ocpp.services import Services
+from voltyard.store import certificate_requests
 
 if TYPE_CHECKING:
     from voltyard.ocpp.session import Session
 
 __all__ = ["register"]
-
-_INSERT_CSR = "INSERT INTO certificate_requests (charger_id, csr, received_at) VALUES (?, ?, ?)"
 
 
 def register(router: Router, services: Services) -> None:
@@ -34,6 +33,6 @@ def register(router: Router, services: Services) -> None:
 
     @router.on("SignCertificate")
     def sign_certificate(session: Session, payload: Payload) -> Payload:
-        store.append(_INSERT_CSR, (session.charger_id, payload["csr"], time.time()))
+        certificate_requests.append_request(store, session.charger_id, payload["csr"], time.time())
         events.publish(CertificateSigningRequested(session.charger_id, len(payload["csr"])))
         return {"status": "Accepted"}
