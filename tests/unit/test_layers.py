@@ -254,7 +254,8 @@ _SQL_TEXT = re.compile(r"^\s*(INSERT (OR \w+ )?INTO|UPDATE \w+ SET|DELETE FROM|S
 def _is_sql(node: ast.AST) -> bool:
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
         return node.func.attr in _SQL_CALLS
-    return isinstance(node, ast.Constant) and isinstance(node.value, str) and bool(_SQL_TEXT.match(node.value))
+    text = node.value if isinstance(node, ast.Constant) else None
+    return isinstance(text, str) and _SQL_TEXT.match(text) is not None
 
 
 def sql_calls_outside_store() -> list[str]:
