@@ -51,7 +51,7 @@ from voltyard.ocpp.answers import register_answer_hooks
 from voltyard.ocpp.codec import load_codec
 from voltyard.ocpp.commands import Commands
 from voltyard.ocpp.dispatch import Dispatcher
-from voltyard.ocpp.handlers import build_router
+from voltyard.ocpp.v16 import build_router
 from voltyard.ocpp.leniency import Leniency
 from voltyard.ocpp.registry import Registry
 from voltyard.ocpp.services import Services

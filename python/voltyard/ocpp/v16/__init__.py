@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from voltyard.ocpp.actions import CHARGER_ACTIONS
-from voltyard.ocpp.handlers import authorization, core, firmware, security, transactions
+from voltyard.ocpp.v16 import authorization, core, firmware, security, transactions
 from voltyard.ocpp.router import Router
 from voltyard.ocpp.services import Services
 
