@@ -51,10 +51,10 @@ from voltyard.ocpp.answers import register_answer_hooks
 from voltyard.ocpp.codec import load_codec
 from voltyard.ocpp.commands import Commands
 from voltyard.ocpp.dispatch import Dispatcher
-from voltyard.ocpp.v16 import build_router
 from voltyard.ocpp.leniency import Leniency
 from voltyard.ocpp.registry import Registry
 from voltyard.ocpp.services import Services
+from voltyard.ocpp.v16 import build_router
 from voltyard.power.cabinet_power import CabinetPower
 from voltyard.power.manager import SiteManager
 from voltyard.power.plan_view import plan_to_dict

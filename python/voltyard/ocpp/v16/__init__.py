@@ -6,9 +6,9 @@
 from __future__ import annotations
 
 from voltyard.ocpp.actions import CHARGER_ACTIONS
-from voltyard.ocpp.v16 import authorization, core, firmware, security, transactions
 from voltyard.ocpp.router import Router
 from voltyard.ocpp.services import Services
+from voltyard.ocpp.v16 import authorization, core, firmware, security, transactions
 
 __all__ = ["build_router"]
 
