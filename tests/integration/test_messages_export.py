@@ -49,7 +49,7 @@ async def fill(
 @pytest.fixture
 async def api(appliance, aiohttp_client):
     tokens = ensure_tokens(appliance.config.server.data_dir)
-    client = await aiohttp_client(create_app(appliance, tokens))
+    client = await aiohttp_client(create_app(appliance.api_services(), tokens))
     client.reader = {"Authorization": f"Bearer {tokens['readonly']}"}
     return client
 
