@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from voltyard._native import Plan
-from voltyard.api.app import create_app
+from voltyard.api.app import ApiServices, create_app
 from voltyard.api.tokens import ensure_tokens
 from voltyard.can.config import CabinetConfig
 from voltyard.config import Config
@@ -211,7 +211,7 @@ class Appliance:
     async def start_api(self, host: str, port: int) -> int:
         """Serve the control API (docs/api.md) on host:port; returns the bound port."""
         tokens = ensure_tokens(self.config.server.data_dir)
-        self._api_runner = web.AppRunner(create_app(self, tokens), access_log=None)
+        self._api_runner = web.AppRunner(create_app(self.api_services(), tokens), access_log=None)
         await self._api_runner.setup()
         site = web.TCPSite(self._api_runner, host, port)
         try:
@@ -220,6 +220,32 @@ class Appliance:
             raise VoltyardError(f"control API listener http://{host}:{port}: {_bind_reason(exc)}") from exc
         self.api_port = self._api_runner.addresses[0][1]
         return self.api_port
+
+    def api_services(self) -> ApiServices:
+        """What the control API uses of this (started) appliance, each service by itself."""
+        services, gateway, commands = self.services, self.gateway, self.commands
+        assert services is not None, "the appliance is not started"
+        assert gateway is not None
+        assert commands is not None
+        dispatcher = gateway.dispatcher
+        return ApiServices(
+            chargers=services.chargers,
+            transactions=services.transactions,
+            authorization=services.authorization,
+            credentials=services.credentials,
+            site=self.site,
+            events=services.events,
+            store=self.store,
+            commands=commands,
+            sessions=self.registry,
+            leniency=dispatcher.leniency,
+            ocpp_metrics=dispatcher.metrics,
+            refused=_Refused(dispatcher, gateway),
+            loop_monitor=self.loop_monitor,
+            reader=self.read_connection,
+            cabinet=self.cabinet_view,
+            started_at=self.started_at,
+        )
 
     @property
     def events(self) -> EventBus:
@@ -406,6 +432,24 @@ def _bind_reason(exc: OSError) -> str:
     if exc.errno == errno.EADDRNOTAVAIL:
         return "cannot assign the address (not an address of this host)"
     return os.strerror(exc.errno) if exc.errno else str(exc)
+
+
+class _Refused:
+    """The API's count of refused frames (the dispatcher's) and handshakes (the listeners')."""
+
+    __slots__ = ("_dispatcher", "_gateway")
+
+    def __init__(self, dispatcher: Dispatcher, gateway: Gateway) -> None:
+        self._dispatcher = dispatcher
+        self._gateway = gateway
+
+    @property
+    def frames(self) -> int:
+        return self._dispatcher.refused_frames
+
+    @property
+    def handshakes(self) -> int:
+        return self._gateway.refused_handshakes
 
 
 def _listener_error(exc: OSError, config: Config, with_tls: bool) -> VoltyardError:

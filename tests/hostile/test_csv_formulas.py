@@ -26,7 +26,7 @@ MESSAGE_IDS = ("=HYPERLINK(1)", "+1+2", "-2+3", "@SUM(A1)", "\tTAB", "\rCR", "pl
 @pytest.fixture
 async def api(appliance: Appliance, aiohttp_client: Any) -> Any:
     tokens = ensure_tokens(appliance.config.server.data_dir)
-    client = await aiohttp_client(create_app(appliance, tokens))
+    client = await aiohttp_client(create_app(appliance.api_services(), tokens))
     client.reader = {"Authorization": f"Bearer {tokens['readonly']}"}
     return client
 

@@ -27,7 +27,7 @@ NEW_KEY = "fedcba9876543210fedcba9876543210fedcba98"
 @pytest.fixture
 async def api(appliance: Appliance, aiohttp_client: Any) -> Any:
     tokens = ensure_tokens(appliance.config.server.data_dir)
-    client = await aiohttp_client(create_app(appliance, tokens))
+    client = await aiohttp_client(create_app(appliance.api_services(), tokens))
     client.operator = {"Authorization": f"Bearer {tokens['operator']}"}
     client.reader = {"Authorization": f"Bearer {tokens['readonly']}"}
     return client

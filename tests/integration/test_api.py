@@ -23,7 +23,7 @@ NOW = "2026-11-25T10:00:00Z"
 @pytest.fixture
 async def api(appliance, aiohttp_client):
     tokens = ensure_tokens(appliance.config.server.data_dir)
-    client = await aiohttp_client(create_app(appliance, tokens))
+    client = await aiohttp_client(create_app(appliance.api_services(), tokens))
     client.operator = {"Authorization": f"Bearer {tokens['operator']}"}
     client.reader = {"Authorization": f"Bearer {tokens['readonly']}"}
     return client

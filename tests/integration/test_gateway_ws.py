@@ -93,7 +93,7 @@ async def test_unreadable_frames_are_dropped_without_killing_the_session(applian
         await ws.send(junk)
     assert (await rpc(ws, "still", "Heartbeat", {}))[0] == 3
     await ws.close()
-    assert appliance.gateway.refused_frames == 4
+    assert appliance.gateway.dispatcher.refused_frames == 4
 
 
 async def test_start_replay_returns_same_id_and_stops_are_always_answered(appliance) -> None:

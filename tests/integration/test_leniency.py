@@ -57,7 +57,7 @@ async def test_strict_by_default(appliance, rule: str) -> None:
     assert answer[0] == 4
     if code is not None:
         assert answer[2] == code
-    assert appliance.gateway.leniency.counts == {}
+    assert appliance.gateway.dispatcher.leniency.counts == {}
 
 
 @pytest.mark.parametrize("rule", sorted(CASES))
@@ -67,7 +67,7 @@ async def test_enabled_rule_repairs_and_counts(appliance, rule: str) -> None:
     action, payload, _ = CASES[rule]
     answer = await exchange(appliance, charger_id, action, payload)
     assert answer[0] == 3, answer
-    assert appliance.gateway.leniency.counts[charger_id, rule] == 1
+    assert appliance.gateway.dispatcher.leniency.counts[charger_id, rule] == 1
     await appliance.store.flush()
     with closing(appliance.read_connection()) as db:
         if action == "MeterValues":

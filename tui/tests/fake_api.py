@@ -409,7 +409,7 @@ class FakeApi:
         active = sum(1 for t in self.transactions if t["active"])
         return web.json_response({
             "status": "ok", "version": "0.1.0", "uptime_s": 3600.0, "chargers": self._counts(),
-            "transactions": {"active": active}, "store": {"commits": 10, "failed_rows": 0},
+            "transactions": {"active": active}, "store": {"commits": 10, "failed_rows": 0, "writer": "running", "error": None},
             "event_loop_lag_ms": 0.4, "site": {"limit_kw": self.site["limit_kw"], "power_kw": self.site["power_kw"]},
         })  # fmt: skip
 

@@ -60,7 +60,7 @@ async def live(tmp_path: Path) -> AsyncIterator[LiveSite]:
     appliance = Appliance(config)
     await appliance.start()
     tokens = ensure_tokens(data_dir)
-    runner = web.AppRunner(create_app(appliance, tokens))
+    runner = web.AppRunner(create_app(appliance.api_services(), tokens))
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()

@@ -1,14 +1,14 @@
 """The aiohttp application of the control API: routes, bearer-token auth with roles, JSON errors.
 
-Handlers reach the running appliance through `request.app[APPLIANCE]`; the API never reads the store's
-file except through the appliance's read-only connections.
+Handlers reach each service they use through its own key (api/keys.py), set from the `ApiServices` that
+runtime.py builds; the API never reads the store's file except through the read-only connections of `reader`.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 from aiohttp import web
 
@@ -21,16 +21,47 @@ from voltyard.api import (
     routes_transactions,
 )
 from voltyard.api.errors import ApiError, error_response
-from voltyard.api.keys import APPLIANCE, STREAM, TOKENS
+from voltyard.api.keys import (
+    AUTHORIZATION,
+    CABINET,
+    CHARGERS,
+    COMMANDS,
+    CREDENTIALS,
+    EVENTS,
+    LENIENCY,
+    LOOP_MONITOR,
+    OCPP_METRICS,
+    READER,
+    REFUSED,
+    SESSIONS,
+    SITE,
+    STARTED_AT,
+    STORE,
+    STREAM,
+    TOKENS,
+    TRANSACTIONS,
+    CabinetView,
+    Reader,
+    Refused,
+)
 from voltyard.api.metrics import metrics_handler
 from voltyard.api.openapi import openapi_handler
 from voltyard.api.stream import EventStream, stream_handler
 from voltyard.api.tokens import TokenRing
+from voltyard.domain.authorization import Authorization
+from voltyard.domain.chargers import Chargers
+from voltyard.domain.credentials import Credentials
+from voltyard.domain.site import Site
+from voltyard.domain.transactions import Transactions
+from voltyard.events.bus import EventBus
+from voltyard.loop_monitor import LoopMonitor
+from voltyard.metrics import Metrics
+from voltyard.ocpp.commands import Commands
+from voltyard.ocpp.leniency import Leniency
+from voltyard.ocpp.registry import Registry
+from voltyard.store.writer import StoreWriter
 
-if TYPE_CHECKING:
-    from voltyard.runtime import Appliance
-
-__all__ = ["create_app"]
+__all__ = ["ApiServices", "create_app"]
 
 log = logging.getLogger(__name__)
 
@@ -75,12 +106,49 @@ async def auth(request: web.Request, handler: Handler) -> web.StreamResponse:
     return await handler(request)
 
 
-def create_app(appliance: Appliance, tokens: dict[str, str]) -> web.Application:
-    """The API application over a started appliance, accepting `tokens` ({role: token})."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ApiServices:
+    """The services the API uses, built by the composition root (runtime.py); each gets its own key."""
+
+    chargers: Chargers
+    transactions: Transactions
+    authorization: Authorization
+    credentials: Credentials
+    site: Site
+    events: EventBus
+    store: StoreWriter
+    commands: Commands
+    sessions: Registry  # the live OCPP sessions, read only
+    leniency: Leniency
+    ocpp_metrics: Metrics
+    refused: Refused
+    loop_monitor: LoopMonitor
+    reader: Reader
+    cabinet: CabinetView
+    started_at: float
+
+
+def create_app(services: ApiServices, tokens: dict[str, str]) -> web.Application:
+    """The API application over the services of a started appliance, accepting `tokens` ({role: token})."""
     app = web.Application(middlewares=[errors, auth], client_max_size=1024 * 1024)
-    app[APPLIANCE] = appliance
+    app[CHARGERS] = services.chargers
+    app[TRANSACTIONS] = services.transactions
+    app[AUTHORIZATION] = services.authorization
+    app[CREDENTIALS] = services.credentials
+    app[SITE] = services.site
+    app[EVENTS] = services.events
+    app[STORE] = services.store
+    app[COMMANDS] = services.commands
+    app[SESSIONS] = services.sessions
+    app[LENIENCY] = services.leniency
+    app[OCPP_METRICS] = services.ocpp_metrics
+    app[REFUSED] = services.refused
+    app[LOOP_MONITOR] = services.loop_monitor
+    app[READER] = services.reader
+    app[CABINET] = services.cabinet
+    app[STARTED_AT] = services.started_at
     app[TOKENS] = TokenRing(tokens)
-    app[STREAM] = EventStream(appliance.events)
+    app[STREAM] = EventStream(services.events)
     for module in (
         routes_site,
         routes_chargers,

@@ -7,8 +7,9 @@ from typing import Any
 from aiohttp import web
 
 from voltyard.api.errors import ApiError
-from voltyard.api.keys import APPLIANCE
+from voltyard.api.keys import CHARGERS, COMMANDS
 from voltyard.api.params import query_int
+from voltyard.api.views import CommandAnswer
 from voltyard.errors import (
     CallErrorReceivedError,
     ChargerOfflineError,
@@ -22,9 +23,7 @@ __all__ = ["call_command", "known_charger"]
 
 def known_charger(request: web.Request, charger_id: str) -> None:
     """404 unless the appliance knows `charger_id` (a charger it has seen or was told of)."""
-    services = request.app[APPLIANCE].services
-    assert services is not None
-    if charger_id not in services.chargers.records:
+    if charger_id not in request.app[CHARGERS].records:
         raise ApiError(404, "unknown_charger", f"no charger {charger_id!r} is known")
 
 
@@ -32,12 +31,10 @@ async def call_command(
     request: web.Request, charger_id: str, action: str, payload: dict[str, Any], *, validate: bool
 ) -> web.Response:
     """Send `action` to a known charger: 404 for an unknown one, 409 when it is not connected."""
-    appliance = request.app[APPLIANCE]
-    assert appliance.commands is not None
     known_charger(request, charger_id)
     timeout = query_int(request, "timeout", 30, 1, 300)
     try:
-        answer = await appliance.commands.call(
+        answer = await request.app[COMMANDS].call(
             charger_id, action, payload, timeout=timeout, validate=validate
         )
     except InvalidCommandError as exc:
@@ -51,4 +48,4 @@ async def call_command(
         raise ApiError(502, "call_error", str(exc), details) from None
     except CommandError as exc:
         raise ApiError(502, "command_failed", str(exc)) from None
-    return web.json_response({"action": action, "answer": answer})
+    return web.json_response(CommandAnswer(action=action, answer=answer))

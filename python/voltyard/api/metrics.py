@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from voltyard.api.keys import APPLIANCE
+from voltyard.api.keys import (
+    CHARGERS,
+    LOOP_MONITOR,
+    OCPP_METRICS,
+    REFUSED,
+    SESSIONS,
+    SITE,
+    STORE,
+    TRANSACTIONS,
+)
 from voltyard.api.views import is_faulted
 from voltyard.metrics import HANDLING_BUCKETS
 
@@ -16,18 +25,15 @@ def _label(value: str) -> str:
 
 
 def render_metrics(request: web.Request) -> str:
-    appliance = request.app[APPLIANCE]
-    services, gateway = appliance.services, appliance.gateway
-    assert services is not None
-    assert gateway is not None
-    metrics = gateway.metrics
-    records = services.chargers.records.values()
+    app = request.app
+    metrics, refused = app[OCPP_METRICS], app[REFUSED]
+    records = app[CHARGERS].records.values()
     online = sum(1 for record in records if record.online)
     faulted = sum(1 for record in records if is_faulted(record))
     lines = [
         "# HELP voltyard_connections Charger websocket connections open now.",
         "# TYPE voltyard_connections gauge",
-        f"voltyard_connections {len(appliance.registry)}",
+        f"voltyard_connections {len(app[SESSIONS])}",
         "# HELP voltyard_chargers Known chargers by state.",
         "# TYPE voltyard_chargers gauge",
         f'voltyard_chargers{{state="online"}} {online}',
@@ -41,10 +47,10 @@ def render_metrics(request: web.Request) -> str:
     lines += [
         "# HELP voltyard_frames_refused_total Frames the codec refused (answered with CALLERROR or dropped).",
         "# TYPE voltyard_frames_refused_total counter",
-        f"voltyard_frames_refused_total {gateway.refused_frames}",
+        f"voltyard_frames_refused_total {refused.frames}",
         "# HELP voltyard_handshakes_refused_total Handshakes refused (id, protocol, auth, admission).",
         "# TYPE voltyard_handshakes_refused_total counter",
-        f"voltyard_handshakes_refused_total {gateway.refused_handshakes}",
+        f"voltyard_handshakes_refused_total {refused.handshakes}",
         "# HELP voltyard_call_errors_total CALLERRORs sent, by code.",
         "# TYPE voltyard_call_errors_total counter",
     ]
@@ -64,19 +70,19 @@ def render_metrics(request: web.Request) -> str:
         f"voltyard_handling_seconds_count {cumulative}",
         "# HELP voltyard_transactions_active Transactions open now.",
         "# TYPE voltyard_transactions_active gauge",
-        f"voltyard_transactions_active {sum(len(o) for o in services.transactions.open.values())}",
+        f"voltyard_transactions_active {sum(len(o) for o in app[TRANSACTIONS].open.values())}",
         "# HELP voltyard_site_power_kw Power drawn by the site now (chargers' meters plus the cabinet).",
         "# TYPE voltyard_site_power_kw gauge",
-        f"voltyard_site_power_kw {appliance.site.power_kw()}",
+        f"voltyard_site_power_kw {app[SITE].power_kw()}",
         "# HELP voltyard_site_limit_kw The site's grid limit.",
         "# TYPE voltyard_site_limit_kw gauge",
-        f"voltyard_site_limit_kw {appliance.site.limit_kw}",
+        f"voltyard_site_limit_kw {app[SITE].limit_kw}",
         "# HELP voltyard_event_loop_lag_seconds Worst event-loop lag since the previous scrape.",
         "# TYPE voltyard_event_loop_lag_seconds gauge",
-        f"voltyard_event_loop_lag_seconds {appliance.loop_monitor.take_max()}",
+        f"voltyard_event_loop_lag_seconds {app[LOOP_MONITOR].take_max()}",
         "# HELP voltyard_store_commits_total Commits of the store's writer thread.",
         "# TYPE voltyard_store_commits_total counter",
-        f"voltyard_store_commits_total {appliance.store.commits}",
+        f"voltyard_store_commits_total {app[STORE].commits}",
     ]
     return "\n".join(lines) + "\n"
 

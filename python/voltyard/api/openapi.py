@@ -1,7 +1,8 @@
 """The OpenAPI 3.0 document of the control API, served at /api/v1/openapi.json.
 
-Written out here rather than generated, next to a test that checks it names exactly the routes the
-application serves (and schemathesis in CI, which checks the answers against it).
+The paths, parameters and request bodies are written out here, next to a test that checks they name exactly
+the routes the application serves; every response body's schema is generated from the view class the route
+builds (api/views.py, api/schema.py), and schemathesis in CI checks the answers against it.
 """
 
 from __future__ import annotations
@@ -11,29 +12,37 @@ from typing import Any
 from aiohttp import web
 
 from voltyard import __version__
+from voltyard.api.schema import Schema, components, ref
+from voltyard.api.views import (
+    VIEWS,
+    Alert,
+    AlertList,
+    Cabinet,
+    Charger,
+    ChargerDetail,
+    ChargerPage,
+    CommandAnswer,
+    Error,
+    EventPage,
+    Health,
+    IdTag,
+    IdTagImport,
+    IdTagList,
+    LocalList,
+    MessageExport,
+    MessagePage,
+    SecurityProfile,
+    Site,
+    SyncCursor,
+    TransactionDetail,
+    TransactionPage,
+)
 from voltyard.events.kinds import CATEGORIES, DEFAULT_CATEGORY, KIND_CATEGORIES, ORIGIN_CATEGORIES
 from voltyard.ocpp.actions import CSMS_ACTIONS
 
 __all__ = ["DOCUMENT", "openapi_handler"]
 
-Schema = dict[str, Any]
-
-_NULLABLE_STR: Schema = {"type": "string", "nullable": True}
-_NULLABLE_NUM: Schema = {"type": "number", "nullable": True}
-_NULLABLE_INT: Schema = {"type": "integer", "nullable": True}
 _OBJECT: Schema = {"type": "object"}
-# Every time the API writes: UTC, ISO 8601, milliseconds, "Z" (2026-12-06T23:52:41.123Z).
-_TIME: Schema = {
-    "type": "string",
-    "format": "date-time",
-    "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$",
-}
-_NULLABLE_TIME: Schema = {**_TIME, "nullable": True}
-# A time a charger sent: in the form above when it parses, else as the charger sent it.
-_SENT_TIME: Schema = {
-    "type": "string",
-    "description": "ISO 8601 UTC when the charger's time parses, else as sent",
-}
 _OPERATOR: Schema = {"type": "string", "minLength": 1, "maxLength": 100, "description": "who acts (audit)"}
 _CATEGORY: Schema = {"type": "string", "enum": list(CATEGORIES)}
 
@@ -47,124 +56,8 @@ def _body(required: dict[str, Schema], optional: dict[str, Schema] | None = None
     return _obj(required, optional) | {"additionalProperties": False}
 
 
-def _ref(name: str) -> Schema:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _items(name: str, *, total: bool = False) -> Schema:
-    required: dict[str, Schema] = {"items": {"type": "array", "items": _ref(name)}}
-    if total:
-        required["total"] = {"type": "integer"}
-    return _obj(required)
-
-
-SCHEMAS: dict[str, Schema] = {
-    "Error": _obj(
-        {
-            "error": _obj(
-                {
-                    "status": {"type": "integer"},
-                    "code": {"type": "string"},
-                    "message": {"type": "string"},
-                    "details": _OBJECT,
-                }
-            )
-        }
-    ),
-    "Connector": _obj(
-        {
-            "connector_id": {"type": "integer"},
-            "status": {"type": "string"},
-            "error_code": {"type": "string"},
-            "availability": {"type": "string"},
-            "info": _NULLABLE_STR,
-        }
-    ),
-    "Charger": _obj(
-        {
-            "id": {"type": "string"},
-            "registration": {"type": "string"},
-            "connected": {"type": "boolean"},
-            "online": {"type": "boolean"},
-            "vendor": _NULLABLE_STR,
-            "model": _NULLABLE_STR,
-            "firmware_version": _NULLABLE_STR,
-            "last_seen": _NULLABLE_TIME,
-            "security_profile": {"type": "integer"},
-            "connectors": {"type": "array", "items": _ref("Connector")},
-        }
-    ),
-    "Transaction": _obj(
-        {
-            "id": {"type": "integer"},
-            "charger_id": {"type": "string"},
-            "connector_id": {"type": "integer"},
-            "id_tag": {"type": "string"},
-            "meter_start": {"type": "integer"},
-            "start_time": _SENT_TIME,
-            "meter_stop": _NULLABLE_INT,
-            "stop_time": {**_SENT_TIME, "nullable": True},
-            "stop_reason": _NULLABLE_STR,
-            "stop_flag": _NULLABLE_STR,
-            "active": {"type": "boolean"},
-            "energy_wh": _NULLABLE_INT,
-            "duration_s": _NULLABLE_NUM,
-            "clock_skew": {"type": "boolean"},
-        }
-    ),
-    "IdTag": _obj(
-        {
-            "id_tag": {"type": "string"},
-            "status": {"type": "string"},
-            "expiry_date": _NULLABLE_STR,
-            "parent_id_tag": _NULLABLE_STR,
-        }
-    ),
-    "Message": _obj(
-        {
-            "charger_id": {"type": "string"},
-            "direction": {"type": "string", "enum": ["in", "out"]},
-            "time": {"type": "string", "format": "date-time"},
-            "message_type": _NULLABLE_INT,
-            "message_id": _NULLABLE_STR,
-            "action": _NULLABLE_STR,
-            "frame": {"type": "string"},
-            "reply_type": _NULLABLE_INT,
-            "reply": _NULLABLE_STR,
-            "reply_time": {"type": "string", "format": "date-time", "nullable": True},
-        }
-    ),
-    "Event": _obj(
-        {
-            "seq": {"type": "integer"},
-            "time": _TIME,
-            "kind": {"type": "string"},
-            "category": _CATEGORY,
-            "charger_id": _NULLABLE_STR,
-            "data": _OBJECT,
-        }
-    ),
-    "Alert": _obj(
-        {
-            "seq": {"type": "integer"},
-            "time": _TIME,
-            "kind": {"type": "string"},
-            "charger_id": _NULLABLE_STR,
-            "data": _OBJECT,
-            "acknowledged_by": _NULLABLE_STR,
-            "acknowledged_at": _NULLABLE_TIME,
-        }
-    ),
-    "Site": _obj(
-        {
-            "limit_kw": {"type": "number"},
-            "power_kw": {"type": "number"},
-            "chargers_kw": {"type": "number"},
-            "cabinet_kw": {"type": "number"},
-        }
-    ),
-    "CommandAnswer": _obj({"action": {"type": "string"}, "answer": _OBJECT}),
-}
+# Generated from the view classes the routes build (api/views.py), never written by hand.
+SCHEMAS: dict[str, Schema] = components(*VIEWS)
 
 _ERRORS = {
     "400": "the body is not JSON or a parameter cannot be parsed",
@@ -203,7 +96,7 @@ def _op(
     for status in ["401", *errors.split()]:
         responses[status] = {
             "description": _ERRORS[status],
-            "content": {"application/json": {"schema": _ref("Error")}},
+            "content": {"application/json": {"schema": ref(Error)}},
         }
     operation: Schema = {"summary": summary, "parameters": params or [], "responses": responses}
     if body is not None:
@@ -212,7 +105,7 @@ def _op(
 
 
 def _error(status: str) -> Schema:
-    return {"description": _ERRORS[status], "content": {"application/json": {"schema": _ref("Error")}}}
+    return {"description": _ERRORS[status], "content": {"application/json": {"schema": ref(Error)}}}
 
 
 _CHARGER = _path("charger_id")
@@ -244,11 +137,11 @@ _TRUNCATION_HEADERS: Schema = {
 }
 
 PATHS: dict[str, Schema] = {
-    "/api/v1/health": {"get": _op("Appliance health", _OBJECT, "400")},
+    "/api/v1/health": {"get": _op("Appliance health", ref(Health), "400")},
     "/api/v1/chargers": {
         "get": _op(
             "Chargers, filtered and paged",
-            _items("Charger", total=True),
+            ref(ChargerPage),
             "400 422",
             params=[
                 _query("q", {"type": "string"}),
@@ -261,11 +154,13 @@ PATHS: dict[str, Schema] = {
             ],
         )
     },
-    "/api/v1/chargers/{charger_id}": {"get": _op("One charger in detail", _OBJECT, "404", params=[_CHARGER])},
+    "/api/v1/chargers/{charger_id}": {
+        "get": _op("One charger in detail", ref(ChargerDetail), "404", params=[_CHARGER])
+    },
     "/api/v1/chargers/{charger_id}/registration": {
         "put": _op(
             "Accept, reject or set a charger pending (audited: RegistrationChanged)",
-            _ref("Charger"),
+            ref(Charger),
             "400 403 404 422",
             params=[_CHARGER],
             body=_body(
@@ -277,7 +172,7 @@ PATHS: dict[str, Schema] = {
     "/api/v1/chargers/{charger_id}/security": {
         "put": _op(
             "Security profile and password of a charger (audited: SecurityProfileChanged)",
-            _obj({"charger_id": {"type": "string"}, "profile": {"type": "integer"}}),
+            ref(SecurityProfile),
             "400 403 404 422",
             params=[_CHARGER],
             body=_body(
@@ -289,7 +184,7 @@ PATHS: dict[str, Schema] = {
     "/api/v1/chargers/{charger_id}/local-list": {
         "get": _op(
             "The charger's local authorization list",
-            _obj({"version": {"type": "integer"}, "items": {"type": "array", "items": _ref("IdTag")}}),
+            ref(LocalList),
             "404",
             params=[_CHARGER],
         )
@@ -297,7 +192,7 @@ PATHS: dict[str, Schema] = {
     "/api/v1/chargers/{charger_id}/local-list/send": {
         "post": _op(
             "SendLocalList of the appliance's id tags at the next list version; answered like a command",
-            _ref("CommandAnswer"),
+            ref(CommandAnswer),
             "400 403 404 409 422 502 504",
             params=[_CHARGER, _query("timeout", {"type": "integer", "minimum": 1, "maximum": 300})],
             body=_body(
@@ -309,7 +204,7 @@ PATHS: dict[str, Schema] = {
     "/api/v1/chargers/{charger_id}/commands/{action}": {
         "post": _op(
             "Send a CSMS-initiated action; returns the charger's answer (recorded: CommandAnswered)",
-            _ref("CommandAnswer"),
+            ref(CommandAnswer),
             "400 403 404 409 422 502 504",
             params=[
                 _CHARGER,
@@ -322,7 +217,7 @@ PATHS: dict[str, Schema] = {
     "/api/v1/chargers/{charger_id}/raw": {
         "post": _op(
             "Send any CALL (schema-checked unless validate is false)",
-            _ref("CommandAnswer"),
+            ref(CommandAnswer),
             "400 403 404 409 422 502 504",
             params=[_CHARGER, _query("timeout", {"type": "integer", "minimum": 1, "maximum": 300})],
             body=_body(
@@ -334,7 +229,7 @@ PATHS: dict[str, Schema] = {
     "/api/v1/transactions": {
         "get": _op(
             "Transactions, filtered and paged",
-            _items("Transaction", total=True),
+            ref(TransactionPage),
             "400 422",
             params=[
                 _query("active", {"type": "string", "enum": ["true", "false"]}),
@@ -348,22 +243,27 @@ PATHS: dict[str, Schema] = {
         )
     },
     "/api/v1/transactions/{transaction_id}": {
-        "get": _op("One transaction with its meter values", _OBJECT, "404", params=[_path("transaction_id")])
+        "get": _op(
+            "One transaction with its meter values",
+            ref(TransactionDetail),
+            "404",
+            params=[_path("transaction_id")],
+        )
     },
     "/api/v1/transactions/{transaction_id}/force-close": {
         "post": _op(
             "Close an open transaction (audited: TransactionForceClosed)",
-            _OBJECT,
+            ref(TransactionDetail),
             "400 403 404 409 422",
             params=[_path("transaction_id")],
             body=_body({"meter_stop": {"type": "integer", "minimum": 0}, "operator": _OPERATOR}),
         )
     },
-    "/api/v1/id-tags": {"get": _op("Id tags", _items("IdTag"), "400")},
+    "/api/v1/id-tags": {"get": _op("Id tags", ref(IdTagList), "400")},
     "/api/v1/id-tags/{id_tag}": {
         "put": _op(
             "Add or change an id tag (audited: IdTagChanged)",
-            _ref("IdTag"),
+            ref(IdTag),
             "400 403 422",
             params=[_ID_TAG],
             body=_body(
@@ -392,7 +292,7 @@ PATHS: dict[str, Schema] = {
     "/api/v1/id-tags/import": {
         "post": _op(
             "Add or change id tags from a CSV file, all or nothing (audited: IdTagsImported)",
-            _obj({"imported": {"type": "integer"}}),
+            ref(IdTagImport),
             "400 403 415 422",
             params=[_query("operator", _OPERATOR)],
             body={"type": "string", "description": "header row id_tag,status,expiry_date,parent_id_tag"},
@@ -402,7 +302,7 @@ PATHS: dict[str, Schema] = {
     "/api/v1/messages": {
         "get": _op(
             "The message log, newest first, a page at a time (`next`: the cursor of the next page, or null)",
-            _obj({"items": {"type": "array", "items": _ref("Message")}, "next": _NULLABLE_STR}),
+            ref(MessagePage),
             "400 422",
             params=[*_MESSAGE_FILTERS, _query("limit", {"type": "integer", "minimum": 1, "maximum": 5000})],
         )
@@ -424,20 +324,12 @@ PATHS: dict[str, Schema] = {
                     "description": "the file",
                     "headers": _TRUNCATION_HEADERS,
                     "content": {
-                        "application/json": {
-                            "schema": _obj(
-                                {
-                                    "items": {"type": "array", "items": _ref("Message")},
-                                    "truncated": {"type": "boolean"},
-                                    "next": _NULLABLE_STR,
-                                }
-                            )
-                        },
+                        "application/json": {"schema": ref(MessageExport)},
                         "text/csv": {"schema": {"type": "string"}},
                     },
                 },
                 **{
-                    s: {"description": _ERRORS[s], "content": {"application/json": {"schema": _ref("Error")}}}
+                    s: {"description": _ERRORS[s], "content": {"application/json": {"schema": ref(Error)}}}
                     for s in ("400", "401", "422")
                 },
             },
@@ -446,7 +338,7 @@ PATHS: dict[str, Schema] = {
     "/api/v1/events": {
         "get": _op(
             "Events after a cursor, or the latest N (oldest first; next = the newest seq of the log)",
-            _obj({"items": {"type": "array", "items": _ref("Event")}, "next": {"type": "integer"}}),
+            ref(EventPage),
             "400 422",
             params=[
                 _query("after", {"type": "integer", "minimum": 0, "maximum": 2**62}),
@@ -459,7 +351,7 @@ PATHS: dict[str, Schema] = {
     "/api/v1/alerts": {
         "get": _op(
             "Alerts (events of category alert) with their acknowledgement, newest first",
-            _items("Alert"),
+            ref(AlertList),
             "400 422",
             params=[
                 _query("state", {"type": "string", "enum": ["open", "acknowledged", "all"]}),
@@ -470,7 +362,7 @@ PATHS: dict[str, Schema] = {
     "/api/v1/alerts/{seq}/ack": {
         "post": _op(
             "Acknowledge an alert (audited: AlertAcknowledged)",
-            _ref("Alert"),
+            ref(Alert),
             "400 403 404 409 422",
             params=[_path("seq", {"type": "integer", "minimum": 0})],
             body=_body({"operator": _OPERATOR}),
@@ -479,7 +371,7 @@ PATHS: dict[str, Schema] = {
     "/api/v1/events/sync": {
         "post": _op(
             "Record what a consumer has synced",
-            _obj({"consumer": {"type": "string"}, "seq": {"type": "integer"}}),
+            ref(SyncCursor),
             "400 403 422",
             body=_body(
                 {
@@ -492,16 +384,16 @@ PATHS: dict[str, Schema] = {
     "/api/v1/events/sync/{consumer}": {
         "get": _op(
             "Where a consumer stands",
-            _obj({"consumer": {"type": "string"}, "seq": {"type": "integer"}}),
+            ref(SyncCursor),
             "404",
             params=[_path("consumer")],
         )
     },
     "/api/v1/site": {
-        "get": _op("The site limit and power", _ref("Site"), "400"),
+        "get": _op("The site limit and power", ref(Site), "400"),
         "put": _op(
             "Change the site limit (audited: SiteLimitChanged)",
-            _ref("Site"),
+            ref(Site),
             "400 403 422",
             body=_body(
                 {"limit_kw": {"type": "number", "minimum": 0, "maximum": 1000000}, "operator": _OPERATOR}
@@ -511,14 +403,7 @@ PATHS: dict[str, Schema] = {
     "/api/v1/cabinet": {
         "get": _op(
             "The DC cabinet: guns, slots, modules, latest plan",
-            _obj(
-                {
-                    "configured": {"type": "boolean"},
-                    "guns": {"type": "array"},
-                    "slots": {"type": "array"},
-                    "modules": {"type": "array"},
-                }
-            ),
+            ref(Cabinet),
             "400",
         )
     },
@@ -534,15 +419,15 @@ PATHS: dict[str, Schema] = {
                 "101": {"description": "switching to WebSocket"},
                 "400": {
                     "description": "not a WebSocket upgrade",
-                    "content": {"application/json": {"schema": _ref("Error")}},
+                    "content": {"application/json": {"schema": ref(Error)}},
                 },
                 "401": {
                     "description": _ERRORS["401"],
-                    "content": {"application/json": {"schema": _ref("Error")}},
+                    "content": {"application/json": {"schema": ref(Error)}},
                 },
                 "422": {
                     "description": "an unknown category in `categories`",
-                    "content": {"application/json": {"schema": _ref("Error")}},
+                    "content": {"application/json": {"schema": ref(Error)}},
                 },
             },
         }

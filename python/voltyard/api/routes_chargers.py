@@ -7,15 +7,24 @@ when the body names one). A charger the appliance does not know is 404 everywher
 from __future__ import annotations
 
 import contextlib
-from typing import Any
 
 from aiohttp import web
 
 from voltyard.api.commands import call_command
 from voltyard.api.errors import ApiError
-from voltyard.api.keys import APPLIANCE
+from voltyard.api.keys import AUTHORIZATION, CHARGERS, CREDENTIALS, EVENTS, LENIENCY, READER
 from voltyard.api.params import body_operator, json_body, query_int, query_str
-from voltyard.api.views import charger_view, is_faulted, transaction_view
+from voltyard.api.views import (
+    ChargerDetail,
+    ChargerPage,
+    ConfigurationKey,
+    IdTag,
+    LocalList,
+    SecurityProfile,
+    charger_view,
+    is_faulted,
+    transaction_view,
+)
 from voltyard.domain.chargers import ChargerRecord
 from voltyard.events.kinds import RegistrationChanged, SecurityProfileChanged
 from voltyard.store import queries
@@ -30,9 +39,7 @@ _REGISTRATIONS = ("Accepted", "Pending", "Rejected", "Unknown")
 def _record(request: web.Request, code: str = "not_found") -> ChargerRecord:
     """The charger of the path; 404 (`code`: unknown_charger where a change or a command was asked) when the
     appliance does not know it."""
-    services = request.app[APPLIANCE].services
-    assert services is not None
-    record = services.chargers.records.get(request.match_info["charger_id"])
+    record = request.app[CHARGERS].records.get(request.match_info["charger_id"])
     if record is None:
         raise ApiError(404, code, f"no charger {request.match_info['charger_id']!r} is known")
     return record
@@ -40,15 +47,13 @@ def _record(request: web.Request, code: str = "not_found") -> ChargerRecord:
 
 @routes.get("/api/v1/chargers")
 async def list_chargers(request: web.Request) -> web.Response:
-    appliance = request.app[APPLIANCE]
-    assert appliance.services is not None
     text = (query_str(request, "q") or "").lower()
     status = query_str(request, "status", ("online", "offline", "faulted"))
     registration = query_str(request, "registration", _REGISTRATIONS)
     limit = query_int(request, "limit", 100, 1, 1000)
     offset = query_int(request, "offset", 0, 0, 10**9)
     matching = []
-    for record in sorted(appliance.services.chargers.records.values(), key=lambda r: r.id):
+    for record in sorted(request.app[CHARGERS].records.values(), key=lambda r: r.id):
         haystack = " ".join(filter(None, (record.id, record.boot.get("chargePointVendor"),
                                           record.boot.get("chargePointModel")))).lower()  # fmt: skip
         if text and text not in haystack:
@@ -63,28 +68,27 @@ async def list_chargers(request: web.Request) -> web.Response:
             continue
         matching.append(record)
     page = matching[offset : offset + limit]
-    return web.json_response({"items": [charger_view(appliance, r) for r in page], "total": len(matching)})
+    found = ChargerPage(items=[charger_view(request.app, r) for r in page], total=len(matching))
+    return web.json_response(found)
 
 
 @routes.get("/api/v1/chargers/{charger_id}")
 async def charger_detail(request: web.Request) -> web.Response:
-    appliance = request.app[APPLIANCE]
     record = _record(request)
-    view: dict[str, Any] = charger_view(appliance, record)
-    with contextlib.closing(appliance.read_connection()) as db:
+    with contextlib.closing(request.app[READER]()) as db:
         configuration = [
-            {"key": key, "value": value, "readonly": readonly}
+            ConfigurationKey(key=key, value=value, readonly=readonly)
             for key, value, readonly in queries.charger_configuration(db, record.id)
         ]
         active = [transaction_view(row) for row in queries.active_transactions(db, record.id)]
-    assert appliance.gateway is not None
-    view |= {
-        "boot": record.boot,
-        "configuration": configuration,
-        "local_list_version": record.local_list_version,
-        "leniency": sorted(appliance.gateway.leniency.rules_for(record.id)),
-        "active_transactions": active,
-    }
+    view = ChargerDetail(
+        **charger_view(request.app, record),
+        boot=record.boot,
+        configuration=configuration,
+        local_list_version=record.local_list_version,
+        leniency=sorted(request.app[LENIENCY].rules_for(record.id)),
+        active_transactions=active,
+    )
     return web.json_response(view)
 
 
@@ -98,12 +102,10 @@ async def put_registration(request: web.Request) -> web.Response:
             422, "invalid_request", f"registration: {registration!r} is not Accepted, Pending or Rejected"
         )
     operator = body_operator(body, required=False)
-    appliance = request.app[APPLIANCE]
-    assert appliance.services is not None
     previous = record.registration
-    appliance.services.chargers.set_registration(record.id, registration)
-    appliance.events.publish(RegistrationChanged(record.id, registration, previous, operator))
-    return web.json_response(charger_view(appliance, record))
+    request.app[CHARGERS].set_registration(record.id, registration)
+    request.app[EVENTS].publish(RegistrationChanged(record.id, registration, previous, operator))
+    return web.json_response(charger_view(request.app, record))
 
 
 @routes.put("/api/v1/chargers/{charger_id}/security")
@@ -117,34 +119,29 @@ async def put_security(request: web.Request) -> web.Response:
     if password is not None and not isinstance(password, str):
         raise ApiError(422, "invalid_request", "password: expected a string")
     operator = body_operator(body, required=False)
-    appliance = request.app[APPLIANCE]
-    services = appliance.services
-    assert services is not None
-    current = services.credentials.of(record.id)
+    credentials = request.app[CREDENTIALS]
+    current = credentials.of(record.id)
     if profile in (1, 2) and password is None and current.password_hash is None:
         raise ApiError(422, "invalid_request", f"profile {profile} needs a password")
     try:
-        await services.credentials.set(
-            record.id, profile=profile, password=password.encode() if password else None
-        )
+        await credentials.set(record.id, profile=profile, password=password.encode() if password else None)
     except ValueError as exc:
         raise ApiError(422, "invalid_request", str(exc)) from None
     # The password itself never goes into the log: only that it changed.
     changed = SecurityProfileChanged(record.id, profile, current.profile, password is not None, operator)
-    appliance.events.publish(changed)
-    return web.json_response({"charger_id": record.id, "profile": profile})
+    request.app[EVENTS].publish(changed)
+    return web.json_response(SecurityProfile(charger_id=record.id, profile=profile))
 
 
 @routes.get("/api/v1/chargers/{charger_id}/local-list")
 async def local_list(request: web.Request) -> web.Response:
-    appliance = request.app[APPLIANCE]
     record = _record(request)
-    with contextlib.closing(appliance.read_connection()) as db:
+    with contextlib.closing(request.app[READER]()) as db:
         items = [
-            {"id_tag": tag, "status": status, "expiry_date": expiry, "parent_id_tag": parent}
+            IdTag(id_tag=tag, status=status, expiry_date=expiry, parent_id_tag=parent)
             for tag, status, expiry, parent in queries.local_list(db, record.id)
         ]
-    return web.json_response({"version": record.local_list_version, "items": items})
+    return web.json_response(LocalList(version=record.local_list_version, items=items))
 
 
 @routes.post("/api/v1/chargers/{charger_id}/local-list/send")
@@ -156,10 +153,8 @@ async def send_local_list(request: web.Request) -> web.Response:
     if update_type not in ("Full", "Differential"):
         raise ApiError(422, "invalid_request", f"update_type: {update_type!r} is not Full or Differential")
     body_operator(body, required=False)
-    services = request.app[APPLIANCE].services
-    assert services is not None
     entries = []
-    for tag in sorted(services.authorization.tags.values(), key=lambda tag: tag.id_tag):
+    for tag in sorted(request.app[AUTHORIZATION].tags.values(), key=lambda tag: tag.id_tag):
         info: dict[str, str] = {"status": tag.status}
         if tag.expiry_date is not None:
             info["expiryDate"] = tag.expiry_date

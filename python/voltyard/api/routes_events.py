@@ -16,9 +16,9 @@ from typing import Literal, TypeVar, cast
 from aiohttp import web
 
 from voltyard.api.errors import ApiError
-from voltyard.api.keys import APPLIANCE
+from voltyard.api.keys import EVENTS, READER, STORE
 from voltyard.api.params import body_operator, json_body, path_int, query_choices, query_int, query_str
-from voltyard.api.views import alert_view, event_view
+from voltyard.api.views import AlertList, EventPage, SyncCursor, alert_view, event_view
 from voltyard.events.bus import CATEGORY_CASE
 from voltyard.events.kinds import CATEGORIES
 from voltyard.store import event_log
@@ -31,10 +31,10 @@ T = TypeVar("T")
 
 
 async def _read(request: web.Request, query: Callable[[sqlite3.Connection], T]) -> T:
-    appliance = request.app[APPLIANCE]
+    reader = request.app[READER]
 
     def run() -> T:
-        with contextlib.closing(appliance.read_connection()) as db:
+        with contextlib.closing(reader()) as db:
             return query(db)
 
     return await asyncio.to_thread(run)
@@ -56,21 +56,23 @@ async def list_events(request: web.Request) -> web.Response:
             # re-reads nothing, whatever the filter skipped.
             upto = event_log.last_seq(db)
             found = event_log.events_latest(db, CATEGORY_CASE, count, categories, upto)
-            return web.json_response({"items": [event_view(e) for e in found], "next": upto})
+            page: EventPage = {"items": [event_view(e) for e in found], "next": upto}
+            return web.json_response(page)
 
         return await _read(request, newest)
     events = await _read(
         request, lambda db: event_log.events_after(db, CATEGORY_CASE, after, limit, categories)
     )
     items = [event_view(e) for e in events]
-    return web.json_response({"items": items, "next": events[-1].seq if events else after})
+    page: EventPage = {"items": items, "next": events[-1].seq if events else after}
+    return web.json_response(page)
 
 
 @routes.get("/api/v1/events/sync/{consumer}")
 async def get_sync(request: web.Request) -> web.Response:
     consumer = request.match_info["consumer"]
     seq = await _read(request, lambda db: event_log.sync_cursor(db, consumer))
-    return web.json_response({"consumer": consumer, "seq": seq})
+    return web.json_response(SyncCursor(consumer=consumer, seq=seq))
 
 
 @routes.post("/api/v1/events/sync")
@@ -81,10 +83,8 @@ async def post_sync(request: web.Request) -> web.Response:
         raise ApiError(422, "invalid_request", "consumer: expected a name of 1-100 characters")
     if isinstance(seq, bool) or not isinstance(seq, int) or not 0 <= seq < 2**62:
         raise ApiError(422, "invalid_request", f"seq: expected a non-negative integer, got {seq!r}")
-    cursor = await request.app[APPLIANCE].store.durable(
-        lambda conn: event_log.mark_synced(conn, consumer, seq)
-    )
-    return web.json_response({"consumer": consumer, "seq": cursor})
+    cursor = await request.app[STORE].durable(lambda conn: event_log.mark_synced(conn, consumer, seq))
+    return web.json_response(SyncCursor(consumer=consumer, seq=cursor))
 
 
 @routes.get("/api/v1/alerts")
@@ -95,7 +95,7 @@ async def list_alerts(request: web.Request) -> web.Response:
     )
     limit = query_int(request, "limit", 200, 1, 5000)
     found = await _read(request, lambda db: event_log.alerts(db, CATEGORY_CASE, state, limit))
-    return web.json_response({"items": [alert_view(a) for a in found]})
+    return web.json_response(AlertList(items=[alert_view(a) for a in found]))
 
 
 def _alert_seq(request: web.Request) -> int:
@@ -107,9 +107,8 @@ async def acknowledge(request: web.Request) -> web.Response:
     seq = _alert_seq(request)
     body = await json_body(request, ("operator",))
     operator = body_operator(body, required=True)
-    appliance = request.app[APPLIANCE]
     at = time.time()
-    outcome = await appliance.store.durable(
+    outcome = await request.app[STORE].durable(
         lambda conn: event_log.acknowledge_alert(conn, CATEGORY_CASE, seq, operator, at)
     )
     if outcome == "missing":
@@ -118,5 +117,5 @@ async def acknowledge(request: web.Request) -> web.Response:
         raise ApiError(409, "conflict", f"alert {seq} is already acknowledged")
     acknowledged, recorded = outcome
     # Committed: now the stream and the other subscribers hear of it.
-    appliance.events.notify(recorded)
+    request.app[EVENTS].notify(recorded)
     return web.json_response(alert_view(acknowledged))

@@ -19,20 +19,16 @@ import logging
 import sqlite3
 import threading
 from collections.abc import Generator
-from typing import TYPE_CHECKING, Any
 
 import orjson
 from aiohttp import web
 
 from voltyard.api.errors import ApiError
-from voltyard.api.keys import APPLIANCE
+from voltyard.api.keys import READER, Reader
 from voltyard.api.params import query_int, query_str, query_time
-from voltyard.api.views import optional_time
+from voltyard.api.views import Message, MessagePage, optional_time
 from voltyard.ocpp.timefmt import iso_utc
 from voltyard.store.message_log import Exchange, LogFilter, MessageLog, Position
-
-if TYPE_CHECKING:
-    from voltyard.runtime import Appliance
 
 __all__ = ["routes"]
 
@@ -61,7 +57,7 @@ def _csv_cell(value: object) -> object:
     return value
 
 
-def message_view(exchange: Exchange) -> dict[str, Any]:
+def message_view(exchange: Exchange) -> Message:
     """A `Message` of docs/api.md: one exchange, its frames as text, its times ISO."""
     return {
         "charger_id": exchange.charger_id,
@@ -106,10 +102,10 @@ def _cursor(request: web.Request) -> Position | None:
 async def list_messages(request: web.Request) -> web.Response:
     where, start = _filter(request), _cursor(request)
     limit = query_int(request, "limit", 100, 1, 5000)
-    appliance = request.app[APPLIANCE]
+    reader = request.app[READER]
 
-    def read() -> dict[str, Any]:
-        conn = appliance.read_connection()
+    def read() -> MessagePage:
+        conn = reader()
         try:
             found, following = MessageLog.page(conn, where, start, limit)
         finally:
@@ -129,8 +125,8 @@ class _Export:
     thread when the client went away, so the connection is never closed under a running read.
     """
 
-    def __init__(self, appliance: Appliance, where: LogFilter, start: Position | None, kind: str) -> None:
-        self._appliance = appliance
+    def __init__(self, reader: Reader, where: LogFilter, start: Position | None, kind: str) -> None:
+        self._reader = reader
         self._where = where
         self._start = start
         self._kind = kind
@@ -145,7 +141,7 @@ class _Export:
         """Open the read connection; with `limit`, find where the export stops (and so whether it is
         truncated: `following`). Returns the document's head."""
         with self._lock:
-            self._conn = self._appliance.read_connection()
+            self._conn = self._reader()
             if limit is not None:
                 walk = MessageLog.walk(self._conn, self._where, self._start)
                 for seen, (position, _) in enumerate(walk):
@@ -211,7 +207,7 @@ async def export_messages(request: web.Request) -> web.StreamResponse:
     kind = query_str(request, "format", ("json", "csv")) or "json"
     where, start = _filter(request), _cursor(request)
     limit = None if "limit" not in request.query else query_int(request, "limit", 0, 1, 10_000_000)
-    export = _Export(request.app[APPLIANCE], where, start, kind)
+    export = _Export(request.app[READER], where, start, kind)
     try:
         # Everything that can fail for a reason of the request's (the store cannot be read) fails here,
         # before the headers, as a JSON error.

@@ -13,7 +13,7 @@ import json
 from aiohttp import web
 
 from voltyard.api.errors import ApiError
-from voltyard.api.keys import APPLIANCE
+from voltyard.api.keys import AUTHORIZATION, EVENTS, READER, TRANSACTIONS
 from voltyard.api.params import (
     body_operator,
     body_time,
@@ -25,7 +25,17 @@ from voltyard.api.params import (
     query_str,
     query_time,
 )
-from voltyard.api.views import optional_time, transaction_view
+from voltyard.api.views import IdTag as IdTagView
+from voltyard.api.views import (
+    IdTagImport,
+    IdTagList,
+    MeterValue,
+    StopRecord,
+    TransactionDetail,
+    TransactionPage,
+    optional_time,
+    transaction_view,
+)
 from voltyard.domain.authorization import IdTag
 from voltyard.events.kinds import IdTagChanged, IdTagsImported
 from voltyard.ocpp.timefmt import iso_utc, normalise_time, parse_iso, utc_now
@@ -48,7 +58,7 @@ async def list_transactions(request: web.Request) -> web.Response:
     since, until = query_time(request, "since"), query_time(request, "until")
     limit = query_int(request, "limit", 100, 1, 1000)
     offset = query_int(request, "offset", 0, 0, 10**9)
-    with contextlib.closing(request.app[APPLIANCE].read_connection()) as db:
+    with contextlib.closing(request.app[READER]()) as db:
         total, rows = queries.transactions_page(
             db,
             active=active,
@@ -60,7 +70,7 @@ async def list_transactions(request: web.Request) -> web.Response:
             offset=offset,
         )
     items = [transaction_view(row) for row in rows]
-    return web.json_response({"items": items, "total": total})
+    return web.json_response(TransactionPage(items=items, total=total))
 
 
 def _transaction_id(request: web.Request) -> int:
@@ -70,16 +80,16 @@ def _transaction_id(request: web.Request) -> int:
 @routes.get("/api/v1/transactions/{transaction_id}")
 async def transaction_detail(request: web.Request) -> web.Response:
     transaction_id = _transaction_id(request)
-    with contextlib.closing(request.app[APPLIANCE].read_connection()) as db:
+    with contextlib.closing(request.app[READER]()) as db:
         row = queries.transaction(db, transaction_id)
         if row is None:
             raise ApiError(404, "not_found", f"no transaction {transaction_id}")
-        meters = [
+        meters: list[MeterValue] = [
             {"timestamp": normalise_time(reading.timestamp), "energy_wh": reading.energy_wh,
              "power_w": reading.power_w, "sampled_value": json.loads(reading.sampled_value)}
             for reading in meter_readings(db, transaction_id=transaction_id)
         ]  # fmt: skip
-        stops = [
+        stops: list[StopRecord] = [
             {
                 "meter_stop": meter,
                 "timestamp": normalise_time(ts),
@@ -89,8 +99,8 @@ async def transaction_detail(request: web.Request) -> web.Response:
             }
             for meter, ts, reason, flag, received in queries.stop_records(db, transaction_id)
         ]
-    view = transaction_view(row)
-    return web.json_response(view | {"meter_values": meters, "stop_records": stops})
+    view = TransactionDetail(**transaction_view(row), meter_values=meters, stop_records=stops)
+    return web.json_response(view)
 
 
 @routes.post("/api/v1/transactions/{transaction_id}/force-close")
@@ -104,17 +114,15 @@ async def force_close(request: web.Request) -> web.Response:
         )
     operator = body_operator(body, required=True)
     assert operator is not None
-    services = request.app[APPLIANCE].services
-    assert services is not None
     stamp = utc_now()
-    if not await services.transactions.force_close(transaction_id, meter_stop, stamp, operator):
+    if not await request.app[TRANSACTIONS].force_close(transaction_id, meter_stop, stamp, operator):
         raise ApiError(409, "conflict", f"transaction {transaction_id} is not open")
     detail = await transaction_detail(request)
     assert isinstance(detail, web.Response)
     return detail
 
 
-def _tag_view(tag: IdTag) -> dict[str, str | None]:
+def _tag_view(tag: IdTag) -> IdTagView:
     return {
         "id_tag": tag.id_tag,
         "status": tag.status,
@@ -125,10 +133,8 @@ def _tag_view(tag: IdTag) -> dict[str, str | None]:
 
 @routes.get("/api/v1/id-tags")
 async def list_tags(request: web.Request) -> web.Response:
-    services = request.app[APPLIANCE].services
-    assert services is not None
-    tags = sorted(services.authorization.tags.values(), key=lambda tag: tag.id_tag)
-    return web.json_response({"items": [_tag_view(tag) for tag in tags]})
+    tags = sorted(request.app[AUTHORIZATION].tags.values(), key=lambda tag: tag.id_tag)
+    return web.json_response(IdTagList(items=[_tag_view(tag) for tag in tags]))
 
 
 def _check_tag(id_tag: object, status: object, parent: object, where: str = "") -> None:
@@ -152,13 +158,10 @@ async def put_tag(request: web.Request) -> web.Response:
     _check_tag(id_tag, status, parent)
     expiry = body_time(body, "expiry_date")
     operator = body_operator(body, required=False)
-    appliance = request.app[APPLIANCE]
-    services = appliance.services
-    assert services is not None
     tag = IdTag(id_tag, status, expiry, parent)
-    await services.authorization.put_tag(tag)
+    await request.app[AUTHORIZATION].put_tag(tag)
     changed = IdTagChanged(None, tag.id_tag, operator, tag.status, tag.expiry_date, tag.parent_id_tag)
-    appliance.events.publish(changed)
+    request.app[EVENTS].publish(changed)
     return web.json_response(_tag_view(tag))
 
 
@@ -166,12 +169,9 @@ async def put_tag(request: web.Request) -> web.Response:
 async def delete_tag(request: web.Request) -> web.Response:
     id_tag = request.match_info["id_tag"]
     operator = query_operator(request)
-    appliance = request.app[APPLIANCE]
-    services = appliance.services
-    assert services is not None
-    if not await services.authorization.delete_tag(id_tag):
+    if not await request.app[AUTHORIZATION].delete_tag(id_tag):
         raise ApiError(404, "not_found", f"no id tag {id_tag!r}")
-    appliance.events.publish(IdTagChanged(None, id_tag, operator, deleted=True))
+    request.app[EVENTS].publish(IdTagChanged(None, id_tag, operator, deleted=True))
     return web.Response(status=204)
 
 
@@ -228,9 +228,6 @@ async def import_tags(request: web.Request) -> web.Response:
         raise ApiError(422, "invalid_request", "the CSV file is not UTF-8") from None
     operator = query_operator(request)
     tags = _csv_tags(text)  # all checked before any is stored: a bad file imports nothing
-    appliance = request.app[APPLIANCE]
-    services = appliance.services
-    assert services is not None
-    await services.authorization.put_tags(tags)
-    appliance.events.publish(IdTagsImported(None, len(tags), operator))
-    return web.json_response({"imported": len(tags)})
+    await request.app[AUTHORIZATION].put_tags(tags)
+    request.app[EVENTS].publish(IdTagsImported(None, len(tags), operator))
+    return web.json_response(IdTagImport(imported=len(tags)))

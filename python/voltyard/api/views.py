@@ -1,5 +1,8 @@
 """JSON shapes of the API (docs/api.md "Shapes"), built from domain objects and store rows.
 
+Each shape is one view class (a TypedDict: what a route builds is the plain dict it serves); the OpenAPI
+document's component schemas are generated from them (api/schema.py), so the two cannot drift.
+
 Every time in them goes through `iso_utc` (times the appliance took) or `normalise_time` (times a charger
 sent): one format, UTC ISO 8601 with milliseconds and a "Z".
 """
@@ -7,18 +10,48 @@ sent): one format, UTC ISO 8601 with milliseconds and a "Z".
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Annotated, Any, Literal, NotRequired, TypedDict
 
+from aiohttp import web
+
+from voltyard.api.keys import CREDENTIALS, SESSIONS
+from voltyard.api.schema import Extra
 from voltyard.domain.chargers import ChargerRecord
-from voltyard.events.kinds import category_of
+from voltyard.events.kinds import CATEGORIES, category_of
 from voltyard.ocpp.timefmt import charger_time, iso_utc, normalise_time
 from voltyard.store.event_log import AlertState, LoggedEvent
 from voltyard.store.queries import TransactionRow
 
-if TYPE_CHECKING:
-    from voltyard.runtime import Appliance
-
 __all__ = [
+    "VIEWS",
+    "Alert",
+    "AlertList",
+    "Cabinet",
+    "Charger",
+    "ChargerDetail",
+    "ChargerPage",
+    "CommandAnswer",
+    "ConfigurationKey",
+    "Connector",
+    "Error",
+    "Event",
+    "EventPage",
+    "Health",
+    "IdTag",
+    "IdTagImport",
+    "IdTagList",
+    "LocalList",
+    "Message",
+    "MessageExport",
+    "MessagePage",
+    "MeterValue",
+    "SecurityProfile",
+    "Site",
+    "StopRecord",
+    "SyncCursor",
+    "Transaction",
+    "TransactionDetail",
+    "TransactionPage",
     "alert_view",
     "charger_view",
     "event_view",
@@ -26,6 +59,252 @@ __all__ = [
     "optional_time",
     "transaction_view",
 ]
+
+# Every time the API takes: UTC, ISO 8601, milliseconds, "Z" (2026-12-06T23:52:41.123Z).
+IsoTime = Annotated[str, Extra(format="date-time", pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")]
+# A time a charger sent: in the form above when it parses, else as the charger sent it.
+SentTime = Annotated[str, Extra(description="ISO 8601 UTC when the charger's time parses, else as sent")]
+# Any JSON object (a payload as a charger or the appliance wrote it).
+JsonObject = dict[str, Any]
+Category = Annotated[str, Extra(enum=list(CATEGORIES))]
+
+
+class ErrorDetail(TypedDict):
+    status: int
+    code: str
+    message: str
+    details: JsonObject
+
+
+class Error(TypedDict):
+    error: ErrorDetail
+
+
+class Connector(TypedDict):
+    connector_id: int
+    status: str
+    error_code: str
+    availability: str
+    info: str | None
+
+
+class Charger(TypedDict):
+    id: str
+    registration: str
+    connected: bool
+    online: bool
+    vendor: str | None
+    model: str | None
+    firmware_version: str | None
+    last_seen: IsoTime | None
+    security_profile: int
+    connectors: list[Connector]
+
+
+class ChargerPage(TypedDict):
+    items: list[Charger]
+    total: int
+
+
+class ConfigurationKey(TypedDict):
+    key: str
+    value: str | None
+    readonly: bool
+
+
+class Transaction(TypedDict):
+    id: int
+    charger_id: str
+    connector_id: int
+    id_tag: str
+    meter_start: int
+    start_time: SentTime
+    meter_stop: int | None
+    stop_time: SentTime | None
+    stop_reason: str | None
+    stop_flag: str | None
+    active: bool
+    energy_wh: int | None
+    duration_s: float | None
+    clock_skew: bool
+
+
+class ChargerDetail(Charger):
+    boot: JsonObject
+    configuration: list[ConfigurationKey]
+    local_list_version: int
+    leniency: list[str]
+    active_transactions: list[Transaction]
+
+
+class SecurityProfile(TypedDict):
+    charger_id: str
+    profile: int
+
+
+class IdTag(TypedDict):
+    id_tag: str
+    status: str
+    expiry_date: str | None
+    parent_id_tag: str | None
+
+
+class IdTagList(TypedDict):
+    items: list[IdTag]
+
+
+class IdTagImport(TypedDict):
+    imported: int
+
+
+class LocalList(TypedDict):
+    version: int
+    items: list[IdTag]
+
+
+class TransactionPage(TypedDict):
+    items: list[Transaction]
+    total: int
+
+
+class MeterValue(TypedDict):
+    timestamp: SentTime
+    energy_wh: float | None
+    power_w: float | None
+    sampled_value: Any  # the charger's sampledValue, as it sent it
+
+
+class StopRecord(TypedDict):
+    meter_stop: int
+    timestamp: SentTime
+    reason: str | None
+    flag: str | None
+    received_at: IsoTime | None
+
+
+class TransactionDetail(Transaction):
+    meter_values: list[MeterValue]
+    stop_records: list[StopRecord]
+
+
+class Message(TypedDict):
+    charger_id: str
+    direction: Annotated[str, Extra(enum=["in", "out"])]  # the store's Exchange says it as a str
+    time: Annotated[str, Extra(format="date-time")]
+    message_type: int | None
+    message_id: str | None
+    action: str | None
+    frame: str
+    reply_type: int | None
+    reply: str | None
+    reply_time: Annotated[str, Extra(format="date-time")] | None
+
+
+class MessagePage(TypedDict):
+    items: list[Message]
+    next: str | None
+
+
+class MessageExport(TypedDict):
+    items: list[Message]
+    truncated: bool
+    next: str | None
+
+
+class Event(TypedDict):
+    seq: int
+    time: IsoTime
+    kind: str
+    category: Category
+    charger_id: str | None
+    data: JsonObject
+
+
+class EventPage(TypedDict):
+    items: list[Event]
+    next: int
+
+
+class Alert(TypedDict):
+    seq: int
+    time: IsoTime
+    kind: str
+    charger_id: str | None
+    data: JsonObject
+    acknowledged_by: str | None
+    acknowledged_at: IsoTime | None
+
+
+class AlertList(TypedDict):
+    items: list[Alert]
+
+
+class SyncCursor(TypedDict):
+    consumer: str
+    seq: int
+
+
+class Site(TypedDict):
+    limit_kw: float
+    power_kw: float
+    chargers_kw: float
+    cabinet_kw: float
+
+
+class HealthChargers(TypedDict):
+    known: int
+    connected: int
+    online: int
+    offline: int
+    faulted: int
+
+
+class HealthTransactions(TypedDict):
+    active: int
+
+
+class HealthStore(TypedDict):
+    commits: int
+    failed_rows: int
+    writer: Literal["running", "stopped"]
+    error: str | None
+
+
+class HealthSite(TypedDict):
+    limit_kw: float
+    power_kw: float
+
+
+class Health(TypedDict):
+    status: Literal["ok", "degraded"]
+    version: str
+    uptime_s: float
+    chargers: HealthChargers
+    transactions: HealthTransactions
+    store: HealthStore
+    event_loop_lag_ms: float
+    site: HealthSite
+
+
+class Cabinet(TypedDict):
+    configured: bool
+    guns: list[Any]
+    slots: list[Any]
+    modules: list[Any]
+    plan: NotRequired[Any]  # the latest plan (docs/api.md "Cabinet"), null before the first
+
+
+class CommandAnswer(TypedDict):
+    action: str
+    answer: JsonObject
+
+
+# Every view the OpenAPI document names as a component (those they hold come with them).
+VIEWS: tuple[type, ...] = (
+    Error, Charger, ChargerPage, ChargerDetail, SecurityProfile, LocalList, Transaction, TransactionPage,
+    TransactionDetail, IdTag, IdTagList, IdTagImport, Message, MessagePage, MessageExport, Event, EventPage,
+    Alert, AlertList, SyncCursor, Site, Health, Cabinet, CommandAnswer,
+)  # fmt: skip
 
 
 def optional_time(seconds: float | None) -> str | None:
@@ -41,10 +320,8 @@ def is_faulted(record: ChargerRecord) -> bool:
     return any(state.status == "Faulted" for state in record.connectors.values())
 
 
-def charger_view(appliance: Appliance, record: ChargerRecord) -> dict[str, Any]:
-    services = appliance.services
-    assert services is not None
-    connection = appliance.registry.get(record.id)
+def charger_view(app: web.Application, record: ChargerRecord) -> Charger:
+    connection = app[SESSIONS].get(record.id)
     # The connection knows when the charger last sent anything; the record, its last heartbeat or boot.
     last_seen = max(record.last_seen, connection.last_message if connection is not None else 0.0)
     return {
@@ -56,7 +333,7 @@ def charger_view(appliance: Appliance, record: ChargerRecord) -> dict[str, Any]:
         "model": record.boot.get("chargePointModel"),
         "firmware_version": record.boot.get("firmwareVersion"),
         "last_seen": optional_time(last_seen),
-        "security_profile": services.credentials.of(record.id).profile,
+        "security_profile": app[CREDENTIALS].of(record.id).profile,
         "connectors": [
             {
                 "connector_id": connector_id,
@@ -70,7 +347,7 @@ def charger_view(appliance: Appliance, record: ChargerRecord) -> dict[str, Any]:
     }
 
 
-def transaction_view(row: TransactionRow) -> dict[str, Any]:
+def transaction_view(row: TransactionRow) -> Transaction:
     """A transaction (the store read an active one's latest energy reading with it)."""
     (tx_id, charger_id, connector_id, id_tag, meter_start, start_time, meter_stop, stop_time, reason, flag,
      active, skew, reading) = row  # fmt: skip
@@ -104,7 +381,7 @@ def transaction_view(row: TransactionRow) -> dict[str, Any]:
     }
 
 
-def event_view(event: LoggedEvent) -> dict[str, Any]:
+def event_view(event: LoggedEvent) -> Event:
     return {
         "seq": event.seq,
         "time": iso_utc(event.time),
@@ -115,7 +392,7 @@ def event_view(event: LoggedEvent) -> dict[str, Any]:
     }
 
 
-def alert_view(state: AlertState) -> dict[str, Any]:
+def alert_view(state: AlertState) -> Alert:
     event = state.event
     return {
         "seq": event.seq,

@@ -38,10 +38,7 @@ from voltyard.gateway.handshake import (
     charger_id_from_path,
     offers_subprotocol,
 )
-from voltyard.metrics import Metrics
 from voltyard.ocpp.dispatch import Dispatcher
-from voltyard.ocpp.leniency import Leniency
-from voltyard.ocpp.registry import Registry
 
 __all__ = ["Gateway"]
 
@@ -84,23 +81,6 @@ class Gateway:
         self._connections = TokenBucket(admission.connection_rate, admission.connection_burst)
         self._servers: list[asyncio.Server] = []
 
-    # What the control API and the tests read of the sessions behind the listeners.
-    @property
-    def registry(self) -> Registry:
-        return self.dispatcher.registry
-
-    @property
-    def metrics(self) -> Metrics:
-        return self.dispatcher.metrics
-
-    @property
-    def leniency(self) -> Leniency:
-        return self.dispatcher.leniency
-
-    @property
-    def refused_frames(self) -> int:
-        return self.dispatcher.refused_frames
-
     async def start(
         self, host: str, port: int, tls: ssl.SSLContext | None = None, tls_port: int = 0
     ) -> list[int]:
@@ -119,7 +99,7 @@ class Gateway:
         """Stop listening and close every charger connection."""
         for server in self._servers:
             server.close()
-        for session in self.registry.sessions():
+        for session in self.dispatcher.registry.sessions():
             session.close("central system shutting down", WSCloseCode.GOING_AWAY.value)
         for server in self._servers:
             await server.wait_closed()
