@@ -158,6 +158,14 @@ class Gateway:
 
     def _accept(self, request: WSUpgradeRequest, peer: Peer) -> WSUpgradeResponseWithListener:
         try:
+            version = request.headers.get("Sec-WebSocket-Version")
+            if version != "13":
+                # RFC 6455 §4.4: 426 naming the one version we speak (picows would upgrade drafts 7 and 8).
+                raise HandshakeRefusal(
+                    HTTPStatus.UPGRADE_REQUIRED,
+                    f"websocket version {version!r} is not supported: use 13",
+                    version="13",
+                )
             if not self._connections.take():
                 wait = max(1, round(self._connections.wait_time()))
                 raise HandshakeRefusal(
