@@ -106,7 +106,10 @@ async def handshake(port: int, charger_id: str, password: str | None) -> tuple[i
             f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: ocpp1.6\r\n"
             f"{auth}\r\n".encode()
         )
-        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 60)
+        try:
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 600)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            return 0, time.perf_counter() - started  # closed by the server without an answer
         return int(head.split(b" ", 2)[1]), time.perf_counter() - started
     finally:
         writer.close()

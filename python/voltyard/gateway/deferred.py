@@ -80,8 +80,11 @@ class DeferredHandshake(asyncio.BufferedProtocol):
         slow = self._prepare(self._transport_or_fail(), request)
         if slow is None:
             self._hand_over()
-        else:
-            self._task = asyncio.get_running_loop().create_task(self._await(slow))
+            return
+        # The head is complete: the timer guards against chargers that never send one, not against a
+        # password check waiting for a hashing thread (bounded by Authenticator's cap on pending checks).
+        self._cancel_timer()
+        self._task = asyncio.get_running_loop().create_task(self._await(slow))
 
     async def _await(self, slow: Awaitable[object]) -> None:
         try:
@@ -92,10 +95,13 @@ class DeferredHandshake(asyncio.BufferedProtocol):
         if transport is not None and not transport.is_closing():
             self._hand_over()
 
-    def _hand_over(self) -> None:
+    def _cancel_timer(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+
+    def _hand_over(self) -> None:
+        self._cancel_timer()
         transport = self._transport_or_fail()
         inner = self._inner
         transport.set_protocol(inner)  # type: ignore[arg-type]  # picows' protocol is an asyncio protocol
@@ -126,9 +132,7 @@ class DeferredHandshake(asyncio.BufferedProtocol):
         return False  # a charger that stops sending before its request is complete is gone
 
     def connection_lost(self, exc: Exception | None) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        self._cancel_timer()
         if self._task is not None:
             self._task.cancel()
         self._transport = None

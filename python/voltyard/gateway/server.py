@@ -1,14 +1,15 @@
 """The picows listeners (ws, and wss when TLS is configured) and the handshake decision.
 
 Transport only: every accepted `ChargerConnection` gets the same narrow `ConnectionContext` (the OCPP
-dispatcher and the limits), never the gateway. At the handshake it applies, in order: the connection-rate
-limit (503), the lock-out of addresses with too many failed logins (429), the path and charger id (404),
-the `ocpp1.6` subprotocol (400), and the charger's security profile (401/403). Only then is the connection
-upgraded.
+dispatcher and the limits), never the gateway. At the handshake it applies, in order: the websocket
+version (426 unless 13), the connection-rate limit (503), the path and charger id (404), the `ocpp1.6`
+subprotocol (400), and the charger's security profile with the lock-out of failed logins (401/403/429).
+Only then is the connection upgraded.
 
 picows' listener factory sees only the HTTP request, but admission needs the peer address and its TLS
 certificate; so each connection's protocol is a thin subclass of picows' own that remembers its transport
-before the request is parsed.
+before the request is parsed. A password check that needs scrypt is settled before picows reads the
+request, off the loop (`voltyard.gateway.deferred`).
 """
 
 from __future__ import annotations
