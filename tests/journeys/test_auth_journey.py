@@ -57,7 +57,8 @@ def test_basic_auth_on_a_site_behind_one_address(tmp_path: Path) -> None:
     try:
         for charger_id in ("SITE-A", "SITE:7"):
             assert asyncio.run(status_of(appliance, charger_id)) == 101
-        assert appliance.api("PUT", "/chargers/SITE-A/security", {"profile": 1, "password": KEY}).status == 200
+        security = {"profile": 1, "password": KEY}
+        assert appliance.api("PUT", "/chargers/SITE-A/security", security).status == 200
         refused = appliance.api("PUT", "/chargers/SITE:7/security", {"profile": 1, "password": KEY})
         assert refused.status == 422, refused
         assert "contains ':'" in refused.json["error"]["message"]
