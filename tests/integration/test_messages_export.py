@@ -166,21 +166,20 @@ async def test_an_export_does_not_hold_up_the_chargers(tmp_path: Path) -> None:
     token = (data_dir / "api-token-readonly").read_text().strip()
     url = f"http://127.0.0.1:{server.api_port}/api/v1/messages/export?format=csv&direction=out"
     try:
+        # The export streams: its headers arrive once its read of the log is under way, and the body while
+        # it goes on (a fixed sleep here raced a read that got faster).
         async with (
             connected_peer(server.port, "CP-LIVE") as peer,
             aiohttp.ClientSession(headers={"Authorization": f"Bearer {token}"}) as session,
+            session.get(url, timeout=aiohttp.ClientTimeout(total=120)) as answer,
         ):
-
-            # The export streams: its headers arrive once its read of the log is under way, and the body
-            # while it goes on (a fixed sleep here raced a read that got faster).
-            async with session.get(url, timeout=aiohttp.ClientTimeout(total=120)) as answer:
-                assert answer.status == 200
-                download = asyncio.create_task(answer.text())
-                answered_during = []
-                while not download.done():
-                    await asyncio.wait_for(peer.call(call.Heartbeat()), 60)
-                    answered_during.append(not download.done())
-                rows = list(csv.DictReader(io.StringIO(await download)))
+            assert answer.status == 200
+            download = asyncio.create_task(answer.text())
+            answered_during = []
+            while not download.done():
+                await asyncio.wait_for(peer.call(call.Heartbeat()), 60)
+                answered_during.append(not download.done())
+            rows = list(csv.DictReader(io.StringIO(await download)))
     finally:
         assert await server.stop() == 0
     assert len(rows) == 150

@@ -57,6 +57,8 @@ class FakeTransport:
 
 
 class FakeFrame:
+    rsv1 = rsv2 = rsv3 = False  # no extension: the reserved bits are clear
+
     def __init__(
         self, msg_type: WSMsgType, payload: bytes = b"", *, fin: bool = True, code: int = 1000
     ) -> None:

@@ -86,6 +86,13 @@ class ChargerConnection(WSListener):
         self._dispatcher.closed(self)
 
     def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
+        if frame.rsv1 or frame.rsv2 or frame.rsv3:
+            # No extension is ever negotiated, so a reserved bit means a frame we cannot read (RFC 6455
+            # §5.2: fail the connection); picows hands such frames over as if they were plain.
+            log.warning("%s: frame with a reserved bit set and no extension, closing", self.charger_id)
+            transport.send_close(WSCloseCode.PROTOCOL_ERROR, b"reserved bit set without an extension")
+            transport.disconnect()
+            return
         msg_type = frame.msg_type
         if msg_type is _TEXT or msg_type is _BINARY:
             if frame.fin:

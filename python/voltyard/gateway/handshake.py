@@ -29,21 +29,31 @@ class HandshakeRefusal(Exception):
     """Why a handshake is refused: an HTTP status and a reason."""
 
     def __init__(
-        self, status: int, reason: str, *, challenge: str | None = None, retry_after: int | None = None
+        self,
+        status: int,
+        reason: str,
+        *,
+        challenge: str | None = None,
+        retry_after: int | None = None,
+        version: str | None = None,
     ) -> None:
         super().__init__(reason)
         self.status = status
         self.reason = reason
         self.challenge = challenge
         self.retry_after = retry_after
+        self.version = version
 
     def headers(self) -> dict[str, str]:
-        """Extra response headers: WWW-Authenticate for a 401, Retry-After when waiting helps."""
+        """Extra response headers: WWW-Authenticate for a 401, Retry-After when waiting helps, and
+        Sec-WebSocket-Version for a 426."""
         extra = {}
         if self.challenge is not None:
             extra["WWW-Authenticate"] = self.challenge
         if self.retry_after is not None:
             extra["Retry-After"] = str(self.retry_after)
+        if self.version is not None:
+            extra["Sec-WebSocket-Version"] = self.version
         return extra
 
 

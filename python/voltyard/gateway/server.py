@@ -1,14 +1,15 @@
 """The picows listeners (ws, and wss when TLS is configured) and the handshake decision.
 
 Transport only: every accepted `ChargerConnection` gets the same narrow `ConnectionContext` (the OCPP
-dispatcher and the limits), never the gateway. At the handshake it applies, in order: the connection-rate
-limit (503), the lock-out of addresses with too many failed logins (429), the path and charger id (404),
-the `ocpp1.6` subprotocol (400), and the charger's security profile (401/403). Only then is the connection
-upgraded.
+dispatcher and the limits), never the gateway. At the handshake it applies, in order: the websocket
+version (426 unless 13), the connection-rate limit (503), the path and charger id (404), the `ocpp1.6`
+subprotocol (400), and the charger's security profile with the lock-out of failed logins (401/403/429).
+Only then is the connection upgraded.
 
 picows' listener factory sees only the HTTP request, but admission needs the peer address and its TLS
 certificate; so each connection's protocol is a thin subclass of picows' own that remembers its transport
-before the request is parsed.
+before the request is parsed. A password check that needs scrypt is settled before picows reads the
+request, off the loop (`voltyard.gateway.deferred`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from http import HTTPStatus
 
 from picows import (
@@ -30,8 +31,9 @@ from picows.picows import WSProtocol  # type: ignore[attr-defined]  # not in its
 
 from voltyard.config import Config
 from voltyard.gateway.admission import TokenBucket
-from voltyard.gateway.authentication import Authenticator, Peer
+from voltyard.gateway.authentication import Authenticator, Peer, Verdicts
 from voltyard.gateway.connection import ChargerConnection, ConnectionContext
+from voltyard.gateway.deferred import DeferredHandshake
 from voltyard.gateway.handshake import (
     OCPP_SUBPROTOCOL,
     HandshakeRefusal,
@@ -47,16 +49,22 @@ _picows_log = logging.getLogger("voltyard.gateway.picows")
 _BACKLOG = 4096
 
 
+def _peer_of(transport: asyncio.BaseTransport) -> Peer:
+    address = transport.get_extra_info("peername")
+    ssl_object: ssl.SSLObject | None = transport.get_extra_info("ssl_object")
+    certificate = ssl_object.getpeercert() if ssl_object is not None else None
+    return Peer(str(address[0]) if address else "?", ssl_object is not None, certificate or None)
+
+
 class _PeerAwareProtocol(WSProtocol):  # type: ignore[misc]  # picows' protocol is untyped Cython
-    """picows' server protocol, remembering the transport so the handshake can see the peer."""
+    """picows' server protocol, remembering the transport so the handshake can see the peer, and the
+    password verdicts reached off the loop before picows read the request."""
 
     peer: Peer
+    verdicts: Verdicts
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        address = transport.get_extra_info("peername")
-        ssl_object: ssl.SSLObject | None = transport.get_extra_info("ssl_object")
-        certificate = ssl_object.getpeercert() if ssl_object is not None else None
-        self.peer = Peer(str(address[0]) if address else "?", ssl_object is not None, certificate or None)
+        self.peer = _peer_of(transport)
         super().connection_made(transport)
 
 
@@ -105,13 +113,23 @@ class Gateway:
             await server.wait_closed()
         self._servers = []
 
-    def _protocol(self) -> WSProtocol:
+    def _protocol(self) -> DeferredHandshake:
         health = self.config.health
         protocol: _PeerAwareProtocol | None = None
 
         def accept(request: WSUpgradeRequest) -> WSUpgradeResponseWithListener:
             assert protocol is not None
-            return self._accept(request, protocol.peer)
+            return self._accept(request, protocol.peer, protocol.verdicts)
+
+        def prepare(transport: asyncio.BaseTransport, request: WSUpgradeRequest) -> Awaitable[None] | None:
+            assert protocol is not None
+            path = request.path.decode("utf-8", "replace")
+            slow = self.authenticator.prepare(path, request.headers, _peer_of(transport))
+            return None if slow is None else settle(slow)
+
+        async def settle(slow: Awaitable[Verdicts]) -> None:
+            assert protocol is not None
+            protocol.verdicts = await slow
 
         protocol = _PeerAwareProtocol(
             None,  # host and port: server side
@@ -132,12 +150,23 @@ class Gateway:
             # connections do not hold 16 KB each.
             2048,
         )
-        return protocol
+        protocol.verdicts = {}
+        return DeferredHandshake(protocol, prepare)
 
     # --- handshake -----------------------------------------------------------------------------
 
-    def _accept(self, request: WSUpgradeRequest, peer: Peer) -> WSUpgradeResponseWithListener:
+    def _accept(
+        self, request: WSUpgradeRequest, peer: Peer, verdicts: Verdicts
+    ) -> WSUpgradeResponseWithListener:
         try:
+            version = request.headers.get("Sec-WebSocket-Version")
+            if version != "13":
+                # RFC 6455 §4.4: 426 naming the one version we speak (picows would upgrade drafts 7 and 8).
+                raise HandshakeRefusal(
+                    HTTPStatus.UPGRADE_REQUIRED,
+                    f"websocket version {version!r} is not supported: use 13",
+                    version="13",
+                )
             if not self._connections.take():
                 wait = max(1, round(self._connections.wait_time()))
                 raise HandshakeRefusal(
@@ -148,7 +177,7 @@ class Gateway:
                 raise HandshakeRefusal(
                     HTTPStatus.BAD_REQUEST, f"the handshake must offer the {OCPP_SUBPROTOCOL} subprotocol"
                 )
-            profile = self.authenticator.check(charger_id, request.headers, peer)
+            profile = self.authenticator.check(charger_id, request.headers, peer, verdicts)
         except HandshakeRefusal as refusal:
             self.refused_handshakes += 1
             log.info("handshake from %s refused (%d): %s", peer.address, refusal.status, refusal.reason)
