@@ -58,8 +58,10 @@ class PlcParameter:
         try:
             number = Decimal(text) * self.scale
         except InvalidOperation:
-            raise BadValueError(f"{self.name}: {value!r} is not a number") from None
-        if not number.is_finite() or number != number.to_integral_value():
+            number = Decimal("NaN")
+        if not number.is_finite():
+            raise BadValueError(f"{self.name}: {value!r} is not a number")
+        if number != number.to_integral_value():
             raise BadValueError(f"{self.name}: {value!r} has more decimals than {1 / Decimal(self.scale)}")
         raw = int(number)
         if not self.in_range(raw):
