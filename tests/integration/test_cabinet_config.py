@@ -14,6 +14,7 @@ from voltyard.api.app import create_app
 from voltyard.api.tokens import ensure_tokens
 from voltyard.can.config import BusConfig, CabinetConfig
 from voltyard.can.frames import ConfigOp, ConfigParam
+from voltyard.errors import CanConfigRejectedError
 from voltyard.runtime import Appliance
 from voltyard.sim.ev import EvProfile
 from voltyard.sim.plc import PlcSimulator
@@ -35,6 +36,7 @@ async def cabinet_api(appliance_config, aiohttp_client):
     client = await aiohttp_client(create_app(appliance.api_services(), tokens))
     client.operator = {"Authorization": f"Bearer {tokens['operator']}"}
     client.sim = sim
+    client.appliance = appliance
     try:
         yield client
     finally:
@@ -79,6 +81,12 @@ async def test_change_configuration_reaches_the_plc_and_is_confirmed(cabinet_api
     assert [(c.cfg_param_id, c.cfg_op) for c in cabinet_api.sim.plcs[3].config_cmds] == [
         (ConfigParam.FW_VERSION, ConfigOp.GET)
     ]
+    # As for any charger, the answer is the charger's configuration snapshot in the API.
+    response = await api.get("/api/v1/chargers/CABINET", headers=api.operator)
+    assert response.status == 200, await response.text()
+    snapshot = {(c["key"], c["value"], c["readonly"]) for c in (await response.json())["configuration"]}
+    assert ("Gun2.MaxCurrentA", "250.5", False) in snapshot
+    assert ("Gun1.FirmwareVersion", "1.0.0", True) in snapshot
 
 
 async def test_get_configuration_without_keys_lists_every_gun_parameter(cabinet_api) -> None:
@@ -144,3 +152,12 @@ async def test_reset_firmware_and_diagnostics_are_answered_honestly(cabinet_api)
     )
     assert error["error"]["code"] == "call_error"
     assert error["error"]["details"]["error_code"] == "NotSupported"
+
+
+async def test_the_simulated_plc_refuses_a_value_out_of_range_itself(cabinet_api) -> None:
+    """The host never sends one (above); a PLC that gets one anyway answers BAD_VALUE and keeps its value."""
+    driver = cabinet_api.appliance.cabinet.link.driver(1)
+    with pytest.raises(CanConfigRejectedError, match="RELAY_TIMEOUT_MS SET refused: BAD_VALUE"):
+        await driver.configure(ConfigParam.RELAY_TIMEOUT_MS, ConfigOp.SET, 5000)
+    assert cabinet_api.sim.plcs[3].params[ConfigParam.RELAY_TIMEOUT_MS] == 300
+    assert await driver.configure(ConfigParam.RELAY_TIMEOUT_MS, ConfigOp.SET, 400) == 400
