@@ -70,7 +70,7 @@ async def test_change_configuration_reaches_the_plc_and_is_confirmed(cabinet_api
     assert answer["answer"] == {
         "configurationKey": [
             {"key": "Gun2.MaxCurrentA", "readonly": False, "value": "250.5"},
-            {"key": "gun2.lockrequired", "readonly": False, "value": "true"},
+            {"key": "Gun2.LockRequired", "readonly": False, "value": "true"},
             {"key": "Gun1.FirmwareVersion", "readonly": True, "value": "1.0.0"},
         ]
     }

@@ -273,8 +273,8 @@ class CabinetBridge:
             found = parameter_for_key(key)
             if found is None or found[0] not in guns:
                 unknown.append(key)
-            else:
-                wanted.append((key, guns[found[0]], found[1]))
+            else:  # named as the cabinet spells it (OCPP keys are case-insensitive)
+                wanted.append((f"Gun{found[0]}.{found[1].name}", guns[found[0]], found[1]))
 
         async def read(key: str, gun: GunConfig, parameter: PlcParameter) -> dict[str, Any]:
             entry: dict[str, Any] = {"key": key, "readonly": parameter.read_only}
