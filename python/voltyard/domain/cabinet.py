@@ -316,7 +316,9 @@ class CabinetBridge:
         except BadValueError as exc:
             log.info("cabinet: ChangeConfiguration %s rejected: %s", key, exc)
             return {"status": "Rejected"}
-        driver = self.link.drivers[guns[connector_id].plc_id]
+        driver = self.link.drivers.get(guns[connector_id].plc_id)
+        if driver is None:  # the link is not up (the bus would not open): nothing can confirm it
+            return {"status": "Rejected"}
         try:
             confirmed = await driver.configure(parameter.param, ConfigOp.SET, raw)
         except (CanCommTimeoutError, CanConfigRejectedError) as exc:
