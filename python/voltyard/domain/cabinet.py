@@ -5,7 +5,10 @@ any networked charger's.
 
 `CabinetBridge` receives what the PLC drivers report (`voltyard.can.listener.CabinetListener`) and turns
 it into the domain's calls; `call` answers the CSMS-initiated actions that make sense for a gun
-(RemoteStart/StopTransaction, ChangeAvailability, UnlockConnector) the way a networked charger would.
+(RemoteStart/StopTransaction, ChangeAvailability, UnlockConnector) the way a networked charger would,
+and Get/ChangeConfiguration with the PLCs' runtime parameters (`voltyard.can.params`: ConfigCmd,
+confirmed by ConfigAck); Reset, UpdateFirmware and GetDiagnostics get the honest answers of a cabinet
+whose PLCs can do none of them (docs/can.md, "The cabinet's charge point").
 """
 
 from __future__ import annotations
@@ -17,8 +20,8 @@ import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from voltyard.can.config import CabinetConfig
-from voltyard.can.frames import IdKind
+from voltyard.can.config import CabinetConfig, GunConfig
+from voltyard.can.frames import ConfigOp, IdKind
 from voltyard.can.link import CabinetLink
 from voltyard.can.listener import (
     FaultCleared,
@@ -29,10 +32,11 @@ from voltyard.can.listener import (
     SessionStopped,
     StatusChanged,
 )
+from voltyard.can.params import PARAMETERS, BadValueError, PlcParameter, parameter_for_key
 from voltyard.domain.authorization import Authorization
 from voltyard.domain.chargers import Chargers
 from voltyard.domain.transactions import Transactions
-from voltyard.errors import ActionNotSupportedError
+from voltyard.errors import ActionNotSupportedError, CanCommTimeoutError, CanConfigRejectedError
 from voltyard.events.bus import EventBus
 from voltyard.events.kinds import Alert, AutoCharge, GunFaultCleared
 
@@ -210,7 +214,7 @@ class CabinetBridge:
 
     # --- CSMS-initiated actions for the cabinet's charge point ---------------------------------
 
-    async def call(self, action: str, payload: dict[str, Any]) -> dict[str, Any]:
+    async def call(self, action: str, payload: dict[str, Any]) -> dict[str, Any]:  # noqa: PLR0911 (per action)
         """Answer an action addressed to the cabinet as a networked charger would."""
         if action == "RemoteStartTransaction":
             connector = payload.get("connectorId") or self.config.guns[0].connector_id
@@ -236,7 +240,94 @@ class CabinetBridge:
             return {"status": "Accepted" if guns else "Rejected"}
         if action == "UnlockConnector":
             return {"status": "NotSupported"}  # the gun's lock follows the session; there is no manual unlock
+        if action in ("GetConfiguration", "ChangeConfiguration", "Reset", "GetDiagnostics"):
+            return await self._device_call(action, payload)
         raise ActionNotSupportedError(f"{action} is not supported by the DC cabinet")
+
+    async def _device_call(self, action: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """The actions about the cabinet itself rather than a gun (docs/can.md, "The cabinet's charge
+        point"). UpdateFirmware is not among them: the contract has no firmware transfer to a PLC, and
+        its empty answer could not say Rejected, so `call` answers it with a CALLERROR NotSupported."""
+        if action == "GetConfiguration":
+            return await self._get_configuration(payload.get("key"))
+        if action == "ChangeConfiguration":
+            return await self._change_configuration(payload["key"], payload["value"])
+        if action == "Reset":
+            # The PLCs have no reset in the contract (configs/plc.dbc) and the cabinet's software is this
+            # appliance: restarting it is the operator's reset, not a charge point's.
+            return {"status": "Rejected"}
+        # GetDiagnostics without a fileName (OCPP 1.6: no diagnostics available): the cabinet has no
+        # file to upload, so no DiagnosticsStatusNotification follows; /cabinet and the events are its
+        # diagnostics.
+        return {}
+
+    async def _get_configuration(self, keys: list[str] | None) -> dict[str, Any]:
+        """Every asked key's value as its PLC acknowledges it now (a ConfigCmd GET each); all keys
+        when none is asked. A key whose PLC does not answer is listed without a value."""
+        wanted: list[tuple[str, GunConfig, PlcParameter]] = []
+        unknown: list[str] = []
+        guns = {gun.connector_id: gun for gun in self.config.guns}
+        if keys is None or not keys:
+            wanted = [(f"Gun{g.connector_id}.{p.name}", g, p) for g in self.config.guns for p in PARAMETERS]
+        for key in keys or ():
+            found = parameter_for_key(key)
+            if found is None or found[0] not in guns:
+                unknown.append(key)
+            else:  # named as the cabinet spells it (OCPP keys are case-insensitive)
+                wanted.append((f"Gun{found[0]}.{found[1].name}", guns[found[0]], found[1]))
+
+        async def read(key: str, gun: GunConfig, parameter: PlcParameter) -> dict[str, Any]:
+            entry: dict[str, Any] = {"key": key, "readonly": parameter.read_only}
+            driver = self.link.drivers.get(gun.plc_id)
+            if driver is None:
+                return entry
+            try:
+                entry["value"] = parameter.to_ocpp(await driver.configure(parameter.param))
+            except (CanCommTimeoutError, CanConfigRejectedError) as exc:
+                log.warning("cabinet: GetConfiguration %s: %s", key, exc)
+            return entry
+
+        # One PLC's parameters in turn (its acks are matched by parameter), the PLCs side by side.
+        async def read_gun(entries: list[tuple[str, GunConfig, PlcParameter]]) -> list[dict[str, Any]]:
+            return [await read(*entry) for entry in entries]
+
+        by_plc: dict[int, list[tuple[str, GunConfig, PlcParameter]]] = {}
+        for entry in wanted:
+            by_plc.setdefault(entry[1].plc_id, []).append(entry)
+        read_all = await asyncio.gather(*(read_gun(entries) for entries in by_plc.values()))
+        answer: dict[str, Any] = {"configurationKey": [e for entries in read_all for e in entries]}
+        if unknown:
+            answer["unknownKey"] = unknown
+        return answer
+
+    async def _change_configuration(self, key: str, value: str) -> dict[str, Any]:
+        """A ConfigCmd SET, Accepted once the PLC's ConfigAck confirms the value. OCPP 1.6's answers:
+        NotSupported for a key the cabinet does not have, Rejected for a read-only key, a value out of
+        the parameter's range (neither sent to the PLC) or one the PLC refuses or does not confirm."""
+        found = parameter_for_key(key)
+        guns = {gun.connector_id: gun for gun in self.config.guns}
+        if found is None or found[0] not in guns:
+            return {"status": "NotSupported"}
+        connector_id, parameter = found
+        try:
+            if parameter.read_only:
+                raise BadValueError(f"{parameter.name} is read-only")
+            raw = parameter.from_ocpp(value)
+        except BadValueError as exc:
+            log.info("cabinet: ChangeConfiguration %s rejected: %s", key, exc)
+            return {"status": "Rejected"}
+        driver = self.link.drivers.get(guns[connector_id].plc_id)
+        if driver is None:  # the link is not up (the bus would not open): nothing can confirm it
+            return {"status": "Rejected"}
+        try:
+            confirmed = await driver.configure(parameter.param, ConfigOp.SET, raw)
+        except (CanCommTimeoutError, CanConfigRejectedError) as exc:
+            log.warning("cabinet: ChangeConfiguration %s: %s", key, exc)
+            return {"status": "Rejected"}
+        if confirmed != raw:
+            log.warning("cabinet: ChangeConfiguration %s: the PLC confirmed %d, not %d", key, confirmed, raw)
+            return {"status": "Rejected"}
+        return {"status": "Accepted"}
 
     def view(self) -> dict[str, Any]:
         """Guns with their live state, for the API's /cabinet (docs/api.md, "Cabinet")."""

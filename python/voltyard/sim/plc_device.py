@@ -52,12 +52,12 @@ from voltyard.can.frames import (
     RelayStatus,
     SafetySwitchStatus,
 )
+from voltyard.can.params import BY_PARAM
 from voltyard.sim.ev import EvProfile, SimulatedEv, Stage
 
 log = logging.getLogger(__name__)
 
 TICK_S = 0.05
-WATCHDOG_S = 0.3
 READ_ONLY = frozenset({ConfigParam.FW_VERSION})
 
 
@@ -127,13 +127,14 @@ class SimulatedPlc:
             ConfigParam.RELAY_TIMEOUT_MS: 300,
             ConfigParam.DEBOUNCE_MS: 20,
             ConfigParam.STATUS_PERIOD_MS: 200,
-            ConfigParam.METER_PERIOD_MS: 500,
+            ConfigParam.METER_PERIOD_MS: 250,
             ConfigParam.MAX_CURRENT_0p1A: 5000,
             ConfigParam.MAX_VOLTAGE_0p1V: 10000,
             ConfigParam.LOCK_REQUIRED: 1,
             ConfigParam.FW_VERSION: 0x010000,
         }
         self.command: RelayControl | None = None
+        self.config_cmds: list[ConfigCmd] = []  # every ConfigCmd received (an operator's, so few)
         self.last_seq_applied = 0
         self.relay_on = False
         self.fault_reason = FaultReason.NONE
@@ -206,6 +207,7 @@ class SimulatedPlc:
         return await asyncio.wait_for(future, timeout)
 
     def _on_config(self, frame: ConfigCmd) -> None:
+        self.config_cmds.append(frame)
         if self.inject.mute_config:
             return
         status, value = ConfigStatus.OK, frame.cfg_value
@@ -221,6 +223,9 @@ class SimulatedPlc:
             status = ConfigStatus.BAD_OP
         elif param in READ_ONLY:
             status, value = ConfigStatus.READ_ONLY, self.params[param]
+        elif param in BY_PARAM and not BY_PARAM[param].in_range(value):
+            # The contract's ranges (voltyard.can.params): a PLC refuses what its host must not send.
+            status, value = ConfigStatus.BAD_VALUE, self.params[param]
         else:
             self.params[param] = value
         self._emit.send(
@@ -320,7 +325,7 @@ class SimulatedPlc:
     def tick(self, now: float, dt: float) -> None:
         if (
             self._last_relay_at is not None
-            and now - self._last_relay_at > WATCHDOG_S
+            and now - self._last_relay_at > self.params[ConfigParam.RELAY_TIMEOUT_MS] / 1000
             and not self.relay_timeout
         ):
             self.relay_timeout = True
@@ -356,7 +361,8 @@ class SimulatedPlc:
             self._send_thermal()  # an over-temperature trip is reported at once too
             if self._in_session():
                 self._send_targets()  # the EV's new demand before the stage that asks for it
-        if status != self._sent_status or take("relay", now, 0.2):
+        status_period = self.params[ConfigParam.STATUS_PERIOD_MS] / 1000
+        if status != self._sent_status or take("relay", now, status_period):
             self._send_relay_status()
             self._send_safety()
             self._send_charge_info()
@@ -364,7 +370,7 @@ class SimulatedPlc:
             self._send_safety()
         if take("charge", now, 0.5):
             self._send_charge_info()
-        if take("meter", now, 0.25):
+        if take("meter", now, self.params[ConfigParam.METER_PERIOD_MS] / 1000):
             self._send_meter()
         if self.contactors() != self._sent_gcmc or take("gcmc", now, 0.5):
             self._send_gcmc()
