@@ -98,6 +98,10 @@ class Transactions:
         # Chargers told of once: MeterValues with a skewed clock (until a right one), and (charger,
         # transaction id) pairs of readings naming another charger's transaction.
         self._skew_told: set[str] = set()
+        # When each charger's MeterValues times were last judged: at most once a second per charger, as a
+        # clock does not flip from frame to frame (each stored reading is still flagged, natively); a busy
+        # charger's readings are then not read twice per frame on the hot path.
+        self._skew_judged: dict[str, float] = {}
         self._foreign_told: set[tuple[str, int]] = set()
 
     def _opened(
@@ -243,7 +247,9 @@ class Transactions:
             self._foreign_readings(charger_id, read, transaction_id, received_at, skew_limit)
         else:
             self._meters.append_read(charger_id, read, received_at, skew_limit)
-        self._check_skew(charger_id, read, skew_limit)
+        if received_at - self._skew_judged.get(charger_id, 0.0) >= 1.0:
+            self._skew_judged[charger_id] = received_at
+            self._check_skew(charger_id, read, skew_limit)
         power_w = read.power_w
         if power_w is not None:
             self.power_w[charger_id, read.connector_id] = power_w
