@@ -16,7 +16,7 @@ later still wins. "Started before" is judged between instants (the protocol laye
 once, where it comes in: `voltyard.ocpp.timefmt.charger_instant`), never between the texts:
 `10:30:00+01:00` is before `10:00:00Z`. Timestamps in the future (beyond a tolerance) or before 2000 are
 flagged as clock skew and stored as sent; a charger whose MeterValues carry such a time gets one ClockSkew
-event, until its readings carry a right time again.
+event, until its readings carry a right time again (judged at most once a second per charger).
 
 Every reading is bound to the charger that sent it. MeterValues naming a transaction open on another
 charger are stored as the sender's readings without that transaction (a Warning ForeignTransaction event,
