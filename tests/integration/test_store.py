@@ -393,9 +393,10 @@ async def test_meter_readings_round_trip_through_blocks_and_rows(tmp_path: Path)
         assert of_seven[1].sampled_value == '[{"value":"10"}]'
         (no_transaction,) = [r for r in meter_readings(db, charger_id="CP") if r.transaction_id is None]
         assert (no_transaction.clock_skew, no_transaction.received_at) == (True, 3.0)
-        assert last_energy_wh(db, 7) == 10.0
-        assert last_energy_wh(db, 8) == 99.0
-        assert last_energy_wh(db, 9) is None
+        assert last_energy_wh(db, "CP", 7) == 10.0
+        assert last_energy_wh(db, "OTHER", 8) == 99.0
+        assert last_energy_wh(db, "CP", 8) is None, "another charger's reading counted"
+        assert last_energy_wh(db, "CP", 9) is None
         # A block of transaction 7 with no energy reading leaves its last energy where it was.
         assert db.execute("SELECT count(*) FROM meter_blocks").fetchone() == (3,)
     damage = "UPDATE meter_blocks SET data = x'00' WHERE transaction_id = 8"

@@ -12,13 +12,22 @@ MeterStopOutOfRange). Its stop_records row is left out: that table has no place 
 
 A transaction left open by a charger that rebooted, or whose connector shows Available or Preparing
 again, is closed as reconciled with the last energy reading known; a real StopTransaction arriving
-later still wins. Timestamps in the future (beyond a tolerance) or before 2000 are flagged as clock
-skew and stored as sent.
+later still wins. "Started before" is judged between instants (the protocol layer parses each time
+once, where it comes in: `voltyard.ocpp.timefmt.charger_instant`), never between the texts:
+`10:30:00+01:00` is before `10:00:00Z`. Timestamps in the future (beyond a tolerance) or before 2000 are
+flagged as clock skew and stored as sent; a charger whose MeterValues carry such a time gets one ClockSkew
+event, until its readings carry a right time again (judged at most once a second per charger).
+
+Every reading is bound to the charger that sent it. MeterValues naming a transaction open on another
+charger are stored as the sender's readings without that transaction (a Warning ForeignTransaction event,
+once per charger and id, and a log line), so that they count for neither; readers of a transaction's
+readings (reconciliation's last energy, the API) take only those of the transaction's own charger.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 import time
 from collections.abc import Callable
@@ -30,12 +39,15 @@ import orjson
 
 from voltyard._native import MeterValuesRead, clock_skewed, normalise_sampled_values, read_meter_values
 from voltyard.events.bus import EventBus
-from voltyard.events.kinds import Event, MeterValues, TransactionStopFlagged
+from voltyard.events.kinds import ClockSkew as ClockSkewEvent
+from voltyard.events.kinds import Event, MeterValues, TransactionStopFlagged, Warning
 from voltyard.store import transactions as tx_store
 from voltyard.store.meter_log import MeterLog
 from voltyard.store.writer import StoreWriter
 
 __all__ = ["ClockSkew", "StopOutcome", "Transactions"]
+
+log = logging.getLogger(__name__)
 
 R = TypeVar("R")
 T = TypeVar("T")
@@ -79,10 +91,29 @@ class Transactions:
         # Open transactions by (charger, connector): {transaction id: start timestamp}, so that status
         # notifications can find zombies without a query.
         self.open: dict[tuple[str, int], dict[int, str]] = {}
+        # Of each open transaction: its charger (whose readings alone are its readings) and its start as
+        # an instant (what reconciliation compares).
+        self._owner: dict[int, str] = {}
+        self._started_at: dict[int, float] = {}
+        # Chargers told of once: MeterValues with a skewed clock (until a right one), and (charger,
+        # transaction id) pairs of readings naming another charger's transaction.
+        self._skew_told: set[str] = set()
+        # When each charger's MeterValues times were last judged: at most once a second per charger, as a
+        # clock does not flip from frame to frame (each stored reading is still flagged, natively); a busy
+        # charger's readings are then not read twice per frame on the hot path.
+        self._skew_judged: dict[str, float] = {}
+        self._foreign_told: set[tuple[str, int]] = set()
+
+    def _opened(
+        self, charger_id: str, connector_id: int, transaction_id: int, start_time: str, started_at: float
+    ) -> None:
+        self.open.setdefault((charger_id, connector_id), {})[transaction_id] = start_time
+        self._owner[transaction_id] = charger_id
+        self._started_at[transaction_id] = started_at
 
     def load(self, conn: sqlite3.Connection) -> None:
         for transaction_id, charger_id, connector_id, start_time in tx_store.load_open(conn):
-            self.open.setdefault((charger_id, connector_id), {})[transaction_id] = start_time
+            self._opened(charger_id, connector_id, transaction_id, start_time, _stored_instant(start_time))
 
     def open_on(self, charger_id: str, connector_id: int | None = None) -> list[int]:
         """Open transaction ids of a charger (of one connector when given)."""
@@ -97,13 +128,20 @@ class Transactions:
         for key in [key for key in self.open if key[0] == charger_id]:
             for transaction_id in transaction_ids:
                 if self.open[key].pop(transaction_id, None) is not None:
+                    self._owner.pop(transaction_id, None)
+                    self._started_at.pop(transaction_id, None)
                     # The connector's last reading belonged to this session: the next one starts from nothing.
                     self.power_w.pop(key, None)
             if not self.open[key]:
                 del self.open[key]
 
-    def start(self, charger_id: str, payload: dict[str, Any]) -> asyncio.Future[int]:
-        """Allocate (or find, for a replayed start) the transaction id; resolves once it is on disk."""
+    def start(
+        self, charger_id: str, payload: dict[str, Any], started_at: float | None = None
+    ) -> asyncio.Future[int]:
+        """Allocate (or find, for a replayed start) the transaction id; resolves once it is on disk.
+        `started_at`: the instant `payload["timestamp"]` names, as the protocol layer parsed it."""
+        if started_at is None:
+            started_at = _stored_instant(payload["timestamp"])
         row = tx_store.StartRow(
             charger_id,
             payload["connectorId"],
@@ -116,9 +154,7 @@ class Transactions:
 
         def opened(started: tx_store.Started) -> int:
             if started.still_open:
-                self.open.setdefault((charger_id, row.connector_id), {})[started.transaction_id] = (
-                    row.timestamp
-                )
+                self._opened(charger_id, row.connector_id, started.transaction_id, row.timestamp, started_at)
             self._notify(started.recorded)
             return started.transaction_id
 
@@ -130,9 +166,13 @@ class Transactions:
             self._events.notify(event)
 
     def _stopped(
-        self, written: asyncio.Future[tx_store.Stopped], transaction_id: int
+        self, written: asyncio.Future[tx_store.Stopped], charger_id: str, transaction_id: int
     ) -> asyncio.Future[StopOutcome]:
         def finish(stopped: tx_store.Stopped) -> StopOutcome:
+            # Again, once on disk: a stop pipelined before its start's answer was taken from memory before
+            # the start's commit put the transaction there (the writer commits in order, so the start's
+            # callback has run by now); without this the transaction stays active in memory forever.
+            self._closed(charger_id, [transaction_id])
             self._notify(stopped.recorded)
             return StopOutcome(transaction_id, stopped.flag)
 
@@ -171,7 +211,7 @@ class Transactions:
         if transaction_id not in _STORE_INTEGERS or payload["meterStop"] not in _STORE_INTEGERS:
             return self._stop_out_of_range(row, payload, data, meters)
         written = self._store.durable(lambda conn: tx_store.stop(conn, row, meters))
-        return self._stopped(written, transaction_id)
+        return self._stopped(written, row.charger_id, transaction_id)
 
     def _stop_out_of_range(
         self, row: tx_store.StopRow, payload: dict[str, Any], data: object, meters: list[tuple[Any, ...]]
@@ -192,15 +232,24 @@ class Transactions:
         written = self._store.durable(
             lambda conn: tx_store.stop_out_of_range(conn, row, meters, known_id, details)
         )
-        return self._stopped(written, transaction_id)
+        return self._stopped(written, row.charger_id, transaction_id)
 
     def meter_values(self, charger_id: str, payload: dict[str, Any]) -> None:
         """Store the readings of a MeterValues request payload (plain objects; see `record_meter_values`)."""
         self.record_meter_values(charger_id, read_meter_values(payload), time.time())
 
     def record_meter_values(self, charger_id: str, read: MeterValuesRead, received_at: float) -> None:
-        """Store each meterValue as sent plus its normalised energy and power (committed within 1 s)."""
-        self._meters.append_read(charger_id, read, received_at, received_at + self.skewed.tolerance)
+        """Store each meterValue as sent plus its normalised energy and power (committed within 1 s), as the
+        sender's readings (module docstring: another charger's transaction is not attached)."""
+        skew_limit = received_at + self.skewed.tolerance
+        transaction_id = read.transaction_id
+        if transaction_id is not None and self._owner.get(transaction_id, charger_id) != charger_id:
+            self._foreign_readings(charger_id, read, transaction_id, received_at, skew_limit)
+        else:
+            self._meters.append_read(charger_id, read, received_at, skew_limit)
+        if received_at - self._skew_judged.get(charger_id, 0.0) >= 1.0:
+            self._skew_judged[charger_id] = received_at
+            self._check_skew(charger_id, read, skew_limit)
         power_w = read.power_w
         if power_w is not None:
             self.power_w[charger_id, read.connector_id] = power_w
@@ -209,17 +258,59 @@ class Transactions:
                 reading = MeterValues(charger_id, read.connector_id, read.transaction_id, energy_wh, power_w)
                 self._events.live(reading)
 
+    def _foreign_readings(
+        self,
+        charger_id: str,
+        read: MeterValuesRead,
+        transaction_id: int,
+        received_at: float,
+        skew_limit: float,
+    ) -> None:
+        """Readings naming a transaction open on another charger: the sender's, without that transaction."""
+        for timestamp, sampled, energy_wh, power_w in read.readings:
+            skewed = clock_skewed(timestamp, skew_limit)
+            self._meters.append(
+                charger_id,
+                read.connector_id,
+                None,
+                timestamp,
+                sampled,
+                energy_wh,
+                power_w,
+                received_at,
+                skewed,
+            )
+        if (charger_id, transaction_id) not in self._foreign_told:
+            self._foreign_told.add((charger_id, transaction_id))
+            log.warning(
+                "%s sent MeterValues naming transaction %d of %s: stored as its own readings, without it",
+                charger_id,
+                transaction_id,
+                self._owner[transaction_id],
+            )
+            self._events.publish(Warning(charger_id, "ForeignTransaction", transaction_id))
+
+    def _check_skew(self, charger_id: str, read: MeterValuesRead, skew_limit: float) -> None:
+        """One ClockSkew event for a charger whose readings carry a skewed time, until a right one comes."""
+        for timestamp, _, _, _ in read.readings:
+            if clock_skewed(timestamp, skew_limit):
+                if charger_id not in self._skew_told:
+                    self._skew_told.add(charger_id)
+                    self._events.publish(ClockSkewEvent(charger_id, timestamp, "MeterValues"))
+                return
+        self._skew_told.discard(charger_id)
+
     def reconcile(
-        self, charger_id: str, reason: str, connector_id: int | None = None, before: str | None = None
+        self, charger_id: str, reason: str, connector_id: int | None = None, before: float | None = None
     ) -> asyncio.Future[list[int]]:
-        """Close the charger's open transactions (of one connector, started before `before`, when given) as
-        reconciled, with the last energy reading known; resolves to the ids closed, once on disk."""
+        """Close the charger's open transactions (of one connector, started before the instant `before`, when
+        given) as reconciled, with the last energy reading known; resolves to the ids closed, once on disk."""
         candidates = [
             transaction_id
             for (charger, connector), opened in self.open.items()
             if charger == charger_id and connector_id in (None, connector)
-            for transaction_id, started in opened.items()
-            if before is None or started < before
+            for transaction_id in opened
+            if before is None or self._started_at[transaction_id] < before
         ]
         self._closed(charger_id, candidates)
         stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -243,6 +334,15 @@ class Transactions:
         self._notify(closed.recorded)
         self._closed(closed.charger_id, [transaction_id])
         return True
+
+
+def _stored_instant(text: str) -> float:
+    """The instant of a start time as stored (an RFC 3339 date-time, which the codec let in); one that does
+    not parse (a row from before times were checked at the edge) is taken as long ago: a zombie."""
+    try:
+        return datetime.fromisoformat(text.upper().replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return 0.0
 
 
 def _after_commit(written: asyncio.Future[R], finish: Callable[[R], T]) -> asyncio.Future[T]:

@@ -8,7 +8,7 @@ import re
 import time
 from datetime import UTC, datetime
 
-__all__ = ["charger_time", "iso_utc", "normalise_time", "parse_iso", "utc_now"]
+__all__ = ["charger_instant", "charger_time", "iso_utc", "normalise_time", "parse_iso", "utc_now"]
 
 # The last stamp given, by millisecond, and the formatted second it lies in: a Heartbeat answer
 # costs a clock read when the millisecond repeats, an f-string when only the millisecond moved, and
@@ -84,3 +84,32 @@ def normalise_time(text: str) -> str:
     """A time a charger sent, in the API's form when it parses; passed through as sent when it does not."""
     seconds = charger_time(text)
     return text if seconds is None else iso_utc(seconds)
+
+
+# A charger's dateTime as the codec's `date-time` format lets it through (RFC 3339: a "Z" or an offset; a
+# leap second 60) or as stored before the codec checked it (no offset: UTC, as OCPP times are).
+_CHARGER_TIME = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?([Zz]|[+-]\d{2}:\d{2})?"
+)
+
+
+def charger_instant(text: str) -> float:
+    """A time a charger sent, as the instant it names (unix seconds), so that times written with different
+    offsets compare as the moments they are, never as text; ValueError when it is not a date-time.
+
+    Parsed once where a time enters the domain; every comparison after that is between these numbers.
+    """
+    match = _CHARGER_TIME.fullmatch(text)
+    if match is None:
+        raise ValueError(f"{text!r} is not an RFC 3339 date-time")
+    year, month, day, hour, minute, second, fraction, zone = match.groups()
+    leap = second == "60"  # RFC 3339 allows it; it is the next second's start
+    offset = "+00:00" if zone is None or zone in ("Z", "z") else zone
+    try:
+        parsed = datetime.fromisoformat(
+            f"{year}-{month}-{day}T{hour}:{minute}:{'59' if leap else second}{offset}"
+        )
+        seconds = parsed.timestamp()
+    except (OverflowError, OSError, ValueError):
+        raise ValueError(f"{text!r} is not a valid date-time") from None
+    return seconds + leap + float(f"0.{fraction or '0'}")

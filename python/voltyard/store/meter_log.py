@@ -81,6 +81,10 @@ def meter_readings(
     conn: sqlite3.Connection, *, charger_id: str | None = None, transaction_id: int | None = None
 ) -> list[MeterReading]:
     """The stored readings (of one charger, of one transaction, when given) in the order received."""
+    if transaction_id is not None and charger_id is None:
+        # A transaction's readings are those its own charger sent: another charger's naming its id are not.
+        owner = conn.execute("SELECT charger_id FROM transactions WHERE id = ?", (transaction_id,)).fetchone()
+        charger_id = owner[0] if owner is not None else None
     filters = (("charger_id", charger_id), ("transaction_id", transaction_id))
     given = {column: value for column, value in filters if value is not None}
     where = " AND ".join(f"{column} = ?" for column in given) or "1"
@@ -107,15 +111,15 @@ def meter_readings(
     return found
 
 
-def last_energy_wh(conn: sqlite3.Connection, transaction_id: int) -> float | None:
-    """The last energy reading stored for a transaction, None if it has none."""
+def last_energy_wh(conn: sqlite3.Connection, charger_id: str, transaction_id: int) -> float | None:
+    """The last energy reading the transaction's own charger stored for it, None if it has none."""
     for sql in (
-        "SELECT energy_wh FROM meter_blocks WHERE transaction_id = ? AND energy_wh IS NOT NULL "
-        "ORDER BY id DESC LIMIT 1",
-        "SELECT energy_wh FROM meter_values WHERE transaction_id = ? AND energy_wh IS NOT NULL "
-        "ORDER BY id DESC LIMIT 1",
+        "SELECT energy_wh FROM meter_blocks WHERE transaction_id = ? AND charger_id = ? "
+        "AND energy_wh IS NOT NULL ORDER BY id DESC LIMIT 1",
+        "SELECT energy_wh FROM meter_values WHERE transaction_id = ? AND charger_id = ? "
+        "AND energy_wh IS NOT NULL ORDER BY id DESC LIMIT 1",
     ):
-        row = conn.execute(sql, (transaction_id,)).fetchone()
+        row = conn.execute(sql, (transaction_id, charger_id)).fetchone()
         if row is not None:
             return float(row[0])
     return None

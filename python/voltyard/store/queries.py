@@ -60,7 +60,8 @@ class StopRecordRow(NamedTuple):
 def _transactions(conn: sqlite3.Connection, rows: list[Any]) -> list[TransactionRow]:
     # An active one has delivered what its meter reads now: its latest reading is read with it.
     return [
-        TransactionRow._make((*row, last_energy_wh(conn, row[0]) if row[6] is None else None)) for row in rows
+        TransactionRow._make((*row, last_energy_wh(conn, row[1], row[0]) if row[6] is None else None))
+        for row in rows
     ]
 
 

@@ -276,11 +276,12 @@ def reconcile(
     recorded: list[Event] = []
     for transaction_id in candidates:
         found = conn.execute(
-            "SELECT meter_start FROM transactions WHERE id = ? AND stopped_at IS NULL", (transaction_id,)
+            "SELECT meter_start FROM transactions WHERE id = ? AND charger_id = ? AND stopped_at IS NULL",
+            (transaction_id, charger_id),
         ).fetchone()
         if found is None:
             continue
-        energy = last_energy_wh(conn, transaction_id)
+        energy = last_energy_wh(conn, charger_id, transaction_id)
         meter_stop = round(energy) if energy is not None else found[0]
         now = time.time()
         conn.execute(

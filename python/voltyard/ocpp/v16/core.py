@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING
 
 from voltyard.ocpp.router import Payload, Router
 from voltyard.ocpp.services import Services
-from voltyard.ocpp.timefmt import utc_now
+from voltyard.ocpp.timefmt import charger_instant, utc_now
 
 if TYPE_CHECKING:
     from voltyard.ocpp.session import Session
@@ -46,12 +47,10 @@ def register(router: Router, services: Services) -> None:
         chargers.status(charger_id, payload)
         connector_id = payload["connectorId"]
         if payload["status"] in _IDLE and connector_id > 0 and transactions.open_on(charger_id, connector_id):
-            transactions.reconcile(
-                charger_id,
-                f"Connector{payload['status']}",
-                connector_id,
-                payload.get("timestamp") or utc_now(),
-            )
+            # Compared as instants: the codec let only RFC 3339 date-times through (a "Z" or an offset).
+            timestamp = payload.get("timestamp")
+            before = charger_instant(timestamp) if timestamp is not None else time.time()
+            transactions.reconcile(charger_id, f"Connector{payload['status']}", connector_id, before)
         health.on_status(charger_id, payload)
         return {}
 

@@ -12,6 +12,7 @@ from voltyard._native import Call, read_meter_values
 from voltyard.errors import PropertyConstraintViolationError
 from voltyard.ocpp.router import Payload, Router, check_integers
 from voltyard.ocpp.services import Services
+from voltyard.ocpp.timefmt import charger_instant
 
 if TYPE_CHECKING:
     from voltyard.ocpp.leniency import RepairedCall
@@ -28,7 +29,9 @@ def register(router: Router, services: Services) -> None:
     @router.on("StartTransaction")
     async def start_transaction(session: Session, payload: Payload) -> Payload:
         id_tag_info = authorization.id_tag_info(payload["idTag"])
-        transaction_id = await transactions.start(session.charger_id, payload)
+        # Parsed once, here: the domain compares instants (the codec let only RFC 3339 date-times through).
+        started_at = charger_instant(payload["timestamp"])
+        transaction_id = await transactions.start(session.charger_id, payload, started_at)
         return {"transactionId": transaction_id, "idTagInfo": id_tag_info}
 
     @router.on("StopTransaction", wide_integers=True)  # a stop is recorded whatever its numbers
