@@ -48,7 +48,7 @@ from voltyard.can.frames import (
 )
 from voltyard.can.gcmc import GcmcCommander, SlotCommand
 from voltyard.can.gun import GunInputs, GunStateMachine
-from voltyard.can.heartbeat import HeartbeatSlot
+from voltyard.can.heartbeat import HeartbeatSlot, Lapse
 from voltyard.can.identity import IdentityAssembler
 from voltyard.can.listener import (
     CabinetListener,
@@ -127,6 +127,9 @@ class PlcDriver:
         # A safety input as the latest frames show it, before the debounce: while it is asserted an
         # open contactor is its doing, not a contactor fault (see `_contactor_faults`).
         self._safety_raw = False
+        # Set when the reader thread tripped the relay (see `_evaluate`); cleared by a frame that
+        # shows every safety input clear.
+        self._safety_hold = False
         self.state = GunStateMachine()
         self.faults: dict[FaultKind, str] = {}
         self.identity = IdentityAssembler()
@@ -376,6 +379,8 @@ class PlcDriver:
         earth = (rs is not None and rs.earth_fault) or (ss is not None and ss.earth_fault)
         safety_ok = (rs is None or rs.safety_ok) and (ss is None or ss.safety_ok)
         self._safety_raw = estop or earth or not safety_ok
+        if not self._safety_raw:
+            self._safety_hold = False
         self._estop.feed(estop)
         self._earth.feed(earth)
         # An estop or earth fault opens the safety chain too; it is reported as itself.
@@ -466,9 +471,15 @@ class PlcDriver:
         if now - self._evaluated_at > STALL_PERIODS * self._timing.relay_period_s:
             self._silence_grace_until = now + STALL_GRACE_S
         self._evaluated_at = now
-        if self.relay.take_lapsed():
+        lapse = self.relay.take_lapsed()
+        if lapse is Lapse.FEED_TIMEOUT:
             # Before anything else: the PLC's frames show the relay that the heartbeat opened.
             self._heartbeat_lapsed(now)
+        elif lapse is Lapse.SAFETY_TRIP:
+            # The reader thread opened the relay on a safety fault the PLC reported: it stays open
+            # until a frame shows the safety inputs clear; the debounce names the fault meanwhile.
+            self._relay_moved(close=False)
+            self._safety_hold = True
         active = self._active_faults(now)
         for kind, detail in active.items():
             if kind not in self.faults:
@@ -509,7 +520,10 @@ class PlcDriver:
         # No fault: let the PLC clear what it latched (it keeps a cause that is still there).
         latched = rs is not None and rs.fault_reason != FaultReason.NONE
         self.relay.update(force_off=False, clear_faults=latched)
-        close = self.session is not None or self._may_start(charge)
+        # Never closed while a safety input is asserted, debounced or not (opening is always safe).
+        close = (self.session is not None or self._may_start(charge)) and not (
+            self._safety_raw or self._safety_hold
+        )
         self.relay.update(close=close, auth_grant=self._authorized is not None or self.session is not None)
         self._relay_moved(close)
         if close and self.session is None and rs is not None and rs.rly1_fb and self._authorized is not None:
