@@ -73,7 +73,9 @@ log = logging.getLogger(__name__)
 PLUGGED = frozenset({CpState.B, CpState.C, CpState.D})
 EV_READY = frozenset({CpState.C, CpState.D})
 # The PLC's own reasons for opening the relay that are safety faults of their own on the host.
-_SAFETY_REASONS = frozenset({FaultReason.ESTOP, FaultReason.EARTH_FAULT, FaultReason.SAFETY_CHAIN})
+_SAFETY_REASONS = frozenset(
+    {FaultReason.ESTOP, FaultReason.EARTH_FAULT, FaultReason.SAFETY_CHAIN, FaultReason.ISOLATION_FAULT}
+)
 # The driver evaluates every relay period (its tick) and on every frame; a longer gap means the event
 # loop itself stalled. The frames that arrived meanwhile are then still waiting in the loop (on
 # socketcan it reads one per iteration), so for STALL_GRACE_S the silence-based faults (comm_loss,
@@ -121,9 +123,9 @@ class PlcDriver:
         self.gcmc = GcmcCommander(gun.plc_id, send, retry_s=timing.ack_timeout_s)
         self._timer = PeriodicTimer(loop, timing.relay_period_s, self._tick)
         debounced = [
-            Debounced(loop, timing.safety_assert_s, timing.safety_release_s, self._changed) for _ in range(3)
+            Debounced(loop, timing.safety_assert_s, timing.safety_release_s, self._changed) for _ in range(4)
         ]
-        self._estop, self._earth, self._safety_open = debounced
+        self._estop, self._earth, self._safety_open, self._isolation = debounced
         # A safety input as the latest frames show it, before the debounce: while it is asserted an
         # open contactor is its doing, not a contactor fault (see `_contactor_faults`).
         self._safety_raw = False
@@ -220,7 +222,7 @@ class PlcDriver:
         self.relay.update(urgent=True, close=False, force_off=True)
         self.gcmc.force_off(self._loop.time())
         self.relay.close()
-        for debounced in (self._estop, self._earth, self._safety_open):
+        for debounced in (self._estop, self._earth, self._safety_open, self._isolation):
             debounced.close()
         for _, future in self._config_waiters:
             future.cancel()
@@ -378,7 +380,10 @@ class PlcDriver:
         estop = (rs is not None and rs.estop_input) or (ss is not None and ss.estop)
         earth = (rs is not None and rs.earth_fault) or (ss is not None and ss.earth_fault)
         safety_ok = (rs is None or rs.safety_ok) and (ss is None or ss.safety_ok)
-        self._safety_raw = estop or earth or not safety_ok
+        # The insulation monitor speaks through FAULT_REASON (configs/plc.dbc), latched by the PLC.
+        isolation = rs is not None and rs.fault_reason == FaultReason.ISOLATION_FAULT
+        self._isolation.feed(isolation)
+        self._safety_raw = estop or earth or isolation or not safety_ok
         if not self._safety_raw:
             self._safety_hold = False
         self._estop.feed(estop)
@@ -395,6 +400,8 @@ class PlcDriver:
             active[FaultKind.EARTH_FAULT] = "earth fault"
         if self._safety_open.stable:
             active[FaultKind.SAFETY_NOT_OK] = "safety chain open"
+        if self._isolation.stable:
+            active[FaultKind.ISOLATION_FAULT] = "insulation monitor (IMD) tripped"
         if self._bus_down:
             active[FaultKind.BUS_OFF] = "CAN bus off or failed"
         # See STALL_GRACE_S: right after a stall of the loop, silence raises nothing new.
@@ -407,15 +414,17 @@ class PlcDriver:
             self._crc_times.popleft()
         if len(self._crc_times) >= t.crc_burst:
             active[FaultKind.CRC_BURST] = f"{len(self._crc_times)} CRC failures within {t.crc_window_s} s"
+        comm_ok = not active.keys() & {FaultKind.BUS_OFF, FaultKind.COMM_LOSS}
         meter_at = min(self._instant_at or 0.0, self._totals_at or 0.0)
         stale = judge_silence or FaultKind.METER_STALE in self.faults
-        if now - max(meter_at, self._started_at) > t.meter_stale_s and stale:
+        # A PLC the host cannot hear sends no meter data either: the fault is the lost link (named
+        # first, InternalError), not a meter failure it causes.
+        if now - max(meter_at, self._started_at) > t.meter_stale_s and stale and comm_ok:
             active[FaultKind.METER_STALE] = f"no fresh meter data for {t.meter_stale_s} s"
         if self.relay.ack_missing:
             active[FaultKind.ACK_MISSING] = (
                 f"CMD_SEQ {self.relay.seq} not applied after {t.ack_attempts} attempts"
             )
-        comm_ok = not active.keys() & {FaultKind.BUS_OFF, FaultKind.COMM_LOSS}
         if comm_ok:
             self._contactor_faults(now, active)
             self._temperature_faults(active)
@@ -516,6 +525,10 @@ class PlcDriver:
         if self.session is not None and charge is not None and charge.hlc_session_stop:
             self._stop_session(StopReason.LOCAL, now)
         if self.faults:
+            if FaultKind.ISOLATION_FAULT in self.faults:
+                # The PLC keeps its IMD trip latched until CLEAR_FAULTS and clears it only once the
+                # IMD is content again: ask for it while the fault stands (the relay stays forced off).
+                self.relay.update(clear_faults=True)
             return
         # No fault: let the PLC clear what it latched (it keeps a cause that is still there).
         latched = rs is not None and rs.fault_reason != FaultReason.NONE

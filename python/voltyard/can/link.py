@@ -25,6 +25,7 @@ from voltyard.can.config import CabinetConfig
 from voltyard.can.driver import PlcDriver
 from voltyard.can.frames import (
     PLC_TO_HOST_BASE,
+    FaultReason,
     PlcFrame,
     RelayStatus,
     SafetySwitchStatus,
@@ -47,7 +48,7 @@ class LinkCounters:
     bus_restarts: int = 0
 
 
-_SAFETY_NAMES = ("emergency stop", "earth fault", "safety chain open")
+_SAFETY_NAMES = ("emergency stop", "earth fault", "isolation fault", "safety chain open")
 _SAFETY_TYPES = frozenset({RelayStatus.BASE_ID, SafetySwitchStatus.BASE_ID})
 
 
@@ -62,9 +63,10 @@ def safety_cause(message: can.Message) -> tuple[int, str] | None:
     except (CanCrcError, CanFrameError):
         return None  # the loop counts it
     if isinstance(frame, RelayStatus):
-        causes = (frame.estop_input, frame.earth_fault, not frame.safety_ok)
+        isolation = frame.fault_reason == FaultReason.ISOLATION_FAULT
+        causes = (frame.estop_input, frame.earth_fault, isolation, not frame.safety_ok)
     elif isinstance(frame, SafetySwitchStatus):
-        causes = (frame.estop, frame.earth_fault, not frame.safety_ok)
+        causes = (frame.estop, frame.earth_fault, False, not frame.safety_ok)
     else:
         return None
     names = [name for name, on in zip(_SAFETY_NAMES, causes, strict=True) if on]
