@@ -205,7 +205,8 @@ class SimulatedCabinet:
             max_voltage_v=max_v,
             wanted_kwh=self._rng.uniform(*self.traffic.wanted_kwh),
             mac=mac,
-            evccid=mac,
+            evccid=mac,  # ISO 15118-2: the EVCCID is the EV's MAC
+            emaid=f"DEVOL{plc_id:04d}{car:05d}X".encode(),  # a contract of its own per car
         )
 
     async def _visits(self, plc: SimulatedPlc) -> None:
