@@ -63,11 +63,11 @@ def test_a_separate_plc_sim_reaches_serve_and_a_lost_link_is_reported_lost(tmp_p
 
         appliance.wait_for(lost, timeout=30, what="both guns Faulted with comm_ok false")
         connectors = appliance.api("GET", "/chargers/CABINET").json["connectors"]
-        assert {c["connector_id"]: c["error_code"] for c in connectors if c["connector_id"]} == {
-            1: "InternalError",
-            2: "InternalError",
-        }, connectors
-        assert "comm_loss: no frame from PLC 0" in appliance.text, appliance.text[-3000:]
+        assert [c["status"] for c in connectors if c["connector_id"]] == ["Faulted"] * 2, connectors
+        # The fault is the lost link. (The connector's errorCode is its first fault's: a datagram dropped on
+        # a loaded machine can make that a stale meter just before, so it is not asserted here.)
+        for plc_id in (0, 1):
+            assert f"comm_loss: no frame from PLC {plc_id}" in appliance.text, appliance.text[-3000:]
 
         sim = plc_sim()  # power is back
         appliance.wait_for(
