@@ -165,6 +165,12 @@ def _config(plcs: int) -> str:
     )
 
 
+def _log_time(line: str) -> float:
+    """The Unix time of a server log line (`2026-12-07 06:13:09,925 ERROR ...`, local time)."""
+    stamp = datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f")
+    return stamp.timestamp()
+
+
 def _cpu_s(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -209,14 +215,13 @@ async def cabinet_bench(plcs: int, chargers: int, seconds: float) -> int:
             break
     if not url:
         raise RuntimeError("voltyard serve did not start:\n" + "".join(log[-20:]))
-    watchdogs_in_log = 0
+    lapses: list[str] = []  # the heartbeat thread's own relay-off, one line per gun: the loop hung > 2 s
 
     def drain() -> None:
-        nonlocal watchdogs_in_log
         assert serve.stderr is not None
         for line in serve.stderr:
-            if "stopped feeding" in line or "no RelayControl from the controller" in line:
-                watchdogs_in_log += 1
+            if "no RelayControl from the controller" in line:
+                lapses.append(line.strip())
 
     drainer = threading.Thread(target=drain, daemon=True)
     drainer.start()
@@ -226,6 +231,7 @@ async def cabinet_bench(plcs: int, chargers: int, seconds: float) -> int:
     load: subprocess.Popen[str] | None = None
     try:
         simulator = sim.simulator
+
         def plug_all() -> None:
             for plc in simulator.plcs.values():
                 plc.ev.plug()
@@ -252,6 +258,7 @@ async def cabinet_bench(plcs: int, chargers: int, seconds: float) -> int:
 
         trips_before = await sim.call(reset)
         cpu_before, wall_before = _cpu_s(serve.pid), time.monotonic()
+        window_utc = time.time()
         await asyncio.sleep(seconds / 2)
         plc0 = simulator.plcs[0]
         injected: dict[str, float] = {}
@@ -260,6 +267,7 @@ async def cabinet_bench(plcs: int, chargers: int, seconds: float) -> int:
             plc0.inject.estop = True
             injected["at"] = asyncio.get_running_loop().time()
 
+        estop_utc = time.time()
         sim.call_soon(press_estop)
         await asyncio.sleep(0.05)
         while "at" not in injected:
@@ -289,8 +297,11 @@ async def cabinet_bench(plcs: int, chargers: int, seconds: float) -> int:
         shutil.rmtree(tmp, ignore_errors=True)
     stats = PeriodStats.of(periods)
     print(f"RelayControl at the PLCs over {seconds:.0f} s, {plcs} PLCs: {stats}")
-    print(f"PLC watchdog trips: {trips}; heartbeat lapses in the server's log: {watchdogs_in_log}")
+    print(f"PLC watchdog trips: {trips}; guns the heartbeat opened itself (loop hung > 2 s): {len(lapses)}")
     print(f"estop in PLC 0 -> relay-off RelayControl at the PLC: {estop_ms:.0f} ms")
+    if lapses:
+        into = sorted({round(_log_time(line) - window_utc) for line in lapses})
+        print(f"  the heartbeat opened them {into} s in (estop at {estop_utc - window_utc:.0f} s)")
     print(
         f"OCPP load: {figures['calls_per_s']:,.0f} calls/s from {chargers} chargers "
         f"({figures['errors']} errors); server CPU {cpu_share * 100:.0f} % of a core"
@@ -311,7 +322,10 @@ async def cabinet_bench(plcs: int, chargers: int, seconds: float) -> int:
         "relay_period_ms": {"count": stats.count, "p50": stats.p50_ms, "p99": stats.p99_ms,
                             "min": stats.min_ms, "max": stats.max_ms},
         "watchdog_trips": trips,
-        "heartbeat_lapses": watchdogs_in_log,
+        "heartbeat_lapses": len(lapses),
+        "heartbeat_lapse_lines": lapses[:24],
+        "heartbeat_lapses_s_into_window": [round(_log_time(line) - window_utc, 2) for line in lapses],
+        "estop_s_into_window": round(estop_utc - window_utc, 2),
         "estop_to_relay_off_ms": estop_ms,
         "ocpp": figures,
         "server_cpu_share": cpu_share,

@@ -251,7 +251,12 @@ def _add_plc_sim(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
             "interrupted or for --duration seconds; then print the RelayControl period it measured."
         ),
     )
-    sim.add_argument("--interface", default="virtual", help="python-can interface (default: virtual)")
+    sim.add_argument(
+        "--interface",
+        default="virtual",
+        help="python-can interface (default: virtual, which reaches this process only; udp_multicast with a "
+        "multicast group as --channel reaches a voltyard serve on this machine, docs/can.md)",
+    )
     sim.add_argument("--channel", default="voltyard-cabinet", help="bus channel (default: voltyard-cabinet)")
     sim.add_argument("--bitrate", type=int, default=125_000, help="bit rate (default: 125000)")
     sim.add_argument(
