@@ -196,10 +196,15 @@ async def test_the_ring_of_the_cabinet_config_is_the_one_planned() -> None:
             driver.authorize(f"TAG{plc_id}")
             sim.plcs[plc_id].ev.plug()
         await recorder.wait_until(lambda: len(recorder.started) == len(PLCS))
-        await recorder.wait_until(lambda: all(recorder.latest.get(c, 0.0) > 15.0 for c in connectors()))
+        # Each gun's meter follows its one-module budget (the PLC caps the EV at GCMC_Command's limit).
+        await recorder.wait_until(
+            lambda: all(15.0 < recorder.latest.get(c, 0.0) <= 20.0 + ROUNDING_KW for c in connectors())
+        )
         assert power.last is not None
         assert [g.budget_kw for g in power.last.plan.guns] == pytest.approx([20.0] * 4)
         assert [len(slot["modules"]) for slot in power.view()["slots"]] == [1] * 4
+        assert power.tick is not None
+        assert power.tick.failed_ticks == 0
     finally:
         power.stop()
         await link.stop()
