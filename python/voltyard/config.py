@@ -395,10 +395,14 @@ def _build_section(
         kwargs[key] = _coerce(hints[key], raw, f"{where}: {section}.{key}", path)
         bounds = _BOUNDS.get((section, key))
         if bounds is not None and not bounds[0] <= kwargs[key] <= bounds[1]:
-            raise ConfigError(
-                f"{where}: {section}.{key}: {kwargs[key]!r} is outside {bounds[0]:g}..{bounds[1]:g}"
-            )
+            low, high = _bound(bounds[0]), _bound(bounds[1])
+            raise ConfigError(f"{where}: {section}.{key}: {kwargs[key]!r} is outside {low}..{high}")
     return cls(**kwargs)
+
+
+def _bound(value: float) -> str:
+    """A bound as written in a file: 1048576, not 1.04858e+06 (sizes in bytes must read exactly)."""
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
 def _coerce(hint: object, raw: object, where: str, path: Path | None) -> object:
