@@ -98,7 +98,8 @@ class EventStream:
                     }
                 )
             size = len(encoded) + _ENTRY_OVERHEAD
-            if client.queued + size > self.max_buffer:
+            # One event always fits (a frame may be larger than the bound): it is a backlog that drops.
+            if client.queued + size > self.max_buffer and client.queue:
                 self._drop(client)
                 continue
             client.queue.append(encoded)
