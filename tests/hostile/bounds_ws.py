@@ -44,17 +44,19 @@ def call(message_id: str, action: str, payload: object) -> bytes:
 class RawWebSocket:
     """A websocket over a blocking socket: the upgrade, frames out, frames in (unmasked, from a server)."""
 
-    def __init__(self, port: int, path: str, *, rcvbuf: int | None = None, headers: str = "") -> None:
+    def __init__(
+        self, port: int, path: str, *, rcvbuf: int | None = None, headers: str = "", ocpp: bool = True
+    ) -> None:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         if rcvbuf is not None:  # before connect, so that the window the server sees is small
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
         self.sock.settimeout(HANG_GUARD)
         self.sock.connect(("127.0.0.1", port))
         key = base64.b64encode(os.urandom(16)).decode()
+        protocol = "Sec-WebSocket-Protocol: ocpp1.6\r\n" if ocpp else ""  # the stream speaks none
         self.sock.sendall(
             f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: ocpp1.6\r\n"
-            f"{headers}\r\n".encode()
+            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n{protocol}{headers}\r\n".encode()
         )
         self._buffer = b""
         while b"\r\n\r\n" not in self._buffer:
@@ -156,8 +158,9 @@ def metric(appliance: RunningAppliance, series: str) -> float:
 
 
 def wait_metric(appliance: RunningAppliance, series: str, at_least: float = 1) -> float:
-    """Poll /metrics until `series` reaches `at_least` (a hang guard, not a timing assertion)."""
-    deadline = time.monotonic() + HANG_GUARD
+    """Poll /metrics until `series` reaches `at_least` (a hang guard, not a timing assertion; half of
+    pytest's timeout, so that a series that never comes fails by name)."""
+    deadline = time.monotonic() + HANG_GUARD / 2
     while (value := metric(appliance, series)) < at_least:
         if time.monotonic() > deadline:
             raise AssertionError(f"{series} stayed at {value}; server log:\n{appliance.text[-3000:]}")
@@ -174,3 +177,13 @@ def heartbeat_answered(appliance: RunningAppliance, charger_id: str) -> None:
         assert answer[:2] == [3, "hb"], answer
     finally:
         ws.close()
+
+
+def wait_rss_below(appliance: RunningAppliance, limit: int) -> int:
+    """Poll the server's RSS until it is under `limit` bytes (memory released, once the store has
+    committed what the traffic left buffered); the last value seen. A hang guard, not a timing check:
+    memory held for good never gets under, and fails."""
+    deadline = time.monotonic() + HANG_GUARD / 2
+    while (rss := rss_bytes(appliance)) >= limit and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return rss
