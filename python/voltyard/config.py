@@ -66,6 +66,8 @@ class ServerConfig:
     api_host: str = "127.0.0.1"
     api_port: int = 8180
     data_dir: Path = field(default_factory=default_data_dir)
+    # Bytes of events an event-stream client may leave unread before it is dropped (1 MiB-1 GiB).
+    stream_max_buffer: int = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +121,14 @@ class AdmissionConfig:
     pending_interval_max: int = 30
     message_rate: float = 50.0
     message_burst: int = 200
+    # Pings and unsolicited pongs per second (and burst) per charger: beyond, it is read more slowly and
+    # answered with one pong for its latest ping; more than the burst beyond the rate at once closes it.
+    control_frame_rate: float = 5.0
+    control_frame_burst: int = 20
+    # A charger that leaves its answers unread (64 KiB of them: it stops being read) is closed once this
+    # many bytes wait for it, or once it has not drained them for this many seconds.
+    max_unsent_bytes: int = 1024 * 1024
+    unsent_timeout: float = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,6 +189,7 @@ def source_of(config: Config, key: str) -> str:
 _BOUNDS: dict[tuple[str, str], tuple[float, float]] = {
     ("server", "port"): (0, 65535),
     ("server", "api_port"): (0, 65535),
+    ("server", "stream_max_buffer"): (1024 * 1024, 1024**3),
     ("ocpp", "heartbeat_interval"): (1, 86400),
     ("ocpp", "pending_interval"): (1, 86400),
     ("ocpp", "call_timeout"): (0.1, 3600),
@@ -202,6 +213,10 @@ _BOUNDS: dict[tuple[str, str], tuple[float, float]] = {
     ("admission", "pending_interval_max"): (1, 86400),
     ("admission", "message_rate"): (0.1, 10**6),
     ("admission", "message_burst"): (1, 10**7),
+    ("admission", "control_frame_rate"): (0.1, 10**6),
+    ("admission", "control_frame_burst"): (1, 10**7),
+    ("admission", "max_unsent_bytes"): (64 * 1024, 1024**3),
+    ("admission", "unsent_timeout"): (0.1, 86400),
     ("health", "ping_interval"): (0, 86400),
     ("health", "ping_timeout"): (1, 86400),
     ("health", "heartbeat_timeout_factor"): (1.0, 100.0),
@@ -380,10 +395,14 @@ def _build_section(
         kwargs[key] = _coerce(hints[key], raw, f"{where}: {section}.{key}", path)
         bounds = _BOUNDS.get((section, key))
         if bounds is not None and not bounds[0] <= kwargs[key] <= bounds[1]:
-            raise ConfigError(
-                f"{where}: {section}.{key}: {kwargs[key]!r} is outside {bounds[0]:g}..{bounds[1]:g}"
-            )
+            low, high = _bound(bounds[0]), _bound(bounds[1])
+            raise ConfigError(f"{where}: {section}.{key}: {kwargs[key]!r} is outside {low}..{high}")
     return cls(**kwargs)
+
+
+def _bound(value: float) -> str:
+    """A bound as written in a file: 1048576, not 1.04858e+06 (sizes in bytes must read exactly)."""
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
 def _coerce(hint: object, raw: object, where: str, path: Path | None) -> object:

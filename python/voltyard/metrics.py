@@ -30,6 +30,10 @@ class Metrics:
         self.call_errors: dict[str, int] = {}
         self.handling_counts = [0] * (len(HANDLING_BUCKETS) + 1)
         self.handling_sum = 0.0
+        # Charger connections that stopped being read (back-pressure) and that were closed, by reason
+        # (voltyard.gateway.connection names them).
+        self.connections_paused: dict[str, int] = {}
+        self.connections_closed: dict[str, int] = {}
 
     @property
     def messages(self) -> dict[tuple[str, str], int]:

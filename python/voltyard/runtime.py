@@ -245,6 +245,7 @@ class Appliance:
             reader=self.read_connection,
             cabinet=self.cabinet_view,
             started_at=self.started_at,
+            stream_max_buffer=self.config.server.stream_max_buffer,
         )
 
     @property

@@ -46,7 +46,7 @@ from voltyard.api.keys import (
 )
 from voltyard.api.metrics import metrics_handler
 from voltyard.api.openapi import openapi_handler
-from voltyard.api.stream import EventStream, stream_handler
+from voltyard.api.stream import DEFAULT_MAX_BUFFER, EventStream, stream_handler
 from voltyard.api.tokens import TokenRing
 from voltyard.domain.authorization import Authorization
 from voltyard.domain.chargers import Chargers
@@ -126,6 +126,7 @@ class ApiServices:
     reader: Reader
     cabinet: CabinetView
     started_at: float
+    stream_max_buffer: int = DEFAULT_MAX_BUFFER  # bytes an event-stream client may leave unread
 
 
 def create_app(services: ApiServices, tokens: dict[str, str]) -> web.Application:
@@ -148,7 +149,7 @@ def create_app(services: ApiServices, tokens: dict[str, str]) -> web.Application
     app[CABINET] = services.cabinet
     app[STARTED_AT] = services.started_at
     app[TOKENS] = TokenRing(tokens)
-    app[STREAM] = EventStream(services.events)
+    app[STREAM] = EventStream(services.events, services.stream_max_buffer)
     for module in (
         routes_site,
         routes_chargers,

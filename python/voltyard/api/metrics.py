@@ -12,6 +12,7 @@ from voltyard.api.keys import (
     SESSIONS,
     SITE,
     STORE,
+    STREAM,
     TRANSACTIONS,
 )
 from voltyard.api.views import is_faulted
@@ -51,6 +52,24 @@ def render_metrics(request: web.Request) -> str:
         "# HELP voltyard_handshakes_refused_total Handshakes refused (id, protocol, auth, admission).",
         "# TYPE voltyard_handshakes_refused_total counter",
         f"voltyard_handshakes_refused_total {refused.handshakes}",
+        "# HELP voltyard_connections_paused_total Times a charger connection stopped being read, by reason"
+        " (message_rate, control_frames: over its rate; unsent: not reading its answers).",
+        "# TYPE voltyard_connections_paused_total counter",
+    ]
+    for reason, count in sorted(metrics.connections_paused.items()):
+        lines.append(f'voltyard_connections_paused_total{{reason="{_label(reason)}"}} {count}')
+    lines += [
+        "# HELP voltyard_connections_closed_total Charger connections closed for what they sent or left"
+        " unread, by reason.",
+        "# TYPE voltyard_connections_closed_total counter",
+    ]
+    for reason, count in sorted(metrics.connections_closed.items()):
+        lines.append(f'voltyard_connections_closed_total{{reason="{_label(reason)}"}} {count}')
+    lines += [
+        "# HELP voltyard_stream_clients_dropped_total Event-stream clients dropped for leaving too much"
+        " unread.",
+        "# TYPE voltyard_stream_clients_dropped_total counter",
+        f"voltyard_stream_clients_dropped_total {app[STREAM].dropped_clients}",
         "# HELP voltyard_call_errors_total CALLERRORs sent, by code.",
         "# TYPE voltyard_call_errors_total counter",
     ]

@@ -84,8 +84,10 @@ class Gateway:
         self.refused_handshakes = 0
         admission = config.admission
         self._context = ConnectionContext(
-            dispatcher, admission.message_rate, admission.message_burst, max_frame_size
-        )
+            dispatcher, admission.message_rate, admission.message_burst, max_frame_size,
+            admission.control_frame_rate, admission.control_frame_burst,
+            admission.max_unsent_bytes, admission.unsent_timeout,
+        )  # fmt: skip
         self._connections = TokenBucket(admission.connection_rate, admission.connection_burst)
         self._servers: list[asyncio.Server] = []
 
@@ -143,7 +145,7 @@ class Gateway:
             health.ping_interval or 60.0,
             health.ping_timeout,
             WSAutoPingStrategy.PING_WHEN_IDLE,
-            True,  # enable_auto_pong
+            False,  # enable_auto_pong: the connection answers pings itself, held to a rate
             self.config.ocpp.max_frame_size,
             None,  # extra_headers
             # Most OCPP frames are under 1 KB: start small (the buffer grows on demand), so that 10 000 idle
