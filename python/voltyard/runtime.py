@@ -165,7 +165,14 @@ class Appliance:
         self.gateway = Gateway(
             config,
             dispatcher,
-            Authenticator(credentials, throttle, events, config.security.default_profile),
+            Authenticator(
+                credentials,
+                throttle,
+                events,
+                config.security.default_profile,
+                # Under "reject", unknown ids are refused at the handshake and leave nothing behind.
+                known=chargers.records.__contains__ if config.ocpp.unknown_charger == "reject" else None,
+            ),
             chargers.max_frame_size,
         )
         health.call = self.commands.call
@@ -477,6 +484,10 @@ class _Refused:
     @property
     def handshakes(self) -> int:
         return self._gateway.refused_handshakes
+
+    @property
+    def unknown_chargers(self) -> int:
+        return self._gateway.authenticator.unknown_refused
 
 
 def _listener_error(exc: OSError, config: Config, with_tls: bool) -> VoltyardError:

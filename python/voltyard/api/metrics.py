@@ -51,6 +51,9 @@ def render_metrics(request: web.Request) -> str:
         "# HELP voltyard_handshakes_refused_total Handshakes refused (id, protocol, auth, admission).",
         "# TYPE voltyard_handshakes_refused_total counter",
         f"voltyard_handshakes_refused_total {refused.handshakes}",
+        "# HELP voltyard_handshakes_refused_unknown_total Of those, unknown ids (unknown_charger = reject).",
+        "# TYPE voltyard_handshakes_refused_unknown_total counter",
+        f"voltyard_handshakes_refused_unknown_total {refused.unknown_chargers}",
         "# HELP voltyard_call_errors_total CALLERRORs sent, by code.",
         "# TYPE voltyard_call_errors_total counter",
     ]
