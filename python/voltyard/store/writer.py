@@ -37,7 +37,7 @@ from voltyard.errors import StoreError
 from voltyard.store.db import check_integrity, connect, is_corruption, migrate, reclaim_wal
 from voltyard.store.health import StoreHealth
 
-__all__ = ["BlockBuffer", "StoreWriter"]
+__all__ = ["BlockBuffer", "StoreWriter", "Work"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
