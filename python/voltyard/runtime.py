@@ -363,7 +363,9 @@ class Appliance:
         told: tuple[str, ...] = ()
         while True:
             health = self.store.health()
-            problems = tuple(problem for problem in health.problems if "writer has stopped" not in problem)
+            if not health.running:
+                return  # final until a restart, and told at once by the writer's own callback
+            problems = health.problems
             if problems != told:
                 if problems:
                     log.error("store degraded: %s; /api/v1/health says so", "; ".join(problems))

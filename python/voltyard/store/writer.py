@@ -41,6 +41,7 @@ __all__ = ["BlockBuffer", "StoreWriter", "Work"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+_FAILURE_LOG_EVERY_S = 60.0
 
 Batch = dict[str, list[tuple[Any, ...]]]
 Work = Callable[[sqlite3.Connection], Any]
@@ -91,6 +92,8 @@ class StoreWriter:
         self.last_commit_at: float | None = None  # unix seconds of the last successful commit
         self.last_failure: str | None = None  # why the last commit failed, while it is the latest outcome
         self.corrupt: str | None = None  # SQLite reported damaged pages (SQLITE_CORRUPT/NOTADB): what it said
+        self._failure_logged_at = 0.0
+        self._failures_unlogged = 0
         self._queue: queue.SimpleQueue[Batch | _Telemetry | tuple[Work, asyncio.Future[Any]] | _Stop] = (
             queue.SimpleQueue()
         )
@@ -359,12 +362,20 @@ class StoreWriter:
             failed = StoreError(f"{self.path}: commit failed: {exc}")
             # Every durable write of the group, run or not yet run when it failed: none is left waiting.
             outcomes = [(job[1], None, failed) for job in jobs if isinstance(job, tuple)]
+            now = time.monotonic()
             if self.last_failure is None:  # the first of a run of failures: loud, with its traceback
                 log.exception("store commit failed; %d durable writes fail with it", len(outcomes))
-            else:  # a disk stays full for minutes: one line per failed group, no traceback each time
-                log.error(
-                    "store commit failed again (%s); %d durable writes fail with it", exc, len(outcomes)
-                )
+                self._failure_logged_at, self._failures_unlogged = now, 0
+            else:
+                # A disk stays full for minutes and a group fails every commit interval: a line a minute
+                # with the count, not two a second (/health and the runtime's alert say it already).
+                self._failures_unlogged += 1
+                if now - self._failure_logged_at >= _FAILURE_LOG_EVERY_S:
+                    log.error(
+                        "store commits still failing (%s); %d more failed groups in the last %.0f s",
+                        exc, self._failures_unlogged, now - self._failure_logged_at,
+                    )  # fmt: skip
+                    self._failure_logged_at, self._failures_unlogged = now, 0
             self.last_failure = f"{type(exc).__name__}: {exc}"
             self.note_corruption(exc)
             if conn.in_transaction:
