@@ -21,7 +21,7 @@ from voltyard.can.config import BusConfig
 from voltyard.config import Config, load_config
 from voltyard.config_view import render_config
 from voltyard.demo import DemoOptions, run_demo
-from voltyard.errors import ConfigError, OcppError, VoltyardError
+from voltyard.errors import ConfigError, OcppError, StoreUnusableError, VoltyardError
 from voltyard.gateway.tls import server_context
 from voltyard.loops import LOOPS
 from voltyard.ocpp.codec import load_codec
@@ -107,8 +107,10 @@ def _add_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "Run the OCPP 1.6J central system on embedded defaults, a configuration file, or both (a flag "
             "given overrides the file, the file overrides the defaults; `voltyard check-config` shows the "
             "result). Stops cleanly on SIGINT or SIGTERM (a second SIGINT stops at once). Exit codes: 0 "
-            "after a clean stop, 2 on a configuration error, 1 when the appliance cannot start (store, "
-            "data directory in use, listener address in use)."
+            "after a clean stop; 2 when restarting cannot help until someone acts: a configuration error, "
+            "or a store this build must not use (damaged, not a database, or written by a newer "
+            "voltyard); 1 when the appliance cannot start for another reason (data directory unwritable "
+            "or in use, listener address in use)."
         ),
     )
     _add_config_flags(serve)
@@ -363,7 +365,8 @@ def run_check_config(args: argparse.Namespace) -> int:
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    """`voltyard serve`: exit 0 after a clean stop, 2 on a configuration error, 1 on a start failure."""
+    """`voltyard serve`: exit 0 after a clean stop, 2 on a configuration error or an unusable store, 1 on
+    another start failure."""
     logging.basicConfig(
         level=args.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -377,6 +380,9 @@ def run_serve(args: argparse.Namespace) -> int:
     try:
         serve(config, args.loop)
     except ConfigError as exc:  # configured material that cannot be loaded (TLS certificate and key)
+        print(f"voltyard: {exc}", file=sys.stderr)
+        return 2
+    except StoreUnusableError as exc:  # damaged or newer: a restart loop would change nothing
         print(f"voltyard: {exc}", file=sys.stderr)
         return 2
     except VoltyardError as exc:

@@ -95,6 +95,14 @@ class StoreConfig:
     status_history_max_rows: int = 1_000_000
     status_history_max_age_days: float = 30.0
     meter_values_max_age_days: float = 90.0
+    stop_records_max_rows: int = 1_000_000
+    stop_records_max_age_days: float = 365.0
+    certificate_requests_max_rows: int = 10_000
+    certificate_requests_max_age_days: float = 365.0
+    # Finished transactions are billing records: kept unless an operator sets an age.
+    transactions_max_age_days: float = 0.0
+    # /health says degraded (and an alert is raised) when the data directory's volume has less free.
+    min_free_disk_mb: int = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +210,12 @@ _BOUNDS: dict[tuple[str, str], tuple[float, float]] = {
     ("store", "status_history_max_rows"): (0, 10**9),
     ("store", "status_history_max_age_days"): (0, 3650),
     ("store", "meter_values_max_age_days"): (0, 36500),
+    ("store", "min_free_disk_mb"): (0, 10**7),
+    ("store", "stop_records_max_rows"): (0, 10**9),
+    ("store", "stop_records_max_age_days"): (0, 36500),
+    ("store", "certificate_requests_max_rows"): (0, 10**9),
+    ("store", "certificate_requests_max_age_days"): (0, 36500),
+    ("store", "transactions_max_age_days"): (0, 36500),
     ("security", "tls_port"): (0, 65535),
     ("security", "default_profile"): (0, 3),
     ("security", "auth_failure_limit"): (1, 10**6),

@@ -158,6 +158,13 @@ class StoreError(VoltyardError):
     """The SQLite store could not be opened, migrated or written."""
 
 
+class StoreUnusableError(StoreError):
+    """A store this build must not use: damaged pages, not a database, or a newer schema version.
+
+    `voltyard serve` exits 2 on it (as on a configuration error): restarting cannot help, an operator must
+    act (restore a backup, move the file aside, run the newer version)."""
+
+
 class LogBlockError(StoreError, ValueError):
     """A stored message-log block cannot be read (truncated, corrupt or declaring an absurd size)."""
 

@@ -86,8 +86,10 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
             name: value for name, value in exc.headers.items() if name.lower() in ("allow", "retry-after")
         }
         return error_response(exc.status, code, exc.reason, headers=kept)
-    except Exception:
+    except Exception as exc:
         log.exception("API handler failed: %s %s", request.method, request.path)
+        # A read that met damaged pages: /health must say so, not only this 500 (issue 17).
+        request.app[STORE].note_corruption(exc)
         return error_response(500, "internal_error", "the appliance failed to handle this request")
 
 

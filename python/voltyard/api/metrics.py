@@ -52,6 +52,9 @@ def render_metrics(request: web.Request) -> str:
         "# HELP voltyard_handshakes_refused_total Handshakes refused (id, protocol, auth, admission).",
         "# TYPE voltyard_handshakes_refused_total counter",
         f"voltyard_handshakes_refused_total {refused.handshakes}",
+        "# HELP voltyard_handshakes_refused_unknown_total Of those, unknown ids (unknown_charger = reject).",
+        "# TYPE voltyard_handshakes_refused_unknown_total counter",
+        f"voltyard_handshakes_refused_unknown_total {refused.unknown_chargers}",
         "# HELP voltyard_connections_paused_total Times a charger connection stopped being read, by reason"
         " (message_rate, control_frames: over its rate; unsent: not reading its answers).",
         "# TYPE voltyard_connections_paused_total counter",
