@@ -58,6 +58,7 @@ SERVER_CPU, LOAD_CPU = 0, 1
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 PAGE = resource.getpagesize()
 WARM_UP_S = 0.5
+_STALL = re.compile(r"event loop stalled for (\d+(?:\.\d+)?) ms")
 
 
 @dataclass
@@ -103,6 +104,9 @@ class ServerUnderTest:
         self.ready = ready
         self.env = env
         self.process: subprocess.Popen[str] | None = None
+        # What its output said while it ran: lines in all, and the loop stalls voltyard logs (loop_monitor).
+        self.lines = 0
+        self.stalls_ms: list[float] = []
 
     def __enter__(self) -> ServerUnderTest:
         self.process = subprocess.Popen(
@@ -129,8 +133,11 @@ class ServerUnderTest:
     def _drain(self) -> None:
         assert self.process is not None
         assert self.process.stdout is not None
-        for _ in self.process.stdout:
-            pass
+        for line in self.process.stdout:
+            self.lines += 1
+            stall = _STALL.search(line)
+            if stall is not None:
+                self.stalls_ms.append(float(stall.group(1)))
 
     def __exit__(self, *exc: object) -> None:
         assert self.process is not None

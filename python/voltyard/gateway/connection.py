@@ -12,13 +12,13 @@ import collections
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from picows import WSCloseCode, WSFrame, WSListener, WSMsgType, WSTransport
 
 from voltyard.errors import ChargerOfflineError
-from voltyard.gateway.admission import TokenBucket
+from voltyard.gateway.admission import LoopBudget, TokenBucket
 from voltyard.ocpp.session import CLOSE_NORMAL
 
 if TYPE_CHECKING:
@@ -46,14 +46,16 @@ class ConnectionContext:
     message_burst: float
     # The largest message a charger may send (per charger: a leniency rule may raise it).
     max_frame_size: Callable[[str], int]
+    # The work every connection's messages share per turn of the event loop (see LoopBudget).
+    budget: LoopBudget = field(default_factory=LoopBudget)
 
 
 class ChargerConnection(WSListener):
     """The session of one charger connection (one object per socket)."""
 
     __slots__ = (
-        "_backlog", "_dispatcher", "_fragments", "_rate", "_ready", "_receive", "admitted", "charger_id",
-        "last_message", "max_frame_size", "profile", "source", "transport",
+        "_backlog", "_budget", "_dispatcher", "_fragments", "_rate", "_ready", "_receive", "admitted",
+        "charger_id", "last_message", "max_frame_size", "profile", "source", "transport",
     )  # fmt: skip
 
     def __init__(
@@ -65,6 +67,7 @@ class ChargerConnection(WSListener):
         self._dispatcher = context.dispatcher
         self._receive = context.dispatcher.receive  # bound once: one attribute read per message
         self._rate = TokenBucket(context.message_rate, context.message_burst)
+        self._budget = context.budget
         self._backlog: collections.deque[bytes] | None = None
         self.max_frame_size = context.max_frame_size(charger_id)
         self.last_message = time.time()
@@ -124,6 +127,16 @@ class ChargerConnection(WSListener):
         if self._backlog is not None:
             self._queue(data)
             return
+        budget = self._budget
+        budget.left -= 1
+        if budget.left < 0 and self.admitted:
+            # This turn of the loop has done its share: hold the message to a later turn and stop reading.
+            # Chargers not yet admitted (a handshake's BootNotification) go first, never held here.
+            self._backlog = collections.deque((data,))
+            if self.transport is not None:
+                self.transport.underlying_transport.pause_reading()
+            budget.defer(self._drain)
+            return
         if not self._rate.take():
             self._backlog = collections.deque()
             self._queue(data)
@@ -156,10 +169,15 @@ class ChargerConnection(WSListener):
         if backlog is None or self.transport is None or self.transport.is_disconnected:
             self._backlog = None
             return
-        while backlog and self._rate.take():
+        budget = self._budget
+        while backlog and budget.left > 0 and self._rate.take():
+            budget.left -= 1
             self._receive(self, backlog.popleft())
         if backlog:
-            asyncio.get_running_loop().call_later(self._rate.wait_time(), self._drain)
+            if budget.left <= 0:
+                budget.defer(self._drain)  # this turn's share is spent: the next one goes on
+            else:
+                asyncio.get_running_loop().call_later(self._rate.wait_time(), self._drain)
             return
         self._backlog = None
         self.transport.underlying_transport.resume_reading()

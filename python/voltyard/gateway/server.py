@@ -15,7 +15,9 @@ request, off the loop (`voltyard.gateway.deferred`).
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
+import socket
 import ssl
 from collections.abc import Awaitable, Callable
 from http import HTTPStatus
@@ -46,7 +48,16 @@ __all__ = ["Gateway"]
 
 log = logging.getLogger(__name__)
 _picows_log = logging.getLogger("voltyard.gateway.picows")
+# A deep accept queue: after an outage thousands of chargers dial at once, and a full queue drops their SYNs
+# into seconds-long retransmission waits before admission control even sees them.
 _BACKLOG = 4096
+# Connections taken from the accept queue each time a listener is readable (each is cheap: its handshake
+# runs later, in steps of its own), so that a reconnect storm drains the queue in a few turns of the loop.
+_ACCEPTS_PER_WAKEUP = 256
+# After the process runs out of file descriptors, wait this long before accepting again (the queue keeps
+# the chargers meanwhile), rather than spinning on a listener that stays readable.
+_OUT_OF_FILES_PAUSE_S = 1.0
+_OUT_OF_FILES = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
 
 
 def _peer_of(transport: asyncio.BaseTransport) -> Peer:
@@ -87,31 +98,32 @@ class Gateway:
             dispatcher, admission.message_rate, admission.message_burst, max_frame_size
         )
         self._connections = TokenBucket(admission.connection_rate, admission.connection_burst)
-        self._servers: list[asyncio.Server] = []
+        self._listeners: list[_Listener] = []
 
     async def start(
         self, host: str, port: int, tls: ssl.SSLContext | None = None, tls_port: int = 0
     ) -> list[int]:
         """Listen on ws://host:port (and wss://host:tls_port with a TLS context); returns the bound ports."""
-        loop = asyncio.get_running_loop()
-        # A deep accept queue: after an outage thousands of chargers dial at once, and a full queue drops
-        # their SYNs into seconds-long retransmission waits before admission control even sees them.
-        self._servers.append(await loop.create_server(self._protocol, host, port, backlog=_BACKLOG))
+        plain = await _Listener.open(host, port, self._protocol, None)
+        self._listeners.append(plain)
         if tls is not None:
-            self._servers.append(
-                await loop.create_server(self._protocol, host, tls_port, ssl=tls, backlog=_BACKLOG)
-            )
-        return [server.sockets[0].getsockname()[1] for server in self._servers]
+            self._listeners.append(await _Listener.open(host, tls_port, self._protocol, tls))
+        return [listener.port for listener in self._listeners]
 
     async def stop(self) -> None:
         """Stop listening and close every charger connection."""
-        for server in self._servers:
-            server.close()
+        for listener in self._listeners:
+            listener.close()
         for session in self.dispatcher.registry.sessions():
             session.close("central system shutting down", WSCloseCode.GOING_AWAY.value)
-        for server in self._servers:
-            await server.wait_closed()
-        self._servers = []
+        for listener in self._listeners:
+            await listener.wait_closed()
+        self._listeners = []
+
+    @property
+    def accepted_connections(self) -> int:
+        """TCP connections accepted by the listeners so far (for /metrics)."""
+        return sum(listener.accepted for listener in self._listeners)
 
     def _protocol(self) -> DeferredHandshake:
         health = self.config.health
@@ -190,3 +202,117 @@ class Gateway:
         )
         connection = ChargerConnection(charger_id, self._context, peer.address, profile)
         return WSUpgradeResponseWithListener(response, connection)
+
+
+class _Listener:
+    """One listening socket whose accept queue is drained by up to `_ACCEPTS_PER_WAKEUP` connections each
+    time it is readable.
+
+    Why not `loop.create_server`: uvloop's libuv accepts one connection per poll of the loop. A poll comes
+    once per turn of the loop, and under load a turn carries a full budget of chargers' messages (tens of
+    milliseconds), so a reconnect storm was accepted at ~40 connections a second while the accept queue
+    stayed full (500 of 500 attempts in flight waited there; 2 000 chargers took 30-45 s against the
+    floor's 1.5-4 s). Each accepted socket is handed to the loop (`connect_accepted_socket`) as
+    `create_server` would have done, TLS included.
+    """
+
+    def __init__(
+        self,
+        sockets: list[socket.socket],
+        factory: Callable[[], asyncio.BaseProtocol],
+        tls: ssl.SSLContext | None,
+    ) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._sockets = sockets
+        self._factory = factory
+        self._tls = tls
+        self._handing_over: set[asyncio.Task[object]] = set()
+        self._closed = False
+        self.accepted = 0
+        for sock in sockets:
+            self._loop.add_reader(sock.fileno(), self._accept, sock)
+
+    @classmethod
+    async def open(
+        cls, host: str, port: int, factory: Callable[[], asyncio.BaseProtocol], tls: ssl.SSLContext | None
+    ) -> _Listener:
+        """Bind every address of `host` (as `create_server` does); raises OSError naming one that failed."""
+        loop = asyncio.get_running_loop()
+        infos = await loop.getaddrinfo(
+            host or None, port, family=socket.AF_UNSPEC, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )
+        sockets: list[socket.socket] = []
+        try:
+            for family, kind, proto, _, address in dict.fromkeys(infos):
+                sock = socket.socket(family, kind, proto)
+                sockets.append(sock)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                if family == socket.AF_INET6:
+                    sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+                try:
+                    sock.bind(address)
+                except OSError as exc:
+                    # The words of asyncio's create_server, which the start-up error report reads.
+                    raise OSError(
+                        exc.errno, f"error while attempting to bind on address {address!r}: {exc.strerror}"
+                    ) from None
+                sock.listen(_BACKLOG)
+                sock.setblocking(False)
+        except BaseException:
+            for sock in sockets:
+                sock.close()
+            raise
+        return cls(sockets, factory, tls)
+
+    @property
+    def port(self) -> int:
+        return int(self._sockets[0].getsockname()[1])
+
+    def _accept(self, listening: socket.socket) -> None:
+        for _ in range(_ACCEPTS_PER_WAKEUP):
+            try:
+                sock, _ = listening.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:
+                if exc.errno not in _OUT_OF_FILES:
+                    log.debug("accept on %s failed: %s", listening.getsockname(), exc)  # the peer left first
+                    continue
+                log.error(
+                    "cannot accept charger connections: %s; retrying in %.0f s", exc, _OUT_OF_FILES_PAUSE_S
+                )
+                self._loop.remove_reader(listening.fileno())
+                self._loop.call_later(_OUT_OF_FILES_PAUSE_S, self._resume, listening)
+                return
+            self.accepted += 1
+            sock.setblocking(False)
+            sock.setsockopt(
+                socket.IPPROTO_TCP, socket.TCP_NODELAY, 1
+            )  # frames are small and answered at once
+            task: asyncio.Task[object] = self._loop.create_task(
+                self._loop.connect_accepted_socket(self._factory, sock, ssl=self._tls)
+            )
+            self._handing_over.add(task)
+            task.add_done_callback(self._handed_over)
+
+    def _resume(self, listening: socket.socket) -> None:
+        if not self._closed:
+            self._loop.add_reader(listening.fileno(), self._accept, listening)
+
+    def _handed_over(self, task: asyncio.Task[object]) -> None:
+        self._handing_over.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            # A TLS handshake that failed or a peer gone before its transport was made: its own business.
+            log.debug("a charger connection failed before its websocket handshake: %s", task.exception())
+
+    def close(self) -> None:
+        """Stop accepting; connections already accepted carry on (the gateway closes them)."""
+        self._closed = True
+        for sock in self._sockets:
+            self._loop.remove_reader(sock.fileno())
+            sock.close()
+
+    async def wait_closed(self) -> None:
+        """Wait until the connections being handed to the loop when it closed have been."""
+        if self._handing_over:
+            await asyncio.wait(self._handing_over)
