@@ -29,10 +29,12 @@ import contextlib
 import json
 import os
 import platform
+import re
 import resource
 import sys
 import tempfile
 import time
+import urllib.request
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,6 +44,8 @@ import uvloop
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_server import BENCH, LOAD_CPU, RESULTS, ServerUnderTest, cpu_seconds, servers_under_test
 from loadgen import FleetStats, StormStats, disconnect_fleet, storm_fleet
+
+_API = re.compile(r"control API (http://[^/\s]+)/api/v1 \(token in (\S+)\)")
 
 
 @dataclass
@@ -77,6 +81,7 @@ def peak_rss_mb(pid: int) -> float:
 
 
 async def storm(server: ServerUnderTest, url: str, args: argparse.Namespace) -> OverloadResult:
+    stalls_before = int(scrape(server).get("voltyard_event_loop_stalls_total", 0))  # and resets the worst lag
     stats = FleetStats(recording=True)
     result = StormStats()
     lines_before = server.lines
@@ -107,13 +112,23 @@ async def storm(server: ServerUnderTest, url: str, args: argparse.Namespace) -> 
     stats.running = False
     latencies = sorted(stats.latencies_ns)
     peak = peak_rss_mb(server.pid)
+    metrics = scrape(server)
     await disconnect_fleet(transports)
     await asyncio.sleep(0.5)  # the last log lines of the storm
 
     def at(fraction: float) -> float:
         return round(latencies[min(len(latencies) - 1, int(len(latencies) * fraction))] / 1e6, 2)
 
+    # Voltyard's own count (its log lets through only a few stall lines per period), else what was logged.
     stalls = server.stalls_ms
+    stall_count = int(metrics.get("voltyard_event_loop_stalls_total", len(stalls)))
+    worst_ms = max(metrics.get("voltyard_event_loop_lag_seconds", 0.0) * 1000, *stalls, 0.0)
+    if metrics:
+        deferred = metrics.get("voltyard_messages_deferred_total", 0)
+        print(
+            f"  {server.name}: handshakes {_handshakes(metrics)}, messages deferred {deferred:.0f}",
+            flush=True,
+        )
     for name, seconds in (("upgrade", result.upgrade_s), ("boot answer", result.boot_s)):
         ordered = sorted(seconds) or [0.0]
         p50, p99 = ordered[len(ordered) // 2], ordered[int(len(ordered) * 0.99)]
@@ -122,11 +137,38 @@ async def storm(server: ServerUnderTest, url: str, args: argparse.Namespace) -> 
         )
     return OverloadResult(
         server.name, args.chargers, args.in_flight, round(result.connect_s, 2), result.connected,
-        result.attempts, result.failed, result.timed_out, result.refused, len(stalls),
-        max(stalls, default=0.0), len(latencies), at(0.5) if latencies else 0.0,
+        result.attempts, result.failed, result.timed_out, result.refused, stall_count - stalls_before,
+        round(worst_ms), len(latencies), at(0.5) if latencies else 0.0,
         at(0.99) if latencies else 0.0, at(1.0) if latencies else 0.0, peak, server.lines - lines_before,
         round(server_share, 2), round(loadgen_share, 2),
     )  # fmt: skip
+
+
+def scrape(server: ServerUnderTest) -> dict[str, float]:
+    """Voltyard's /metrics (its address and token are in its ready line); empty for the floor."""
+    found = _API.search(server.ready_line)
+    if found is None:
+        return {}
+    token = Path(found.group(2)).read_text().strip()
+    request = urllib.request.Request(
+        found.group(1) + "/metrics", headers={"Authorization": f"Bearer {token}"}
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:  # our own loopback API
+        text = response.read().decode()
+    values = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.rpartition(" ")
+            values[name] = float(value)
+    return values
+
+
+def _handshakes(metrics: dict[str, float]) -> str:
+    counts = []
+    for outcome in ("accepted", "refused", "timed_out"):
+        key = 'voltyard_handshakes_total{outcome="' + outcome + '"}'
+        counts.append(f"{outcome} {metrics.get(key, 0):.0f}")
+    return ", ".join(counts)
 
 
 def _own_cpu() -> float:

@@ -107,6 +107,7 @@ class ServerUnderTest:
         # What its output said while it ran: lines in all, and the loop stalls voltyard logs (loop_monitor).
         self.lines = 0
         self.stalls_ms: list[float] = []
+        self.ready_line = ""
 
     def __enter__(self) -> ServerUnderTest:
         self.process = subprocess.Popen(
@@ -121,6 +122,7 @@ class ServerUnderTest:
         deadline = time.monotonic() + 60
         for line in self.process.stdout:
             if self.ready.search(line):
+                self.ready_line = line
                 break
             if time.monotonic() > deadline:
                 raise RuntimeError(f"{self.name} did not start")

@@ -162,6 +162,7 @@ class Appliance:
             dispatcher,
             Authenticator(credentials, throttle, events, config.security.default_profile),
             chargers.max_frame_size,
+            self.loop_monitor,
         )
         health.call = self.commands.call
         register_answer_hooks(self.commands, self.services)

@@ -17,6 +17,7 @@ from collections.abc import Callable
 
 # The per-message check, in the native module (a Python method cost a third of a microsecond per message).
 from voltyard._native import TokenBucket
+from voltyard.metrics import Metrics
 
 __all__ = ["AuthThrottle", "LoopBudget", "TokenBucket"]
 
@@ -118,18 +119,23 @@ class LoopBudget:
     within a turn, it costs one decrement per message (its refill comes with the first deferral).
     """
 
-    __slots__ = ("_deferred", "_scheduled", "deferrals", "left", "per_turn")
+    __slots__ = ("_deferred", "_metrics", "_scheduled", "left", "per_turn")
 
-    def __init__(self, per_turn: int = LOOP_BUDGET) -> None:
+    def __init__(self, per_turn: int = LOOP_BUDGET, metrics: Metrics | None = None) -> None:
         self.per_turn = per_turn
         self.left = per_turn
-        self.deferrals = 0  # messages held to a later turn (a counter for /metrics)
+        self._metrics = metrics if metrics is not None else Metrics()
         self._deferred: deque[Callable[[], None]] = deque()
         self._scheduled = False
 
+    @property
+    def deferrals(self) -> int:
+        """Drains deferred to a later turn so far (each a connection paused with a message held)."""
+        return self._metrics.messages_deferred
+
     def defer(self, drain: Callable[[], None]) -> None:
         """Run `drain` at a later turn, once the budget is refilled (in the order of deferral)."""
-        self.deferrals += 1
+        self._metrics.messages_deferred += 1
         self._deferred.append(drain)
         if not self._scheduled:
             self._scheduled = True

@@ -17,10 +17,12 @@ from __future__ import annotations
 import asyncio
 import errno
 import logging
+import random
 import socket
 import ssl
 from collections.abc import Awaitable, Callable
 from http import HTTPStatus
+from typing import Any
 
 from picows import (
     WSAutoPingStrategy,
@@ -32,16 +34,18 @@ from picows import (
 from picows.picows import WSProtocol  # type: ignore[attr-defined]  # not in its stub
 
 from voltyard.config import Config
-from voltyard.gateway.admission import TokenBucket
+from voltyard.gateway.admission import LoopBudget, TokenBucket
 from voltyard.gateway.authentication import Authenticator, Peer, Verdicts
 from voltyard.gateway.connection import ChargerConnection, ConnectionContext
-from voltyard.gateway.deferred import DeferredHandshake
+from voltyard.gateway.deferred import DeferredHandshake, Prepare
 from voltyard.gateway.handshake import (
     OCPP_SUBPROTOCOL,
     HandshakeRefusal,
     charger_id_from_path,
     offers_subprotocol,
 )
+from voltyard.loop_monitor import LogLimiter, LoopMonitor
+from voltyard.metrics import Metrics, count
 from voltyard.ocpp.dispatch import Dispatcher
 
 __all__ = ["Gateway"]
@@ -58,6 +62,38 @@ _ACCEPTS_PER_WAKEUP = 256
 # the chargers meanwhile), rather than spinning on a listener that stays readable.
 _OUT_OF_FILES_PAUSE_S = 1.0
 _OUT_OF_FILES = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
+# New chargers are refused (503, Retry-After) while the event loop is behind by more than this: the chargers
+# already connected would otherwise pay for their handshakes with a loop that falls further behind.
+_LAG_REFUSE_S = 0.5
+# Retry-After of that refusal: spread over these seconds, so that the refused do not return as one herd.
+_LAG_RETRY_AFTER_S = (2, 10)
+
+
+class _PicowsLog(logging.LoggerAdapter[logging.Logger]):
+    """picows' log lines, fit for 10 000 chargers: its INFO lines (one per connection accepted, one per
+    disconnection: 20 000 lines for a fleet's reconnect) at DEBUG; its warnings and errors let through a few
+    times per period by kind (`LogLimiter`); a handshake it timed out counted in the metrics.
+
+    An adapter rather than a Logger also keeps picows from making a child Logger per connection."""
+
+    def __init__(self, logger: logging.Logger, metrics: Metrics, limiter: LogLimiter) -> None:
+        super().__init__(logger, {})
+        self._metrics = metrics
+        self._limiter = limiter
+
+    def log(self, level: int, msg: object, *args: object, **kwargs: Any) -> None:  # noqa: ANN401 - as Logger.log
+        if level == logging.INFO:
+            if isinstance(msg, str) and msg.startswith("Handshake timeout"):
+                count(self._metrics.handshakes, "timed_out")
+            level = logging.DEBUG
+        elif level >= logging.WARNING:
+            held = self._limiter.allow(msg)
+            if held is None:
+                return
+            if held:
+                msg = f"{msg} [{held} more like this not logged]"
+        if self.logger.isEnabledFor(level):
+            self.logger.log(level, msg, *args, **kwargs)
 
 
 def _peer_of(transport: asyncio.BaseTransport) -> Peer:
@@ -88,14 +124,23 @@ class Gateway:
         dispatcher: Dispatcher,
         authenticator: Authenticator,
         max_frame_size: Callable[[str], int],
+        loop_monitor: LoopMonitor | None = None,
     ) -> None:
         self.config = config
         self.dispatcher = dispatcher
         self.authenticator = authenticator
         self.refused_handshakes = 0
+        self._loop_monitor = loop_monitor
+        self._metrics = dispatcher.metrics
+        self._picows_log = _PicowsLog(_picows_log, self._metrics, LogLimiter())
+        self._refusals_log = LogLimiter()
         admission = config.admission
         self._context = ConnectionContext(
-            dispatcher, admission.message_rate, admission.message_burst, max_frame_size
+            dispatcher,
+            admission.message_rate,
+            admission.message_burst,
+            max_frame_size,
+            LoopBudget(metrics=self._metrics),
         )
         self._connections = TokenBucket(admission.connection_rate, admission.connection_burst)
         self._listeners: list[_Listener] = []
@@ -148,7 +193,7 @@ class Gateway:
             None,  # path: server side
             False,  # is_client_side
             accept,
-            _picows_log,
+            self._picows_log,
             True,  # disconnect_on_exception (on_ws_frame never raises; a bug must not leave a zombie)
             10.0,  # websocket_handshake_timeout
             health.ping_interval > 0,  # enable_auto_ping: a dead TCP peer is found by missing pongs
@@ -163,7 +208,7 @@ class Gateway:
             2048,
         )
         protocol.verdicts = {}
-        return DeferredHandshake(protocol, prepare)
+        return _CountedHandshake(protocol, prepare, self._metrics)
 
     # --- handshake -----------------------------------------------------------------------------
 
@@ -179,6 +224,13 @@ class Gateway:
                     f"websocket version {version!r} is not supported: use 13",
                     version="13",
                 )
+            monitor = self._loop_monitor
+            if monitor is not None and monitor.lagging(_LAG_REFUSE_S):
+                raise HandshakeRefusal(
+                    HTTPStatus.SERVICE_UNAVAILABLE,
+                    f"overloaded: the central system is over {_LAG_REFUSE_S * 1000:.0f} ms behind",
+                    retry_after=random.randint(*_LAG_RETRY_AFTER_S),  # a spread, not a secret
+                )
             if not self._connections.take():
                 wait = max(1, round(self._connections.wait_time()))
                 raise HandshakeRefusal(
@@ -192,7 +244,13 @@ class Gateway:
             profile = self.authenticator.check(charger_id, request.headers, peer, verdicts)
         except HandshakeRefusal as refusal:
             self.refused_handshakes += 1
-            log.info("handshake from %s refused (%d): %s", peer.address, refusal.status, refusal.reason)
+            count(self._metrics.handshakes, "refused")
+            held = self._refusals_log.allow(refusal.status)  # a storm of refusals: a few lines per status
+            if held is not None:
+                log.info(
+                    "handshake from %s refused (%d): %s%s", peer.address, refusal.status, refusal.reason,
+                    f" [{held} more refusals with this status not logged]" if held else "",
+                )  # fmt: skip
             response = WSUpgradeResponse.create_error_response(
                 refusal.status, refusal.reason.encode(), extra_headers=refusal.headers()
             )
@@ -201,7 +259,20 @@ class Gateway:
             extra_headers={"Sec-WebSocket-Protocol": OCPP_SUBPROTOCOL}
         )
         connection = ChargerConnection(charger_id, self._context, peer.address, profile)
+        count(self._metrics.handshakes, "accepted")
         return WSUpgradeResponseWithListener(response, connection)
+
+
+class _CountedHandshake(DeferredHandshake):
+    """A new connection's first bytes (`DeferredHandshake`), counting those that never sent a request."""
+
+    def __init__(self, inner: _PeerAwareProtocol, prepare: Prepare, metrics: Metrics) -> None:
+        super().__init__(inner, prepare)
+        self._metrics = metrics
+
+    def _too_slow(self) -> None:
+        count(self._metrics.handshakes, "timed_out")
+        super()._too_slow()
 
 
 class _Listener:
