@@ -135,12 +135,10 @@ class Gateway:
         self._picows_log = _PicowsLog(_picows_log, self._metrics, LogLimiter())
         self._refusals_log = LogLimiter()
         admission = config.admission
+        # The share of a turn of the event loop that chargers' messages get (see LoopBudget).
+        self.budget = LoopBudget(metrics=self._metrics)
         self._context = ConnectionContext(
-            dispatcher,
-            admission.message_rate,
-            admission.message_burst,
-            max_frame_size,
-            LoopBudget(metrics=self._metrics),
+            dispatcher, admission.message_rate, admission.message_burst, max_frame_size, self.budget
         )
         self._connections = TokenBucket(admission.connection_rate, admission.connection_burst)
         self._listeners: list[_Listener] = []
