@@ -129,7 +129,7 @@ class ChargerConnection(WSListener):
             return
         budget = self._budget
         budget.left -= 1
-        if budget.left < 0 and self.admitted:
+        if budget.left < 0 and self.admitted and budget.over():
             # This turn of the loop has done its share: hold the message to a later turn and stop reading.
             # Chargers not yet admitted (a handshake's BootNotification) go first, never held here.
             self._backlog = collections.deque((data,))
