@@ -138,7 +138,7 @@ class Gateway:
         # The share of a turn of the event loop that chargers' messages get (see LoopBudget).
         self.budget = LoopBudget(metrics=self._metrics)
         self._context = ConnectionContext(
-            dispatcher, admission.message_rate, admission.message_burst, max_frame_size, self.budget
+            dispatcher, admission.message_rate, admission.message_burst, max_frame_size, budget=self.budget
         )
         self._connections = TokenBucket(admission.connection_rate, admission.connection_burst)
         self._listeners: list[_Listener] = []
