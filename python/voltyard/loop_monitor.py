@@ -1,7 +1,7 @@
 """Event-loop lag: how late the loop runs a callback that was due. Every charger's latency includes it,
 so it is measured continuously (a histogram for /metrics, the worst since the last scrape), a stall is logged
 with its length, and admission reads the current lag (`lagging`) to refuse new chargers while the loop is
-behind.
+behind. It also reads the process's resident memory once a second (`rss_bytes`), which admission reads too.
 
 Also here, because overload is what floods logs: `LogLimiter`, which lets a kind of log line through a few
 times per period and then counts what it held back, so that 10 000 chargers misbehaving at once write a few
@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from collections.abc import Callable
+from pathlib import Path
 
-__all__ = ["LAG_BUCKETS", "LogLimiter", "LoopMonitor"]
+__all__ = ["LAG_BUCKETS", "LogLimiter", "LoopMonitor", "resident_bytes"]
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +27,17 @@ LAG_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 _LINES_PER_PERIOD = 10
 _PERIOD_S = 10.0
 _MAX_KINDS = 1000  # bounded memory whatever the callers pass as kinds
+_RSS_EVERY = 20  # samples between two readings of the resident memory (a second at the default period)
+_STATM = Path("/proc/self/statm")
+_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
+def resident_bytes() -> int:
+    """The process's resident memory now (Linux: /proc/self/statm); 0 where it cannot be read."""
+    try:
+        return int(_STATM.read_bytes().split()[1]) * _PAGE
+    except (OSError, IndexError, ValueError):
+        return 0
 
 
 class LogLimiter:
@@ -78,6 +91,7 @@ class LoopMonitor:
         self.stalls = 0
         self.lag_counts = [0] * (len(LAG_BUCKETS) + 1)
         self.lag_sum = 0.0
+        self.rss_bytes = resident_bytes()
         self._limiter = LogLimiter()
 
     def take_max(self) -> float:
@@ -101,6 +115,8 @@ class LoopMonitor:
     def record(self, lag: float) -> None:
         """One sample of the lag (seconds)."""
         self.samples += 1
+        if self.samples % _RSS_EVERY == 0:
+            self.rss_bytes = resident_bytes()
         self.last_lag = lag
         self.lag_sum += lag
         self.max_lag = max(self.max_lag, lag)

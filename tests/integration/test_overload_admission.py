@@ -135,3 +135,25 @@ async def test_a_refused_handshake_is_a_clear_status_not_a_hang(appliance) -> No
         await open_websocket(appliance.ocpp_port, "x" * 49)
     assert refused.value.response.status_code == 404
     assert appliance.gateway.dispatcher.metrics.handshakes == {"refused": 1}
+
+
+async def test_new_chargers_are_refused_while_memory_is_over_its_limit_and_connected_ones_go_on(
+    appliance,
+) -> None:
+    gateway = appliance.gateway
+    connected = await open_websocket(appliance.ocpp_port, "MEM1")
+    try:
+        # The limit below what the process holds now (as read by the loop monitor): the machine is "full".
+        gateway.memory_limit = appliance.loop_monitor.rss_bytes // 2
+        with pytest.raises(websockets.InvalidStatus) as refused:
+            await open_websocket(appliance.ocpp_port, "MEM2")
+        assert refused.value.response.status_code == 503
+        assert b"overloaded" in refused.value.response.body
+        assert refused.value.response.headers["Retry-After"]
+        await connected.send(json.dumps([2, "hb", "Heartbeat", {}]))
+        assert json.loads(await asyncio.wait_for(connected.recv(), 10))[0] == 3
+        gateway.memory_limit = 0  # no limit: admitted again
+        await (await open_websocket(appliance.ocpp_port, "MEM2")).close()
+    finally:
+        await connected.close()
+    assert gateway.dispatcher.metrics.handshakes == {"accepted": 2, "refused": 1}

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import logging
+import os
 import random
 import socket
 import ssl
@@ -67,6 +68,17 @@ _OUT_OF_FILES = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOM
 _LAG_REFUSE_S = 0.5
 # Retry-After of that refusal: spread over these seconds, so that the refused do not return as one herd.
 _LAG_RETRY_AFTER_S = (2, 10)
+# New chargers are refused (503) while the process's resident memory is over this share of the machine's:
+# what is connected keeps working rather than the whole appliance being killed for memory.
+_MEMORY_SHARE = 0.75
+
+
+def _memory_limit() -> int:
+    """`_MEMORY_SHARE` of the machine's physical memory in bytes (0, no limit, where it is not known)."""
+    try:
+        return int(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") * _MEMORY_SHARE)
+    except (AttributeError, ValueError, OSError):
+        return 0
 
 
 class _PicowsLog(logging.LoggerAdapter[logging.Logger]):
@@ -131,6 +143,8 @@ class Gateway:
         self.authenticator = authenticator
         self.refused_handshakes = 0
         self._loop_monitor = loop_monitor
+        # Resident memory (bytes) over which new chargers are refused (0: never); read from the loop monitor.
+        self.memory_limit = _memory_limit()
         self._metrics = dispatcher.metrics
         self._picows_log = _PicowsLog(_picows_log, self._metrics, LogLimiter())
         self._refusals_log = LogLimiter()
@@ -210,6 +224,20 @@ class Gateway:
 
     # --- handshake -----------------------------------------------------------------------------
 
+    def _admit_under_load(self, monitor: LoopMonitor) -> None:
+        """Refuse a new charger (503, Retry-After spread) while the loop is behind or memory is short."""
+        if monitor.lagging(_LAG_REFUSE_S):
+            why = f"the central system is over {_LAG_REFUSE_S * 1000:.0f} ms behind"
+        elif self.memory_limit and monitor.rss_bytes > self.memory_limit:
+            why = f"the central system holds over {self.memory_limit >> 20} MB"
+        else:
+            return
+        raise HandshakeRefusal(
+            HTTPStatus.SERVICE_UNAVAILABLE,
+            f"overloaded: {why}",
+            retry_after=random.randint(*_LAG_RETRY_AFTER_S),  # a spread, not a secret
+        )
+
     def _accept(
         self, request: WSUpgradeRequest, peer: Peer, verdicts: Verdicts
     ) -> WSUpgradeResponseWithListener:
@@ -223,12 +251,8 @@ class Gateway:
                     version="13",
                 )
             monitor = self._loop_monitor
-            if monitor is not None and monitor.lagging(_LAG_REFUSE_S):
-                raise HandshakeRefusal(
-                    HTTPStatus.SERVICE_UNAVAILABLE,
-                    f"overloaded: the central system is over {_LAG_REFUSE_S * 1000:.0f} ms behind",
-                    retry_after=random.randint(*_LAG_RETRY_AFTER_S),  # a spread, not a secret
-                )
+            if monitor is not None:
+                self._admit_under_load(monitor)
             if not self._connections.take():
                 wait = max(1, round(self._connections.wait_time()))
                 raise HandshakeRefusal(
