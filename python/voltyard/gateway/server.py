@@ -399,13 +399,16 @@ class _Listener:
             log.debug("a charger connection failed before its websocket handshake: %s", task.exception())
 
     def close(self) -> None:
-        """Stop accepting; connections already accepted carry on (the gateway closes them)."""
+        """Stop accepting; a connection still being handed over (a TLS handshake, which may take up to a
+        minute) is dropped; those already handed over carry on (the gateway closes them)."""
         self._closed = True
         for sock in self._sockets:
             self._loop.remove_reader(sock.fileno())
             sock.close()
+        for task in self._handing_over:
+            task.cancel()  # its transport is closed with it
 
     async def wait_closed(self) -> None:
-        """Wait until the connections being handed to the loop when it closed have been."""
+        """Wait until the connections being handed over when it closed are dropped."""
         if self._handing_over:
             await asyncio.wait(self._handing_over)
