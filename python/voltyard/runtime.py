@@ -174,6 +174,7 @@ class Appliance:
                 known=chargers.records.__contains__ if config.ocpp.unknown_charger == "reject" else None,
             ),
             chargers.max_frame_size,
+            self.loop_monitor,
         )
         health.call = self.commands.call
         register_answer_hooks(self.commands, self.services)

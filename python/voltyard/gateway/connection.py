@@ -20,13 +20,13 @@ import collections
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from picows import WSCloseCode, WSFrame, WSListener, WSMsgType, WSTransport
 
 from voltyard.errors import ChargerOfflineError
-from voltyard.gateway.admission import TokenBucket
+from voltyard.gateway.admission import LoopBudget, TokenBucket
 from voltyard.metrics import count
 from voltyard.ocpp.session import CLOSE_NORMAL
 
@@ -55,7 +55,13 @@ _PONG = WSMsgType.PONG
 _OVER_RATE = 1
 _UNSENT = 2
 _OVER_CONTROL = 4
-_PAUSE_REASONS = {_OVER_RATE: "message_rate", _UNSENT: "unsent", _OVER_CONTROL: "control_frames"}
+_OVER_BUDGET = 8  # the event loop's turn has done its share of messages (LoopBudget)
+_PAUSE_REASONS = {
+    _OVER_RATE: "message_rate",
+    _UNSENT: "unsent",
+    _OVER_CONTROL: "control_frames",
+    _OVER_BUDGET: "loop_budget",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,16 +80,18 @@ class ConnectionContext:
     # Unsent answers a charger may leave unread, in bytes and in seconds, before it is closed.
     max_unsent_bytes: int = 1024 * 1024
     unsent_timeout: float = 30.0
+    # The work every connection's messages share per turn of the event loop (see LoopBudget).
+    budget: LoopBudget = field(default_factory=LoopBudget)
 
 
 class ChargerConnection(WSListener):
     """The session of one charger connection (one object per socket)."""
 
     __slots__ = (
-        "_backlog", "_backlog_bytes", "_context", "_control", "_dispatcher", "_fragment_count", "_fragments",
-        "_metrics", "_over_control", "_paused", "_pong", "_rate", "_ready", "_receive", "_unsent_timer",
-        "_writing_paused", "admitted", "charger_id", "last_message", "max_frame_size", "profile", "source",
-        "transport",
+        "_backlog", "_backlog_bytes", "_budget", "_context", "_control", "_dispatcher", "_fragment_count",
+        "_fragments", "_metrics", "_over_control", "_paused", "_pong", "_rate", "_ready", "_receive",
+        "_unsent_timer", "_writing_paused", "admitted", "charger_id", "last_message", "max_frame_size",
+        "profile", "source", "transport",
     )  # fmt: skip
 
     def __init__(
@@ -98,6 +106,7 @@ class ChargerConnection(WSListener):
         self._receive = context.dispatcher.receive  # bound once: one attribute read per message
         self._rate = TokenBucket(context.message_rate, context.message_burst)
         self._control = TokenBucket(context.control_frame_rate, context.control_frame_burst)
+        self._budget = context.budget
         self._backlog: collections.deque[bytes] | None = None
         self._backlog_bytes = 0
         self.max_frame_size = context.max_frame_size(charger_id)
@@ -184,6 +193,18 @@ class ChargerConnection(WSListener):
             return
         if self._backlog is not None:
             self._queue(data)
+            return
+        budget = self._budget
+        budget.left -= 1
+        if budget.left < 0 and self.admitted and budget.over():
+            # This turn of the loop has done its share: hold the message to a later turn and stop reading.
+            # Chargers not yet admitted (a handshake's BootNotification) go first, never held here.
+            if self.transport is None:
+                return  # failed by us: what was read after that is not handled
+            self._backlog = collections.deque((data,))
+            self._backlog_bytes = len(data)
+            self._pause(_OVER_BUDGET)
+            budget.defer(self._drain)
             return
         if not self._rate.take():
             self._backlog = collections.deque()
@@ -306,18 +327,23 @@ class ChargerConnection(WSListener):
         backlog = self._backlog
         if backlog is None or self.transport is None or self.transport.is_disconnected:
             return
-        while backlog and self._rate.take():
+        budget = self._budget
+        while backlog and budget.left > 0 and self._rate.take():
+            budget.left -= 1
             data = backlog.popleft()
             self._backlog_bytes -= len(data)
             self._receive(self, data)
             if self.transport is None:  # the message closed the connection
                 return
         if backlog:
-            asyncio.get_running_loop().call_later(self._rate.wait_time(), self._drain)
+            if budget.left <= 0:
+                budget.defer(self._drain)  # this turn's share is spent: the next one goes on
+            else:
+                asyncio.get_running_loop().call_later(self._rate.wait_time(), self._drain)
             return
         self._backlog = None
         self._backlog_bytes = 0
-        self._resume(_OVER_RATE)
+        self._resume(_OVER_RATE | _OVER_BUDGET)
 
     # --- pausing and closing -------------------------------------------------------------------
 
