@@ -199,3 +199,12 @@ def test_2x_schemas_read_with_1_6_names_are_unpaired(tmp_path: Path) -> None:
     # A 2.x directory read as 1.6: `HeartbeatRequest` has no `HeartbeatRequestResponse`.
     with pytest.raises(errors.SchemaLoadError, match="lacks its request or its response schema"):
         OcppCodec(schema_dir("2.0.1"), "1.6")
+
+
+def test_the_meter_fast_path_is_1_6_only() -> None:
+    # A 2.0.1 MeterValues (evseId, sampled values as numbers) is decoded as any other frame.
+    frame = (valid_frame_paths("2.0.1")[0].parent / "MeterValuesRequest.json").read_bytes()
+    call = load_codec("2.0.1").decode(frame, meter_values=True)
+    assert isinstance(call, Call)
+    assert call.meter_values is None
+    assert call.payload["evseId"] == 1

@@ -230,7 +230,10 @@ impl OcppCodec {
             let read = match &decoded {
                 // None for the odd payload the schema allows but that holds no usable reading (a
                 // connector id past 2^63): then decoded as any other frame, for the handler to refuse.
-                Frame::Call { action, payload, .. } if meter_values && action == "MeterValues" => {
+                // The fast path reads 1.6's MeterValues; a 2.x MeterValues has another shape.
+                Frame::Call { action, payload, .. }
+                    if meter_values && action == "MeterValues" && codec.schemas.version() == Version::V16 =>
+                {
                     meter::meter_values(payload.node())
                 }
                 _ => None,
