@@ -1,8 +1,9 @@
 """The `voltyard` command: argument parsing and dispatch only.
 
 Subcommands arrive with their features; `check-frames` runs OCPP-J frames through the same native
-decoder and OCPP 1.6 schemas that the central system uses; `check-config` prints the configuration
-`serve` would run with. `tui` hands its arguments, untouched, to the console's own parser.
+decoder and schemas (OCPP 1.6, or 2.0.1 and 2.1 with `--ocpp`) that the central system uses;
+`check-config` prints the configuration `serve` would run with. `tui` hands its arguments,
+untouched, to the console's own parser.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import TextIO
 
 from voltyard import __version__
-from voltyard._native import Call, CallError, CallResult
+from voltyard._native import Call, CallError, CallResult, CallResultError, Send
 from voltyard.can.config import BusConfig
 from voltyard.config import Config, load_config
 from voltyard.config_view import render_config
@@ -24,7 +25,7 @@ from voltyard.demo import DemoOptions, run_demo
 from voltyard.errors import ConfigError, OcppError, StoreUnusableError, VoltyardError
 from voltyard.gateway.tls import server_context
 from voltyard.loops import LOOPS
-from voltyard.ocpp.codec import load_codec
+from voltyard.ocpp.codec import OCPP_VERSIONS, load_codec
 from voltyard.runtime import serve
 
 
@@ -39,12 +40,20 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     check = commands.add_parser(
         "check-frames",
-        help="decode and validate OCPP-J frames against the OCPP 1.6 schemas",
+        help="decode and validate OCPP-J frames against the OCPP 1.6, 2.0.1 or 2.1 schemas",
         description=(
-            "Decode and validate OCPP-J 1.6 frames. Each FILE holds one frame; with no FILE (or '-'), "
-            "every non-blank line of standard input is one frame. Prints one verdict per frame and "
-            "exits 1 if any frame is refused."
+            "Decode and validate OCPP-J frames of one version (--ocpp, 1.6 unless given). Each FILE "
+            "holds one frame; with no FILE (or '-'), every non-blank line of standard input is one "
+            "frame. Prints one verdict per frame (a refusal names the CALLERROR code in that version's "
+            "spelling) and exits 1 if any frame is refused."
         ),
+    )
+    check.add_argument(
+        "--ocpp",
+        choices=OCPP_VERSIONS,
+        default="1.6",
+        metavar="VERSION",
+        help=f"the OCPP version of the frames: {', '.join(OCPP_VERSIONS)} (default 1.6)",
     )
     check.add_argument("files", nargs="*", metavar="FILE", type=Path, help="a file holding one frame")
     check.add_argument(
@@ -305,7 +314,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run_check_frames(args: argparse.Namespace) -> int:
     try:
-        return check_frames(args.files, args.answers, sys.stdin, sys.stdout)
+        return check_frames(args.files, args.answers, sys.stdin, sys.stdout, args.ocpp)
     except VoltyardError as exc:
         print(f"voltyard: {exc}", file=sys.stderr)
         return 2
@@ -469,9 +478,11 @@ def plc_sim(args: argparse.Namespace) -> int:
     return 0
 
 
-def check_frames(files: Sequence[Path], answers: str | None, stdin: TextIO, out: TextIO) -> int:
-    """Print a verdict per frame; 0 when all are accepted, 1 otherwise."""
-    codec = load_codec()
+def check_frames(
+    files: Sequence[Path], answers: str | None, stdin: TextIO, out: TextIO, version: str = "1.6"
+) -> int:
+    """Print a verdict per frame of OCPP `version`; 0 when all are accepted, 1 otherwise."""
+    codec = load_codec(version)
     refused = 0
     for where, frame in _frames(files, stdin):
         try:
@@ -497,7 +508,7 @@ def _frames(files: Sequence[Path], stdin: TextIO) -> Iterator[tuple[str, bytes]]
             raise VoltyardError(f"{path}: {exc.strerror}") from exc
 
 
-def _summary(frame: Call | CallResult | CallError) -> str:
+def _summary(frame: Call | CallResult | CallError | CallResultError | Send) -> str:
     match frame:
         case Call(message_id, action, _):
             return f"CALL {action} {message_id}"
@@ -505,6 +516,10 @@ def _summary(frame: Call | CallResult | CallError) -> str:
             return f"CALLRESULT {message_id}"
         case CallError(message_id, code, _, _):
             return f"CALLERROR {code} {message_id}"
+        case CallResultError(message_id, code, _, _):
+            return f"CALLRESULTERROR {code} {message_id}"
+        case Send(message_id, action, _):
+            return f"SEND {action} {message_id}"
     raise AssertionError(frame)
 
 
