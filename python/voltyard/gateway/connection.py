@@ -95,9 +95,15 @@ class ChargerConnection(WSListener):
     )  # fmt: skip
 
     def __init__(
-        self, charger_id: str, context: ConnectionContext, source: str = "?", profile: int = 0
+        self,
+        charger_id: str,
+        context: ConnectionContext,
+        source: str = "?",
+        profile: int = 0,
+        ocpp_version: str = "1.6",
     ) -> None:
         self.charger_id = charger_id
+        self.ocpp_version = ocpp_version
         self.source = source
         self.profile = profile
         self._context = context

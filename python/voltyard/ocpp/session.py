@@ -25,6 +25,8 @@ class Session(Protocol):
     """One connected charger."""
 
     charger_id: str
+    # The OCPP version negotiated at the handshake ("1.6", "2.0.1" or "2.1"): the codec and handlers it gets.
+    ocpp_version: str
     # The security profile it authenticated with (0-3) and where it connected from.
     profile: int
     source: str

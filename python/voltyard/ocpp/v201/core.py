@@ -1,0 +1,119 @@
+"""OCPP 2.0.1 (and 2.1, same shapes): BootNotification, Heartbeat, StatusNotification, Authorize,
+TransactionEvent, MeterValues, SecurityEventNotification, DataTransfer, over the domain services of 1.6.
+
+A 2.x message is read into the one domain model: the boot's chargingStation into the charger's boot fields,
+each EVSE's connector status into the one connector model (EVSE n is connector n, as a 1.6 charger numbers
+its connectors; connector 0 is the station), an IdToken into the tag table's policy.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from voltyard.events.kinds import AuthorizeRejected, SecurityEvent
+from voltyard.ocpp.router import Payload, Router
+from voltyard.ocpp.services import Services
+from voltyard.ocpp.timefmt import utc_now
+
+if TYPE_CHECKING:
+    from voltyard.ocpp.session import Session
+
+__all__ = ["boot_fields", "id_token_info", "register"]
+
+# 2.x AuthorizationStatusEnumType has every 1.6 status; the tag table's answer carries over as it is.
+_NO_AUTHORIZATION = "NoAuthorization"
+
+
+def boot_fields(payload: Payload) -> dict[str, Any]:
+    """A 2.x BootNotification's chargingStation as the 1.6 fields the charger record keeps."""
+    station = payload["chargingStation"]
+    modem = station.get("modem", {})
+    fields = {
+        "chargePointVendor": station["vendorName"],
+        "chargePointModel": station["model"],
+        "chargePointSerialNumber": station.get("serialNumber"),
+        "firmwareVersion": station.get("firmwareVersion"),
+        "iccid": modem.get("iccid"),
+        "imsi": modem.get("imsi"),
+    }
+    return {key: value for key, value in fields.items() if value is not None}
+
+
+def id_token_info(services: Services, id_token: Payload) -> Payload:
+    """The 2.x idTokenInfo of an IdToken: the tag table and the unknown-tag policy, as 1.6's idTagInfo."""
+    if id_token["type"] == _NO_AUTHORIZATION:
+        return {"status": "Accepted"}
+    info = services.authorization.id_tag_info(id_token["idToken"])
+    answer: Payload = {"status": info["status"]}
+    if "expiryDate" in info:
+        answer["cacheExpiryDateTime"] = info["expiryDate"]
+    if "parentIdTag" in info:
+        answer["groupIdToken"] = {"idToken": info["parentIdTag"], "type": "Central"}
+    return answer
+
+
+def register(router: Router, services: Services) -> None:
+    chargers = services.chargers
+    boot_storm = services.boot_storm
+    events = services.events
+    vendors = services.vendors
+
+    @router.on("BootNotification")
+    def boot_notification(session: Session, payload: Payload) -> Payload:
+        status, interval = chargers.boot(session.charger_id, boot_fields(payload), boot_storm.defer())
+        session.admitted = status == "Accepted"
+        if session.admitted:
+            session.mark_ready()
+        return {"status": status, "currentTime": utc_now(), "interval": interval}
+
+    @router.on("Heartbeat")
+    def heartbeat(session: Session, payload: Payload) -> Payload:
+        chargers.seen(session.charger_id, session.last_message)
+        return {"currentTime": utc_now()}
+
+    @router.on("StatusNotification")
+    def status_notification(session: Session, payload: Payload) -> Payload:
+        chargers.status(
+            session.charger_id,
+            {
+                "connectorId": payload["evseId"],
+                "status": payload["connectorStatus"],
+                "errorCode": "NoError",  # 2.x reports errors with NotifyEvent, not in the status
+                "timestamp": payload["timestamp"],
+                "info": f"EVSE {payload['evseId']} connector {payload['connectorId']}",
+            },
+        )
+        return {}
+
+    @router.on("Authorize")
+    def authorize(session: Session, payload: Payload) -> Payload:
+        info = id_token_info(services, payload["idToken"])
+        if info["status"] != "Accepted":
+            events.publish(
+                AuthorizeRejected(session.charger_id, payload["idToken"]["idToken"], info["status"])
+            )
+        return {"idTokenInfo": info}
+
+    @router.on("TransactionEvent")
+    def transaction_event(session: Session, payload: Payload) -> Payload:
+        id_token = payload.get("idToken")
+        return {} if id_token is None else {"idTokenInfo": id_token_info(services, id_token)}
+
+    @router.on("MeterValues")
+    def meter_values(session: Session, payload: Payload) -> Payload:
+        return {}  # the readings are in the message log
+
+    @router.on("SecurityEventNotification")
+    def security_event(session: Session, payload: Payload) -> Payload:
+        events.publish(
+            SecurityEvent(session.charger_id, payload["type"], payload["timestamp"], payload.get("techInfo"))
+        )
+        return {}
+
+    @router.on("DataTransfer")
+    def data_transfer(session: Session, payload: Payload) -> Payload:
+        handler = vendors.get(payload["vendorId"])
+        if handler is None:
+            return {"status": "UnknownVendorId"}
+        data = payload.get("data")
+        return handler(session.charger_id, payload.get("messageId"), data if isinstance(data, str) else None)
