@@ -91,7 +91,7 @@ class ChargerConnection(WSListener):
         "_backlog", "_backlog_bytes", "_budget", "_context", "_control", "_dispatcher", "_fragment_count",
         "_fragments", "_metrics", "_over_control", "_paused", "_pong", "_rate", "_ready", "_receive",
         "_unsent_timer", "_writing_paused", "admitted", "charger_id", "last_message", "max_frame_size",
-        "profile", "source", "transport",
+        "ocpp_version", "profile", "source", "transport",
     )  # fmt: skip
 
     def __init__(

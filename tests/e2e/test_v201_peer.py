@@ -1,0 +1,270 @@
+"""End to end: the `ocpp` library's v201 and v21 ChargePoints as independent chargers, over real sockets.
+
+The version is negotiated at the handshake; the charger's calls are answered with payloads that pass the
+library's own validation (`ChargePoint.call` validates every answer), and a CSMS-initiated call sent through
+`commands.call` reaches the library's charge point and comes back with its answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import closing
+from typing import Any
+
+import pytest
+import websockets
+from ocpp.routing import on
+from ocpp.v21 import ChargePoint as ChargePoint21
+from ocpp.v21 import call as call21
+from ocpp.v201 import ChargePoint as ChargePoint201
+from ocpp.v201 import call as call201
+from ocpp.v201 import call_result as result201
+from voltyard.errors import InvalidCommandError
+from voltyard.ocpp.actions import ACTION_TABLES, Direction
+from voltyard.ocpp.codec import load_codec
+from voltyard.ocpp.v201.minimal import minimal_answer
+from voltyard.runtime import Appliance
+from voltyard.store.message_log import MessageLog
+
+from tests.e2e.peer import open_websocket
+
+NOW = "2026-11-25T10:00:00Z"
+STATION = {"model": "M201", "vendorName": "V201", "serialNumber": "S-1", "firmwareVersion": "1.0"}
+
+
+class Peer201(ChargePoint201):  # type: ignore[misc]
+    """A 2.0.1 charge point that answers GetVariables and Reset, and records what it got."""
+
+    def __init__(self, charger_id: str, connection: Any) -> None:
+        super().__init__(charger_id, connection, response_timeout=10)
+        self.received: list[str] = []
+
+    @on("GetVariables")
+    def on_get_variables(self, get_variable_data: list[dict[str, Any]], **_: Any) -> Any:
+        self.received.append("GetVariables")
+        results = [
+            {
+                "attributeStatus": "Accepted",
+                "attributeValue": "300",
+                "component": item["component"],
+                "variable": item["variable"],
+            }
+            for item in get_variable_data
+        ]
+        return result201.GetVariables(get_variable_result=results)
+
+    @on("Reset")
+    def on_reset(self, type: str, **_: Any) -> Any:
+        self.received.append(f"Reset:{type}")
+        return result201.Reset(status="Accepted")
+
+
+@contextlib.asynccontextmanager
+async def peer_201(
+    port: int, charger_id: str, subprotocols: list[str] | None = None, *, boot: bool = True
+) -> AsyncIterator[Peer201]:
+    websocket = await open_websocket(port, charger_id, subprotocols or ["ocpp2.0.1"])
+    peer = Peer201(charger_id, websocket)
+    runner = asyncio.create_task(peer.start())
+    try:
+        if boot:
+            answer = await peer.call(call201.BootNotification(charging_station=STATION, reason="PowerUp"))
+            assert answer.status == "Accepted"
+        yield peer
+    finally:
+        runner.cancel()
+        with contextlib.suppress(asyncio.CancelledError, websockets.ConnectionClosed):
+            await runner
+        await websocket.close()
+
+
+def logged(appliance: Any, charger_id: str, action: str) -> list[tuple[str, int | None]]:
+    with closing(appliance.read_connection()) as db:
+        return [
+            (exchange.direction, exchange.reply_type)
+            for exchange in MessageLog.query(db, charger_id=charger_id, action=action)
+        ]
+
+
+# --- negotiation ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("offered", "chosen"),
+    [
+        (["ocpp2.0.1"], "ocpp2.0.1"),
+        (["ocpp1.6", "ocpp2.0.1"], "ocpp2.0.1"),
+        (["ocpp2.0.1", "ocpp1.6"], "ocpp2.0.1"),
+        (["ocpp1.6", "ocpp2.0.1", "ocpp2.1"], "ocpp2.1"),
+        (["ocpp1.6"], "ocpp1.6"),
+    ],
+)
+async def test_the_highest_offered_version_is_chosen(appliance, offered: list[str], chosen: str) -> None:
+    websocket = await open_websocket(appliance.ocpp_port, "CP-NEG", offered)
+    try:
+        assert websocket.subprotocol == chosen
+    finally:
+        await websocket.close()
+
+
+async def test_configuration_limits_the_versions(appliance_config) -> None:
+    running = Appliance(appliance_config(ocpp={"versions": ["1.6"]}))
+    await running.start()
+    try:
+        websocket = await open_websocket(running.ocpp_port, "CP-LIM", ["ocpp1.6", "ocpp2.0.1"])
+        assert websocket.subprotocol == "ocpp1.6"
+        await websocket.close()
+        with pytest.raises(websockets.InvalidStatus) as refused:
+            await open_websocket(running.ocpp_port, "CP-LIM2", ["ocpp2.0.1", "ocpp2.1"])
+        assert refused.value.response.status_code == 400
+        assert b"ocpp1.6" in refused.value.response.body
+        assert b"ocpp2.0.1, ocpp2.1" in refused.value.response.body
+    finally:
+        await running.stop()
+
+
+async def test_nothing_acceptable_is_refused_at_the_handshake(appliance) -> None:
+    with pytest.raises(websockets.InvalidStatus) as refused:
+        await open_websocket(appliance.ocpp_port, "CP-NONE", ["ocpp1.5", "ocpp2.0"])
+    assert refused.value.response.status_code == 400
+    assert b"ocpp1.6, ocpp2.0.1, ocpp2.1" in refused.value.response.body
+
+
+# --- the action tables --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("version", ["1.6", "2.0.1", "2.1"])
+def test_action_table_equals_the_codec_schema_set(version: str) -> None:
+    assert set(ACTION_TABLES[version].directions) == set(load_codec(version).actions)
+
+
+@pytest.mark.parametrize("version", ["2.0.1", "2.1"])
+def test_every_charger_action_is_handled(appliance, version: str) -> None:
+    router = appliance.gateway.dispatcher.lanes[version][1]
+    assert set(router) == ACTION_TABLES[version].sent_by(Direction.CHARGER)
+
+
+@pytest.mark.parametrize(
+    ("version", "action"),
+    [
+        (version, action)
+        for version in ("2.0.1", "2.1")
+        for action in sorted(ACTION_TABLES[version].sent_by(Direction.CHARGER))
+        if action != "NotifyPeriodicEventStream"  # a SEND: no answer
+    ],
+)
+def test_minimal_answers_are_schema_valid(version: str, action: str) -> None:
+    load_codec(version).validate(action, minimal_answer(version, action), response=True)
+
+
+# --- a 2.0.1 charger's day ------------------------------------------------------------------------------
+
+
+async def test_boot_heartbeat_status_authorize(appliance) -> None:
+    async with peer_201(appliance.ocpp_port, "CP-201") as peer:
+        beat = await peer.call(call201.Heartbeat())
+        assert beat.current_time
+        await peer.call(
+            call201.StatusNotification(timestamp=NOW, connector_status="Occupied", evse_id=1, connector_id=1)
+        )
+        auth = await peer.call(call201.Authorize(id_token={"idToken": "TAG-201", "type": "ISO14443"}))
+        assert auth.id_token_info["status"] == "Invalid"  # unknown tag under the default "reject" policy
+        security = await peer.call(
+            call201.SecurityEventNotification(type="FirmwareUpdated", timestamp=NOW, tech_info="v2")
+        )
+        assert security is not None
+    record = appliance.services.chargers.get("CP-201")
+    assert record.registration == "Accepted"
+    assert record.boot["chargePointModel"] == "M201"
+    assert record.connectors[1].status == "Occupied"
+    await appliance.store.flush()
+    for action in ("BootNotification", "Heartbeat", "StatusNotification", "Authorize"):
+        assert logged(appliance, "CP-201", action) == [("in", 3)]
+
+
+async def test_transaction_started_updated_ended(appliance) -> None:
+    async with peer_201(appliance.ocpp_port, "CP-201-TX") as peer:
+        base = {"timestamp": NOW, "transaction_info": {"transaction_id": "TX-A1"}}
+        started = await peer.call(
+            call201.TransactionEvent(
+                event_type="Started", trigger_reason="Authorized", seq_no=0,
+                id_token={"idToken": "TAG-201", "type": "ISO14443"}, evse={"id": 1, "connectorId": 1},
+                **base,
+            )
+        )  # fmt: skip
+        assert started.id_token_info["status"] == "Invalid"
+        meter = [{"timestamp": NOW, "sampledValue": [{"value": 1500.0}]}]
+        await peer.call(
+            call201.TransactionEvent(
+                event_type="Updated", trigger_reason="MeterValuePeriodic", seq_no=1, meter_value=meter, **base
+            )
+        )
+        await peer.call(
+            call201.TransactionEvent(event_type="Ended", trigger_reason="EVDeparted", seq_no=2, **base)
+        )
+    await appliance.store.flush()
+    assert logged(appliance, "CP-201-TX", "TransactionEvent") == [("in", 3)] * 3
+
+
+async def test_a_csms_only_or_16_action_gets_its_version_error(appliance) -> None:
+    async with peer_201(appliance.ocpp_port, "CP-201-ERR", boot=True) as peer:
+        websocket = peer._connection
+        await websocket.send('[2,"x1","Reset",{"type":"Immediate"}]')
+        await websocket.send('[2,"x2","StartTransaction",{"connectorId":1}]')
+        await asyncio.sleep(0)
+    # The library's reader consumed the replies; the message log has them.
+    await appliance.store.flush()
+    with closing(appliance.read_connection()) as db:
+        replies = {
+            exchange.message_id: exchange.reply
+            for exchange in MessageLog.query(db, charger_id="CP-201-ERR")
+            if exchange.message_id in ("x1", "x2")
+        }
+    assert b"NotSupported" in replies["x1"]
+    assert b"NotImplemented" in replies["x2"]
+
+
+async def test_commands_reach_a_201_charger(appliance) -> None:
+    async with peer_201(appliance.ocpp_port, "CP-201-CMD") as peer:
+        answer = await appliance.commands.call(
+            "CP-201-CMD",
+            "GetVariables",
+            {
+                "getVariableData": [
+                    {"component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "HeartbeatInterval"}}
+                ]
+            },
+            timeout=10,
+        )
+        assert answer["getVariableResult"][0]["attributeValue"] == "300"
+        reset = await appliance.commands.call("CP-201-CMD", "Reset", {"type": "Immediate"}, timeout=10)
+        assert reset == {"status": "Accepted"}
+        assert peer.received == ["GetVariables", "Reset:Immediate"]
+        with pytest.raises(InvalidCommandError, match=r"OCPP 2\.0\.1"):
+            await appliance.commands.call("CP-201-CMD", "RemoteStartTransaction", {"idTag": "T"}, timeout=10)
+
+
+# --- 2.1 -------------------------------------------------------------------------------------------------
+
+
+async def test_a_21_charger_boots_and_sends_21_only_messages(appliance) -> None:
+    websocket = await open_websocket(appliance.ocpp_port, "CP-21", ["ocpp2.1"])
+    peer = ChargePoint21("CP-21", websocket, response_timeout=10)
+    runner = asyncio.create_task(peer.start())
+    try:
+        boot = await peer.call(call21.BootNotification(charging_station=STATION, reason="PowerUp"))
+        assert boot.status == "Accepted"
+        await peer.call(call21.Heartbeat())
+        alarm = await peer.call(
+            call21.NotifyDERAlarm(control_type="FreqDroop", timestamp=NOW, grid_event_fault="OverVoltage")
+        )
+        assert alarm is not None
+    finally:
+        runner.cancel()
+        with contextlib.suppress(asyncio.CancelledError, websockets.ConnectionClosed):
+            await runner
+        await websocket.close()
+    await appliance.store.flush()
+    assert logged(appliance, "CP-21", "NotifyDERAlarm") == [("in", 3)]
