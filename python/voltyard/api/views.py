@@ -98,6 +98,9 @@ class Charger(TypedDict):
     firmware_version: str | None
     last_seen: IsoTime | None
     security_profile: int
+    # The OCPP version of its live connection ("1.6", "2.0.1", "2.1"), negotiated at the handshake; None
+    # when it is not connected.
+    ocpp_version: str | None
     connectors: list[Connector]
 
 
@@ -340,6 +343,7 @@ def charger_view(app: web.Application, record: ChargerRecord) -> Charger:
         "firmware_version": record.boot.get("firmwareVersion"),
         "last_seen": optional_time(last_seen),
         "security_profile": app[CREDENTIALS].of(record.id).profile,
+        "ocpp_version": connection.ocpp_version if connection is not None else None,
         "connectors": [
             {
                 "connector_id": connector_id,

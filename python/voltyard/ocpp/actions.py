@@ -21,6 +21,7 @@ from voltyard.ocpp.codec import OcppVersion, schema_dir
 
 __all__ = [
     "ACTION_TABLES",
+    "ANY_CSMS_ACTIONS",
     "CHARGER_ACTIONS",
     "CSMS_ACTIONS",
     "OCPP16",
@@ -147,3 +148,6 @@ ACTION_TABLES: dict[str, ActionTable] = {"1.6": OCPP16, "2.0.1": OCPP201, "2.1":
 # The actions a charger sends (the router has a handler for each) and those the central system sends.
 CHARGER_ACTIONS = OCPP16.sent_by(Direction.CHARGER)
 CSMS_ACTIONS = OCPP16.sent_by(Direction.CSMS)
+# What the central system may send a charger of some version (the API's enum; each call is checked against
+# the charger's own version by `commands`).
+ANY_CSMS_ACTIONS = frozenset().union(*(table.sent_by(Direction.CSMS) for table in ACTION_TABLES.values()))
