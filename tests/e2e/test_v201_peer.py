@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import AsyncIterator
 from contextlib import closing
 from typing import Any
@@ -268,3 +269,23 @@ async def test_a_21_charger_boots_and_sends_21_only_messages(appliance) -> None:
         await websocket.close()
     await appliance.store.flush()
     assert logged(appliance, "CP-21", "NotifyDERAlarm") == [("in", 3)]
+
+
+@pytest.mark.parametrize(
+    ("frame", "code"),
+    [
+        ('[2,"bad1","Heartbeat",{"extra":1}]', "OccurrenceConstraintViolation"),
+        ('[2,"bad2","BootNotification",{"reason":"PowerUp","chargingStation":{"model":5,"vendorName":"V"}}]',
+         "TypeConstraintViolation"),
+        ('[2,"bad3","Heartbeat",', "FormatViolation"),
+    ],
+)  # fmt: skip
+async def test_a_bad_201_frame_gets_the_2x_spelling(appliance, frame: str, code: str) -> None:
+    websocket = await open_websocket(appliance.ocpp_port, "CP-201-BAD", ["ocpp2.0.1"])
+    try:
+        await websocket.send(frame)
+        reply = json.loads(await asyncio.wait_for(websocket.recv(), 10))
+    finally:
+        await websocket.close()
+    assert reply[0] == 4
+    assert reply[2] == code

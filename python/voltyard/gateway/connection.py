@@ -32,6 +32,7 @@ from voltyard.ocpp.session import CLOSE_NORMAL
 
 if TYPE_CHECKING:
     from voltyard.metrics import Metrics
+    from voltyard.ocpp.codec import OcppVersion
     from voltyard.ocpp.dispatch import Dispatcher
 
 __all__ = ["MAX_FRAGMENTS", "ChargerConnection", "ConnectionContext"]
@@ -100,7 +101,7 @@ class ChargerConnection(WSListener):
         context: ConnectionContext,
         source: str = "?",
         profile: int = 0,
-        ocpp_version: str = "1.6",
+        ocpp_version: OcppVersion = "1.6",
     ) -> None:
         self.charger_id = charger_id
         self.ocpp_version = ocpp_version

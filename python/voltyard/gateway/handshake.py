@@ -11,6 +11,8 @@ import binascii
 from collections.abc import Mapping, Sequence
 from urllib.parse import unquote
 
+from voltyard.ocpp.codec import OcppVersion
+
 __all__ = [
     "OCPP_SUBPROTOCOL",
     "SUBPROTOCOLS",
@@ -23,7 +25,7 @@ __all__ = [
 
 OCPP_SUBPROTOCOL = "ocpp1.6"
 # OCPP version -> its websocket subprotocol (OCPP-J 1.6 §3.1.2; 2.0.1 and 2.1 part 4 §3.1.2), lowest first.
-SUBPROTOCOLS: dict[str, str] = {"1.6": "ocpp1.6", "2.0.1": "ocpp2.0.1", "2.1": "ocpp2.1"}
+SUBPROTOCOLS: dict[OcppVersion, str] = {"1.6": "ocpp1.6", "2.0.1": "ocpp2.0.1", "2.1": "ocpp2.1"}
 MAX_CHARGER_ID_LENGTH = 48
 # OCPP's identifierString charset ("CiString" identifiers of the JSON spec, §3.1.1).
 _DOT_SEGMENTS = frozenset({".", ".."})
@@ -95,7 +97,7 @@ def offers_subprotocol(headers: Mapping[str, str], wanted: str = OCPP_SUBPROTOCO
     return any(item.strip() == wanted for item in offered.split(","))
 
 
-def choose_subprotocol(headers: Mapping[str, str], allowed: Sequence[str]) -> str:
+def choose_subprotocol(headers: Mapping[str, str], allowed: Sequence[str]) -> OcppVersion:
     """The OCPP version of the session: the highest of `allowed` whose subprotocol the charger offers.
 
     The charger's order of preference is not asked: the spec lets the server pick any offered one, and the

@@ -277,7 +277,8 @@ class Dispatcher:
         request: bytes,
         received_at: float,
     ) -> None:
-        data = encode_call_error(message_id, code, description[:255])
+        # The code is of the session's version (2.x: FormatViolation, OccurrenceConstraintViolation...).
+        data = encode_call_error(message_id, code, description[:255], version=session.ocpp_version)
         session.send(data)
         self.message_log.exchange(
             session.charger_id, "in", received_at, request, 2, message_id, action, data, 4
