@@ -274,7 +274,7 @@ async def test_a_21_charger_boots_and_sends_21_only_messages(appliance) -> None:
 @pytest.mark.parametrize(
     ("frame", "code"),
     [
-        ('[2,"bad1","Heartbeat",{"extra":1}]', "OccurrenceConstraintViolation"),
+        ('[2,"bad1","BootNotification",{"reason":"PowerUp"}]', "OccurrenceConstraintViolation"),
         ('[2,"bad2","BootNotification",{"reason":"PowerUp","chargingStation":{"model":5,"vendorName":"V"}}]',
          "TypeConstraintViolation"),
         ('[2,"bad3","Heartbeat",', "FormatViolation"),
