@@ -205,8 +205,30 @@ async def test_transaction_started_updated_ended(appliance) -> None:
         await peer.call(
             call201.TransactionEvent(event_type="Ended", trigger_reason="EVDeparted", seq_no=2, **base)
         )
+        # The charger resends the Ended it got no answer for (as an offline queue would): stored once.
+        await peer.call(
+            call201.TransactionEvent(event_type="Ended", trigger_reason="EVDeparted", seq_no=2, **base)
+        )
     await appliance.store.flush()
-    assert logged(appliance, "CP-201-TX", "TransactionEvent") == [("in", 3)] * 3
+    assert logged(appliance, "CP-201-TX", "TransactionEvent") == [("in", 3)] * 4
+    with closing(appliance.read_connection()) as db:
+        stored = list(
+            db.execute(
+                "SELECT id, charger_tx_id, connector_id, id_tag, stop_reason, stopped_at IS NOT NULL "
+                "FROM transactions WHERE charger_id = 'CP-201-TX'"
+            )
+        )
+        events = list(
+            db.execute(
+                "SELECT seq_no, event_type FROM transaction_events "
+                "WHERE charger_id = 'CP-201-TX' ORDER BY seq_no"
+            )
+        )
+        readings = list(db.execute("SELECT energy_wh FROM meter_values WHERE charger_id = 'CP-201-TX'"))
+    assert [row[1:] for row in stored] == [("TX-A1", 1, "TAG-201", "EVDeparted", 1)]
+    assert events == [(0, "Started"), (1, "Updated"), (2, "Ended")]
+    assert readings == [(1500.0,)]
+    assert appliance.services.transactions.open_on("CP-201-TX") == []
 
 
 async def test_a_csms_only_or_16_action_gets_its_version_error(appliance) -> None:

@@ -41,6 +41,7 @@ from voltyard._native import MeterValuesRead, clock_skewed, normalise_sampled_va
 from voltyard.events.bus import EventBus
 from voltyard.events.kinds import ClockSkew as ClockSkewEvent
 from voltyard.events.kinds import Event, MeterValues, TransactionStopFlagged, Warning
+from voltyard.store import transaction_events as tx_events
 from voltyard.store import transactions as tx_store
 from voltyard.store.meter_log import MeterLog
 from voltyard.store.writer import StoreWriter
@@ -159,6 +160,52 @@ class Transactions:
             return started.transaction_id
 
         return _after_commit(self._store.durable(lambda conn: tx_store.start(conn, row)), opened)
+
+    def event(self, charger_id: str, payload: dict[str, Any], received_at: float) -> asyncio.Future[int]:
+        """Record an OCPP 2.x TransactionEvent (idempotent on charger, transactionId and seqNo); resolves with
+        the transaction's integer id once it is on disk. The transaction is open in memory from its first
+        event until its Ended, as a 1.6 one from its start to its stop."""
+        info = payload["transactionInfo"]
+        meter_value = payload.get("meterValue", [])
+        meters = []
+        energy: float | None = None
+        for value in meter_value:
+            energy_wh, power_w = normalise_sampled_values(_as_16_samples(value["sampledValue"]))
+            energy = energy_wh if energy_wh is not None else energy
+            meters.append(
+                (charger_id, None, None, value["timestamp"], orjson.dumps(value["sampledValue"]).decode(),
+                 energy_wh, power_w, received_at, self.skewed(value["timestamp"]))
+            )  # fmt: skip
+        id_token = payload.get("idToken")
+        row = tx_events.EventRow(
+            charger_id,
+            info["transactionId"],
+            payload["seqNo"],
+            payload["eventType"],
+            payload["triggerReason"],
+            bool(payload.get("offline", False)),
+            payload["timestamp"],
+            payload.get("evse", {}).get("id", 0),
+            id_token["idToken"] if id_token is not None else None,
+            info.get("stoppedReason"),
+            energy,
+            orjson.dumps(payload).decode(),
+            received_at,
+            self.skewed(payload["timestamp"]),
+            meters,
+        )
+
+        def finish(outcome: tx_events.EventOutcome) -> int:
+            transaction_id = outcome.transaction_id
+            if outcome.still_open:
+                started_at = _stored_instant(outcome.start_time)
+                self._opened(charger_id, outcome.connector_id, transaction_id, outcome.start_time, started_at)
+            else:
+                self._closed(charger_id, [transaction_id])
+            self._notify(outcome.recorded)
+            return transaction_id
+
+        return _after_commit(self._store.durable(lambda conn: tx_events.record_event(conn, row)), finish)
 
     def _notify(self, recorded: tuple[Event, ...]) -> None:
         """Tell the subscribers of the events a durable write recorded (on the loop, after its commit)."""
@@ -334,6 +381,23 @@ class Transactions:
         self._notify(closed.recorded)
         self._closed(closed.charger_id, [transaction_id])
         return True
+
+
+def _as_16_samples(sampled: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """2.x sampled values in the 1.6 shape the native normaliser reads: the value a number scaled by its
+    unit's multiplier, the unit beside it (2.x nests it in unitOfMeasure; Wh when absent, as in 1.6)."""
+    samples = []
+    for item in sampled:
+        unit = item.get("unitOfMeasure", {})
+        sample = {
+            "value": str(item["value"] * 10 ** unit.get("multiplier", 0)),
+            "unit": unit.get("unit", "Wh"),
+        }
+        for key in ("measurand", "phase", "context", "location"):
+            if key in item:
+                sample[key] = item[key]
+        samples.append(sample)
+    return samples
 
 
 def _stored_instant(text: str) -> float:

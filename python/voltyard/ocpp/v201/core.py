@@ -1,9 +1,11 @@
 """OCPP 2.0.1 (and 2.1, same shapes): BootNotification, Heartbeat, StatusNotification, Authorize,
-TransactionEvent, MeterValues, SecurityEventNotification, DataTransfer, over the domain services of 1.6.
+TransactionEvent (stored durably, idempotent on transactionId and seqNo), MeterValues,
+SecurityEventNotification, DataTransfer, over the domain services of 1.6.
 
 A 2.x message is read into the one domain model: the boot's chargingStation into the charger's boot fields,
 each EVSE's connector status into the one connector model (EVSE n is connector n, as a 1.6 charger numbers
-its connectors; connector 0 is the station), an IdToken into the tag table's policy.
+its connectors; connector 0 is the station), an IdToken into the tag table's policy, a transaction into the
+one transaction list (an integer id, and the charger's string transactionId beside it).
 """
 
 from __future__ import annotations
@@ -57,6 +59,7 @@ def register(router: Router, services: Services) -> None:
     boot_storm = services.boot_storm
     events = services.events
     vendors = services.vendors
+    transactions = services.transactions
 
     @router.on("BootNotification")
     def boot_notification(session: Session, payload: Payload) -> Payload:
@@ -95,7 +98,10 @@ def register(router: Router, services: Services) -> None:
         return {"idTokenInfo": info}
 
     @router.on("TransactionEvent")
-    def transaction_event(session: Session, payload: Payload) -> Payload:
+    async def transaction_event(session: Session, payload: Payload) -> Payload:
+        # Every event is on disk before its answer (Started and Ended must be; an Updated's meter values go
+        # with it), once per (charger, transactionId, seqNo): a replay is answered again, stored once.
+        await transactions.event(session.charger_id, payload, session.last_message)
         id_token = payload.get("idToken")
         return {} if id_token is None else {"idTokenInfo": id_token_info(services, id_token)}
 
