@@ -22,7 +22,7 @@ from ocpp.v21 import call as call21
 from ocpp.v201 import ChargePoint as ChargePoint201
 from ocpp.v201 import call as call201
 from ocpp.v201 import call_result as result201
-from voltyard.errors import InvalidCommandError
+from voltyard.errors import ChargerOfflineError, InvalidCommandError
 from voltyard.ocpp.actions import ACTION_TABLES, Direction
 from voltyard.ocpp.codec import load_codec
 from voltyard.ocpp.v201.minimal import minimal_answer
@@ -311,3 +311,13 @@ async def test_a_bad_201_frame_gets_the_2x_spelling(appliance, frame: str, code:
         await websocket.close()
     assert reply[0] == 4
     assert reply[2] == code
+
+
+async def test_a_201_charger_away_is_still_checked_against_201(appliance) -> None:
+    async with peer_201(appliance.ocpp_port, "CP-201-AWAY"):
+        pass
+    # Gone: a 2.0.1 Reset is a valid request of its version, so the call fails only for being offline.
+    with pytest.raises(ChargerOfflineError):
+        await appliance.commands.call("CP-201-AWAY", "Reset", {"type": "Immediate"}, timeout=10)
+    with pytest.raises(InvalidCommandError, match='"Immediate","OnIdle"'):  # 2.0.1's ResetEnumType
+        await appliance.commands.call("CP-201-AWAY", "Reset", {"type": "Hard"}, timeout=10)

@@ -8,7 +8,7 @@ from voltyard.api.commands import call_command
 from voltyard.api.errors import ApiError
 from voltyard.api.keys import SESSIONS
 from voltyard.api.params import json_body, json_object
-from voltyard.ocpp.actions import ACTION_TABLES, ANY_CSMS_ACTIONS, Direction
+from voltyard.ocpp.actions import ACTION_TABLES, Direction
 
 __all__ = ["routes"]
 
@@ -18,16 +18,14 @@ routes = web.RouteTableDef()
 @routes.post("/api/v1/chargers/{charger_id}/commands/{action}")
 async def command(request: web.Request) -> web.Response:
     action = request.match_info["action"]
-    # A connected charger takes the actions of its version; for one not connected (409 below, unless it is
-    # in-process), any version's.
-    session = request.app[SESSIONS].get(request.match_info["charger_id"])
-    version = session.ocpp_version if session is not None else None
-    allowed = ANY_CSMS_ACTIONS if version is None else ACTION_TABLES[version].sent_by(Direction.CSMS)
+    # A charger takes the actions of its version (of its session, or the one it last connected with).
+    version = request.app[SESSIONS].version_of(request.match_info["charger_id"])
+    allowed = ACTION_TABLES[version].sent_by(Direction.CSMS)
     if action not in allowed:
         raise ApiError(
             422,
             "invalid_request",
-            f"{action!r} is not a CSMS-initiated OCPP {version or '1.6, 2.0.1 or 2.1'} action",
+            f"{action!r} is not a CSMS-initiated OCPP {version} action",
             {"actions": sorted(allowed)},
         )
     # The body is the OCPP request: its own schema (checked before it is sent) says which keys it may hold.

@@ -140,9 +140,9 @@ class Commands:
             CommandTimeoutError: no answer (or no accepted boot, or no turn in the queue) within `timeout`.
             CallErrorReceivedError: the charger answered with a CALLERROR.
         """
-        # The charger's version (1.6 for one not connected: the call fails offline, or goes to a local one).
-        session = self._registry.get(charger_id)
-        version = "1.6" if session is None else session.ocpp_version
+        # The charger's version: of its session, or the one it last connected with (1.6 for one never seen
+        # in this process, and for the in-process cabinet).
+        version = self._registry.version_of(charger_id)
         if validate:
             if action not in ACTION_TABLES[version].sent_by(Direction.CSMS):
                 raise InvalidCommandError(
