@@ -39,6 +39,10 @@ class Station(ChargePoint):  # type: ignore[misc]
         )
 
 
+def kwh(value: float) -> dict[str, Any]:
+    return {"value": value, "unitOfMeasure": {"unit": "kWh"}}
+
+
 async def _a_day(appliance: RunningAppliance) -> dict[str, Any]:
     async with websockets.connect(
         f"{appliance.ocpp_url}/CP-201-J",
@@ -61,6 +65,14 @@ async def _a_day(appliance: RunningAppliance) -> dict[str, Any]:
                     timestamp=NOW, connector_status="Available", evse_id=1, connector_id=1
                 )
             )
+            for seq_no, event_type in enumerate(["Started", "Ended"]):
+                await station.call(
+                    call.TransactionEvent(
+                        event_type=event_type, timestamp=NOW, trigger_reason="Authorized", seq_no=seq_no,
+                        transaction_info={"transactionId": "J-TX-1"}, evse={"id": 1, "connectorId": 1},
+                        meter_value=[{"timestamp": NOW, "sampledValue": [kwh(0.5 + seq_no)]}],
+                    )
+                )  # fmt: skip
             view = await asyncio.to_thread(appliance.api, "GET", "/chargers/CP-201-J")
             body = {
                 "getVariableData": [
@@ -74,7 +86,9 @@ async def _a_day(appliance: RunningAppliance) -> dict[str, Any]:
             wrong = await asyncio.to_thread(
                 appliance.api, "POST", "/chargers/CP-201-J/commands/RemoteStartTransaction", {"idTag": "T"}
             )
+            transactions = await asyncio.to_thread(appliance.api, "GET", "/transactions?charger_id=CP-201-J")
             return {
+                "transactions": transactions.json,
                 "view": view.json,
                 "command": command,
                 "wrong": (wrong.status, wrong.json),
@@ -96,6 +110,15 @@ def test_a_201_charger_is_served_shown_and_commanded(appliance: RunningAppliance
     status, body = seen["wrong"]
     assert status == 422
     assert "not a CSMS-initiated OCPP 2.0.1 action" in body["error"]["message"]
+    # The one transaction list: our integer id, the charger's string id, the energy of its readings.
+    (transaction,) = seen["transactions"]["items"]
+    assert transaction["charger_transaction_id"] == "J-TX-1"
+    assert (transaction["meter_start"], transaction["meter_stop"], transaction["energy_wh"]) == (
+        500,
+        1500,
+        1000,
+    )
+    assert transaction["active"] is False
 
 
 def test_versions_limited_to_16_refuse_a_201_only_charger(tmp_path: Path) -> None:

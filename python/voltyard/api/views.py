@@ -130,6 +130,8 @@ class Transaction(TypedDict):
     energy_wh: int | None
     duration_s: float | None
     clock_skew: bool
+    # The transactionId an OCPP 2.x charger gave it (`id` is ours, as for every transaction); None for 1.6.
+    charger_transaction_id: str | None
 
 
 class ChargerDetail(Charger):
@@ -360,7 +362,7 @@ def charger_view(app: web.Application, record: ChargerRecord) -> Charger:
 def transaction_view(row: TransactionRow) -> Transaction:
     """A transaction (the store read an active one's latest energy reading with it)."""
     (tx_id, charger_id, connector_id, id_tag, meter_start, start_time, meter_stop, stop_time, reason, flag,
-     active, skew, reading) = row  # fmt: skip
+     active, skew, charger_transaction_id, reading) = row  # fmt: skip
     if meter_stop is not None:
         energy_wh: int | None = meter_stop - meter_start
     else:
@@ -388,6 +390,7 @@ def transaction_view(row: TransactionRow) -> Transaction:
         "energy_wh": energy_wh,
         "duration_s": round(ended - started, 3) if started is not None and ended is not None else None,
         "clock_skew": bool(skew),
+        "charger_transaction_id": charger_transaction_id,
     }
 
 
