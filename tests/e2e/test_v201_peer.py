@@ -321,3 +321,27 @@ async def test_a_201_charger_away_is_still_checked_against_201(appliance) -> Non
         await appliance.commands.call("CP-201-AWAY", "Reset", {"type": "Immediate"}, timeout=10)
     with pytest.raises(InvalidCommandError, match='"Immediate","OnIdle"'):  # 2.0.1's ResetEnumType
         await appliance.commands.call("CP-201-AWAY", "Reset", {"type": "Hard"}, timeout=10)
+
+
+async def test_meter_values_are_stored_normalised(appliance) -> None:
+    reading = {
+        "value": 7.2,
+        "measurand": "Power.Active.Import",
+        "unitOfMeasure": {"unit": "W", "multiplier": 3},
+    }
+    energy = {"value": 12.5, "unitOfMeasure": {"unit": "kWh"}}
+    async with peer_201(appliance.ocpp_port, "CP-201-MV") as peer:
+        await peer.call(
+            call201.MeterValues(
+                evse_id=2, meter_value=[{"timestamp": NOW, "sampledValue": [energy, reading]}]
+            )
+        )
+    await appliance.store.flush()
+    with closing(appliance.read_connection()) as db:
+        rows = list(
+            db.execute(
+                "SELECT connector_id, transaction_id, energy_wh, power_w FROM meter_values "
+                "WHERE charger_id = 'CP-201-MV'"
+            )
+        )
+    assert rows == [(2, None, 12500.0, 7200.0)]

@@ -167,15 +167,8 @@ class Transactions:
         event until its Ended, as a 1.6 one from its start to its stop."""
         info = payload["transactionInfo"]
         meter_value = payload.get("meterValue", [])
-        meters = []
-        energy: float | None = None
-        for value in meter_value:
-            energy_wh, power_w = normalise_sampled_values(_as_16_samples(value["sampledValue"]))
-            energy = energy_wh if energy_wh is not None else energy
-            meters.append(
-                (charger_id, None, None, value["timestamp"], orjson.dumps(value["sampledValue"]).decode(),
-                 energy_wh, power_w, received_at, self.skewed(value["timestamp"]))
-            )  # fmt: skip
+        meters = self._readings_2x(charger_id, meter_value, received_at)
+        energy = next((row[5] for row in reversed(meters) if row[5] is not None), None)
         id_token = payload.get("idToken")
         row = tx_events.EventRow(
             charger_id,
@@ -206,6 +199,26 @@ class Transactions:
             return transaction_id
 
         return _after_commit(self._store.durable(lambda conn: tx_events.record_event(conn, row)), finish)
+
+    def _readings_2x(
+        self, charger_id: str, meter_value: list[dict[str, Any]], received_at: float
+    ) -> list[tx_store.MeterRow]:
+        """2.x meterValue items as rows of `meter_values` (connector and transaction filled in by the
+        caller), energy and power normalised to Wh and W."""
+        rows: list[tx_store.MeterRow] = []
+        for value in meter_value:
+            energy_wh, power_w = normalise_sampled_values(_as_16_samples(value["sampledValue"]))
+            rows.append(
+                (charger_id, None, None, value["timestamp"], orjson.dumps(value["sampledValue"]).decode(),
+                 energy_wh, power_w, received_at, self.skewed(value["timestamp"]))
+            )  # fmt: skip
+        return rows
+
+    def meter_values_2x(self, charger_id: str, payload: dict[str, Any], received_at: float) -> None:
+        """An OCPP 2.x MeterValues (readings outside a TransactionEvent): stored within the commit interval,
+        as 1.6's; EVSE n is connector n."""
+        rows = self._readings_2x(charger_id, payload["meterValue"], received_at)
+        tx_events.append_readings(self._store, [(row[0], payload["evseId"], *row[2:]) for row in rows])
 
     def _notify(self, recorded: tuple[Event, ...]) -> None:
         """Tell the subscribers of the events a durable write recorded (on the loop, after its commit)."""

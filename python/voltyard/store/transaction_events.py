@@ -18,8 +18,9 @@ from voltyard.events.kinds import Event, TransactionStarted, TransactionStopped
 from voltyard.store.event_log import record
 from voltyard.store.meter_log import last_energy_wh
 from voltyard.store.transactions import MeterRow
+from voltyard.store.writer import StoreWriter
 
-__all__ = ["EventOutcome", "EventRow", "record_event"]
+__all__ = ["EventOutcome", "EventRow", "append_readings", "record_event"]
 
 _FIND = """
 SELECT id, connector_id, start_time, stopped_at FROM transactions WHERE charger_id = ? AND charger_tx_id = ?
@@ -137,3 +138,9 @@ def record_event(conn: sqlite3.Connection, row: EventRow) -> EventOutcome:
         recorded.append(record(conn, stopped))
         stopped_at = row.received_at
     return EventOutcome(transaction_id, connector_id, start_time, False, stopped_at is None, tuple(recorded))
+
+
+def append_readings(store: StoreWriter, rows: Sequence[MeterRow]) -> None:
+    """Readings of a 2.x MeterValues (complete `meter_values` rows): committed within the commit interval."""
+    for row in rows:
+        store.append(_METER, row)

@@ -107,7 +107,8 @@ def register(router: Router, services: Services) -> None:
 
     @router.on("MeterValues")
     def meter_values(session: Session, payload: Payload) -> Payload:
-        return {}  # the readings are in the message log
+        transactions.meter_values_2x(session.charger_id, payload, session.last_message)
+        return {}
 
     @router.on("SecurityEventNotification")
     def security_event(session: Session, payload: Payload) -> Payload:
