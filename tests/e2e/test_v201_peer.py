@@ -27,6 +27,7 @@ from voltyard.ocpp.actions import ACTION_TABLES, Direction
 from voltyard.ocpp.codec import load_codec
 from voltyard.ocpp.v201.minimal import minimal_answer
 from voltyard.runtime import Appliance
+from voltyard.store import device_model
 from voltyard.store.message_log import MessageLog
 
 from tests.e2e.peer import open_websocket
@@ -345,3 +346,27 @@ async def test_meter_values_are_stored_normalised(appliance) -> None:
             )
         )
     assert rows == [(2, None, 12500.0, 7200.0)]
+
+
+async def test_notify_report_parts_build_the_device_model(appliance) -> None:
+    def item(component: dict[str, Any], variable: str, value: str) -> dict[str, Any]:
+        attribute = {"type": "Actual", "value": value, "mutability": "ReadWrite"}
+        return {"component": component, "variable": {"name": variable}, "variableAttribute": [attribute]}
+
+    ctrlr = {"name": "OCPPCommCtrlr"}
+    evse = {"name": "EVSE", "evse": {"id": 1}}
+    async with peer_201(appliance.ocpp_port, "CP-201-DM") as peer:
+        for seq_no, (tbc, data) in enumerate([
+            (True, [item(ctrlr, "HeartbeatInterval", "300")]),
+            (False, [item(evse, "Power", "22000"), item(ctrlr, "HeartbeatInterval", "60")]),
+        ]):  # fmt: skip
+            await peer.call(
+                call201.NotifyReport(request_id=7, generated_at=NOW, seq_no=seq_no, tbc=tbc, report_data=data)
+            )
+    await appliance.store.flush()
+    with closing(appliance.read_connection()) as db:
+        stored = [(row[0], row[2], row[4], row[7]) for row in device_model.read(db, "CP-201-DM")]
+    assert stored == [
+        ("EVSE", 1, "Power", "22000"),
+        ("OCPPCommCtrlr", 0, "HeartbeatInterval", "60"),  # the later part wins
+    ]

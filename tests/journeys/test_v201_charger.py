@@ -73,6 +73,20 @@ async def _a_day(appliance: RunningAppliance) -> dict[str, Any]:
                         meter_value=[{"timestamp": NOW, "sampledValue": [kwh(0.5 + seq_no)]}],
                     )
                 )  # fmt: skip
+            heartbeat = {
+                "component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "HeartbeatInterval"},
+                "variableAttribute": [{"value": "300", "mutability": "ReadWrite"}],
+            }  # fmt: skip
+            await station.call(
+                call.NotifyReport(request_id=1, generated_at=NOW, seq_no=0, report_data=[heartbeat])
+            )
+            # Written behind, within the store's commit interval: wait until the API reads it.
+            await asyncio.to_thread(
+                appliance.wait_for,
+                lambda: appliance.api("GET", "/chargers/CP-201-J").json["device_model"],
+                HANG_GUARD,
+                "the device model",
+            )
             view = await asyncio.to_thread(appliance.api, "GET", "/chargers/CP-201-J")
             body = {
                 "getVariableData": [
@@ -103,6 +117,12 @@ def test_a_201_charger_is_served_shown_and_commanded(appliance: RunningAppliance
     seen = asyncio.run(asyncio.wait_for(_a_day(appliance), HANG_GUARD))
     view = seen["view"]
     assert view["ocpp_version"] == "2.0.1"
+    (variable,) = view["device_model"]
+    assert (variable["component"], variable["variable"], variable["value"]) == (
+        "OCPPCommCtrlr",
+        "HeartbeatInterval",
+        "300",
+    )
     assert (view["registration"], view["vendor"], view["model"]) == ("Accepted", "Journey", "J1")
     assert view["connectors"][0]["status"] == "Available"
     assert seen["command"]["status"] == 200

@@ -134,9 +134,25 @@ class Transaction(TypedDict):
     charger_transaction_id: str | None
 
 
+class DeviceVariable(TypedDict):
+    """One variable attribute of a 2.x charger's device model, as its NotifyReport last named it."""
+
+    component: str
+    component_instance: str | None
+    evse_id: int | None
+    connector_id: int | None
+    variable: str
+    variable_instance: str | None
+    attribute_type: str
+    value: str | None
+    mutability: str | None
+
+
 class ChargerDetail(Charger):
     boot: JsonObject
     configuration: list[ConfigurationKey]
+    # OCPP 2.x: the device model its NotifyReports described (empty for 1.6, whose `configuration` it is).
+    device_model: list[DeviceVariable]
     local_list_version: int
     leniency: list[str]
     active_transactions: list[Transaction]
@@ -356,6 +372,32 @@ def charger_view(app: web.Application, record: ChargerRecord) -> Charger:
             }
             for connector_id, state in sorted(record.connectors.items())
         ],
+    }
+
+
+def device_variable_view(row: tuple[Any, ...]) -> DeviceVariable:
+    """A device-model row; the store's '' and 0 for an absent instance, EVSE or connector are null here."""
+    (
+        component,
+        component_instance,
+        evse_id,
+        connector_id,
+        variable,
+        variable_instance,
+        kind,
+        value,
+        mutability,
+    ) = row
+    return {
+        "component": component,
+        "component_instance": component_instance or None,
+        "evse_id": evse_id or None,
+        "connector_id": connector_id or None,
+        "variable": variable,
+        "variable_instance": variable_instance or None,
+        "attribute_type": kind,
+        "value": value,
+        "mutability": mutability,
     }
 
 

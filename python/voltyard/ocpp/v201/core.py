@@ -16,11 +16,12 @@ from voltyard.events.kinds import AuthorizeRejected, SecurityEvent
 from voltyard.ocpp.router import Payload, Router
 from voltyard.ocpp.services import Services
 from voltyard.ocpp.timefmt import utc_now
+from voltyard.store import device_model
 
 if TYPE_CHECKING:
     from voltyard.ocpp.session import Session
 
-__all__ = ["boot_fields", "id_token_info", "register"]
+__all__ = ["boot_fields", "id_token_info", "register", "report_rows"]
 
 # 2.x AuthorizationStatusEnumType has every 1.6 status; the tag table's answer carries over as it is.
 _NO_AUTHORIZATION = "NoAuthorization"
@@ -54,12 +55,28 @@ def id_token_info(services: Services, id_token: Payload) -> Payload:
     return answer
 
 
+def report_rows(charger_id: str, payload: Payload, at: float) -> list[device_model.VariableRow]:
+    """A NotifyReport part's variable attributes as rows of the device model."""
+    rows: list[device_model.VariableRow] = []
+    for item in payload.get("reportData", []):
+        component, variable = item["component"], item["variable"]
+        evse = component.get("evse", {})
+        for attribute in item["variableAttribute"]:
+            rows.append(
+                (charger_id, component["name"], component.get("instance", ""), evse.get("id", 0),
+                 evse.get("connectorId", 0), variable["name"], variable.get("instance", ""),
+                 attribute.get("type", "Actual"), attribute.get("value"), attribute.get("mutability"), at)
+            )  # fmt: skip
+    return rows
+
+
 def register(router: Router, services: Services) -> None:
     chargers = services.chargers
     boot_storm = services.boot_storm
     events = services.events
     vendors = services.vendors
     transactions = services.transactions
+    store = services.store
 
     @router.on("BootNotification")
     def boot_notification(session: Session, payload: Payload) -> Payload:
@@ -108,6 +125,12 @@ def register(router: Router, services: Services) -> None:
     @router.on("MeterValues")
     def meter_values(session: Session, payload: Payload) -> Payload:
         transactions.meter_values_2x(session.charger_id, payload, session.last_message)
+        return {}
+
+    @router.on("NotifyReport")
+    def notify_report(session: Session, payload: Payload) -> Payload:
+        # Each part (seqNo, tbc) as it comes: a report cut short keeps what arrived.
+        device_model.append_report(store, report_rows(session.charger_id, payload, session.last_message))
         return {}
 
     @router.on("SecurityEventNotification")

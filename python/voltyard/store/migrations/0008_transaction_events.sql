@@ -21,3 +21,21 @@ CREATE TABLE transaction_events (
 );
 CREATE INDEX transaction_events_by_tx ON transaction_events (transaction_id);
 CREATE INDEX transaction_events_by_received ON transaction_events (received_at);
+-- The device model of each 2.x charger (OCPP 2.0.1 part B): every variable attribute its NotifyReport named,
+-- the latest value winning. Absent instances and EVSE / connector numbers are '' and 0, so that the key is
+-- one row per attribute.
+CREATE TABLE device_model (
+    charger_id         TEXT NOT NULL,
+    component          TEXT NOT NULL,
+    component_instance TEXT NOT NULL,
+    evse_id            INTEGER NOT NULL,
+    connector_id       INTEGER NOT NULL,
+    variable           TEXT NOT NULL,
+    variable_instance  TEXT NOT NULL,
+    attribute_type     TEXT NOT NULL,                       -- Actual | Target | MinSet | MaxSet
+    value              TEXT,
+    mutability         TEXT,
+    updated_at         REAL NOT NULL,
+    PRIMARY KEY (charger_id, component, component_instance, evse_id, connector_id, variable, variable_instance,
+                 attribute_type)
+);
