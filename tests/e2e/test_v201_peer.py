@@ -57,6 +57,15 @@ class Peer201(ChargePoint201):  # type: ignore[misc]
         ]
         return result201.GetVariables(get_variable_result=results)
 
+    @on("SetVariables")
+    def on_set_variables(self, set_variable_data: list[dict[str, Any]], **_: Any) -> Any:
+        self.received.append("SetVariables")
+        results = [
+            {"attributeStatus": "Accepted", "component": item["component"], "variable": item["variable"]}
+            for item in set_variable_data
+        ]
+        return result201.SetVariables(set_variable_result=results)
+
     @on("Reset")
     def on_reset(self, type: str, **_: Any) -> Any:
         self.received.append(f"Reset:{type}")
@@ -370,3 +379,26 @@ async def test_notify_report_parts_build_the_device_model(appliance) -> None:
         ("EVSE", 1, "Power", "22000"),
         ("OCPPCommCtrlr", 0, "HeartbeatInterval", "60"),  # the later part wins
     ]
+
+
+async def test_get_and_set_variables_answers_update_the_device_model(appliance) -> None:
+    heartbeat = {"component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "HeartbeatInterval"}}
+    async with peer_201(appliance.ocpp_port, "CP-201-VAR"):
+        await appliance.commands.call(
+            "CP-201-VAR", "GetVariables", {"getVariableData": [heartbeat]}, timeout=10
+        )
+        await appliance.store.flush()
+        with closing(appliance.read_connection()) as db:
+            read = [(row[4], row[7]) for row in device_model.read(db, "CP-201-VAR")]
+        assert read == [("HeartbeatInterval", "300")]  # what the peer answered
+        answer = await appliance.commands.call(
+            "CP-201-VAR",
+            "SetVariables",
+            {"setVariableData": [{**heartbeat, "attributeValue": "120"}]},
+            timeout=10,
+        )
+        assert answer["setVariableResult"][0]["attributeStatus"] == "Accepted"
+    await appliance.store.flush()
+    with closing(appliance.read_connection()) as db:
+        read = [(row[4], row[7]) for row in device_model.read(db, "CP-201-VAR")]
+    assert read == [("HeartbeatInterval", "120")]

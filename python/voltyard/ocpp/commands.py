@@ -117,11 +117,13 @@ class Commands:
             raise ValueError(f"{action} already has a request check")
         self._checks[action] = check
 
-    def on_answer(self, action: str, hook: AnswerHook) -> None:
-        """Run `hook(charger_id, request, answer)` after every valid answer to `action`."""
-        if action in self._hooks:
-            raise ValueError(f"{action} already has an answer hook")
-        self._hooks[action] = hook
+    def on_answer(self, action: str, hook: AnswerHook, *, version: str = "1.6") -> None:
+        """Run `hook(charger_id, request, answer)` after every valid answer to `action` from a charger of
+        `version` (the shapes differ from version to version)."""
+        key = action if version == "1.6" else f"{version}:{action}"
+        if key in self._hooks:
+            raise ValueError(f"{action} already has an answer hook for OCPP {version}")
+        self._hooks[key] = hook
 
     async def call(
         self,
@@ -184,8 +186,9 @@ class Commands:
         self._answered(
             charger_id, action, sent["message_id"], status=status if isinstance(status, str) else "Answered"
         )
-        # An unchecked answer must not change state; the hooks read 1.6 shapes.
-        hook = self._hooks.get(action) if validate and version == "1.6" else None
+        # An unchecked answer must not change state; each hook reads its own version's shapes.
+        key = action if version == "1.6" else f"{version}:{action}"
+        hook = self._hooks.get(key) if validate else None
         if hook is not None:
             outcome = hook(charger_id, payload, answer)
             if outcome is not None:

@@ -22,7 +22,8 @@ INSERT INTO device_model (charger_id, component, component_instance, evse_id, co
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (charger_id, component, component_instance, evse_id, connector_id, variable, variable_instance,
              attribute_type)
-DO UPDATE SET value = excluded.value, mutability = excluded.mutability, updated_at = excluded.updated_at
+DO UPDATE SET value = excluded.value, mutability = COALESCE(excluded.mutability, device_model.mutability),
+              updated_at = excluded.updated_at
 """
 
 
