@@ -402,3 +402,21 @@ async def test_get_and_set_variables_answers_update_the_device_model(appliance) 
     with closing(appliance.read_connection()) as db:
         read = [(row[4], row[7]) for row in device_model.read(db, "CP-201-VAR")]
     assert read == [("HeartbeatInterval", "120")]
+
+
+async def test_a_21_send_is_logged_and_never_answered(appliance) -> None:
+    websocket = await open_websocket(appliance.ocpp_port, "CP-21-SEND", ["ocpp2.1"])
+    try:
+        boot = {"chargingStation": STATION, "reason": "PowerUp"}
+        await websocket.send(json.dumps([2, "b", "BootNotification", boot]))
+        assert json.loads(await asyncio.wait_for(websocket.recv(), 10))[0] == 3
+        stream = {"id": 1, "pending": 0, "basetime": NOW, "data": [{"t": 0, "v": "230.1"}]}
+        await websocket.send(json.dumps([6, "s1", "NotifyPeriodicEventStream", stream]))
+        # Nothing comes back for the SEND: the next answer is the heartbeat's.
+        await websocket.send(json.dumps([2, "h", "Heartbeat", {}]))
+        answer = json.loads(await asyncio.wait_for(websocket.recv(), 10))
+        assert answer[:2] == [3, "h"]
+    finally:
+        await websocket.close()
+    await appliance.store.flush()
+    assert logged(appliance, "CP-21-SEND", "NotifyPeriodicEventStream") == [("in", None)]
