@@ -420,3 +420,39 @@ async def test_a_21_send_is_logged_and_never_answered(appliance) -> None:
         await websocket.close()
     await appliance.store.flush()
     assert logged(appliance, "CP-21-SEND", "NotifyPeriodicEventStream") == [("in", None)]
+
+
+async def test_an_integer_beyond_the_store_in_a_nested_201_object_is_refused(appliance) -> None:
+    websocket = await open_websocket(appliance.ocpp_port, "CP-201-BIG", ["ocpp2.0.1"])
+    try:
+        boot = {"chargingStation": STATION, "reason": "PowerUp"}
+        await websocket.send(json.dumps([2, "b", "BootNotification", boot]))
+        assert json.loads(await asyncio.wait_for(websocket.recv(), 10))[0] == 3
+        event = {
+            "eventType": "Started", "timestamp": NOW, "triggerReason": "Authorized", "seqNo": 0,
+            "transactionInfo": {"transactionId": "BIG"}, "evse": {"id": 2**63},
+        }  # fmt: skip
+        await websocket.send(json.dumps([2, "t", "TransactionEvent", event]))
+        answer = json.loads(await asyncio.wait_for(websocket.recv(), 10))
+        # The store (signed 64-bit) must not see it; the server goes on.
+        assert answer[:3] == [4, "t", "PropertyConstraintViolation"]
+        assert "/evse/id" in answer[3]
+        await websocket.send(json.dumps([2, "h", "Heartbeat", {}]))
+        assert json.loads(await asyncio.wait_for(websocket.recv(), 10))[:2] == [3, "h"]
+    finally:
+        await websocket.close()
+
+
+async def test_a_huge_multiplier_is_no_reading_and_does_not_stall_the_server(appliance) -> None:
+    huge = {"value": 1.0, "unitOfMeasure": {"unit": "Wh", "multiplier": 10**9}}
+    async with peer_201(appliance.ocpp_port, "CP-201-MUL") as peer:
+        # Hang guard only: 10 ** (10 ** 9) as an integer once held the event loop for minutes.
+        async with asyncio.timeout(10):
+            await peer.call(
+                call201.MeterValues(evse_id=1, meter_value=[{"timestamp": NOW, "sampledValue": [huge]}])
+            )
+            await peer.call(call201.Heartbeat())
+    await appliance.store.flush()
+    with closing(appliance.read_connection()) as db:
+        rows = list(db.execute("SELECT energy_wh FROM meter_values WHERE charger_id = 'CP-201-MUL'"))
+    assert rows == [(None,)]  # stored as sent, no reading read from it

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import sqlite3
 import time
 from collections.abc import Callable
@@ -398,14 +399,21 @@ class Transactions:
 
 def _as_16_samples(sampled: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """2.x sampled values in the 1.6 shape the native normaliser reads: the value a number scaled by its
-    unit's multiplier, the unit beside it (2.x nests it in unitOfMeasure; Wh when absent, as in 1.6)."""
+    unit's multiplier, the unit beside it (2.x nests it in unitOfMeasure; Wh when absent, as in 1.6).
+
+    The multiplier is any integer the schema allows: scaled in floating point (an integer power of a huge
+    exponent would take the loop for minutes), a value beyond a float is no reading (its JSON is stored).
+    """
     samples = []
     for item in sampled:
         unit = item.get("unitOfMeasure", {})
-        sample = {
-            "value": str(item["value"] * 10 ** unit.get("multiplier", 0)),
-            "unit": unit.get("unit", "Wh"),
-        }
+        try:
+            value = item["value"] * 10.0 ** unit.get("multiplier", 0)
+        except OverflowError:
+            continue
+        if not math.isfinite(value):
+            continue
+        sample = {"value": str(value), "unit": unit.get("unit", "Wh")}
         for key in ("measurand", "phase", "context", "location"):
             if key in item:
                 sample[key] = item[key]

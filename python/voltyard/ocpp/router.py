@@ -61,15 +61,23 @@ def fits_int64(value: int) -> bool:
     return INT64_MIN <= value <= INT64_MAX
 
 
-def _integer_paths(schema: dict[str, Any], path: _Path = ()) -> Iterator[_Path]:
+def _integer_paths(
+    schema: dict[str, Any], path: _Path = (), definitions: dict[str, Any] | None = None
+) -> Iterator[_Path]:
+    # 2.x schemas name their object types once, in "definitions", and "$ref" them (1.6's have none); the
+    # schemas have no recursive types, so following every reference ends.
+    definitions = schema.get("definitions", {}) if definitions is None else definitions
+    ref = schema.get("$ref")
+    if isinstance(ref, str):
+        schema = definitions[ref.rsplit("/", 1)[-1]]
     kind = schema.get("type")
     if kind == "integer":
         yield path
     elif kind == "object":
         for key, sub in schema.get("properties", {}).items():
-            yield from _integer_paths(sub, (*path, key))
+            yield from _integer_paths(sub, (*path, key), definitions)
     elif kind == "array" and isinstance(schema.get("items"), dict):
-        yield from _integer_paths(schema["items"], (*path, _EACH))
+        yield from _integer_paths(schema["items"], (*path, _EACH), definitions)
 
 
 @cache
