@@ -171,6 +171,12 @@ def _add_sim(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     run.add_argument("--url", required=True, help="central system, e.g. ws://127.0.0.1:9000/ocpp")
     run.add_argument("--chargers", type=_positive_int, default=10, metavar="N", help="default 10")
     run.add_argument(
+        "--fleet",
+        type=Path,
+        metavar="FILE.toml",
+        help="a fleet file: station templates with counts (replaces --chargers, --connectors, --id-prefix)",
+    )
+    run.add_argument(
         "--connectors", type=_positive_int, default=1, metavar="M", help="per charger, default 1"
     )
     run.add_argument("--scenario", default="basic_charge", metavar="NAME", help="a name or a .toml file")
@@ -196,6 +202,16 @@ def _add_sim(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     out.add_argument("--no-plot", action="store_true", help="no PNG next to the report")
     out.add_argument("--action-log", type=Path, metavar="FILE", help="write the executed steps")
+    out.add_argument(
+        "--frames",
+        type=Path,
+        metavar="FILE",
+        help="write every frame sent and received (.json, .csv, else text; see --frames-format)",
+    )
+    out.add_argument("--frames-format", choices=("json", "csv", "text"), help="default: by the suffix")
+    out.add_argument(
+        "--frames-limit", type=_positive_int, default=100_000, metavar="N", help="frames kept (newest)"
+    )
     out.add_argument("--progress", choices=("auto", "tty", "plain", "off"), default="auto")
     out.add_argument("--control-socket", type=Path, metavar="PATH", help="default: the sim run dir")
     sec = run.add_argument_group("connection")
@@ -426,10 +442,21 @@ def run_sim(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    from voltyard.sim.templates import load_fleet  # noqa: PLC0415
+
     try:
         load = None
         if args.load is not None:
             load = LoadConfig(args.load, args.rate, args.concurrency, parse_mix(args.mix))
+        shape = FleetShape(args.chargers, args.connectors, args.id_prefix)
+        if args.fleet is not None:
+            fleet = load_fleet(args.fleet)
+            stations = tuple(fleet.templates())
+            shape = FleetShape(
+                len(stations),
+                max(len(template.connectors) for _, template in stations),
+                stations=stations,
+            )
     except ConfigError as exc:
         print(f"voltyard: {exc}", file=sys.stderr)
         return 2
@@ -446,7 +473,7 @@ def run_sim(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     )
     config = SimConfig(
         options=options,
-        shape=FleetShape(args.chargers, args.connectors, args.id_prefix),
+        shape=shape,
         scenario=args.scenario,
         seed=args.seed,
         duration=args.duration,
@@ -459,6 +486,9 @@ def run_sim(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         plot=not args.no_plot,
         action_log_path=args.action_log,
         control_socket=socket_path,
+        frames_path=args.frames,
+        frames_format=args.frames_format,
+        frames_limit=args.frames_limit,
     )
     return commands.run(config, progress=args.progress, loop=args.loop, out=sys.stdout, err=sys.stderr)
 
