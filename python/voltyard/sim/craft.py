@@ -71,8 +71,12 @@ class CraftRequest:
 
 
 def _schema_file(version: str, action: str) -> Path:
-    name = f"{action}.json" if version == "1.6" else f"{action}Request.json"
-    return schema_dir(version) / name
+    folder = schema_dir(version)
+    if version == "1.6":
+        return folder / f"{action}.json"
+    request = folder / f"{action}Request.json"
+    # 2.1's SEND-only actions (NotifyPeriodicEventStream) have one schema, without the suffix.
+    return request if request.is_file() else folder / f"{action}.json"
 
 
 def actions(version: str) -> list[str]:
@@ -113,7 +117,9 @@ def _example(schema: Mapping[str, Any], definitions: Mapping[str, Any]) -> objec
         return False
     if schema.get("format") == "date-time":
         return utc_now()
-    return ""
+    if schema.get("format") == "uri":
+        return "https://example.com/"
+    return "x" * int(schema.get("minLength", 0))
 
 
 def default_template_dir() -> Path:
