@@ -49,6 +49,8 @@ LENIENCY_RULES = (
 
 UnknownChargerPolicy = Literal["accept", "pending", "reject"]
 UnknownIdTagPolicy = Literal["accept", "reject"]
+# The OCPP versions a charger may speak (the handshake picks the highest it offers of those allowed).
+OcppVersionName = Literal["1.6", "2.0.1", "2.1"]
 
 
 def default_data_dir() -> Path:
@@ -72,7 +74,7 @@ class ServerConfig:
 
 @dataclass(frozen=True, slots=True)
 class OcppConfig:
-    """OCPP 1.6J behaviour towards chargers."""
+    """OCPP behaviour towards chargers (1.6J, 2.0.1 and 2.1)."""
 
     heartbeat_interval: int = 300
     unknown_charger: UnknownChargerPolicy = "accept"
@@ -81,6 +83,7 @@ class OcppConfig:
     call_timeout: float = 30.0
     max_frame_size: int = 65536
     validate_outgoing: bool = False
+    versions: tuple[OcppVersionName, ...] = ("1.6", "2.0.1", "2.1")
 
 
 @dataclass(frozen=True, slots=True)
@@ -354,6 +357,15 @@ def _check_together(sections: Mapping[str, Any], where: str) -> None:
         raise ConfigError(f"{where}: security.{missing}: missing (cert_file and key_file go together)")
     for key in ("cert_file", "key_file", "client_ca_file"):
         _check_readable(getattr(security, key), f"{where}: security.{key}")
+    versions = sections["ocpp"].versions
+    known_versions = get_args(OcppVersionName)
+    if not versions or any(version not in known_versions for version in versions):
+        bad = [version for version in versions if version not in known_versions]
+        raise ConfigError(
+            f"{where}: ocpp.versions: "
+            + (f"unknown version {bad[0]!r}" if bad else "empty: no charger could connect")
+            + f" (known: {', '.join(known_versions)})"
+        )
     leniency = sections["leniency"]
     for key, rules in [
         ("default", leniency.default),

@@ -55,6 +55,7 @@ from voltyard.ocpp.leniency import Leniency
 from voltyard.ocpp.registry import Registry
 from voltyard.ocpp.services import Services
 from voltyard.ocpp.v16 import build_router
+from voltyard.ocpp.v201 import build_lanes
 from voltyard.power.cabinet_power import CabinetPower
 from voltyard.power.manager import SiteManager
 from voltyard.power.plan_view import plan_to_dict
@@ -161,6 +162,7 @@ class Appliance:
             metrics,
             validate_outgoing=config.ocpp.validate_outgoing,
             unknown_accepted=config.ocpp.unknown_charger == "accept",
+            lanes=build_lanes(self.services, config.ocpp.versions),
         )
         self.gateway = Gateway(
             config,

@@ -29,9 +29,9 @@ async def booted(port: int, charger_id: str):
     return ws
 
 
-async def test_handshake_without_ocpp16_is_refused(appliance) -> None:
+async def test_handshake_without_an_ocpp_version_is_refused(appliance) -> None:
     with pytest.raises(websockets.InvalidStatus) as refused:
-        await open_websocket(appliance.ocpp_port, "CP1", subprotocols=["ocpp2.0.1"])
+        await open_websocket(appliance.ocpp_port, "CP1", subprotocols=["ocpp2.0"])
     assert refused.value.response.status_code == 400
     assert b"ocpp1.6" in refused.value.response.body
 

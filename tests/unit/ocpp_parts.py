@@ -37,8 +37,9 @@ HANG_GUARD = 10.0
 class FakeSession:
     """A connected charger as the protocol layer sees it; `sent` holds the frames, decoded."""
 
-    def __init__(self, charger_id: str = "CP-1") -> None:
+    def __init__(self, charger_id: str = "CP-1", ocpp_version: str = "1.6") -> None:
         self.charger_id = charger_id
+        self.ocpp_version = ocpp_version
         self.profile = 0
         self.source = "test"
         self.last_message = 0.0

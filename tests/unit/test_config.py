@@ -132,3 +132,25 @@ def test_retention_limits_are_configurable(tmp_path: Path) -> None:
         1.5,
         0.0,
     )
+
+
+def test_ocpp_versions_default_to_all_three_and_can_be_limited(tmp_path: Path) -> None:
+    assert load_config(None).ocpp.versions == ("1.6", "2.0.1", "2.1")
+    path = tmp_path / "v.toml"
+    path.write_text('[ocpp]\nversions = ["1.6", "2.0.1"]\n')
+    assert load_config(path).ocpp.versions == ("1.6", "2.0.1")
+
+
+@pytest.mark.parametrize(
+    ("value", "error"),
+    [
+        ('["1.6", "3.0"]', r"ocpp\.versions: unknown version '3\.0' \(known: 1\.6, 2\.0\.1, 2\.1\)"),
+        ("[]", r"ocpp\.versions: empty: no charger could connect"),
+        ('"2.0.1"', r"ocpp\.versions: expected a list of strings"),
+    ],
+)
+def test_bad_ocpp_versions_are_refused_naming_the_key(tmp_path: Path, value: str, error: str) -> None:
+    path = tmp_path / "v.toml"
+    path.write_text(f"[ocpp]\nversions = {value}\n")
+    with pytest.raises(ConfigError, match=error):
+        load_config(path)

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from voltyard.gateway.handshake import HandshakeRefusal, charger_id_from_path, offers_subprotocol
+from voltyard.gateway.handshake import (
+    HandshakeRefusal,
+    charger_id_from_path,
+    choose_subprotocol,
+    offers_subprotocol,
+)
 
 
 @pytest.mark.parametrize(
@@ -26,3 +31,30 @@ def test_subprotocol_list() -> None:
     assert offers_subprotocol({"Sec-WebSocket-Protocol": "ocpp2.0.1, ocpp1.6"})
     assert not offers_subprotocol({"Sec-WebSocket-Protocol": "ocpp1.6j"})
     assert not offers_subprotocol({})
+
+
+ALL = ("1.6", "2.0.1", "2.1")
+
+
+@pytest.mark.parametrize(
+    ("offered", "allowed", "chosen"),
+    [
+        ("ocpp2.0.1", ALL, "2.0.1"),
+        ("ocpp1.6, ocpp2.0.1", ALL, "2.0.1"),
+        ("ocpp2.1,ocpp1.6", ALL, "2.1"),
+        ("ocpp1.6, ocpp2.0.1", ("1.6",), "1.6"),
+        ("ocpp2.1, ocpp2.0.1", ("1.6", "2.0.1"), "2.0.1"),
+    ],
+)
+def test_the_highest_offered_and_allowed_version(offered: str, allowed: tuple[str, ...], chosen: str) -> None:
+    assert choose_subprotocol({"Sec-WebSocket-Protocol": offered}, allowed) == chosen
+
+
+def test_no_acceptable_version_is_refused_naming_both_sides() -> None:
+    with pytest.raises(HandshakeRefusal) as refused:
+        choose_subprotocol({"Sec-WebSocket-Protocol": "ocpp2.0.1"}, ("1.6",))
+    assert refused.value.status == 400
+    assert "ocpp1.6" in refused.value.reason
+    assert "it offered ocpp2.0.1" in refused.value.reason
+    with pytest.raises(HandshakeRefusal, match="offered none"):
+        choose_subprotocol({}, ALL)

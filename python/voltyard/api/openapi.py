@@ -38,7 +38,7 @@ from voltyard.api.views import (
     TransactionPage,
 )
 from voltyard.events.kinds import CATEGORIES, DEFAULT_CATEGORY, KIND_CATEGORIES, ORIGIN_CATEGORIES
-from voltyard.ocpp.actions import CSMS_ACTIONS
+from voltyard.ocpp.actions import ANY_CSMS_ACTIONS
 
 __all__ = ["DOCUMENT", "openapi_handler"]
 
@@ -208,7 +208,7 @@ PATHS: dict[str, Schema] = {
             "400 403 404 409 422 502 504",
             params=[
                 _CHARGER,
-                _path("action", {"type": "string", "enum": sorted(CSMS_ACTIONS)}),
+                _path("action", {"type": "string", "enum": sorted(ANY_CSMS_ACTIONS)}),
                 _query("timeout", {"type": "integer", "minimum": 1, "maximum": 300}),
             ],
             body=_OBJECT,

@@ -22,12 +22,13 @@ from voltyard.api.views import (
     LocalList,
     SecurityProfile,
     charger_view,
+    device_variable_view,
     is_faulted,
     transaction_view,
 )
 from voltyard.domain.chargers import ChargerRecord
 from voltyard.events.kinds import RegistrationChanged, SecurityProfileChanged
-from voltyard.store import queries
+from voltyard.store import device_model, queries
 
 __all__ = ["routes"]
 
@@ -81,10 +82,12 @@ async def charger_detail(request: web.Request) -> web.Response:
             for key, value, readonly in queries.charger_configuration(db, record.id)
         ]
         active = [transaction_view(row) for row in queries.active_transactions(db, record.id)]
+        variables = [device_variable_view(row) for row in device_model.read(db, record.id)]
     view = ChargerDetail(
         **charger_view(request.app, record),
         boot=record.boot,
         configuration=configuration,
+        device_model=variables,
         local_list_version=record.local_list_version,
         leniency=sorted(request.app[LENIENCY].rules_for(record.id)),
         active_transactions=active,

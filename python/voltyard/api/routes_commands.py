@@ -6,8 +6,9 @@ from aiohttp import web
 
 from voltyard.api.commands import call_command
 from voltyard.api.errors import ApiError
+from voltyard.api.keys import SESSIONS
 from voltyard.api.params import json_body, json_object
-from voltyard.ocpp.actions import CSMS_ACTIONS
+from voltyard.ocpp.actions import ACTION_TABLES, Direction
 
 __all__ = ["routes"]
 
@@ -17,12 +18,15 @@ routes = web.RouteTableDef()
 @routes.post("/api/v1/chargers/{charger_id}/commands/{action}")
 async def command(request: web.Request) -> web.Response:
     action = request.match_info["action"]
-    if action not in CSMS_ACTIONS:
+    # A charger takes the actions of its version (of its session, or the one it last connected with).
+    version = request.app[SESSIONS].version_of(request.match_info["charger_id"])
+    allowed = ACTION_TABLES[version].sent_by(Direction.CSMS)
+    if action not in allowed:
         raise ApiError(
             422,
             "invalid_request",
-            f"{action!r} is not a CSMS-initiated OCPP 1.6 action",
-            {"actions": sorted(CSMS_ACTIONS)},
+            f"{action!r} is not a CSMS-initiated OCPP {version} action",
+            {"actions": sorted(allowed)},
         )
     # The body is the OCPP request: its own schema (checked before it is sent) says which keys it may hold.
     payload = await json_object(request)

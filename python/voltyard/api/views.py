@@ -98,6 +98,9 @@ class Charger(TypedDict):
     firmware_version: str | None
     last_seen: IsoTime | None
     security_profile: int
+    # The OCPP version of its live connection ("1.6", "2.0.1", "2.1"), negotiated at the handshake; None
+    # when it is not connected.
+    ocpp_version: str | None
     connectors: list[Connector]
 
 
@@ -127,11 +130,29 @@ class Transaction(TypedDict):
     energy_wh: int | None
     duration_s: float | None
     clock_skew: bool
+    # The transactionId an OCPP 2.x charger gave it (`id` is ours, as for every transaction); None for 1.6.
+    charger_transaction_id: str | None
+
+
+class DeviceVariable(TypedDict):
+    """One variable attribute of a 2.x charger's device model, as its NotifyReport last named it."""
+
+    component: str
+    component_instance: str | None
+    evse_id: int | None
+    connector_id: int | None
+    variable: str
+    variable_instance: str | None
+    attribute_type: str
+    value: str | None
+    mutability: str | None
 
 
 class ChargerDetail(Charger):
     boot: JsonObject
     configuration: list[ConfigurationKey]
+    # OCPP 2.x: the device model its NotifyReports described (empty for 1.6, whose `configuration` it is).
+    device_model: list[DeviceVariable]
     local_list_version: int
     leniency: list[str]
     active_transactions: list[Transaction]
@@ -340,6 +361,7 @@ def charger_view(app: web.Application, record: ChargerRecord) -> Charger:
         "firmware_version": record.boot.get("firmwareVersion"),
         "last_seen": optional_time(last_seen),
         "security_profile": app[CREDENTIALS].of(record.id).profile,
+        "ocpp_version": connection.ocpp_version if connection is not None else None,
         "connectors": [
             {
                 "connector_id": connector_id,
@@ -353,10 +375,36 @@ def charger_view(app: web.Application, record: ChargerRecord) -> Charger:
     }
 
 
+def device_variable_view(row: tuple[Any, ...]) -> DeviceVariable:
+    """A device-model row; the store's '' and 0 for an absent instance, EVSE or connector are null here."""
+    (
+        component,
+        component_instance,
+        evse_id,
+        connector_id,
+        variable,
+        variable_instance,
+        kind,
+        value,
+        mutability,
+    ) = row
+    return {
+        "component": component,
+        "component_instance": component_instance or None,
+        "evse_id": evse_id or None,
+        "connector_id": connector_id or None,
+        "variable": variable,
+        "variable_instance": variable_instance or None,
+        "attribute_type": kind,
+        "value": value,
+        "mutability": mutability,
+    }
+
+
 def transaction_view(row: TransactionRow) -> Transaction:
     """A transaction (the store read an active one's latest energy reading with it)."""
     (tx_id, charger_id, connector_id, id_tag, meter_start, start_time, meter_stop, stop_time, reason, flag,
-     active, skew, reading) = row  # fmt: skip
+     active, skew, charger_transaction_id, reading) = row  # fmt: skip
     if meter_stop is not None:
         energy_wh: int | None = meter_stop - meter_start
     else:
@@ -384,6 +432,7 @@ def transaction_view(row: TransactionRow) -> Transaction:
         "energy_wh": energy_wh,
         "duration_s": round(ended - started, 3) if started is not None and ended is not None else None,
         "clock_skew": bool(skew),
+        "charger_transaction_id": charger_transaction_id,
     }
 
 

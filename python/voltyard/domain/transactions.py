@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import sqlite3
 import time
 from collections.abc import Callable
@@ -41,6 +42,7 @@ from voltyard._native import MeterValuesRead, clock_skewed, normalise_sampled_va
 from voltyard.events.bus import EventBus
 from voltyard.events.kinds import ClockSkew as ClockSkewEvent
 from voltyard.events.kinds import Event, MeterValues, TransactionStopFlagged, Warning
+from voltyard.store import transaction_events as tx_events
 from voltyard.store import transactions as tx_store
 from voltyard.store.meter_log import MeterLog
 from voltyard.store.writer import StoreWriter
@@ -159,6 +161,65 @@ class Transactions:
             return started.transaction_id
 
         return _after_commit(self._store.durable(lambda conn: tx_store.start(conn, row)), opened)
+
+    def event(self, charger_id: str, payload: dict[str, Any], received_at: float) -> asyncio.Future[int]:
+        """Record an OCPP 2.x TransactionEvent (idempotent on charger, transactionId and seqNo); resolves with
+        the transaction's integer id once it is on disk. The transaction is open in memory from its first
+        event until its Ended, as a 1.6 one from its start to its stop."""
+        info = payload["transactionInfo"]
+        meter_value = payload.get("meterValue", [])
+        meters = self._readings_2x(charger_id, meter_value, received_at)
+        energy = next((row[5] for row in reversed(meters) if row[5] is not None), None)
+        id_token = payload.get("idToken")
+        row = tx_events.EventRow(
+            charger_id,
+            info["transactionId"],
+            payload["seqNo"],
+            payload["eventType"],
+            payload["triggerReason"],
+            bool(payload.get("offline", False)),
+            payload["timestamp"],
+            payload.get("evse", {}).get("id", 0),
+            id_token["idToken"] if id_token is not None else None,
+            info.get("stoppedReason"),
+            energy,
+            orjson.dumps(payload).decode(),
+            received_at,
+            self.skewed(payload["timestamp"]),
+            meters,
+        )
+
+        def finish(outcome: tx_events.EventOutcome) -> int:
+            transaction_id = outcome.transaction_id
+            if outcome.still_open:
+                started_at = _stored_instant(outcome.start_time)
+                self._opened(charger_id, outcome.connector_id, transaction_id, outcome.start_time, started_at)
+            else:
+                self._closed(charger_id, [transaction_id])
+            self._notify(outcome.recorded)
+            return transaction_id
+
+        return _after_commit(self._store.durable(lambda conn: tx_events.record_event(conn, row)), finish)
+
+    def _readings_2x(
+        self, charger_id: str, meter_value: list[dict[str, Any]], received_at: float
+    ) -> list[tx_store.MeterRow]:
+        """2.x meterValue items as rows of `meter_values` (connector and transaction filled in by the
+        caller), energy and power normalised to Wh and W."""
+        rows: list[tx_store.MeterRow] = []
+        for value in meter_value:
+            energy_wh, power_w = normalise_sampled_values(_as_16_samples(value["sampledValue"]))
+            rows.append(
+                (charger_id, None, None, value["timestamp"], orjson.dumps(value["sampledValue"]).decode(),
+                 energy_wh, power_w, received_at, self.skewed(value["timestamp"]))
+            )  # fmt: skip
+        return rows
+
+    def meter_values_2x(self, charger_id: str, payload: dict[str, Any], received_at: float) -> None:
+        """An OCPP 2.x MeterValues (readings outside a TransactionEvent): stored within the commit interval,
+        as 1.6's; EVSE n is connector n."""
+        rows = self._readings_2x(charger_id, payload["meterValue"], received_at)
+        tx_events.append_readings(self._store, [(row[0], payload["evseId"], *row[2:]) for row in rows])
 
     def _notify(self, recorded: tuple[Event, ...]) -> None:
         """Tell the subscribers of the events a durable write recorded (on the loop, after its commit)."""
@@ -334,6 +395,30 @@ class Transactions:
         self._notify(closed.recorded)
         self._closed(closed.charger_id, [transaction_id])
         return True
+
+
+def _as_16_samples(sampled: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """2.x sampled values in the 1.6 shape the native normaliser reads: the value a number scaled by its
+    unit's multiplier, the unit beside it (2.x nests it in unitOfMeasure; Wh when absent, as in 1.6).
+
+    The multiplier is any integer the schema allows: scaled in floating point (an integer power of a huge
+    exponent would take the loop for minutes), a value beyond a float is no reading (its JSON is stored).
+    """
+    samples = []
+    for item in sampled:
+        unit = item.get("unitOfMeasure", {})
+        try:
+            value = item["value"] * 10.0 ** unit.get("multiplier", 0)
+        except OverflowError:
+            continue
+        if not math.isfinite(value):
+            continue
+        sample = {"value": str(value), "unit": unit.get("unit", "Wh")}
+        for key in ("measurand", "phase", "context", "location"):
+            if key in item:
+                sample[key] = item[key]
+        samples.append(sample)
+    return samples
 
 
 def _stored_instant(text: str) -> float:

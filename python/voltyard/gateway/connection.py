@@ -32,6 +32,7 @@ from voltyard.ocpp.session import CLOSE_NORMAL
 
 if TYPE_CHECKING:
     from voltyard.metrics import Metrics
+    from voltyard.ocpp.codec import OcppVersion
     from voltyard.ocpp.dispatch import Dispatcher
 
 __all__ = ["MAX_FRAGMENTS", "ChargerConnection", "ConnectionContext"]
@@ -91,13 +92,19 @@ class ChargerConnection(WSListener):
         "_backlog", "_backlog_bytes", "_budget", "_context", "_control", "_dispatcher", "_fragment_count",
         "_fragments", "_metrics", "_over_control", "_paused", "_pong", "_rate", "_ready", "_receive",
         "_unsent_timer", "_writing_paused", "admitted", "charger_id", "last_message", "max_frame_size",
-        "profile", "source", "transport",
+        "ocpp_version", "profile", "source", "transport",
     )  # fmt: skip
 
     def __init__(
-        self, charger_id: str, context: ConnectionContext, source: str = "?", profile: int = 0
+        self,
+        charger_id: str,
+        context: ConnectionContext,
+        source: str = "?",
+        profile: int = 0,
+        ocpp_version: OcppVersion = "1.6",
     ) -> None:
         self.charger_id = charger_id
+        self.ocpp_version = ocpp_version
         self.source = source
         self.profile = profile
         self._context = context

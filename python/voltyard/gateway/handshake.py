@@ -1,4 +1,5 @@
-"""The websocket handshake's checks: the charger id in the path and the `ocpp1.6` subprotocol.
+"""The websocket handshake's checks: the charger id in the path and the OCPP subprotocol (`ocpp1.6`,
+`ocpp2.0.1`, `ocpp2.1`: the highest one both the charger offers and the configuration allows).
 
 A refused handshake gets an HTTP error status and a one-line reason, and no upgrade.
 """
@@ -7,18 +8,24 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from urllib.parse import unquote
+
+from voltyard.ocpp.codec import OcppVersion
 
 __all__ = [
     "OCPP_SUBPROTOCOL",
+    "SUBPROTOCOLS",
     "HandshakeRefusal",
     "basic_credentials",
     "charger_id_from_path",
+    "choose_subprotocol",
     "offers_subprotocol",
 ]
 
 OCPP_SUBPROTOCOL = "ocpp1.6"
+# OCPP version -> its websocket subprotocol (OCPP-J 1.6 §3.1.2; 2.0.1 and 2.1 part 4 §3.1.2), lowest first.
+SUBPROTOCOLS: dict[OcppVersion, str] = {"1.6": "ocpp1.6", "2.0.1": "ocpp2.0.1", "2.1": "ocpp2.1"}
 MAX_CHARGER_ID_LENGTH = 48
 # OCPP's identifierString charset ("CiString" identifiers of the JSON spec, §3.1.1).
 _DOT_SEGMENTS = frozenset({".", ".."})
@@ -88,6 +95,28 @@ def offers_subprotocol(headers: Mapping[str, str], wanted: str = OCPP_SUBPROTOCO
     """Whether the request's Sec-WebSocket-Protocol list contains `wanted`."""
     offered = headers.get("Sec-WebSocket-Protocol", "")
     return any(item.strip() == wanted for item in offered.split(","))
+
+
+def choose_subprotocol(headers: Mapping[str, str], allowed: Sequence[str]) -> OcppVersion:
+    """The OCPP version of the session: the highest of `allowed` whose subprotocol the charger offers.
+
+    The charger's order of preference is not asked: the spec lets the server pick any offered one, and the
+    newest both sides speak serves it best.
+
+    Raises:
+        HandshakeRefusal: 400 naming what was offered and what is allowed, when none matches.
+    """
+    offered_text = headers.get("Sec-WebSocket-Protocol", "")
+    offered = {item.strip() for item in offered_text.split(",")}
+    for version in reversed(SUBPROTOCOLS):
+        if version in allowed and SUBPROTOCOLS[version] in offered:
+            return version
+    wanted = ", ".join(SUBPROTOCOLS[version] for version in SUBPROTOCOLS if version in allowed)
+    raise HandshakeRefusal(
+        400,
+        f"the handshake must offer one of the subprotocols {wanted}; "
+        f"it offered {offered_text.strip() or 'none'}",
+    )
 
 
 def basic_credentials(headers: Mapping[str, str]) -> tuple[str, bytes] | None:

@@ -40,10 +40,10 @@ from voltyard.gateway.authentication import Authenticator, Peer, Verdicts
 from voltyard.gateway.connection import ChargerConnection, ConnectionContext
 from voltyard.gateway.deferred import DeferredHandshake, Prepare
 from voltyard.gateway.handshake import (
-    OCPP_SUBPROTOCOL,
+    SUBPROTOCOLS,
     HandshakeRefusal,
     charger_id_from_path,
-    offers_subprotocol,
+    choose_subprotocol,
 )
 from voltyard.loop_monitor import LogLimiter, LoopMonitor
 from voltyard.metrics import Metrics, count
@@ -261,10 +261,7 @@ class Gateway:
                     HTTPStatus.SERVICE_UNAVAILABLE, "too many connections at once", retry_after=wait
                 )
             charger_id = charger_id_from_path(request.path.decode("utf-8", "replace"))
-            if not offers_subprotocol(request.headers):
-                raise HandshakeRefusal(
-                    HTTPStatus.BAD_REQUEST, f"the handshake must offer the {OCPP_SUBPROTOCOL} subprotocol"
-                )
+            ocpp_version = choose_subprotocol(request.headers, self.config.ocpp.versions)
             profile = self.authenticator.check(charger_id, request.headers, peer, verdicts)
         except HandshakeRefusal as refusal:
             self.refused_handshakes += 1
@@ -280,9 +277,9 @@ class Gateway:
             )
             return WSUpgradeResponseWithListener(response, None)
         response = WSUpgradeResponse.create_101_response(
-            extra_headers={"Sec-WebSocket-Protocol": OCPP_SUBPROTOCOL}
+            extra_headers={"Sec-WebSocket-Protocol": SUBPROTOCOLS[ocpp_version]}
         )
-        connection = ChargerConnection(charger_id, self._context, peer.address, profile)
+        connection = ChargerConnection(charger_id, self._context, peer.address, profile, ocpp_version)
         count(self._metrics.handshakes, "accepted")
         return WSUpgradeResponseWithListener(response, connection)
 

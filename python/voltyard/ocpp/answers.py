@@ -22,7 +22,7 @@ from voltyard.ocpp.commands import AnswerHook, Commands
 from voltyard.ocpp.router import check_integers, integer_paths
 from voltyard.ocpp.services import Services
 from voltyard.store import chargers as charger_rows
-from voltyard.store import charging_profiles, configuration, id_tags, reservations
+from voltyard.store import charging_profiles, configuration, device_model, id_tags, reservations
 
 __all__ = ["register_answer_hooks"]
 
@@ -70,8 +70,51 @@ def _register_configuration_hooks(commands: Commands, services: Services) -> Non
     commands.on_answer("GetConfiguration", get_configuration)
 
 
+def _register_device_model_hooks(commands: Commands, services: Services) -> None:
+    """OCPP 2.x: what GetVariables read and SetVariables set (Accepted) updates the charger's device model."""
+    store = services.store
+
+    def rows(charger_id: str, results: list[Payload], value_of: Callable[[Payload], object]) -> None:
+        now = time.time()
+        updated: list[device_model.VariableRow] = []
+        for result in results:
+            value = value_of(result)
+            if result["attributeStatus"] != "Accepted" or not isinstance(value, str):
+                continue
+            component, variable = result["component"], result["variable"]
+            evse = component.get("evse", {})
+            updated.append(
+                (charger_id, component["name"], component.get("instance", ""), evse.get("id", 0),
+                 evse.get("connectorId", 0), variable["name"], variable.get("instance", ""),
+                 result.get("attributeType", "Actual"), value, None, now)
+            )  # fmt: skip
+        device_model.append_report(store, updated)
+
+    def get_variables(charger_id: str, request: Payload, answer: Payload) -> None:
+        rows(charger_id, answer["getVariableResult"], lambda result: result.get("attributeValue"))
+
+    def set_variables(charger_id: str, request: Payload, answer: Payload) -> None:
+        # The answer does not repeat the value: it is the request's item of the same attribute.
+        asked = {
+            _attribute_key(item): item["attributeValue"] for item in request["setVariableData"]
+        }  # fmt: skip
+        rows(charger_id, answer["setVariableResult"], lambda result: asked.get(_attribute_key(result)))
+
+    for version in ("2.0.1", "2.1"):
+        commands.on_answer("GetVariables", get_variables, version=version)
+        commands.on_answer("SetVariables", set_variables, version=version)
+
+
+def _attribute_key(item: Payload) -> str:
+    """Which attribute a Set/GetVariables item names (component, its instance and EVSE, variable, type)."""
+    component, variable = item["component"], item["variable"]
+    return repr((component["name"], component.get("instance"), component.get("evse"), variable["name"],
+                 variable.get("instance"), item.get("attributeType", "Actual")))  # fmt: skip
+
+
 def register_answer_hooks(commands: Commands, services: Services) -> None:
     _register_configuration_hooks(commands, services)
+    _register_device_model_hooks(commands, services)
     chargers = services.chargers
     store = services.store
 

@@ -25,7 +25,7 @@ from typing import Any
 
 import orjson
 
-from voltyard._native import CallError, CallResult, OcppCodec, encode_call
+from voltyard._native import CallError, CallResult, CallResultError, OcppCodec, encode_call
 from voltyard.errors import (
     CallErrorReceivedError,
     ChargerOfflineError,
@@ -38,7 +38,8 @@ from voltyard.errors import (
 from voltyard.events.bus import EventBus
 from voltyard.events.kinds import COMMAND_ORIGIN, CommandAnswered, CommandSent, MessageOut
 from voltyard.metrics import Metrics, count
-from voltyard.ocpp.actions import CSMS_ACTIONS
+from voltyard.ocpp.actions import ACTION_TABLES, Direction
+from voltyard.ocpp.codec import load_codec
 from voltyard.ocpp.redaction import redacted
 from voltyard.ocpp.registry import Registry
 from voltyard.ocpp.session import Session
@@ -116,11 +117,13 @@ class Commands:
             raise ValueError(f"{action} already has a request check")
         self._checks[action] = check
 
-    def on_answer(self, action: str, hook: AnswerHook) -> None:
-        """Run `hook(charger_id, request, answer)` after every valid answer to `action`."""
-        if action in self._hooks:
-            raise ValueError(f"{action} already has an answer hook")
-        self._hooks[action] = hook
+    def on_answer(self, action: str, hook: AnswerHook, *, version: str = "1.6") -> None:
+        """Run `hook(charger_id, request, answer)` after every valid answer to `action` from a charger of
+        `version` (the shapes differ from version to version)."""
+        key = action if version == "1.6" else f"{version}:{action}"
+        if key in self._hooks:
+            raise ValueError(f"{action} already has an answer hook for OCPP {version}")
+        self._hooks[key] = hook
 
     async def call(
         self,
@@ -139,11 +142,16 @@ class Commands:
             CommandTimeoutError: no answer (or no accepted boot, or no turn in the queue) within `timeout`.
             CallErrorReceivedError: the charger answered with a CALLERROR.
         """
+        # The charger's version: of its session, or the one it last connected with (1.6 for one never seen
+        # in this process, and for the in-process cabinet).
+        version = self._registry.version_of(charger_id)
         if validate:
-            if action not in CSMS_ACTIONS:
-                raise InvalidCommandError(f"{action} is not a CSMS-initiated OCPP 1.6 action")
+            if action not in ACTION_TABLES[version].sent_by(Direction.CSMS):
+                raise InvalidCommandError(
+                    f"{action} is not a CSMS-initiated OCPP {version} action (the version of {charger_id})"
+                )
             try:
-                self._codec.validate(action, payload)
+                self._codec_of(version).validate(action, payload)
             except (OcppError, FrameEncodeError) as exc:
                 raise InvalidCommandError(f"{action} request: {exc}") from exc
         else:
@@ -178,7 +186,9 @@ class Commands:
         self._answered(
             charger_id, action, sent["message_id"], status=status if isinstance(status, str) else "Answered"
         )
-        hook = self._hooks.get(action) if validate else None  # an unchecked answer must not change state
+        # An unchecked answer must not change state; each hook reads its own version's shapes.
+        key = action if version == "1.6" else f"{version}:{action}"
+        hook = self._hooks.get(key) if validate else None
         if hook is not None:
             outcome = hook(charger_id, payload, answer)
             if outcome is not None:
@@ -237,6 +247,9 @@ class Commands:
                 del self._pending[charger_id]
             self._log_call(pending)
 
+    def _codec_of(self, version: str) -> OcppCodec[Any]:
+        return self._codec if version == "1.6" else load_codec(version)
+
     def pending(self, charger_id: str) -> PendingCall | None:
         """The outstanding call to `charger_id`, if any."""
         return self._pending.get(charger_id)
@@ -266,10 +279,13 @@ class Commands:
             pending.action, pending.reply, pending.reply_type,
         )  # fmt: skip
 
-    def answered(self, session: Session, data: bytes, message: CallResult | CallError) -> None:
-        """A CALLRESULT or CALLERROR from `session`: the answer of its pending call, or discarded (logged)."""
+    def answered(
+        self, session: Session, data: bytes, message: CallResult | CallError | CallResultError
+    ) -> None:
+        """A CALLRESULT or CALLERROR (2.1: or CALLRESULTERROR) from `session`: the answer of its pending call,
+        or discarded (logged)."""
         message_id = message.message_id
-        kind = 3 if type(message) is CallResult else 4
+        kind = 3 if type(message) is CallResult else 5 if type(message) is CallResultError else 4
         pending = self._pending.get(session.charger_id)
         if (
             pending is None
@@ -285,14 +301,14 @@ class Commands:
         action = pending.action
         pending.reply = data
         pending.reply_type = kind
-        if type(message) is CallError:
+        if type(message) is not CallResult:
             pending.future.set_exception(
                 CallErrorReceivedError(message.code, message.description, message.details)
             )
             return
         try:
             if pending.validate:
-                self._codec.validate(action, message.payload, response=True)
+                self._codec_of(session.ocpp_version).validate(action, message.payload, response=True)
         except OcppError as exc:
             pending.future.set_exception(
                 InvalidCommandError(f"{action} answer from {session.charger_id}: {exc}")

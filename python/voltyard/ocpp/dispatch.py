@@ -15,11 +15,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from voltyard._native import Call, OcppCodec, encode_call_error
+from voltyard._native import Call, OcppCodec, Send, encode_call_error
 from voltyard.domain.chargers import Chargers
 from voltyard.errors import OcppError, OcppSecurityError
 from voltyard.events.bus import EventBus
@@ -59,9 +60,13 @@ class Dispatcher:
         *,
         validate_outgoing: bool = False,
         unknown_accepted: bool = False,
+        lanes: Mapping[str, tuple[OcppCodec[Any], Router]] | None = None,
     ) -> None:
         self.codec = codec
         self.router = router
+        # The codec and router of each OCPP version but 1.6 (which keeps its own attributes: its hot path
+        # reads one attribute and compares one string more than before).
+        self.lanes: dict[str, tuple[OcppCodec[Any], Router]] = dict(lanes or {})
         self.leniency = leniency
         self.commands = commands
         self.registry = registry
@@ -96,6 +101,9 @@ class Dispatcher:
 
     def receive(self, session: Session, data: bytes) -> None:
         """Handle one complete OCPP-J message of `session`."""
+        if session.ocpp_version != "1.6":
+            self._receive_2x(session, data)
+            return
         try:
             message = self._decode(data, meter_values=True)
         except OcppError as exc:
@@ -105,6 +113,37 @@ class Dispatcher:
             self.dispatch(session, message, data, time.time())
         else:
             self.commands.answered(session, data, message)
+
+    def _receive_2x(self, session: Session, data: bytes) -> None:
+        """A message of an OCPP 2.0.1 or 2.1 session: decoded by its version's codec; 2.1's SEND is handled
+        and logged, never answered, and its CALLRESULTERROR ends the pending call as a CALLERROR would."""
+        codec, router = self.lanes[session.ocpp_version]
+        try:
+            message = codec.decode(data)
+        except OcppError as exc:
+            self.refused(session, data, exc)
+            return
+        kind = type(message)
+        if kind is Call:
+            self.dispatch(session, message, data, time.time())
+        elif kind is Send:
+            self._sent(session, message, data, router)
+        else:
+            self.commands.answered(session, data, message)
+
+    def _sent(self, session: Session, message: Send, data: bytes, router: Router) -> None:
+        """A 2.1 SEND: its handler runs (for what it stores), it is logged, and nothing goes back."""
+        received_at = session.last_message = time.time()
+        count(self.metrics.calls_in, message.action)
+        handler = router.get(message.action)
+        if handler is not None and (session.admitted or self.admits(session)):
+            try:
+                handler(session, message.payload)
+            except Exception:
+                log.exception("%s: %s (SEND) handler failed", session.charger_id, message.action)
+        self.message_log.exchange(
+            session.charger_id, "in", received_at, data, 6, message.message_id, message.action
+        )
 
     def admits(self, session: Session) -> bool:
         """Whether a non-boot request of this charger is handled: it is accepted, or unknown under "accept".
@@ -124,10 +163,12 @@ class Dispatcher:
         counted, and answered with a CALLERROR when it was a CALL."""
         received_at = time.time()
         if error.message_type == 2 and error.message_id is not None:
-            repaired = self.leniency.repair(session.charger_id, data, error)
-            if repaired is not None:
-                self.dispatch(session, repaired, data, received_at)
-                return
+            # The leniency rules repair deviations from the 1.6 schemas only.
+            if session.ocpp_version == "1.6":
+                repaired = self.leniency.repair(session.charger_id, data, error)
+                if repaired is not None:
+                    self.dispatch(session, repaired, data, received_at)
+                    return
             self.refused_frames += 1
             count(self.metrics.calls_in, error.action or "?")
             self.send_call_error(
@@ -151,11 +192,11 @@ class Dispatcher:
             calls_in[action] = 1
         if self.events.tap_messages:
             tap(self.events, MessageIn, session.charger_id, action, call.message_id, 2, data)
-        router = self.router
+        router = self.router if session.ocpp_version == "1.6" else self.lanes[session.ocpp_version][1]
         handler = router.get(action)
         try:
             if handler is None:
-                raise unhandled(action)
+                raise unhandled(action, router.version)
             if not session.admitted and action != "BootNotification" and not self.admits(session):
                 raise OcppSecurityError(
                     f"{session.charger_id} is not accepted; it must send BootNotification first"
@@ -217,7 +258,8 @@ class Dispatcher:
         received_at: float,
     ) -> None:
         if self.validate_outgoing:
-            self.codec.validate(action, payload, response=True)
+            codec = self.codec if session.ocpp_version == "1.6" else self.lanes[session.ocpp_version][0]
+            codec.validate(action, payload, response=True)
         data = orjson.dumps([3, message_id, payload])
         session.send(data)
         took = self.message_log.answered(session.charger_id, received_at, request, message_id, action, data)
@@ -235,7 +277,8 @@ class Dispatcher:
         request: bytes,
         received_at: float,
     ) -> None:
-        data = encode_call_error(message_id, code, description[:255])
+        # The code is of the session's version (2.x: FormatViolation, OccurrenceConstraintViolation...).
+        data = encode_call_error(message_id, code, description[:255], version=session.ocpp_version)
         session.send(data)
         self.message_log.exchange(
             session.charger_id, "in", received_at, request, 2, message_id, action, data, 4

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from voltyard.ocpp.codec import OcppVersion
     from voltyard.ocpp.session import Session
 
 __all__ = ["Registry"]
@@ -19,6 +20,13 @@ class Registry:
 
     def __init__(self) -> None:
         self._sessions: dict[str, Session] = {}
+        # The OCPP version each charger last connected with (in this process): a call to one that is away
+        # is checked against its own version, not 1.6's.
+        self._versions: dict[str, OcppVersion] = {}
+
+    def version_of(self, charger_id: str) -> OcppVersion:
+        """The version of the charger's live session, else the one it last had, else 1.6."""
+        return self._versions.get(charger_id, "1.6")
 
     def __len__(self) -> int:
         return len(self._sessions)
@@ -43,6 +51,7 @@ class Registry:
         """Make `session` the live one for its charger; returns the one it replaced, if any."""
         previous = self._sessions.get(session.charger_id)
         self._sessions[session.charger_id] = session
+        self._versions[session.charger_id] = session.ocpp_version
         return previous if previous is not session else None
 
     def detach(self, session: Session) -> bool:

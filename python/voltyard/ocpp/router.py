@@ -25,8 +25,8 @@ from voltyard.errors import (
     ActionNotSupportedError,
     PropertyConstraintViolationError,
 )
-from voltyard.ocpp.actions import OCPP16
-from voltyard.ocpp.codec import ocpp16_schema_dir
+from voltyard.ocpp.actions import ACTION_TABLES
+from voltyard.ocpp.codec import schema_dir
 
 if TYPE_CHECKING:
     from voltyard.ocpp.session import Session
@@ -61,38 +61,52 @@ def fits_int64(value: int) -> bool:
     return INT64_MIN <= value <= INT64_MAX
 
 
-def _integer_paths(schema: dict[str, Any], path: _Path = ()) -> Iterator[_Path]:
+def _integer_paths(
+    schema: dict[str, Any], path: _Path = (), definitions: dict[str, Any] | None = None
+) -> Iterator[_Path]:
+    # 2.x schemas name their object types once, in "definitions", and "$ref" them (1.6's have none); the
+    # schemas have no recursive types, so following every reference ends.
+    definitions = schema.get("definitions", {}) if definitions is None else definitions
+    ref = schema.get("$ref")
+    if isinstance(ref, str):
+        schema = definitions[ref.rsplit("/", 1)[-1]]
     kind = schema.get("type")
     if kind == "integer":
         yield path
     elif kind == "object":
         for key, sub in schema.get("properties", {}).items():
-            yield from _integer_paths(sub, (*path, key))
+            yield from _integer_paths(sub, (*path, key), definitions)
     elif kind == "array" and isinstance(schema.get("items"), dict):
-        yield from _integer_paths(schema["items"], (*path, _EACH))
+        yield from _integer_paths(schema["items"], (*path, _EACH), definitions)
 
 
 @cache
-def integer_paths(action: str) -> tuple[_Path, ...]:
-    """The integer fields of `action`'s request schema (none for an action without a schema)."""
-    file = ocpp16_schema_dir() / f"{action}.json"
+def integer_paths(action: str, version: str = "1.6") -> tuple[_Path, ...]:
+    """The integer fields of `action`'s request schema in `version` (none for an action without a schema;
+    `<Action>Response` names a response)."""
+    folder = schema_dir(version)
+    file = folder / f"{action}.json"
+    if version != "1.6" and not action.endswith("Response"):
+        file = folder / f"{action}Request.json"
     if not file.is_file():
         return ()
     return tuple(_integer_paths(json.loads(file.read_text(encoding="utf-8"))))
 
 
-def unhandled(action: str) -> ActionNotImplementedError | ActionNotSupportedError:
+def unhandled(action: str, version: str = "1.6") -> ActionNotImplementedError | ActionNotSupportedError:
     """The CALLERROR for a CALL no handler takes.
 
-    OCPP-J 1.6 distinguishes an action the receiver does not know (NotImplemented) from one it knows but
-    does not take (NotSupported): a CSMS-only action (Reset, RemoteStartTransaction...) sent by a charger
-    is the second, and once got InternalError, which tells the charger the central system is broken.
+    OCPP-J 1.6 and 2.x (part 4, RPC framework) both distinguish an action the receiver does not know
+    (NotImplemented) from one it knows but does not take (NotSupported): a CSMS-only action (Reset,
+    RemoteStartTransaction...) sent by a charger is the second, and once got InternalError, which tells the
+    charger the central system is broken. A 1.6 action a 2.x charger sends (StartTransaction) is not of its
+    version: NotImplemented.
     """
-    if action in OCPP16:
+    if action in ACTION_TABLES[version]:
         return ActionNotSupportedError(
-            f"{action} is an OCPP 1.6 action this central system does not take from a charger"
+            f"{action} is an OCPP {version} action this central system does not take from a charger"
         )
-    return ActionNotImplementedError(f"{action} is not an OCPP 1.6 action")
+    return ActionNotImplementedError(f"{action} is not an OCPP {version} action")
 
 
 def _out_of_range(value: object, path: _Path, where: str) -> tuple[str, int] | None:
@@ -115,13 +129,13 @@ def _out_of_range(value: object, path: _Path, where: str) -> tuple[str, int] | N
     return None
 
 
-def check_integers(action: str, payload: object) -> None:
+def check_integers(action: str, payload: object, version: str = "1.6") -> None:
     """Refuse a payload with an integer field beyond the store's signed 64-bit range.
 
     Raises:
         PropertyConstraintViolationError: naming the field (a JSON pointer), its value and the range.
     """
-    for path in integer_paths(action):
+    for path in integer_paths(action, version):
         found = _out_of_range(payload, path, "")
         if found is not None:
             where, value = found
@@ -133,7 +147,9 @@ def check_integers(action: str, payload: object) -> None:
 class Router:
     """Handlers of charger-initiated actions, one per action."""
 
-    def __init__(self) -> None:
+    def __init__(self, version: str = "1.6") -> None:
+        # The OCPP version whose charger-initiated actions this router takes.
+        self.version = version
         self._handlers: dict[str, Handler] = {}
         # The handler of an action, or None: the dict's own method, one call per message.
         self.get: Callable[[str], Handler | None] = self._handlers.get
@@ -154,8 +170,8 @@ class Router:
             if action in self._handlers:
                 raise ValueError(f"{action} already has a handler: {self._handlers[action].__qualname__}")
             self._handlers[action] = handler
-            if not whole_call and not wide_integers and integer_paths(action):
-                self._handlers[action] = _checked(action, handler)
+            if not whole_call and not wide_integers and integer_paths(action, self.version):
+                self._handlers[action] = _checked(action, handler, self.version)
             if whole_call:
                 self.whole_call |= {action}
             return handler
@@ -169,11 +185,11 @@ class Router:
         return len(self._handlers)
 
 
-def _checked(action: str, handler: Handler) -> Handler:
+def _checked(action: str, handler: Handler, version: str) -> Handler:
     """`handler` behind the integer check of `action` (one more call, only for actions with integers)."""
 
     def checked(session: Session, payload: object) -> Reply:
-        check_integers(action, payload)
+        check_integers(action, payload, version)
         return handler(session, payload)
 
     checked.__qualname__ = handler.__qualname__

@@ -11,7 +11,10 @@ answers to the charger's calls) and `ocpp.commands` (the central system's calls)
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from voltyard.ocpp.codec import OcppVersion
 
 __all__ = ["CLOSE_GOING_AWAY", "CLOSE_NORMAL", "CLOSE_POLICY_VIOLATION", "Session"]
 
@@ -25,6 +28,8 @@ class Session(Protocol):
     """One connected charger."""
 
     charger_id: str
+    # The OCPP version negotiated at the handshake ("1.6", "2.0.1" or "2.1"): the codec and handlers it gets.
+    ocpp_version: OcppVersion
     # The security profile it authenticated with (0-3) and where it connected from.
     profile: int
     source: str

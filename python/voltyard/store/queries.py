@@ -24,7 +24,7 @@ __all__ = [
 
 _TRANSACTION_COLUMNS = (
     "id, charger_id, connector_id, id_tag, meter_start, start_time, meter_stop, stop_time, stop_reason, "
-    "stop_flag, stopped_at IS NULL, clock_skew"
+    "stop_flag, stopped_at IS NULL, clock_skew, charger_tx_id"
 )
 
 
@@ -44,6 +44,8 @@ class TransactionRow(NamedTuple):
     stop_flag: str | None
     active: int
     clock_skew: int
+    # An OCPP 2.x transaction's own string transactionId (None for 1.6, whose charger takes our integer id).
+    charger_transaction_id: str | None
     energy_now_wh: float | None
 
 

@@ -1,0 +1,149 @@
+"""OCPP 2.0.1 (and 2.1, same shapes): BootNotification, Heartbeat, StatusNotification, Authorize,
+TransactionEvent (stored durably, idempotent on transactionId and seqNo), MeterValues,
+SecurityEventNotification, DataTransfer, over the domain services of 1.6.
+
+A 2.x message is read into the one domain model: the boot's chargingStation into the charger's boot fields,
+each EVSE's connector status into the one connector model (EVSE n is connector n, as a 1.6 charger numbers
+its connectors; connector 0 is the station), an IdToken into the tag table's policy, a transaction into the
+one transaction list (an integer id, and the charger's string transactionId beside it).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from voltyard.events.kinds import AuthorizeRejected, SecurityEvent
+from voltyard.ocpp.router import Payload, Router
+from voltyard.ocpp.services import Services
+from voltyard.ocpp.timefmt import utc_now
+from voltyard.store import device_model
+
+if TYPE_CHECKING:
+    from voltyard.ocpp.session import Session
+
+__all__ = ["boot_fields", "id_token_info", "register", "report_rows"]
+
+# 2.x AuthorizationStatusEnumType has every 1.6 status; the tag table's answer carries over as it is.
+_NO_AUTHORIZATION = "NoAuthorization"
+
+
+def boot_fields(payload: Payload) -> dict[str, Any]:
+    """A 2.x BootNotification's chargingStation as the 1.6 fields the charger record keeps."""
+    station = payload["chargingStation"]
+    modem = station.get("modem", {})
+    fields = {
+        "chargePointVendor": station["vendorName"],
+        "chargePointModel": station["model"],
+        "chargePointSerialNumber": station.get("serialNumber"),
+        "firmwareVersion": station.get("firmwareVersion"),
+        "iccid": modem.get("iccid"),
+        "imsi": modem.get("imsi"),
+    }
+    return {key: value for key, value in fields.items() if value is not None}
+
+
+def id_token_info(services: Services, id_token: Payload) -> Payload:
+    """The 2.x idTokenInfo of an IdToken: the tag table and the unknown-tag policy, as 1.6's idTagInfo."""
+    if id_token["type"] == _NO_AUTHORIZATION:
+        return {"status": "Accepted"}
+    info = services.authorization.id_tag_info(id_token["idToken"])
+    answer: Payload = {"status": info["status"]}
+    if "expiryDate" in info:
+        answer["cacheExpiryDateTime"] = info["expiryDate"]
+    if "parentIdTag" in info:
+        answer["groupIdToken"] = {"idToken": info["parentIdTag"], "type": "Central"}
+    return answer
+
+
+def report_rows(charger_id: str, payload: Payload, at: float) -> list[device_model.VariableRow]:
+    """A NotifyReport part's variable attributes as rows of the device model."""
+    rows: list[device_model.VariableRow] = []
+    for item in payload.get("reportData", []):
+        component, variable = item["component"], item["variable"]
+        evse = component.get("evse", {})
+        for attribute in item["variableAttribute"]:
+            rows.append(
+                (charger_id, component["name"], component.get("instance", ""), evse.get("id", 0),
+                 evse.get("connectorId", 0), variable["name"], variable.get("instance", ""),
+                 attribute.get("type", "Actual"), attribute.get("value"), attribute.get("mutability"), at)
+            )  # fmt: skip
+    return rows
+
+
+def register(router: Router, services: Services) -> None:
+    chargers = services.chargers
+    boot_storm = services.boot_storm
+    events = services.events
+    vendors = services.vendors
+    transactions = services.transactions
+    store = services.store
+
+    @router.on("BootNotification")
+    def boot_notification(session: Session, payload: Payload) -> Payload:
+        status, interval = chargers.boot(session.charger_id, boot_fields(payload), boot_storm.defer())
+        session.admitted = status == "Accepted"
+        if session.admitted:
+            session.mark_ready()
+        return {"status": status, "currentTime": utc_now(), "interval": interval}
+
+    @router.on("Heartbeat")
+    def heartbeat(session: Session, payload: Payload) -> Payload:
+        chargers.seen(session.charger_id, session.last_message)
+        return {"currentTime": utc_now()}
+
+    @router.on("StatusNotification")
+    def status_notification(session: Session, payload: Payload) -> Payload:
+        chargers.status(
+            session.charger_id,
+            {
+                "connectorId": payload["evseId"],
+                "status": payload["connectorStatus"],
+                "errorCode": "NoError",  # 2.x reports errors with NotifyEvent, not in the status
+                "timestamp": payload["timestamp"],
+                "info": f"EVSE {payload['evseId']} connector {payload['connectorId']}",
+            },
+        )
+        return {}
+
+    @router.on("Authorize")
+    def authorize(session: Session, payload: Payload) -> Payload:
+        info = id_token_info(services, payload["idToken"])
+        if info["status"] != "Accepted":
+            events.publish(
+                AuthorizeRejected(session.charger_id, payload["idToken"]["idToken"], info["status"])
+            )
+        return {"idTokenInfo": info}
+
+    @router.on("TransactionEvent")
+    async def transaction_event(session: Session, payload: Payload) -> Payload:
+        # Every event is on disk before its answer (Started and Ended must be; an Updated's meter values go
+        # with it), once per (charger, transactionId, seqNo): a replay is answered again, stored once.
+        await transactions.event(session.charger_id, payload, session.last_message)
+        id_token = payload.get("idToken")
+        return {} if id_token is None else {"idTokenInfo": id_token_info(services, id_token)}
+
+    @router.on("MeterValues")
+    def meter_values(session: Session, payload: Payload) -> Payload:
+        transactions.meter_values_2x(session.charger_id, payload, session.last_message)
+        return {}
+
+    @router.on("NotifyReport")
+    def notify_report(session: Session, payload: Payload) -> Payload:
+        # Each part (seqNo, tbc) as it comes: a report cut short keeps what arrived.
+        device_model.append_report(store, report_rows(session.charger_id, payload, session.last_message))
+        return {}
+
+    @router.on("SecurityEventNotification")
+    def security_event(session: Session, payload: Payload) -> Payload:
+        events.publish(
+            SecurityEvent(session.charger_id, payload["type"], payload["timestamp"], payload.get("techInfo"))
+        )
+        return {}
+
+    @router.on("DataTransfer")
+    def data_transfer(session: Session, payload: Payload) -> Payload:
+        handler = vendors.get(payload["vendorId"])
+        if handler is None:
+            return {"status": "UnknownVendorId"}
+        data = payload.get("data")
+        return handler(session.charger_id, payload.get("messageId"), data if isinstance(data, str) else None)
