@@ -40,9 +40,11 @@ from voltyard.api.keys import (
     STREAM,
     TOKENS,
     TRANSACTIONS,
+    UPLINK,
     CabinetView,
     Reader,
     Refused,
+    UplinkView,
 )
 from voltyard.api.metrics import metrics_handler
 from voltyard.api.openapi import openapi_handler
@@ -126,6 +128,7 @@ class ApiServices:
     reader: Reader
     cabinet: CabinetView
     started_at: float
+    uplink: UplinkView
 
 
 def create_app(services: ApiServices, tokens: dict[str, str]) -> web.Application:
@@ -147,6 +150,7 @@ def create_app(services: ApiServices, tokens: dict[str, str]) -> web.Application
     app[READER] = services.reader
     app[CABINET] = services.cabinet
     app[STARTED_AT] = services.started_at
+    app[UPLINK] = services.uplink
     app[TOKENS] = TokenRing(tokens)
     app[STREAM] = EventStream(services.events)
     for module in (
