@@ -6,7 +6,8 @@ down:
 
     command    cli.py (it runs the appliance and the demo)
     entry      runtime.py (the only composition root), demo.py
-    edges      gateway/ (transport), api/ (the control API), sim/ (the simulator: a client, not the server)
+    edges      gateway/ (transport), api/ (the control API), sim/ (the simulator: a client, not the server),
+               uplink/ (the appliance as a charge point of the operator's central system)
     protocol   ocpp/
     site       power/ (site power: it may use domain services)
     decisions  domain/
@@ -16,8 +17,9 @@ down:
     store      store/ (all SQL)
     event kinds  events/kinds.py (the typed events: the store builds those it writes with a change)
     shared     _native, errors.py, config.py (with can/config.py, power/config.py and power/profiles.py, the
-               config sections it loads), config_view.py, metrics.py, loops.py, loop_monitor.py, the
-               package's __init__ (its version)
+               config sections it loads), config_view.py, metrics.py, loops.py, loop_monitor.py,
+               ws_client.py (the charge point's websocket client of sim/ and uplink/), the package's __init__
+               (its version)
 
 A module may import its own unit and the units of the layers below its own, never a unit of its own layer
 or of one above (the shared modules, leaves each, import one another; the cycle check covers them). sim/

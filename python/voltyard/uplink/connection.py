@@ -99,6 +99,7 @@ class UpstreamLink:
         self._rng = random.Random()
         self._tasks: set[asyncio.Task[None]] = set()
         self._task: asyncio.Task[None] | None = None
+        self._online_once = False  # this connection got its boot accepted (the next retry is quick again)
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=f"uplink {self.charger_id}")
@@ -135,13 +136,11 @@ class UpstreamLink:
                     self._set_state("offline", str(exc))
                 finally:
                     self._close()
-                if self.state == "offline" and self._online_once:
+                if self._online_once:
                     attempt = 0  # it was up: the first retry is quick again
             delay = backoff_delay(attempt, self._backoff[0], self._backoff[1], self._rng)
             attempt += 1
             await asyncio.sleep(delay)
-
-    _online_once = False
 
     async def _session(self) -> None:
         self._online_once = False
