@@ -174,6 +174,9 @@ class UplinkConfig:
     backoff_max: float = 60.0
     call_timeout: float = 30.0
     meter_interval: float = 10.0
+    # How long a charger's Authorize waits for the central system while online before the local answer is
+    # used; 0: always answered locally.
+    authorize_timeout: float = 3.0
 
     @property
     def enabled(self) -> bool:
@@ -245,6 +248,7 @@ _BOUNDS: dict[tuple[str, str], tuple[float, float]] = {
     ("uplink", "backoff_max"): (0.1, 86400),
     ("uplink", "call_timeout"): (0.1, 3600),
     ("uplink", "meter_interval"): (0.2, 3600),
+    ("uplink", "authorize_timeout"): (0, 60),
 }
 
 # The plain sections, [server] to [leniency]: every field of `Config` whose type is a dataclass of this

@@ -230,3 +230,34 @@ def test_misconfigured_uplink_is_refused_naming_the_key(tmp_path: Path) -> None:
     served = voltyard("serve", "--config", str(config), "--data-dir", str(tmp_path / "data"), timeout=60)
     assert served.returncode == 2
     assert "uplink.cert_file" in served.stderr
+
+
+def _rejected_swipes(site: RunningAppliance) -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = site.api("GET", "/events?category=charger&limit=5000").json["items"]
+    return [event for event in events if event["kind"] == "AuthorizeRejected"]
+
+
+def test_authorize_is_the_central_systems_while_online_and_local_while_not(tmp_path: Path) -> None:
+    # The central system refuses tags it does not know; the site accepts them. Online, the central system's
+    # answer wins (no session starts); with the central system gone, the site's does (sessions run).
+    port = _free_port()
+    upstream = RunningAppliance(tmp_path / "upstream" / "data")
+    site = RunningAppliance(tmp_path / "site" / "data")
+    upstream.start('[ocpp]\nunknown_id_tag = "reject"\n', _flags(upstream.data_dir, port))
+    try:
+        site.start(_site_config(port), _flags(site.data_dir))
+        try:
+            out = _finish(_sim(site.ocpp_url, tmp_path, "basic_charge", 8, "AUT"))
+            assert "0 starts accepted" in out or "0 sessions begun" in out, out
+            site.wait_for(lambda: bool(_rejected_swipes(site)), what="the central system's Invalid on record")
+            assert {event["data"]["status"] for event in _rejected_swipes(site)} == {"Invalid"}
+            assert _transactions(site) == []
+
+            assert upstream.stop() == 0
+            site.wait_for(lambda: _uplink(site)["state"] == "offline", what="the uplink offline")
+            out = _finish(_sim(site.ocpp_url, tmp_path, "basic_charge", 12, "AUT"))
+            assert "PASS sessions_complete" in out, out  # offline: the site's own policy accepts
+        finally:
+            assert site.stop() == 0
+    finally:
+        upstream.stop()

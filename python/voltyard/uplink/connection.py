@@ -99,6 +99,8 @@ class UpstreamLink:
         self._rng = random.Random()
         self._tasks: set[asyncio.Task[None]] = set()
         self._task: asyncio.Task[None] | None = None
+        # One call at a time on the connection (OCPP-J): the queue's and an Authorize take turns.
+        self._call_lock = asyncio.Lock()
         self._online_once = False  # this connection got its boot accepted (the next retry is quick again)
 
     def start(self) -> None:
@@ -204,6 +206,10 @@ class UpstreamLink:
             LinkLostError: not connected, the connection went away, or no valid answer in time.
             UpstreamRefusedError: the central system answered with a CALLERROR.
         """
+        async with self._call_lock:
+            return await self._call(action, payload)
+
+    async def _call(self, action: str, payload: dict[str, Any]) -> dict[str, Any]:
         link = self._link
         if link is None:
             raise LinkLostError("not connected")

@@ -52,7 +52,7 @@ from voltyard.store import uplink as uplink_store
 from voltyard.store.meter_log import meter_readings
 from voltyard.store.writer import StoreWriter
 from voltyard.uplink import messages
-from voltyard.uplink.connection import NotSupportedError, UpstreamLink, UpstreamRefusedError
+from voltyard.uplink.connection import LinkLostError, NotSupportedError, UpstreamLink, UpstreamRefusedError
 from voltyard.ws_client import ConnectOptions
 
 __all__ = ["Uplink"]
@@ -326,6 +326,27 @@ class Uplink:
     def _reader_conn(self) -> sqlite3.Connection:
         assert self._conn is not None, "the uplink is not started"
         return self._conn
+
+    # --- Authorize, asked of the central system while online --------------------------------------------
+
+    def authorize(self, charger_id: str, id_tag: str) -> Awaitable[dict[str, str] | None] | None:
+        """The central system's idTagInfo for a local Authorize (Authorization.upstream): None at once when
+        the charge point's link is not online, else what resolves to it, or to None when it could not
+        answer within `uplink.authorize_timeout` (the local answer is used then)."""
+        link = self.links.get(charger_id)
+        if link is None or link.state != "online" or self.config.authorize_timeout <= 0:
+            return None
+        return self._authorize(link, id_tag)
+
+    async def _authorize(self, link: UpstreamLink, id_tag: str) -> dict[str, str] | None:
+        try:
+            async with asyncio.timeout(self.config.authorize_timeout):
+                answer = await link.call("Authorize", {"idTag": id_tag})
+        except (LinkLostError, UpstreamRefusedError, TimeoutError) as exc:
+            log.info("uplink %s: Authorize answered locally (%s)", link.charger_id, exc or "too late")
+            return None
+        info: dict[str, str] = answer["idTagInfo"]
+        return info
 
     # --- UplinkOwner: what the connections ask ------------------------------------------------------------
 
