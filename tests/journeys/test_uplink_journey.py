@@ -261,3 +261,54 @@ def test_authorize_is_the_central_systems_while_online_and_local_while_not(tmp_p
             assert site.stop() == 0
     finally:
         upstream.stop()
+
+
+def test_upstream_remote_start_starts_a_session_on_a_cabinet_gun(tmp_path: Path) -> None:
+    upstream = RunningAppliance(tmp_path / "upstream" / "data")
+    site = RunningAppliance(tmp_path / "site" / "data")
+    upstream.start(_UPSTREAM, _flags(upstream.data_dir))
+    cabinet = """
+[cabinet]
+charge_point_id = "CABINET"
+simulate_plcs = true
+bus = { interface = "virtual", channel = "voltyard-uplink-journey" }
+guns = [{ connector_id = 1, plc_id = 0 }, { connector_id = 2, plc_id = 1 }]
+"""
+    try:
+        # The site refuses unknown tags, so that the simulated EVs' AutoCharge ids do not start the guns.
+        config = _site_config(upstream.ocpp_port).replace(
+            'unknown_id_tag = "accept"', 'unknown_id_tag = "reject"'
+        )
+        site.start(config + cabinet, _flags(site.data_dir))
+        try:
+            site.wait_for(
+                lambda: _point_state(site, "CABINET") == "online", what="the cabinet online upstream"
+            )
+            upstream.wait_for(
+                lambda: (
+                    {c["connector_id"] for c in upstream.api("GET", "/chargers/CABINET").json["connectors"]}
+                    >= {1, 2}
+                ),
+                what="the guns' states upstream after the cabinet's boot",
+            )
+            started = upstream.api(
+                "POST",
+                "/chargers/CABINET/commands/RemoteStartTransaction",
+                {"idTag": "FLEET-1", "connectorId": 1},
+            )
+            assert started.status == 200, started
+            assert started.json["answer"] == {"status": "Accepted"}, started
+            upstream.wait_for(
+                lambda: (
+                    [(t["charger_id"], t["connector_id"], t["id_tag"]) for t in _transactions(upstream)]
+                    == [("CABINET", 1, "FLEET-1")]
+                ),
+                what="the gun's session upstream",
+            )
+            assert [(t["charger_id"], t["connector_id"], t["active"]) for t in _transactions(site)] == [
+                ("CABINET", 1, True)
+            ]
+        finally:
+            assert site.stop() == 0
+    finally:
+        assert upstream.stop() == 0

@@ -296,3 +296,20 @@ def test_boot_of_a_charge_point_never_booted_is_voltyards() -> None:
     }  # fmt: skip
     boot = {"chargePointVendor": "Acme", "chargePointModel": "X", "firmwareVersion": ""}
     assert messages.boot_request(boot, "CP1") == {"chargePointVendor": "Acme", "chargePointModel": "X"}
+
+
+async def test_after_each_boot_the_connectors_current_states_are_queued(site: Site) -> None:
+    uplink = site.uplink()
+    try:
+        site.chargers.status("CP1", {"connectorId": 1, "status": "Preparing", "errorCode": "NoError"})
+        site.chargers.status("CP1", {"connectorId": 2, "status": "Unknown-to-ocpp", "errorCode": "NoError"})
+        await _until(lambda: uplink.queued.get("CP1") == 2, "the two changes queued")
+        await uplink.booted(Upstream())  # type: ignore[arg-type]
+        upstream = Upstream()
+        await uplink.drain(upstream)  # type: ignore[arg-type]
+        sent = [(payload["connectorId"], payload["status"]) for _, payload in upstream.calls]
+        assert sent == [(1, "Preparing"), (2, "Unknown-to-ocpp"), (1, "Preparing")], (
+            "after the boot, each connector's current state (one OCPP knows) comes after what was queued"
+        )
+    finally:
+        await uplink.stop()

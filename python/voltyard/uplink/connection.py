@@ -2,12 +2,14 @@
 
 The connection is a charge point's: `{url}/{chargePointId}` with the `ocpp1.6` subprotocol, the charge
 point's Basic auth key, the configured TLS material (the shared client, voltyard.ws_client). After each
-connect it sends BootNotification (the charge point's stored boot data) until the central system accepts it
-(a Pending or Rejected boot is retried at the interval it names), then sends what is queued, oldest first,
-one call at a time, and a Heartbeat at the interval the boot answer named. A connection that cannot be made,
-closes, answers garbage or too late is dropped and made again after a backoff (exponential, with jitter,
-`uplink.backoff_min`..`backoff_max`); nothing queued is lost meanwhile. Calls from the central system go to
-the owner (`UplinkOwner.command`), which answers them through the local command service.
+connect it sends BootNotification (the charge point's stored boot data) until the central system accepts
+it (a Pending or Rejected boot is retried at the interval it names), has the owner queue the charge
+point's current connector states (a central system learns them after each boot), then sends what is
+queued, oldest first, one call at a time, and a Heartbeat at the interval the boot answer named. A
+connection that cannot be made, closes, answers garbage or too late is dropped and made again after a
+backoff (exponential, with jitter, `uplink.backoff_min`..`backoff_max`); nothing queued is lost meanwhile.
+Calls from the central system go to the owner (`UplinkOwner.command`), which answers them through the
+local command service.
 """
 
 from __future__ import annotations
@@ -60,6 +62,8 @@ class UplinkOwner(Protocol):
     """What a connection needs of the uplink that owns it."""
 
     def boot_request(self, charger_id: str) -> dict[str, Any]: ...
+
+    async def booted(self, link: UpstreamLink) -> None: ...
 
     async def drain(self, link: UpstreamLink) -> None: ...
 
@@ -156,6 +160,7 @@ class UpstreamLink:
         self._heartbeat_s = interval if interval > 0 else 300.0
         self._online_once = True
         self._set_state("online", None)
+        await self._owner.booted(self)
         beat_at = time.monotonic() + self._heartbeat_s
         while True:
             self._wake.clear()

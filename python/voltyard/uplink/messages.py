@@ -18,6 +18,7 @@ from voltyard.power.profiles import RateUnit
 from voltyard.store.meter_log import MeterReading
 
 __all__ = [
+    "STATUSES",
     "STOP_REASONS",
     "Capped",
     "boot_request",
@@ -33,6 +34,11 @@ __all__ = [
 STOP_REASONS = frozenset({
     "EmergencyStop", "EVDisconnected", "HardReset", "Local", "Other", "PowerLoss", "Reboot", "Remote",
     "SoftReset", "UnlockCommand", "DeAuthorized",
+})  # fmt: skip
+# OCPP 1.6 ChargePointStatus: a local state outside it (a connector never reported: "Unknown") is not sent.
+STATUSES = frozenset({
+    "Available", "Preparing", "Charging", "SuspendedEVSE", "SuspendedEV", "Finishing", "Reserved",
+    "Unavailable", "Faulted",
 })  # fmt: skip
 # The nominal voltage a profile in amperes is converted at (the power manager's default: power/profiles.py).
 _NOMINAL = RateUnit("A")

@@ -354,6 +354,30 @@ class Uplink:
         record = self._chargers.records.get(charger_id)
         return messages.boot_request(dict(record.boot) if record is not None else {}, charger_id)
 
+    async def booted(self, link: UpstreamLink) -> None:
+        """The central system accepted the charge point's boot: queue its connectors' current states, as a
+        charge point reports them after a boot (a state that changed while the link was down is queued
+        already; this one comes after it, so the last word is the current state)."""
+        record = self._chargers.records.get(link.charger_id)
+        if record is None or not record.connectors:
+            return
+        now = time.time()
+        states = [
+            {"connectorId": connector_id, "errorCode": state.error_code, "status": state.status,
+             "timestamp": messages.iso(now)}
+            for connector_id, state in sorted(record.connectors.items())
+            if state.status in messages.STATUSES
+        ]  # fmt: skip
+        if not states:
+            return
+
+        def write(conn: sqlite3.Connection) -> None:
+            for payload in states:
+                uplink_store.enqueue(conn, link.charger_id, "StatusNotification", payload, None, now)
+
+        await self._store.durable(write)
+        self._queued(link.charger_id, len(states))
+
     def state_changed(self, charger_id: str, state: str, detail: str | None) -> None:
         if state != "connecting":  # connecting is a moment; the log keeps what lasts
             self._events.publish(UplinkStateChanged(charger_id, state, detail))
