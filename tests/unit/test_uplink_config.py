@@ -97,3 +97,15 @@ def test_a_bad_password_file_line_names_the_file_and_line(tmp_path: Path) -> Non
         ConfigError, match=r"uplink\.password_file: .*keys\.txt:2: expected `chargePointId password`"
     ):
         load_config(path)
+
+
+def test_check_config_shows_the_uplink_but_not_its_keys(tmp_path: Path) -> None:
+    from voltyard.config_view import render_config  # noqa: PLC0415 - the view of this config only
+
+    path = _write(
+        tmp_path, '[uplink]\nurl = "ws://h/ocpp"\nsecurity_profile = 1\npasswords = {"CP-1" = "s3cret"}\n'
+    )
+    shown = render_config(load_config(path))
+    assert 'url = "ws://h/ocpp"  # file' in shown
+    assert 'passwords = {"CP-1" = "********"}  # file' in shown
+    assert "s3cret" not in shown
