@@ -205,7 +205,7 @@ class Appliance:
                 config.uplink, self.store, events, chargers, self.commands.call, self.read_connection,
                 self._site_share_kw, (config.cabinet.charge_point_id,) if config.cabinet else (),
             )  # fmt: skip
-            self.uplink.start()
+            await self.uplink.start()
             authorization.upstream = self.uplink.authorize
         self.ocpp_port = ports[0]
         self.tls_port = ports[1] if len(ports) > 1 else None

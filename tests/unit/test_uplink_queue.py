@@ -86,13 +86,13 @@ class Site:
         self.sent.append((charger_id, action, payload))
         return {"status": "Accepted"}
 
-    def uplink(self, share_kw: Callable[[str, int], float] = lambda c, n: 11.0) -> Uplink:
+    async def uplink(self, share_kw: Callable[[str, int], float] = lambda c, n: 11.0) -> Uplink:
         config = UplinkConfig(url=self.url, meter_interval=3600.0, backoff_min=60.0, backoff_max=60.0)
         uplink = Uplink(
             config, self.store, self.events, self.chargers, self.charger_call,
             lambda: connect(self.path, readonly=True), share_kw,
         )  # fmt: skip
-        uplink.start()
+        await uplink.start()
         return uplink
 
 
@@ -133,7 +133,7 @@ def _stored_queue(site: Site) -> list[str]:
 
 
 async def test_a_session_is_queued_in_order_and_sent_with_the_upstream_transaction_id(site: Site) -> None:
-    uplink = site.uplink()
+    uplink = await site.uplink()
     try:
         local_id = await _session(site, uplink)
         assert _stored_queue(site) == ["StartTransaction", "MeterValues", "StopTransaction"]
@@ -163,7 +163,7 @@ async def test_a_session_is_queued_in_order_and_sent_with_the_upstream_transacti
 
 
 async def test_a_lost_link_keeps_the_rest_and_resends_it_once_in_order(site: Site) -> None:
-    uplink = site.uplink()
+    uplink = await site.uplink()
     try:
         await _session(site, uplink)
         upstream = Upstream(lose_at=1)  # the link goes away as the second message is sent
@@ -182,13 +182,13 @@ async def test_a_lost_link_keeps_the_rest_and_resends_it_once_in_order(site: Sit
 
 
 async def test_the_id_map_survives_a_restart_and_maps_remote_stop_down(site: Site) -> None:
-    uplink = site.uplink()
+    uplink = await site.uplink()
     try:
         local_id = await _session(site, uplink)
         await uplink.drain(Upstream())  # type: ignore[arg-type]
     finally:
         await uplink.stop()
-    again = site.uplink()  # a new service over the same store: what it knows comes from disk
+    again = await site.uplink()  # a new service over the same store: what it knows comes from disk
     try:
         answer = await again.command("CP1", "RemoteStopTransaction", {"transactionId": 9001})
         assert answer == {"status": "Accepted"}
@@ -198,7 +198,7 @@ async def test_the_id_map_survives_a_restart_and_maps_remote_stop_down(site: Sit
 
 
 async def test_a_refused_message_is_dropped_and_recorded_not_retried_forever(site: Site) -> None:
-    uplink = site.uplink()
+    uplink = await site.uplink()
     try:
         await _session(site, uplink)
         upstream = Upstream(refuse="MeterValues")
@@ -218,7 +218,7 @@ async def test_a_refused_message_is_dropped_and_recorded_not_retried_forever(sit
 
 
 async def test_a_profile_above_the_share_is_capped_and_the_cap_is_an_event(site: Site) -> None:
-    uplink = site.uplink(share_kw=lambda charger_id, connector_id: 11.0)
+    uplink = await site.uplink(share_kw=lambda charger_id, connector_id: 11.0)
     try:
         request = {
             "connectorId": 1,
@@ -248,7 +248,7 @@ async def test_a_profile_above_the_share_is_capped_and_the_cap_is_an_event(site:
 
 
 async def test_an_action_that_is_not_a_central_systems_is_not_supported(site: Site) -> None:
-    uplink = site.uplink()
+    uplink = await site.uplink()
     try:
         with pytest.raises(Exception, match="not a central system's"):
             await uplink.command("CP1", "BootNotification", {})
@@ -299,7 +299,7 @@ def test_boot_of_a_charge_point_never_booted_is_voltyards() -> None:
 
 
 async def test_after_each_boot_the_connectors_current_states_are_queued(site: Site) -> None:
-    uplink = site.uplink()
+    uplink = await site.uplink()
     try:
         site.chargers.status("CP1", {"connectorId": 1, "status": "Preparing", "errorCode": "NoError"})
         site.chargers.status("CP1", {"connectorId": 2, "status": "Unknown-to-ocpp", "errorCode": "NoError"})
@@ -313,3 +313,28 @@ async def test_after_each_boot_the_connectors_current_states_are_queued(site: Si
         )
     finally:
         await uplink.stop()
+
+
+async def test_a_transaction_committed_but_never_queued_is_queued_at_the_next_start(site: Site) -> None:
+    before = await site.transactions.start("CP1", {**START, "connectorId": 2})  # history before the uplink
+    uplink = await site.uplink()
+    await uplink.stop()
+    # The appliance "ended" between the commit and the queueing: no uplink heard of this one.
+    missed = await site.transactions.start("CP1", START)
+    await site.transactions.stop(
+        "CP1", {"transactionId": missed, "meterStop": 900, "timestamp": "2026-01-01T12:00:00Z"}
+    )
+    again = await site.uplink()
+    try:
+        await _until(lambda: again.queued.get("CP1") == 2, "the missed start and stop queued")
+        upstream = Upstream()
+        await again.drain(upstream)  # type: ignore[arg-type]
+        assert [(a, p.get("meterStart", p.get("meterStop"))) for a, p in upstream.calls] == [
+            ("StartTransaction", 100),
+            ("StopTransaction", 900),
+        ]
+        with closing(connect(site.path, readonly=True)) as conn:
+            linked = [link.transaction_id for link in uplink_store.linked_transactions(conn)]
+        assert linked == [missed], f"transaction {before}, from before the uplink, must stay local"
+    finally:
+        await again.stop()

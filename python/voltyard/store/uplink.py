@@ -26,6 +26,7 @@ __all__ = [
     "queue_lengths",
     "set_meter_cursor",
     "set_upstream_id",
+    "unqueued_transactions",
 ]
 
 
@@ -133,3 +134,22 @@ def linked_transactions(conn: sqlite3.Connection) -> list[TransactionLink]:
             "ORDER BY transaction_id"
         )
     ]
+
+
+def unqueued_transactions(conn: sqlite3.Connection) -> list[int]:
+    """Local transactions since the uplink first started that were never queued (the appliance ended between
+    a transaction's commit and its queueing), oldest first. The first call sets the mark: the transactions
+    before it are history the central system never asked for."""
+    conn.execute(
+        "INSERT OR IGNORE INTO uplink_watermark (id, transaction_id) "
+        "SELECT 1, coalesce(max(id), 0) FROM transactions"
+    )
+    return [transaction_id for (transaction_id,) in conn.execute(_UNQUEUED)]
+
+
+_UNQUEUED = """
+SELECT id FROM transactions
+WHERE id > (SELECT transaction_id FROM uplink_watermark WHERE id = 1)
+  AND id NOT IN (SELECT transaction_id FROM uplink_transactions)
+ORDER BY id
+"""

@@ -113,13 +113,16 @@ class Uplink:
 
     # --- life ------------------------------------------------------------------------------------------
 
-    def start(self) -> None:
+    async def start(self) -> None:
         conn = self._conn = self._reader()
+        missed = await self._store.durable(uplink_store.unqueued_transactions)
         for link in uplink_store.linked_transactions(conn):
             self._remember(link)
         self.queued = uplink_store.queue_lengths(conn)
         self.last_sync = uplink_store.last_syncs(conn)
         self._unsubscribe = self._events.subscribe(self._on_event)
+        for transaction_id in missed:  # ahead of every new event: they happened before
+            self._catch_up(conn, transaction_id)
         for charger_id in [*self._own, *self._chargers.records]:
             self._ensure_link(charger_id)
         self._tasks = [
@@ -140,6 +143,21 @@ class Uplink:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+
+    def _catch_up(self, conn: sqlite3.Connection, transaction_id: int) -> None:
+        """A transaction committed, but not queued before the appliance ended: its start (and stop) queued."""
+        row = queries.transaction(conn, transaction_id)
+        if row is None or not self.config.goes_upstream(row.charger_id):
+            return
+        log.warning("uplink: transaction %d was not queued before the appliance stopped: queued now", row.id)
+        started = TransactionStarted(
+            row.charger_id, row.id, row.connector_id, row.id_tag, row.meter_start, row.start_time
+        )
+        self._inbox.put_nowait(started)
+        if not row.active and row.meter_stop is not None:
+            self._inbox.put_nowait(
+                TransactionStopped(row.charger_id, row.id, "Stopped", row.meter_stop, row.stop_reason)
+            )
 
     def _ensure_link(self, charger_id: str) -> None:
         if charger_id in self.links or not self.config.goes_upstream(charger_id):

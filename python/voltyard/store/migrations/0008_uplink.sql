@@ -19,6 +19,12 @@ CREATE TABLE uplink_transactions (
     meter_cursor   REAL NOT NULL DEFAULT 0,
     stopped        INTEGER NOT NULL DEFAULT 0
 );
+-- The newest local transaction when the uplink first started: the ones after it go upstream, and one that
+-- is not in uplink_transactions (the appliance ended between its commit and its queueing) is queued at start.
+CREATE TABLE uplink_watermark (
+    id             INTEGER PRIMARY KEY CHECK (id = 1),
+    transaction_id INTEGER NOT NULL
+);
 CREATE TABLE uplink_sync (
     charger_id TEXT PRIMARY KEY,
     last_sync  REAL NOT NULL
