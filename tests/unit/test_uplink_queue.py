@@ -338,3 +338,41 @@ async def test_a_transaction_committed_but_never_queued_is_queued_at_the_next_st
         assert linked == [missed], f"transaction {before}, from before the uplink, must stay local"
     finally:
         await again.stop()
+
+
+async def test_a_force_closed_transaction_is_stopped_upstream(site: Site) -> None:
+    uplink = await site.uplink()
+    try:
+        transaction_id = await site.transactions.start("CP1", START)
+        await _until(lambda: uplink.queued.get("CP1") == 1, "the start queued")
+        assert await site.transactions.force_close(transaction_id, 700, "2026-01-01T12:00:00Z", "operator")
+        await _until(lambda: uplink.queued.get("CP1") == 2, "the forced stop queued")
+        upstream = Upstream()
+        await uplink.drain(upstream)  # type: ignore[arg-type]
+        assert [(a, p.get("meterStop")) for a, p in upstream.calls] == [
+            ("StartTransaction", None),
+            ("StopTransaction", 700),
+        ]
+    finally:
+        await uplink.stop()
+
+
+async def test_a_stop_not_queued_before_the_appliance_ended_is_queued_at_the_next_start(site: Site) -> None:
+    uplink = await site.uplink()
+    transaction_id = await site.transactions.start("CP1", START)
+    await _until(lambda: uplink.queued.get("CP1") == 1, "the start queued")
+    await uplink.stop()
+    await site.transactions.stop(
+        "CP1", {"transactionId": transaction_id, "meterStop": 800, "timestamp": "2026-01-01T12:00:00Z"}
+    )
+    again = await site.uplink()
+    try:
+        await _until(lambda: again.queued.get("CP1") == 2, "the missed stop queued")
+        upstream = Upstream()
+        await again.drain(upstream)  # type: ignore[arg-type]
+        assert [(a, p.get("transactionId"), p.get("meterStop")) for a, p in upstream.calls] == [
+            ("StartTransaction", None, None),
+            ("StopTransaction", 9001, 800),
+        ]
+    finally:
+        await again.stop()

@@ -38,6 +38,7 @@ from voltyard.events.kinds import (
     ChargerBooted,
     ConnectorStatusChanged,
     Event,
+    TransactionForceClosed,
     TransactionReconciled,
     TransactionStarted,
     TransactionStopped,
@@ -61,6 +62,7 @@ log = logging.getLogger(__name__)
 
 Call = Callable[[str, str, dict[str, Any]], Awaitable[dict[str, Any]]]
 ShareKw = Callable[[str, int], float]
+_STOP_GRACE_S = 5.0
 _STOPPED_FLAGS = frozenset({"Stopped", "StoppedAfterReconcile"})
 
 
@@ -123,6 +125,12 @@ class Uplink:
         self._unsubscribe = self._events.subscribe(self._on_event)
         for transaction_id in missed:  # ahead of every new event: they happened before
             self._catch_up(conn, transaction_id)
+        for link in [link for link in self._transactions.values() if not link.stopped]:
+            row = queries.transaction(conn, link.transaction_id)
+            if row is not None and not row.active and row.meter_stop is not None:  # stopped, stop not queued
+                self._inbox.put_nowait(
+                    TransactionStopped(row.charger_id, row.id, "Stopped", row.meter_stop, row.stop_reason)
+                )
         for charger_id in [*self._own, *self._chargers.records]:
             self._ensure_link(charger_id)
         self._tasks = [
@@ -134,6 +142,11 @@ class Uplink:
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
+        # What the local side did before the stop is queued before the store closes (bounded: a store that
+        # does not answer must not hold the stop; what is left is caught up at the next start).
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(_STOP_GRACE_S):
+                await self._inbox.join()
         for task in self._tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -216,7 +229,8 @@ class Uplink:
             | ConnectorStatusChanged
             | TransactionStarted
             | TransactionStopped
-            | TransactionReconciled,
+            | TransactionReconciled
+            | TransactionForceClosed,
         ) and self.config.goes_upstream(event.charger_id or ""):
             self._inbox.put_nowait(event)
 
@@ -228,6 +242,8 @@ class Uplink:
             except Exception:
                 # One event that cannot be queued must not end the uplink for every charge point.
                 log.exception("uplink: %s not queued", event.kind if event else "meter values")
+            finally:
+                self._inbox.task_done()
 
     async def _handle(self, event: Event | None) -> None:
         if event is None:
@@ -241,7 +257,7 @@ class Uplink:
             await self._enqueue(charger_id, "StatusNotification", messages.status_request(event), None)
         elif isinstance(event, TransactionStarted):
             await self._start(charger_id, event)
-        elif isinstance(event, TransactionReconciled) or (
+        elif isinstance(event, TransactionReconciled | TransactionForceClosed) or (
             isinstance(event, TransactionStopped) and event.flag in _STOPPED_FLAGS
         ):
             await self._stop(charger_id, event.transaction_id)
