@@ -280,6 +280,12 @@ class UpstreamLink:
             frame = encode_call_error(call.message_id, exc.code, exc.description[:255], {})
         except CommandError as exc:
             frame = encode_call_error(call.message_id, "GenericError", str(exc)[:255], {})
+        except Exception:
+            # The central system gets an answer whatever went wrong here, and the log says what.
+            log.exception("uplink %s: %s from the central system failed", self.charger_id, call.action)
+            frame = encode_call_error(
+                call.message_id, "InternalError", f"{call.action} could not be handled", {}
+            )
         else:
             frame = encode_call_result(call.message_id, answer)
         link.send(frame)
