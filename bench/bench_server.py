@@ -22,8 +22,16 @@ With `--previous CHECKOUT` a fourth server runs in the same rounds: `voltyard se
 with `maturin develop` or a copied `_native.abi3.so`), so that a change is judged against the code before it
 on the same machine at the same minute: the report adds its ratio to the floor and ours to it.
 
+With `--open-loop RATE [RATE ...]` the closed loop and the big connect are replaced by an open loop: each
+of the `--chargers` chargers sends at a fixed pace (RATE / chargers calls a second each, round-robin on a
+1 ms clock, bench/loadgen.py `pace`) whatever the answers do, so that queueing in the server shows as
+latency instead of slowing the senders down. Per rate, in rounds, each server gets a window of
+`--seconds / --rounds` (voltyard and the floor, and the previous voltyard when given; not the peer): the
+latency of every answered call (p50 / p99 / max), the calls still unanswered when the window ends, and
+the server's CPU per call; each ratio to the floor is the median over rounds of the ratio within a round.
+
 Usage: python bench/bench_server.py [--chargers 1000] [--big 10000] [--seconds 30] [--rounds 15] [--skip-peer]
-                                    [--previous CHECKOUT]
+                                    [--previous CHECKOUT] [--open-loop RATE [RATE ...]]
 """
 
 from __future__ import annotations
@@ -49,7 +57,17 @@ from pathlib import Path
 import uvloop
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from loadgen import BenchCharger, FleetStats, connect_fleet, disconnect_fleet, pause_fleet, resume_fleet
+from loadgen import (
+    BenchCharger,
+    FleetStats,
+    PacedCharger,
+    connect_fleet,
+    connect_paced_fleet,
+    disconnect_fleet,
+    pace,
+    pause_fleet,
+    resume_fleet,
+)
 from picows import WSTransport
 
 BENCH = Path(__file__).resolve().parent
@@ -58,6 +76,7 @@ SERVER_CPU, LOAD_CPU = 0, 1
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 PAGE = resource.getpagesize()
 WARM_UP_S = 0.5
+_STALL = re.compile(r"event loop stalled for (\d+(?:\.\d+)?) ms")
 
 
 @dataclass
@@ -103,6 +122,10 @@ class ServerUnderTest:
         self.ready = ready
         self.env = env
         self.process: subprocess.Popen[str] | None = None
+        # What its output said while it ran: lines in all, and the loop stalls voltyard logs (loop_monitor).
+        self.lines = 0
+        self.stalls_ms: list[float] = []
+        self.ready_line = ""
 
     def __enter__(self) -> ServerUnderTest:
         self.process = subprocess.Popen(
@@ -117,6 +140,7 @@ class ServerUnderTest:
         deadline = time.monotonic() + 60
         for line in self.process.stdout:
             if self.ready.search(line):
+                self.ready_line = line
                 break
             if time.monotonic() > deadline:
                 raise RuntimeError(f"{self.name} did not start")
@@ -129,8 +153,11 @@ class ServerUnderTest:
     def _drain(self) -> None:
         assert self.process is not None
         assert self.process.stdout is not None
-        for _ in self.process.stdout:
-            pass
+        for line in self.process.stdout:
+            self.lines += 1
+            stall = _STALL.search(line)
+            if stall is not None:
+                self.stalls_ms.append(float(stall.group(1)))
 
     def __exit__(self, *exc: object) -> None:
         assert self.process is not None
@@ -330,6 +357,136 @@ def report(results: list[Result], fleets: list[Fleet]) -> dict[str, float]:
     return ratios
 
 
+# --- open loop ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class OpenWindow:
+    rate: float
+    sent: int
+    answered: int
+    unanswered_at_end: int
+    cpu_us_per_call: float
+    latencies_ns: list[int]
+
+
+@dataclass
+class OpenResult:
+    server: str
+    rate: float
+    p50_ms: float
+    p99_ms: float
+    max_ms: float
+    cpu_us_per_call: float
+    unanswered_at_end: int
+
+
+async def open_window(
+    server: ServerUnderTest, chargers: list[PacedCharger], stats: FleetStats, rate: float, seconds: float
+) -> OpenWindow:
+    """One open-loop window: a warm-up, then `seconds` at `rate`; what was answered, and the server's CPU."""
+    await pace(chargers, rate, WARM_UP_S)
+    stats.latencies_ns = []
+    stats.recording = True
+    cpu_before, calls_before = cpu_seconds(server.pid), stats.calls
+    sent = await pace(chargers, rate, seconds)
+    unanswered = stats.in_flight  # still waiting when the window's last call is due
+    deadline = time.monotonic() + 5
+    while stats.in_flight > 0 and time.monotonic() < deadline:
+        await asyncio.sleep(0.01)
+    stats.recording = False
+    answered = stats.calls - calls_before
+    cpu = cpu_seconds(server.pid) - cpu_before
+    return OpenWindow(rate, sent, answered, unanswered, cpu / max(answered, 1) * 1e6, stats.latencies_ns)
+
+
+async def run_open_loop(args: argparse.Namespace) -> dict[str, list[OpenWindow]]:
+    os.sched_setaffinity(0, {LOAD_CPU})
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    windows: dict[str, list[OpenWindow]] = {}
+    chosen = argparse.Namespace(previous=args.previous, skip_peer=True)
+    with (
+        tempfile.TemporaryDirectory(prefix="voltyard-bench-", dir=BENCH) as data_dir,
+        contextlib.ExitStack() as running,
+    ):
+        fleets = []
+        for server, url, _ in servers_under_test(chosen, data_dir):
+            running.enter_context(server)
+            print(f"{server.name}: connect + boot {args.chargers} paced chargers", flush=True)
+            stats = FleetStats(running=False)
+            chargers, transports = await connect_paced_fleet(url, args.chargers, stats)
+            fleets.append((server, chargers, transports, stats))
+            windows[server.name] = []
+        await asyncio.sleep(1.0)
+        window = args.seconds / args.rounds
+        for rate in args.open_loop:
+            for number in range(1, args.rounds + 1):
+                print(
+                    f"open loop {rate:g} calls/s, round {number}/{args.rounds}: {window:g} s each", flush=True
+                )
+                for server, chargers, _, stats in fleets:
+                    windows[server.name].append(await open_window(server, chargers, stats, rate, window))
+        for _, _, transports, _ in fleets:
+            await disconnect_fleet(transports)
+    return windows
+
+
+def _percentile(ordered: list[int], fraction: float) -> float:
+    return round(ordered[min(len(ordered) - 1, int(len(ordered) * fraction))] / 1e6, 3) if ordered else 0.0
+
+
+def report_open_loop(windows: dict[str, list[OpenWindow]]) -> tuple[list[OpenResult], dict[str, float]]:
+    header = ("server", "calls/s", "p50 ms", "p99 ms", "max ms", "CPU µs/call", "unanswered at window end")
+    print("| " + " | ".join(header) + " |")
+    print("|" + " --- |" * len(header))
+    results = []
+    ratios: dict[str, float] = {}
+    floor = windows["floor"]
+    for rate in dict.fromkeys(w.rate for w in floor):
+        for name, all_windows in windows.items():
+            these = [w for w in all_windows if w.rate == rate]
+            ordered = sorted(ns for w in these for ns in w.latencies_ns)
+            result = OpenResult(
+                name, rate, _percentile(ordered, 0.5), _percentile(ordered, 0.99), _percentile(ordered, 1.0),
+                round(statistics.median(w.cpu_us_per_call for w in these), 2),
+                sum(w.unanswered_at_end for w in these),
+            )  # fmt: skip
+            results.append(result)
+            cells = (name, f"{rate:g}", result.p50_ms, result.p99_ms, result.max_ms, result.cpu_us_per_call,
+                     result.unanswered_at_end)  # fmt: skip
+            print("| " + " | ".join(str(c) for c in cells) + " |")
+        ours = [w for w in windows["voltyard"] if w.rate == rate]
+        theirs = [w for w in floor if w.rate == rate]
+        pairs = list(zip(ours, theirs, strict=True))
+        p99s = [
+            (_percentile(sorted(o.latencies_ns), 0.99), _percentile(sorted(f.latencies_ns), 0.99))
+            for o, f in pairs
+        ]
+        ratios[f"{rate:g}_p99_over_floor"] = round(statistics.median(o / max(f, 1e-9) for o, f in p99s), 2)
+        ratios[f"{rate:g}_cpu_over_floor"] = round(
+            statistics.median(o.cpu_us_per_call / f.cpu_us_per_call for o, f in pairs), 2
+        )
+    print("ratios (median over rounds):", ratios, "(goals: p99_over_floor <= 2, cpu_over_floor <= 1.5)")
+    return results, ratios
+
+
+def main_open_loop(args: argparse.Namespace) -> None:
+    windows = uvloop.run(run_open_loop(args))
+    results, ratios = report_open_loop(windows)
+    RESULTS.mkdir(exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    out = RESULTS / f"server-open-loop-{stamp}.json"
+    out.write_text(json.dumps({
+        "python": platform.python_version(), "machine": platform.machine(), "cpus": os.cpu_count(),
+        "load_average": os.getloadavg(), "args": vars(args), "results": [asdict(r) for r in results],
+        "ratios": ratios,
+        "rounds": {name: [{k: v for k, v in asdict(w).items() if k != "latencies_ns"} for w in ws]
+                   for name, ws in windows.items()},
+    }, indent=2, default=str) + "\n")  # fmt: skip
+    print(f"wrote {out}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--chargers", type=int, default=1000)
@@ -340,11 +497,20 @@ def main() -> None:
     parser.add_argument(
         "--previous", type=Path, help="a checkout of an earlier voltyard (its python/ with _native built in)"
     )
+    parser.add_argument(
+        "--open-loop", type=float, nargs="+", metavar="RATE",
+        help="open loop instead: the fleet sends RATE calls/s in all, whatever the answers (rates in turn)",
+    )  # fmt: skip
     args = parser.parse_args()
+    if args.open_loop is not None and any(rate <= 0 for rate in args.open_loop):
+        parser.error("--open-loop rates must be above 0")
     if args.previous is not None and not (args.previous / "python" / "voltyard").is_dir():
         parser.error(f"--previous {args.previous}: no python/voltyard in that checkout")
     if args.rounds < 1 or args.seconds <= 0 or args.chargers < 1 or args.big < 0:
         parser.error("--rounds and --chargers must be at least 1, --seconds above 0, --big not negative")
+    if args.open_loop is not None:
+        main_open_loop(args)
+        return
     results, fleets = uvloop.run(run(args))
     ratios = report(results, fleets)
     RESULTS.mkdir(exist_ok=True)

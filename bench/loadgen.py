@@ -157,3 +157,180 @@ async def disconnect_fleet(transports: list[WSTransport]) -> None:
     for transport in transports:
         transport.disconnect()
     await asyncio.gather(*(transport.wait_disconnected() for transport in transports))
+
+
+# --- reconnect storm: chargers connect while the connected ones load the server -------------------
+
+
+@dataclass
+class StormStats:
+    """What a reconnect storm observed: attempts that failed (and were retried) and when the last booted."""
+
+    attempts: int = 0
+    failed: int = 0
+    timed_out: int = 0
+    refused: int = 0
+    connected: int = 0
+    connect_s: float = 0.0
+    # Seconds of each successful attempt: dialling to the upgrade (101), and from there to the boot answer.
+    upgrade_s: list[float] = field(default_factory=list)
+    boot_s: list[float] = field(default_factory=list)
+
+
+async def storm_fleet(
+    url: str,
+    count: int,
+    stats: FleetStats,
+    storm: StormStats,
+    concurrency: int = 500,
+    handshake_timeout: float = 30.0,
+    deadline_s: float = 900.0,
+) -> tuple[list[BenchCharger], list[WSTransport]]:
+    """Connect and boot `count` chargers, `concurrency` attempts in flight; each charger starts its closed
+    loop as soon as it has booted (while the others still connect), as after a site's network comes back.
+
+    A failed attempt (refused, or no handshake and boot within `handshake_timeout`) is counted and retried
+    after a second, as a charger would, until `deadline_s`; `storm.connect_s` is when the last one booted.
+    """
+    loop = asyncio.get_running_loop()
+    gate = asyncio.Semaphore(concurrency)
+    chargers: list[BenchCharger] = []
+    transports: list[WSTransport] = []
+    started = time.perf_counter()
+    give_up = started + deadline_s
+
+    async def attempt(index: int) -> bool:
+        booted: asyncio.Future[None] = loop.create_future()
+        storm.attempts += 1
+        transport: WSTransport | None = None
+        dialled = time.perf_counter()
+        try:
+            async with asyncio.timeout(handshake_timeout):
+                transport, charger = await ws_connect(
+                    lambda: BenchCharger(stats, booted),
+                    f"{url}/STORM{index:05d}",
+                    extra_headers={"Sec-WebSocket-Protocol": "ocpp1.6"},
+                    websocket_handshake_timeout=None,  # the whole attempt is bounded above
+                )
+                upgraded = time.perf_counter()
+                await booted
+        except TimeoutError:
+            storm.failed += 1
+            storm.timed_out += 1
+        except Exception:  # refused, reset, or picows' own upgrade errors: all a failed attempt
+            storm.failed += 1
+            storm.refused += 1
+        else:
+            chargers.append(charger)
+            transports.append(transport)
+            storm.connected += 1
+            now = time.perf_counter()
+            storm.connect_s = now - started
+            storm.upgrade_s.append(upgraded - dialled)
+            storm.boot_s.append(now - upgraded)
+            if stats.running:
+                charger.send_next()
+            return True
+        if transport is not None:
+            transport.disconnect()
+        return False
+
+    async def one(index: int) -> None:
+        while time.perf_counter() < give_up:
+            async with gate:
+                if await attempt(index):
+                    return
+            await asyncio.sleep(1.0)
+
+    await asyncio.gather(*(one(i) for i in range(count)))
+    return chargers, transports
+
+
+# --- open loop: every charger sends at a fixed pace, whatever the answers do ---------------------------
+
+
+class PacedCharger(BenchCharger):
+    """A charger that sends on a clock rather than on answers: any number of its calls may be outstanding,
+    each matched to its answer by message id."""
+
+    __slots__ = ("pending",)
+
+    def __init__(self, stats: FleetStats, booted_future: asyncio.Future[None]) -> None:
+        super().__init__(stats, booted_future)
+        self.pending: dict[bytes, int] = {}
+
+    def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
+        if frame.msg_type is not WSMsgType.TEXT:
+            return
+        received = time.perf_counter_ns()
+        data = frame.get_payload_as_bytes()
+        if not self.booted_future.done():
+            self.booted_future.set_result(None)
+            self.stats.booted += 1
+            return
+        # `[3,"<id>",...`: the id is between the first two quotes.
+        sent_at = self.pending.pop(data.split(b'"', 2)[1], None)
+        stats = self.stats
+        if sent_at is None:
+            return
+        stats.in_flight -= 1
+        if data[1:2] != b"3":
+            stats.errors += 1
+        if stats.recording:
+            stats.calls += 1
+            stats.latencies_ns.append(received - sent_at)
+
+    def send_paced(self) -> None:
+        self.stats.in_flight += 1
+        self.n += 1
+        n = self.n
+        message_id = str(n).encode()
+        self.pending[message_id] = time.perf_counter_ns()
+        assert self.transport is not None
+        self.transport.send(WSMsgType.TEXT, b'[2,"' + message_id + _TAILS[n % 10])
+
+
+async def connect_paced_fleet(
+    url: str, count: int, stats: FleetStats, concurrency: int = 500
+) -> tuple[list[PacedCharger], list[WSTransport]]:
+    """Connect and boot `count` paced chargers (no load while they connect)."""
+    loop = asyncio.get_running_loop()
+    gate = asyncio.Semaphore(concurrency)
+    chargers: list[PacedCharger] = []
+    transports: list[WSTransport] = []
+
+    async def one(index: int) -> None:
+        async with gate:
+            booted: asyncio.Future[None] = loop.create_future()
+            transport, charger = await ws_connect(
+                lambda: PacedCharger(stats, booted),
+                f"{url}/PACED{index:05d}",
+                extra_headers={"Sec-WebSocket-Protocol": "ocpp1.6"},
+                websocket_handshake_timeout=60,
+            )
+            await booted
+            chargers.append(charger)
+            transports.append(transport)
+
+    await asyncio.gather(*(one(i) for i in range(count)))
+    return chargers, transports
+
+
+async def pace(chargers: list[PacedCharger], rate: float, seconds: float, tick: float = 0.001) -> int:
+    """Send `rate` calls a second in total for `seconds`, round-robin over `chargers` (each one at
+    rate / len(chargers)), on a `tick` clock: at each tick every call due by then is sent, so that a late
+    tick is caught up rather than lost. Returns the calls sent."""
+    started = time.perf_counter()
+    sent = 0
+    position = 0
+    total = len(chargers)
+    while True:
+        elapsed = time.perf_counter() - started
+        if elapsed >= seconds:
+            return sent
+        due = int(elapsed * rate)
+        while sent < due:
+            chargers[position].send_paced()
+            position = (position + 1) % total
+            sent += 1
+        await asyncio.sleep(tick)

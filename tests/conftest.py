@@ -26,10 +26,16 @@ class InvalidFrame:
     message_id: str | None
     answers: str | None
     action: str | None
+    # The MessageTypeId the error must carry, where the table states it (2.x tables).
+    message_type: int | None = None
 
 
-def load_invalid_frames() -> list[InvalidFrame]:
-    rows = json.loads((FRAMES / "invalid.json").read_text(encoding="utf-8"))
+# Where each version's golden frames are: 1.6 at the top, 2.0.1 and 2.1 in their folders.
+FRAMES_OF = {"1.6": FRAMES, "2.0.1": FRAMES / "v201", "2.1": FRAMES / "v21"}
+
+
+def load_invalid_frames(version: str = "1.6") -> list[InvalidFrame]:
+    rows = json.loads((FRAMES_OF[version] / "invalid.json").read_text(encoding="utf-8"))
     return [
         InvalidFrame(
             name=row["name"],
@@ -38,13 +44,14 @@ def load_invalid_frames() -> list[InvalidFrame]:
             message_id=row["message_id"],
             answers=row.get("answers"),
             action=row.get("action"),
+            message_type=row.get("message_type"),
         )
         for row in rows
     ]
 
 
-def valid_frame_paths() -> list[Path]:
-    return sorted((FRAMES / "valid").glob("*.json"))
+def valid_frame_paths(version: str = "1.6") -> list[Path]:
+    return sorted((FRAMES_OF[version] / "valid").glob("*.json"))
 
 
 @pytest.fixture(scope="session")

@@ -1,8 +1,9 @@
 """Voltyard's Rust core (voltyard-core) as seen from Python.
 
 Errors are the classes of `voltyard.errors`: a refused frame raises an `OcppError` subclass whose
-`code` is the OCPP-J CALLERROR code, with `message_id`, `action` and `message_type` when known; a
-refused planner snapshot raises `PlannerError`, whose `field` names the offending field.
+`code` is the OCPP-J CALLERROR code in the spelling of the codec's version, with `message_id`,
+`action` and `message_type` when known; a refused planner snapshot raises `PlannerError`, whose
+`field` names the offending field.
 
 The PLC frame classes mirror the messages of configs/plc.dbc: one per layout (EnergyMeterData is
 `MeterInstant` for mux 0 and `MeterTotals` for mux 1), attributes named after the signals in lower
@@ -12,12 +13,15 @@ case and holding their raw values (the scale is in the name: `voltage_0p1v` is i
 
 from collections.abc import Callable, Iterable
 from os import PathLike
-from typing import Any, ClassVar, Literal, Protocol, final
+from typing import Any, ClassVar, Generic, Literal, Protocol, final, overload
+
+from typing_extensions import TypeVar
 
 __all__ = [
     "Call",
     "CallError",
     "CallResult",
+    "CallResultError",
     "ChargeInfo",
     "ConfigAck",
     "ConfigCmd",
@@ -39,6 +43,7 @@ __all__ = [
     "RelayControl",
     "RelayStatus",
     "SafetySwitchStatus",
+    "Send",
     "SlotTargets",
     "Step",
     "TakenBlocks",
@@ -52,6 +57,8 @@ __all__ = [
     "encode_call",
     "encode_call_error",
     "encode_call_result",
+    "encode_call_result_error",
+    "encode_send",
     "fill_can_crc",
     "normalise_sampled_values",
     "plan",
@@ -100,16 +107,60 @@ class CallError:
     def details(self) -> dict[str, Any]: ...
 
 @final
-class OcppCodec:
-    """The OCPP 1.6 JSON schemas of a directory, compiled once, and the decoder that uses them.
+class CallResultError:
+    """OCPP 2.1: a CALLRESULTERROR, `[5, message_id, code, description, details]`."""
 
-    Raises `SchemaLoadError` when the directory cannot be read or a schema does not compile.
+    __match_args__: ClassVar[tuple[str, str, str, str]]
+    @property
+    def message_id(self) -> str: ...
+    @property
+    def code(self) -> str: ...
+    @property
+    def description(self) -> str: ...
+    @property
+    def details(self) -> dict[str, Any]: ...
+
+@final
+class Send:
+    """OCPP 2.1: a SEND, `[6, message_id, action, payload]`, never answered."""
+
+    __match_args__: ClassVar[tuple[str, str, str]]
+    @property
+    def message_id(self) -> str: ...
+    @property
+    def action(self) -> str: ...
+    @property
+    def payload(self) -> dict[str, Any]: ...
+
+# What `OcppCodec.decode` returns: 1.6 and 2.0.1 have message types 2-4 only; 2.1 adds 5 and 6.
+# A typing-only parameter (the runtime class is not generic): a 1.6 codec's frames need no case
+# for 2.1's.
+_Frames_co = TypeVar("_Frames_co", covariant=True, default=Call | CallResult | CallError)
+
+@final
+class OcppCodec(Generic[_Frames_co]):
+    """The JSON schemas of one OCPP version in a directory, compiled once, and the decoder that
+    uses them. `version` is "1.6" (`<Action>.json` files), "2.0.1" or "2.1" (`<Action>Request.json`).
+
+    Raises `SchemaLoadError` when the directory cannot be read or a schema does not compile, and
+    `ValueError` for another version.
     """
 
-    def __new__(cls, schema_dir: str | PathLike[str]) -> OcppCodec: ...
+    @overload
+    def __new__(
+        cls, schema_dir: str | PathLike[str], version: Literal["1.6", "2.0.1"] = "1.6"
+    ) -> OcppCodec[Call | CallResult | CallError]: ...
+    @overload
+    def __new__(
+        cls, schema_dir: str | PathLike[str], version: str
+    ) -> OcppCodec[Call | CallResult | CallError | CallResultError | Send]: ...
+    @property
+    def version(self) -> Literal["1.6", "2.0.1", "2.1"]:
+        """The OCPP version of the schemas."""
+
     @property
     def actions(self) -> list[str]:
-        """The actions that have a request and a response schema, sorted."""
+        """The actions that have a request and a response schema (and 2.1's SEND-only ones), sorted."""
 
     def decode(
         self,
@@ -117,8 +168,10 @@ class OcppCodec:
         answers: str | None = None,
         *,
         meter_values: bool = False,
-    ) -> Call | CallResult | CallError:
-        """Decode one OCPP-J text frame; CALL payloads are validated against their action's schema.
+    ) -> _Frames_co:
+        """Decode one OCPP-J text frame; CALL (and SEND) payloads are validated against their
+        action's schema. `CallResultError` and `Send` come only from a 2.1 codec; 1.6 and 2.0.1
+        refuse message types 5 and 6.
 
         A CALLRESULT's payload is validated against the response schema of `answers` (the action
         of the CALL it answers) when given. Raises an `OcppError` subclass on any failure. With
@@ -127,7 +180,8 @@ class OcppCodec:
         """
 
     def validate(self, action: str, payload: object, *, response: bool = False) -> None:
-        """Validate a payload (plain Python objects) as the request or response of `action`."""
+        """Validate a payload (plain Python objects) as the request or response of `action` (the
+        payload of a SEND for 2.1's SEND-only actions)."""
 
 @final
 class MeterValuesRead:
@@ -165,9 +219,22 @@ def encode_call_result(message_id: str, payload: object) -> bytes:
     """`[3, message_id, payload]` as JSON; raises `FrameEncodeError` on bad input."""
 
 def encode_call_error(
+    message_id: str,
+    code: str,
+    description: str = "",
+    details: object | None = None,
+    *,
+    version: Literal["1.6", "2.0.1", "2.1"] = "1.6",
+) -> bytes:
+    """`[4, message_id, code, description, details]`; `code` must be a code of `version`."""
+
+def encode_call_result_error(
     message_id: str, code: str, description: str = "", details: object | None = None
 ) -> bytes:
-    """`[4, message_id, code, description, details]`; `code` must be an OCPP 1.6 code."""
+    """OCPP 2.1: `[5, message_id, code, description, details]`; `code` must be a 2.1 code."""
+
+def encode_send(message_id: str, action: str, payload: object) -> bytes:
+    """OCPP 2.1: `[6, message_id, action, payload]`; raises `FrameEncodeError` on bad input."""
 
 @final
 class MessageLogBuffer:

@@ -1,31 +1,36 @@
 """The `voltyard` command: argument parsing and dispatch only.
 
 Subcommands arrive with their features; `check-frames` runs OCPP-J frames through the same native
-decoder and OCPP 1.6 schemas that the central system uses; `check-config` prints the configuration
-`serve` would run with. `tui` hands its arguments, untouched, to the console's own parser.
+decoder and schemas (OCPP 1.6, or 2.0.1 and 2.1 with `--ocpp`) that the central system uses;
+`check-config` prints the configuration `serve` would run with. `tui` hands its arguments,
+untouched, to the console's own parser.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from voltyard import __version__
-from voltyard._native import Call, CallError, CallResult
+from voltyard._native import Call, CallError, CallResult, CallResultError, Send
 from voltyard.can.config import BusConfig
 from voltyard.config import Config, load_config
 from voltyard.config_view import render_config
 from voltyard.demo import DemoOptions, run_demo
-from voltyard.errors import ConfigError, OcppError, VoltyardError
+from voltyard.errors import ConfigError, OcppError, StoreUnusableError, VoltyardError
 from voltyard.gateway.tls import server_context
 from voltyard.loops import LOOPS
-from voltyard.ocpp.codec import load_codec
+from voltyard.ocpp.codec import OCPP_VERSIONS, load_codec
 from voltyard.runtime import serve
+
+if TYPE_CHECKING:
+    from voltyard.sim.craft import CraftRequest
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,12 +44,20 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     check = commands.add_parser(
         "check-frames",
-        help="decode and validate OCPP-J frames against the OCPP 1.6 schemas",
+        help="decode and validate OCPP-J frames against the OCPP 1.6, 2.0.1 or 2.1 schemas",
         description=(
-            "Decode and validate OCPP-J 1.6 frames. Each FILE holds one frame; with no FILE (or '-'), "
-            "every non-blank line of standard input is one frame. Prints one verdict per frame and "
-            "exits 1 if any frame is refused."
+            "Decode and validate OCPP-J frames of one version (--ocpp, 1.6 unless given). Each FILE "
+            "holds one frame; with no FILE (or '-'), every non-blank line of standard input is one "
+            "frame. Prints one verdict per frame (a refusal names the CALLERROR code in that version's "
+            "spelling) and exits 1 if any frame is refused."
         ),
+    )
+    check.add_argument(
+        "--ocpp",
+        choices=OCPP_VERSIONS,
+        default="1.6",
+        metavar="VERSION",
+        help=f"the OCPP version of the frames: {', '.join(OCPP_VERSIONS)} (default 1.6)",
     )
     check.add_argument("files", nargs="*", metavar="FILE", type=Path, help="a file holding one frame")
     check.add_argument(
@@ -107,8 +120,10 @@ def _add_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "Run the OCPP 1.6J central system on embedded defaults, a configuration file, or both (a flag "
             "given overrides the file, the file overrides the defaults; `voltyard check-config` shows the "
             "result). Stops cleanly on SIGINT or SIGTERM (a second SIGINT stops at once). Exit codes: 0 "
-            "after a clean stop, 2 on a configuration error, 1 when the appliance cannot start (store, "
-            "data directory in use, listener address in use)."
+            "after a clean stop; 2 when restarting cannot help until someone acts: a configuration error, "
+            "or a store this build must not use (damaged, not a database, or written by a newer "
+            "voltyard); 1 when the appliance cannot start for another reason (data directory unwritable "
+            "or in use, listener address in use)."
         ),
     )
     _add_config_flags(serve)
@@ -160,6 +175,12 @@ def _add_sim(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     run.add_argument("--url", required=True, help="central system, e.g. ws://127.0.0.1:9000/ocpp")
     run.add_argument("--chargers", type=_positive_int, default=10, metavar="N", help="default 10")
     run.add_argument(
+        "--fleet",
+        type=Path,
+        metavar="FILE.toml",
+        help="a fleet file: station templates with counts (replaces --chargers, --connectors, --id-prefix)",
+    )
+    run.add_argument(
         "--connectors", type=_positive_int, default=1, metavar="M", help="per charger, default 1"
     )
     run.add_argument("--scenario", default="basic_charge", metavar="NAME", help="a name or a .toml file")
@@ -185,6 +206,16 @@ def _add_sim(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     out.add_argument("--no-plot", action="store_true", help="no PNG next to the report")
     out.add_argument("--action-log", type=Path, metavar="FILE", help="write the executed steps")
+    out.add_argument(
+        "--frames",
+        type=Path,
+        metavar="FILE",
+        help="write every frame sent and received (.json, .csv, else text; see --frames-format)",
+    )
+    out.add_argument("--frames-format", choices=("json", "csv", "text"), help="default: by the suffix")
+    out.add_argument(
+        "--frames-limit", type=_positive_int, default=100_000, metavar="N", help="frames kept (newest)"
+    )
     out.add_argument("--progress", choices=("auto", "tty", "plain", "off"), default="auto")
     out.add_argument("--control-socket", type=Path, metavar="PATH", help="default: the sim run dir")
     sec = run.add_argument_group("connection")
@@ -200,6 +231,7 @@ def _add_sim(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     sec.add_argument("--connect-timeout", type=_positive_float, default=120.0, help="for all to boot")
     run.add_argument("--loop", choices=LOOPS, default="uvloop", help="event loop (default uvloop)")
     run.add_argument("--log-level", choices=("debug", "info", "warning", "error"), default="warning")
+    _add_sim_craft(actions)
     actions.add_parser("scenarios", help="list the built-in scenarios")
     fault = actions.add_parser(
         "inject-fault",
@@ -210,6 +242,40 @@ def _add_sim(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     fault.add_argument("connector", metavar="CONNECTOR", type=_positive_int, help="connector number")
     fault.add_argument("--code", default="OtherError", help="ChargePointErrorCode, default OtherError")
     fault.add_argument("--control-socket", type=Path, metavar="PATH", help="default: the sim run dir")
+
+
+def _add_sim_craft(actions: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    craft = actions.add_parser(
+        "craft",
+        help="send one hand-made frame as a charger and show the answer",
+        description=(
+            "Connect as one charger, boot (unless --no-boot), send a CALL of any action checked against "
+            "its schema (--action/--payload or --template), or any text as it is (--raw), and print the "
+            "frames both ways, the answer and its round trip. Exit 0: CALLRESULT, 1: CALLERROR, "
+            "2: bad input or no connection, 3: no answer (timeout or connection closed)."
+        ),
+    )
+    craft.add_argument("--url", help="central system, e.g. ws://127.0.0.1:9000/ocpp (the id is appended)")
+    craft.add_argument("--id", default="CRAFT01", dest="charger_id", help="charger id (default CRAFT01)")
+    craft.add_argument("--version", choices=("1.6", "2.0.1", "2.1"), default="1.6", help="default 1.6")
+    craft.add_argument("--no-boot", action="store_true", help="send the frame without a BootNotification")
+    what = craft.add_mutually_exclusive_group()
+    what.add_argument("--action", help="an action of the version, sent as a CALL")
+    what.add_argument("--raw", metavar="TEXT", help="send TEXT exactly as written, unchecked")
+    what.add_argument(
+        "--template", metavar="NAME", help="a saved template, or an action's template from its schema"
+    )
+    what.add_argument("--list-actions", action="store_true", help="list the version's actions and exit")
+    craft.add_argument(
+        "--payload", metavar="JSON", help="the CALL's payload (default: the action's template)"
+    )
+    craft.add_argument("--save", metavar="NAME", help="save the action and payload as template NAME")
+    craft.add_argument(
+        "--template-dir", type=Path, metavar="DIR", help="default $XDG_CONFIG_HOME/voltyard/craft"
+    )
+    craft.add_argument("--print", action="store_true", help="print the frame and exit without connecting")
+    craft.add_argument("--timeout", type=_positive_float, default=10.0, help="answer timeout, seconds")
+    craft.add_argument("--frames", type=Path, metavar="FILE", help="write the frames (.json, .csv, text)")
 
 
 def _positive_int(text: str) -> int:
@@ -251,7 +317,12 @@ def _add_plc_sim(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
             "interrupted or for --duration seconds; then print the RelayControl period it measured."
         ),
     )
-    sim.add_argument("--interface", default="virtual", help="python-can interface (default: virtual)")
+    sim.add_argument(
+        "--interface",
+        default="virtual",
+        help="python-can interface (default: virtual, which reaches this process only; udp_multicast with a "
+        "multicast group as --channel reaches a voltyard serve on this machine, docs/can.md)",
+    )
     sim.add_argument("--channel", default="voltyard-cabinet", help="bus channel (default: voltyard-cabinet)")
     sim.add_argument("--bitrate", type=int, default=125_000, help="bit rate (default: 125000)")
     sim.add_argument(
@@ -298,7 +369,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run_check_frames(args: argparse.Namespace) -> int:
     try:
-        return check_frames(args.files, args.answers, sys.stdin, sys.stdout)
+        return check_frames(args.files, args.answers, sys.stdin, sys.stdout, args.ocpp)
     except VoltyardError as exc:
         print(f"voltyard: {exc}", file=sys.stderr)
         return 2
@@ -358,7 +429,8 @@ def run_check_config(args: argparse.Namespace) -> int:
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    """`voltyard serve`: exit 0 after a clean stop, 2 on a configuration error, 1 on a start failure."""
+    """`voltyard serve`: exit 0 after a clean stop, 2 on a configuration error or an unusable store, 1 on
+    another start failure."""
     logging.basicConfig(
         level=args.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -372,6 +444,9 @@ def run_serve(args: argparse.Namespace) -> int:
     try:
         serve(config, args.loop)
     except ConfigError as exc:  # configured material that cannot be loaded (TLS certificate and key)
+        print(f"voltyard: {exc}", file=sys.stderr)
+        return 2
+    except StoreUnusableError as exc:  # damaged or newer: a restart loop would change nothing
         print(f"voltyard: {exc}", file=sys.stderr)
         return 2
     except VoltyardError as exc:
@@ -395,6 +470,8 @@ def run_sim(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         return commands.inject_fault(
             socket_path, args.charger, args.connector, args.code, out=sys.stdout, err=sys.stderr
         )
+    if args.sim_command == "craft":
+        return run_craft(args)
     if args.sim_command != "run":
         parser.parse_args(["sim", "--help"])
         return 2
@@ -406,10 +483,21 @@ def run_sim(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    from voltyard.sim.templates import load_fleet  # noqa: PLC0415
+
     try:
         load = None
         if args.load is not None:
             load = LoadConfig(args.load, args.rate, args.concurrency, parse_mix(args.mix))
+        shape = FleetShape(args.chargers, args.connectors, args.id_prefix)
+        if args.fleet is not None:
+            fleet = load_fleet(args.fleet)
+            stations = tuple(fleet.templates())
+            shape = FleetShape(
+                len(stations),
+                max(len(template.connectors) for _, template in stations),
+                stations=stations,
+            )
     except ConfigError as exc:
         print(f"voltyard: {exc}", file=sys.stderr)
         return 2
@@ -426,7 +514,7 @@ def run_sim(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     )
     config = SimConfig(
         options=options,
-        shape=FleetShape(args.chargers, args.connectors, args.id_prefix),
+        shape=shape,
         scenario=args.scenario,
         seed=args.seed,
         duration=args.duration,
@@ -439,8 +527,71 @@ def run_sim(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         plot=not args.no_plot,
         action_log_path=args.action_log,
         control_socket=socket_path,
+        frames_path=args.frames,
+        frames_format=args.frames_format,
+        frames_limit=args.frames_limit,
     )
     return commands.run(config, progress=args.progress, loop=args.loop, out=sys.stdout, err=sys.stderr)
+
+
+def _craft_request(args: argparse.Namespace, directory: Path) -> CraftRequest:
+    """The crafter's frame from --action/--payload, --template or --raw; a CALL is checked (and saved)."""
+    from voltyard.sim import craft  # noqa: PLC0415
+
+    action, payload, raw = args.action, None, args.raw
+    if args.template is not None:
+        action, payload = craft.recall_template(args.template, args.version, directory)
+    if args.payload is not None:
+        if action is None:
+            raise craft.CraftError("--payload needs --action or --template")
+        try:
+            payload = json.loads(args.payload)
+        except ValueError as exc:
+            raise craft.CraftError(f"--payload is not JSON: {exc} (use --raw for broken frames)") from exc
+    if raw is None:
+        if action is None:
+            raise craft.CraftError("give --action ACTION, --template NAME or --raw TEXT")
+        if payload is None:
+            payload = craft.payload_template(args.version, action)
+        craft.check_payload(args.version, action, payload)
+        if args.save is not None:
+            saved = craft.save_template(args.save, args.version, action, payload, directory)
+            print(f"saved template {args.save}: {saved}", file=sys.stderr)
+    return craft.CraftRequest(
+        url=args.url or "",
+        charger_id=args.charger_id,
+        version=args.version,
+        boot=not args.no_boot,
+        action=action,
+        payload=payload,
+        raw=raw,
+        timeout=args.timeout,
+        frames_path=args.frames,
+    )
+
+
+def run_craft(args: argparse.Namespace) -> int:
+    """`voltyard sim craft`: the frame from the options, then `sim.craft`; see its exit codes."""
+    from voltyard.sim import craft  # noqa: PLC0415
+
+    directory = args.template_dir or craft.default_template_dir()
+    try:
+        if args.list_actions:
+            for action in craft.actions(args.version):
+                print(action)
+            return 0
+        request = _craft_request(args, directory)
+        if args.print:
+            print(craft.outgoing(request, "craft-1")[0].decode())
+            return 0
+        if not args.url:
+            raise craft.CraftError("--url is needed to send (or --print to only show the frame)")
+        if not args.url.startswith(("ws://", "wss://")):
+            raise craft.CraftError(f"--url {args.url!r}: must start with ws:// or wss://")
+        return asyncio.run(craft.craft(request, sys.stdout, sys.stderr))
+    except VoltyardError as exc:
+        print(f"voltyard sim craft: {exc}", file=sys.stderr)
+        return 2
 
 
 def plc_sim(args: argparse.Namespace) -> int:
@@ -458,9 +609,11 @@ def plc_sim(args: argparse.Namespace) -> int:
     return 0
 
 
-def check_frames(files: Sequence[Path], answers: str | None, stdin: TextIO, out: TextIO) -> int:
-    """Print a verdict per frame; 0 when all are accepted, 1 otherwise."""
-    codec = load_codec()
+def check_frames(
+    files: Sequence[Path], answers: str | None, stdin: TextIO, out: TextIO, version: str = "1.6"
+) -> int:
+    """Print a verdict per frame of OCPP `version`; 0 when all are accepted, 1 otherwise."""
+    codec = load_codec(version)
     refused = 0
     for where, frame in _frames(files, stdin):
         try:
@@ -486,7 +639,7 @@ def _frames(files: Sequence[Path], stdin: TextIO) -> Iterator[tuple[str, bytes]]
             raise VoltyardError(f"{path}: {exc.strerror}") from exc
 
 
-def _summary(frame: Call | CallResult | CallError) -> str:
+def _summary(frame: Call | CallResult | CallError | CallResultError | Send) -> str:
     match frame:
         case Call(message_id, action, _):
             return f"CALL {action} {message_id}"
@@ -494,6 +647,10 @@ def _summary(frame: Call | CallResult | CallError) -> str:
             return f"CALLRESULT {message_id}"
         case CallError(message_id, code, _, _):
             return f"CALLERROR {code} {message_id}"
+        case CallResultError(message_id, code, _, _):
+            return f"CALLRESULTERROR {code} {message_id}"
+        case Send(message_id, action, _):
+            return f"SEND {action} {message_id}"
     raise AssertionError(frame)
 
 

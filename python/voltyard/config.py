@@ -68,6 +68,8 @@ class ServerConfig:
     api_host: str = "127.0.0.1"
     api_port: int = 8180
     data_dir: Path = field(default_factory=default_data_dir)
+    # Bytes of events an event-stream client may leave unread before it is dropped (1 MiB-1 GiB).
+    stream_max_buffer: int = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +97,14 @@ class StoreConfig:
     status_history_max_rows: int = 1_000_000
     status_history_max_age_days: float = 30.0
     meter_values_max_age_days: float = 90.0
+    stop_records_max_rows: int = 1_000_000
+    stop_records_max_age_days: float = 365.0
+    certificate_requests_max_rows: int = 10_000
+    certificate_requests_max_age_days: float = 365.0
+    # Finished transactions are billing records: kept unless an operator sets an age.
+    transactions_max_age_days: float = 0.0
+    # /health says degraded (and an alert is raised) when the data directory's volume has less free.
+    min_free_disk_mb: int = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +131,14 @@ class AdmissionConfig:
     pending_interval_max: int = 30
     message_rate: float = 50.0
     message_burst: int = 200
+    # Pings and unsolicited pongs per second (and burst) per charger: beyond, it is read more slowly and
+    # answered with one pong for its latest ping; more than the burst beyond the rate at once closes it.
+    control_frame_rate: float = 5.0
+    control_frame_burst: int = 20
+    # A charger that leaves its answers unread (64 KiB of them: it stops being read) is closed once this
+    # many bytes wait for it, or once it has not drained them for this many seconds.
+    max_unsent_bytes: int = 1024 * 1024
+    unsent_timeout: float = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,6 +233,7 @@ def source_of(config: Config, key: str) -> str:
 _BOUNDS: dict[tuple[str, str], tuple[float, float]] = {
     ("server", "port"): (0, 65535),
     ("server", "api_port"): (0, 65535),
+    ("server", "stream_max_buffer"): (1024 * 1024, 1024**3),
     ("ocpp", "heartbeat_interval"): (1, 86400),
     ("ocpp", "pending_interval"): (1, 86400),
     ("ocpp", "call_timeout"): (0.1, 3600),
@@ -227,6 +246,12 @@ _BOUNDS: dict[tuple[str, str], tuple[float, float]] = {
     ("store", "status_history_max_rows"): (0, 10**9),
     ("store", "status_history_max_age_days"): (0, 3650),
     ("store", "meter_values_max_age_days"): (0, 36500),
+    ("store", "min_free_disk_mb"): (0, 10**7),
+    ("store", "stop_records_max_rows"): (0, 10**9),
+    ("store", "stop_records_max_age_days"): (0, 36500),
+    ("store", "certificate_requests_max_rows"): (0, 10**9),
+    ("store", "certificate_requests_max_age_days"): (0, 36500),
+    ("store", "transactions_max_age_days"): (0, 36500),
     ("security", "tls_port"): (0, 65535),
     ("security", "default_profile"): (0, 3),
     ("security", "auth_failure_limit"): (1, 10**6),
@@ -238,6 +263,10 @@ _BOUNDS: dict[tuple[str, str], tuple[float, float]] = {
     ("admission", "pending_interval_max"): (1, 86400),
     ("admission", "message_rate"): (0.1, 10**6),
     ("admission", "message_burst"): (1, 10**7),
+    ("admission", "control_frame_rate"): (0.1, 10**6),
+    ("admission", "control_frame_burst"): (1, 10**7),
+    ("admission", "max_unsent_bytes"): (64 * 1024, 1024**3),
+    ("admission", "unsent_timeout"): (0.1, 86400),
     ("health", "ping_interval"): (0, 86400),
     ("health", "ping_timeout"): (1, 86400),
     ("health", "heartbeat_timeout_factor"): (1.0, 100.0),
@@ -474,10 +503,14 @@ def _build_section(
         kwargs[key] = _coerce(hints[key], raw, f"{where}: {section}.{key}", path)
         bounds = _BOUNDS.get((section, key))
         if bounds is not None and not bounds[0] <= kwargs[key] <= bounds[1]:
-            raise ConfigError(
-                f"{where}: {section}.{key}: {kwargs[key]!r} is outside {bounds[0]:g}..{bounds[1]:g}"
-            )
+            low, high = _bound(bounds[0]), _bound(bounds[1])
+            raise ConfigError(f"{where}: {section}.{key}: {kwargs[key]!r} is outside {low}..{high}")
     return cls(**kwargs)
+
+
+def _bound(value: float) -> str:
+    """A bound as written in a file: 1048576, not 1.04858e+06 (sizes in bytes must read exactly)."""
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
 def _coerce(hint: object, raw: object, where: str, path: Path | None) -> object:

@@ -2,7 +2,8 @@
 
 The output is itself a valid voltyard.toml (the sources are comments), so an operator can keep what it
 prints as the file of record. Values that are not set (an optional path) are shown as comments; the DC
-cabinet (docs/can.md) as [cabinet], [cabinet.bus], [cabinet.timing] and one [[cabinet.guns]] per gun.
+cabinet (docs/can.md) as [cabinet], [cabinet.bus], [cabinet.timing], [cabinet.ring] and one
+[[cabinet.guns]] per gun.
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ def _cabinet(config: Config, cabinet: CabinetConfig) -> list[str]:
     lines += [
         _line(config, "cabinet", key, getattr(cabinet, key)) for key in ("charge_point_id", "simulate_plcs")
     ]
-    for name in ("bus", "timing"):
+    for name in ("bus", "timing", "ring"):
         table = getattr(cabinet, name)
         lines += ["", f"[cabinet.{name}]"]
         lines += [

@@ -15,14 +15,15 @@ class VoltyardError(Exception):
 
 
 class OcppError(VoltyardError):
-    """A frame or payload refused under OCPP-J 1.6; `code` is the CALLERROR code to send back.
+    """A frame or payload refused under OCPP-J; `code` is the CALLERROR code to send back, in the
+    spelling of the frame's version (1.6, or 2.0.1 and 2.1).
 
     Attributes:
         description: What was wrong and where (a JSON pointer into the payload for schema errors).
         message_id: The frame's message id when it could be read, else None.
         action: The action of the CALL (or the one a CALLRESULT answers) when known, else None.
-        message_type: The frame's MessageTypeId (2, 3 or 4) when readable; only a CALL (2) is
-            answered with a CALLERROR.
+        message_type: The frame's MessageTypeId (2, 3 or 4; 2.1 also 5 and 6) when readable and
+            of the version; only a CALL (2) is answered with a CALLERROR.
     """
 
     code: ClassVar[str] = "GenericError"
@@ -104,6 +105,30 @@ class GenericOcppError(OcppError):
     code = "GenericError"
 
 
+class FormatViolationError(FormationViolationError):
+    """2.x spelling: the frame is not JSON or its payload not the message's structure."""
+
+    code = "FormatViolation"
+
+
+class OccurrenceConstraintViolationError(OccurenceConstraintViolationError):
+    """2.x spelling: a field occurs too few or too many times."""
+
+    code = "OccurrenceConstraintViolation"
+
+
+class MessageTypeNotSupportedError(OcppError):
+    """2.x: a MessageTypeId the version does not have (2.0.1: 5 and 6, which are 2.1's)."""
+
+    code = "MessageTypeNotSupported"
+
+
+class RpcFrameworkError(OcppError):
+    """2.x: JSON that is not an RPC frame (not an array, wrong length, unreadable message id)."""
+
+    code = "RpcFrameworkError"
+
+
 OCPP_ERRORS_BY_CODE: dict[str, type[OcppError]] = {
     cls.code: cls
     for cls in (
@@ -117,6 +142,10 @@ OCPP_ERRORS_BY_CODE: dict[str, type[OcppError]] = {
         OccurenceConstraintViolationError,
         TypeConstraintViolationError,
         GenericOcppError,
+        FormatViolationError,
+        OccurrenceConstraintViolationError,
+        MessageTypeNotSupportedError,
+        RpcFrameworkError,
     )
 }
 
@@ -156,6 +185,13 @@ class ConfigError(VoltyardError, ValueError):
 
 class StoreError(VoltyardError):
     """The SQLite store could not be opened, migrated or written."""
+
+
+class StoreUnusableError(StoreError):
+    """A store this build must not use: damaged pages, not a database, or a newer schema version.
+
+    `voltyard serve` exits 2 on it (as on a configuration error): restarting cannot help, an operator must
+    act (restore a backup, move the file aside, run the newer version)."""
 
 
 class LogBlockError(StoreError, ValueError):

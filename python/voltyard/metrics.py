@@ -1,7 +1,7 @@
 """Counters of the running appliance for Prometheus: messages by action and direction, CALLERRORs by code,
-and a histogram of the time from a CALL's arrival to its answer. Plain dicts: the hot path pays a few
-hundred nanoseconds per message (a `Counter`, a dict subclass, would double the cost of an increment,
-which the interpreter only specialises for exact dicts)."""
+a histogram of the time from a CALL's arrival to its answer, and the listeners' handshakes by outcome.
+Plain dicts: the hot path pays a few hundred nanoseconds per message (a `Counter`, a dict subclass, would
+double the cost of an increment, which the interpreter only specialises for exact dicts)."""
 
 from __future__ import annotations
 
@@ -30,6 +30,14 @@ class Metrics:
         self.call_errors: dict[str, int] = {}
         self.handling_counts = [0] * (len(HANDLING_BUCKETS) + 1)
         self.handling_sum = 0.0
+        # Charger connections that stopped being read (back-pressure) and that were closed, by reason
+        # (voltyard.gateway.connection names them).
+        self.connections_paused: dict[str, int] = {}
+        self.connections_closed: dict[str, int] = {}
+        # The listeners' side (voltyard.gateway): websocket handshakes by outcome ("accepted", "refused",
+        # "timed_out"), and messages held to a later turn of the loop by its per-turn budget.
+        self.handshakes: dict[str, int] = {}
+        self.messages_deferred = 0
 
     @property
     def messages(self) -> dict[tuple[str, str], int]:

@@ -75,6 +75,7 @@ log = logging.getLogger("voltyard")
 
 _PRUNE_EVERY_S = 60.0
 _SEEN_FLUSH_EVERY_S = 5.0
+_STORE_WATCH_EVERY_S = 1.0
 _GC_GEN0_THRESHOLD = 20_000
 
 
@@ -85,7 +86,11 @@ class Appliance:
         self.config = config
         self.db_path: Path = config.server.data_dir / DB_FILENAME
         self.data_dir = DataDir(config.server.data_dir)
-        self.store = StoreWriter(self.db_path, commit_interval=config.store.telemetry_commit_interval)
+        self.store = StoreWriter(
+            self.db_path,
+            commit_interval=config.store.telemetry_commit_interval,
+            min_free_bytes=config.store.min_free_disk_mb * 2**20,
+        )
         self.services: Services | None = None
         self.gateway: Gateway | None = None
         self.commands: Commands | None = None
@@ -162,8 +167,16 @@ class Appliance:
         self.gateway = Gateway(
             config,
             dispatcher,
-            Authenticator(credentials, throttle, events, config.security.default_profile),
+            Authenticator(
+                credentials,
+                throttle,
+                events,
+                config.security.default_profile,
+                # Under "reject", unknown ids are refused at the handshake and leave nothing behind.
+                known=chargers.records.__contains__ if config.ocpp.unknown_charger == "reject" else None,
+            ),
             chargers.max_frame_size,
+            self.loop_monitor,
         )
         health.call = self.commands.call
         register_answer_hooks(self.commands, self.services)
@@ -213,6 +226,7 @@ class Appliance:
             asyncio.create_task(
                 self._housekeeping(message_log, Retention(self.store, config.store), chargers)
             ),
+            asyncio.create_task(self._watch_store(events)),
             asyncio.create_task(health.run()),
             asyncio.create_task(self.loop_monitor.run()),
         ]
@@ -255,6 +269,7 @@ class Appliance:
             cabinet=self.cabinet_view,
             started_at=self.started_at,
             uplink=self.uplink_view,
+            stream_max_buffer=self.config.server.stream_max_buffer,
         )
 
     @property
@@ -371,6 +386,29 @@ class Appliance:
             urls += f", wss://{self.config.server.host}:{self.tls_port}/ocpp/{{chargePointId}}"
         return urls
 
+    async def _watch_store(self, events: EventBus) -> None:
+        """Tell the operator when the store's health changes (voltyard.store.health): one log line and one
+        alert (`Warning StoreDegraded`, or `StoreRecovered`) per change, not one per failed commit. The
+        writer's stop is told at once by its own callback; this catches failing commits and a filling
+        disk within `_STORE_WATCH_EVERY_S`."""
+        told: tuple[str, ...] = ()
+        while True:
+            health = self.store.health()
+            if not health.running:
+                return  # final until a restart, and told at once by the writer's own callback
+            problems = health.problems
+            if problems != told:
+                if problems:
+                    log.error("store degraded: %s; /api/v1/health says so", "; ".join(problems))
+                    events.publish(Warning(None, "StoreDegraded", error="; ".join(problems)))
+                else:
+                    log.warning("store ok again: commits succeed and the volume has room")
+                    # On record once the store takes writes again, with what it recovered from (the
+                    # StoreDegraded alert may have reached only live listeners).
+                    events.publish(Warning(None, "StoreRecovered", error="was: " + "; ".join(told)))
+                told = problems
+            await asyncio.sleep(_STORE_WATCH_EVERY_S)
+
     async def _housekeeping(self, message_log: MessageLog, retention: Retention, chargers: Chargers) -> None:
         """Write last-seen times behind every few seconds; prune the message log and the other growing
         tables (voltyard.store.retention) every minute."""
@@ -479,6 +517,10 @@ class _Refused:
     @property
     def handshakes(self) -> int:
         return self._gateway.refused_handshakes
+
+    @property
+    def unknown_chargers(self) -> int:
+        return self._gateway.authenticator.unknown_refused
 
 
 def _listener_error(exc: OSError, config: Config, with_tls: bool) -> VoltyardError:

@@ -108,7 +108,7 @@ def frames(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
 
 class Charger:
     """One charger's websocket, connected (and booted) at its first call; a frame the server closes the
-    connection on instead of answering fails the test."""
+    connection on instead of answering fails the test. The server's own calls are refused (NotSupported)."""
 
     def __init__(self, server: RunningAppliance, charger_id: str) -> None:
         self.url = f"{server.ocpp_url}/{charger_id}"
@@ -130,7 +130,13 @@ class Charger:
         self.count += 1
         message_id = f"m{self.count}"
         self.ws.send(json.dumps([2, message_id, action, payload], ensure_ascii=False))
-        answer: list[Any] = json.loads(self.ws.recv(timeout=30))  # a frame never answered is a failure
+        while True:
+            answer: list[Any] = json.loads(self.ws.recv(timeout=30))  # a frame never answered is a failure
+            if answer[0] != 2:
+                break
+            # A call of the central system's own (an automatic response: a Faulted status brings a
+            # ChangeAvailability): answered as a charger that has none of them would, then read on.
+            self.ws.send(json.dumps([4, answer[1], "NotSupported", "not in this test charger", {}]))
         assert answer[1] == message_id, answer
         return answer
 

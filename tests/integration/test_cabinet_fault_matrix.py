@@ -54,6 +54,7 @@ class Fault:
 FAULTS = [
     Fault("estop", FaultKind.ESTOP, "OtherError", "EmergencyStop"),
     Fault("earth_fault", FaultKind.EARTH_FAULT, "GroundFailure", "Other"),
+    Fault("isolation_fault", FaultKind.ISOLATION_FAULT, "GroundFailure", "Other"),
     Fault("safety_open", FaultKind.SAFETY_NOT_OK, "OtherError", "Other"),
     Fault("over_temperature", FaultKind.OVER_TEMPERATURE, "HighTemperature", "Other"),
     Fault("weld", FaultKind.CONTACTOR_WELD, "PowerSwitchFailure", "Other"),

@@ -170,3 +170,42 @@ async def test_the_cabinet_follows_its_share(site: Site) -> None:
         f"peak afterwards {max(r.total_kw for r in after):.2f} kW; "
         f"{len(site.plans)} plans, {site.power.tick.missed_ticks} missed ticks"
     )
+
+
+async def test_the_ring_of_the_cabinet_config_is_the_one_planned() -> None:
+    """`[cabinet.ring]` reaches the planner: one 20 kW module per slot gives each gun (80 kW asked, a
+    share to spare) its own slot's 20 kW, where the default ring (two 30 kW modules) gives 60."""
+    config = CabinetConfig.from_mapping(
+        {
+            "guns": [{"connector_id": i + 1, "plc_id": p} for i, p in enumerate(PLCS)],
+            "bus": {"interface": "virtual", "channel": f"voltyard-power-{next(_channels)}"},
+            "ring": {"module_rating_kw": 20.0, "modules_per_slot": 1, "min_gain_kw": 5.0},
+        }
+    )
+    sim = PlcSimulator(config.bus, PLCS, EV)
+    await sim.start()
+    recorder = Recorder()
+    link = CabinetLink(config, recorder)
+    await link.start()
+    power = CabinetPower(link, cabinet_share_kw=1000.0)
+    power.start()
+    try:
+        assert power.settings.module_rating_kw == 20.0
+        assert power.settings.min_gain_kw == 5.0
+        for plc_id, driver in zip(PLCS, link.drivers.values(), strict=True):
+            driver.authorize(f"TAG{plc_id}")
+            sim.plcs[plc_id].ev.plug()
+        await recorder.wait_until(lambda: len(recorder.started) == len(PLCS))
+        # Each gun's meter follows its one-module budget (the PLC caps the EV at GCMC_Command's limit).
+        await recorder.wait_until(
+            lambda: all(15.0 < recorder.latest.get(c, 0.0) <= 20.0 + ROUNDING_KW for c in connectors())
+        )
+        assert power.last is not None
+        assert [g.budget_kw for g in power.last.plan.guns] == pytest.approx([20.0] * 4)
+        assert [len(slot["modules"]) for slot in power.view()["slots"]] == [1] * 4
+        assert power.tick is not None
+        assert power.tick.failed_ticks == 0
+    finally:
+        power.stop()
+        await link.stop()
+        await sim.stop()

@@ -173,6 +173,7 @@ async def test_full_charging_session(cabinet: Cabinet) -> None:
 FAULTS: list[tuple[str, FaultKind, StopReason]] = [
     ("estop", FaultKind.ESTOP, StopReason.EMERGENCY_STOP),
     ("earth_fault", FaultKind.EARTH_FAULT, StopReason.OTHER),
+    ("isolation_fault", FaultKind.ISOLATION_FAULT, StopReason.OTHER),
     ("safety_open", FaultKind.SAFETY_NOT_OK, StopReason.OTHER),
     ("silent", FaultKind.COMM_LOSS, StopReason.OTHER),
     ("corrupt_crc", FaultKind.CRC_BURST, StopReason.OTHER),

@@ -240,3 +240,34 @@ async def test_the_appliance_with_simulated_plcs_rides_out_a_stalled_loop(applia
         await appliance.stop()
     left = [t.name for t in threading.enumerate() if t.name.startswith(("relay-heartbeat", "plc-sim"))]
     assert not left, left
+
+
+async def test_an_estop_while_the_loop_is_blocked_opens_the_relay_off_the_loop(rig: Rig) -> None:
+    """The fault reaction does not wait for the loop: the reader thread sees the PLC's estop and the
+    relay-off frame leaves while the loop sleeps; once back, the loop names the fault (EmergencyStop)."""
+    await charge(rig)
+    rig.relay_frames()
+    plc = rig.sim.simulator.plcs[PLC]
+
+    def press_estop() -> None:
+        plc.inject.estop = True
+
+    injected_at = time.time()  # the virtual bus stamps frames with time.time()
+    rig.sim.call_soon(press_estop)
+    time.sleep(1.5)  # the server's loop is blocked: nothing of its own runs meanwhile
+    during = rig.relay_frames()
+    forced = [(at, frame) for at, frame in during if frame.force_all_off and not frame.rly1_cmd]
+    assert forced, f"no relay-off RelayControl among {len(during)} frames while the loop was blocked"
+    reaction_ms = (forced[0][0] - injected_at) * 1000
+    print(f"estop injected -> relay-off RelayControl on the bus: {reaction_ms:.0f} ms (loop blocked)")
+    assert reaction_ms < 1000, reaction_ms  # a hang guard; the figure is printed above
+    # The loop is back: the fault is the estop, the session stops as EmergencyStop.
+    raised = await rig.listener.wait_for(lambda e: isinstance(e, FaultRaised))
+    assert isinstance(raised, FaultRaised)
+    assert raised.kind == "estop"
+    stopped = await rig.listener.wait_for(lambda e: isinstance(e, SessionStopped))
+    assert isinstance(stopped, SessionStopped)
+    assert stopped.reason == StopReason.EMERGENCY_STOP
+    kinds = {e.kind for e in rig.listener.events if isinstance(e, FaultRaised)}
+    assert kinds == {"estop"}, kinds
+    assert rig.link.driver(1).relay.command.close is False

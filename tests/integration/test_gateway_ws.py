@@ -154,7 +154,14 @@ async def test_unknown_charger_policy_reject(appliance_config) -> None:
     running = Appliance(appliance_config(ocpp={"unknown_charger": "reject"}))
     await running.start()
     try:
-        ws = await open_websocket(running.ocpp_port, "CP-STRANGER")
+        # An unknown id is refused at the handshake and leaves nothing behind (issue 17, finding 7).
+        with pytest.raises(websockets.InvalidStatus) as stranger:
+            await open_websocket(running.ocpp_port, "CP-STRANGER")
+        assert stranger.value.response.status_code == 404
+        assert "CP-STRANGER" not in running.services.chargers.records
+        # One the operator rejected is known: it connects, and is told Rejected.
+        running.services.chargers.set_registration("CP-REJECTED", "Rejected")
+        ws = await open_websocket(running.ocpp_port, "CP-REJECTED")
         answer = await rpc(ws, "b", "BootNotification", {"chargePointVendor": "V", "chargePointModel": "M"})
         assert answer[2]["status"] == "Rejected"
         refused = await rpc(ws, "h", "Heartbeat", {})

@@ -41,7 +41,8 @@ def test_migrations_set_the_version_and_refuse_newer_files(tmp_path: Path) -> No
         assert migrate(conn, path) == newest  # idempotent
         assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
         conn.execute(f"PRAGMA user_version = {newest + 1}")
-        with pytest.raises(StoreError, match="newer than this Voltyard knows"):
+        newer = r"written by a newer voltyard \(schema \d+, this build knows \d+\)"
+        with pytest.raises(StoreError, match=newer):
             migrate(conn, path)
 
 

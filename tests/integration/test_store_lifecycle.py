@@ -121,16 +121,22 @@ def test_retention_prunes_status_history_and_keeps_open_transactions_meter_readi
             "VALUES ('CP', 1, 'Available', 'NoError', ?)",
             [(old,), (now,)],
         )
-        for tx, stopped in ((1, "2020-01-01T00:00:00Z"), (2, None)):
+        for tx, stopped, stopped_at in ((1, "2020-01-01T00:00:00Z", old), (2, None, None)):
             conn.execute(
                 "INSERT INTO transactions (id, charger_id, connector_id, id_tag, meter_start, start_time, "
-                "started_at, stop_time) VALUES (?, 'CP', ?, 'TAG', 0, '2020-01-01T00:00:00Z', ?, ?)",
-                (tx, tx, old, stopped),
+                "started_at, stop_time, stopped_at) "
+                "VALUES (?, 'CP', ?, 'TAG', 0, '2020-01-01T00:00:00Z', ?, ?, ?)",
+                (tx, tx, old, stopped, stopped_at),
             )
         conn.executemany(
             "INSERT INTO meter_blocks (charger_id, connector_id, transaction_id, first_timestamp, "
-            "last_timestamp, count, data) VALUES ('CP', 1, ?, '2020-01-01T00:00:00Z', ?, 1, x'00')",
-            [(1, "2020-01-01T00:00:00Z"), (2, "2020-01-01T00:00:00Z"), (None, "2099-01-01T00:00:00Z")],
+            "last_timestamp, count, data, stored_at) "
+            "VALUES ('CP', 1, ?, '2020-01-01T00:00:00Z', ?, 1, x'00', ?)",
+            [
+                (1, "2020-01-01T00:00:00Z", old),
+                (2, "2020-01-01T00:00:00Z", old),
+                (None, "2099-01-01T00:00:00Z", now),
+            ],
         )
         conn.executemany(
             "INSERT INTO meter_values (charger_id, connector_id, transaction_id, timestamp, sampled_value, "

@@ -32,6 +32,7 @@ class FakeStore:
         self.latest: dict[tuple[str, object], tuple[Any, ...]] = {}
         self.durable_writes = 0
         self._buffers: list[tuple[Any, str]] = []
+        self._collectors: list[Callable[[], Callable[[sqlite3.Connection], Any] | None]] = []
         self._fail: str | None = None
 
     def close(self) -> None:
@@ -66,12 +67,20 @@ class FakeStore:
     def add_block_buffer(self, buffer: Any, insert_sql: str) -> None:
         self._buffers.append((buffer, insert_sql))
 
+    def add_collector(self, collector: Callable[[], Callable[[sqlite3.Connection], Any] | None]) -> None:
+        self._collectors.append(collector)
+
     def commit_telemetry(self) -> None:
-        """What the writer does at a hand-over: the latest upserts, the appended rows, the native blocks."""
+        """What the writer does at a hand-over: the latest upserts, the appended rows, the native blocks, the
+        collectors' work."""
         with self.conn:
             for buffer, sql in self._buffers:
                 if len(buffer):
                     self.conn.executemany(sql, buffer.take().blocks())
+            for collect in self._collectors:
+                work = collect()
+                if work is not None:
+                    work(self.conn)
             for (sql, _), params in self.latest.items():
                 self.conn.execute(sql, params)
             for sql, params in self.telemetry:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from voltyard.can.config import BusConfig, CabinetConfig, DriverTiming, GunConfig
+from voltyard.can.config import BusConfig, CabinetConfig, DriverTiming, GunConfig, RingConfig
 from voltyard.config import load_config
 from voltyard.config_view import render_config
 from voltyard.errors import CabinetConfigError, ConfigError
@@ -117,6 +117,16 @@ KEY_CASES: list[tuple[str, str, str, str, str]] = [
     ("timing", "temperature_hysteresis_c", "3", "0", "is not a number > 0"),
     ("timing", "feed_timeout_s", "1.0", "0", "0 is not a number > 0"),
     ("timing", "feed_timeout_s", "1.0", "0.2", "must be >= 3 x relay_period_s (0.3 s)"),
+    ("ring", "module_rating_kw", "25.0", "0", "0 is not a number > 0"),
+    ("ring", "module_rating_kw", "40", '"30 kW"', "expected a number, got '30 kW'"),
+    ("ring", "modules_per_slot", "1", "3", "3 is not 1 or 2 (the contract reports MOD1 and MOD2)"),
+    ("ring", "modules_per_slot", "2", "1.5", "expected an integer, got 1.5"),
+    ("ring", "connector_derating_start_c", "60.0", "inf", "inf is not a number"),
+    ("ring", "connector_trip_c", "80.0", "65.0", "65.0 is not above connector_derating_start_c (70.0)"),
+    ("ring", "module_derating_start_c", "65", "nan", "nan is not a number"),
+    ("ring", "module_trip_c", "100.0", "70", "70 is not above module_derating_start_c (70.0)"),
+    ("ring", "module_trip_c", "100.0", "nan", "nan is not a number > 0"),
+    ("ring", "min_gain_kw", "0", "-1.0", "-1.0 is not a number >= 0"),
     ("guns[1]", "connector_id", "7", "0", "0 is not >= 1"),
     ("guns[1]", "connector_id", "7", "1", "1 is already used by guns[0]"),
     ("guns[1]", "plc_id", "15", "16", "16 is not 0-15"),
@@ -133,8 +143,8 @@ KEY_CASES: list[tuple[str, str, str, str, str]] = [
 
 def _cabinet_file(tmp_path: Path, table: str = "", key: str = "", value: str = "") -> Path:
     """A voltyard.toml with a two-gun cabinet, `key = value` in `table` ("", "bus", "timing", "guns[1]")."""
-    tables = {"": ["simulate_plcs = false"], "bus": ['interface = "virtual"'], "timing": [], "guns[0]": [],
-              "guns[1]": []}  # fmt: skip
+    tables = {"": ["simulate_plcs = false"], "bus": ['interface = "virtual"'], "timing": [], "ring": [],
+              "guns[0]": [], "guns[1]": []}  # fmt: skip
     guns = {"guns[0]": {"connector_id": "1", "plc_id": "0"}, "guns[1]": {"connector_id": "2", "plc_id": "1"}}
     if table.startswith("guns"):
         guns[table][key] = value
@@ -143,6 +153,7 @@ def _cabinet_file(tmp_path: Path, table: str = "", key: str = "", value: str = "
             f"{key} = {value}"
         ]
     lines = ["[cabinet]", *tables[""], "[cabinet.bus]", *tables["bus"], "[cabinet.timing]", *tables["timing"]]
+    lines += ["[cabinet.ring]", *tables["ring"]]
     for gun in guns.values():
         lines += ["[[cabinet.guns]]", *(f"{k} = {v}" for k, v in gun.items())]
     path = tmp_path / "site.toml"
@@ -178,9 +189,11 @@ def test_every_cabinet_key_accepts_a_good_value_and_names_file_and_key_for_a_bad
 def test_the_key_cases_cover_every_cabinet_key() -> None:
     covered = {(table.split("[")[0], key) for table, key, *_ in KEY_CASES}
     expected = {("", "charge_point_id"), ("", "simulate_plcs")}
-    expected |= {("bus", f.name) for f in fields(BusConfig)} | {
-        ("timing", f.name) for f in fields(DriverTiming)
-    }
+    expected |= (
+        {("bus", f.name) for f in fields(BusConfig)}
+        | {("timing", f.name) for f in fields(DriverTiming)}
+        | {("ring", f.name) for f in fields(RingConfig)}
+    )
     expected |= {("guns", f.name) for f in fields(GunConfig)}
     assert covered == expected
 
@@ -214,12 +227,13 @@ def test_bad_cabinet_tables_name_file_and_key(tmp_path: Path, text: str, message
 def _every_key(config: CabinetConfig) -> set[str]:
     keys = {"charge_point_id", "simulate_plcs"}
     keys |= {f"bus.{f.name}" for f in fields(BusConfig)} | {f"timing.{f.name}" for f in fields(DriverTiming)}
+    keys |= {f"ring.{f.name}" for f in fields(RingConfig)}
     return keys | {f"guns[i].{f.name}" for f in fields(GunConfig)}
 
 
 def _keys_set(table: dict[str, Any]) -> set[str]:
     keys = {k for k, v in table.items() if not isinstance(v, dict | list)}
-    for name in ("bus", "timing"):
+    for name in ("bus", "timing", "ring"):
         keys |= {f"{name}.{k}" for k in table.get(name, {})}
     return keys | {f"guns[i].{k}" for gun in table.get("guns", []) for k in gun}
 

@@ -36,6 +36,9 @@ class FakeSocket:
         self.reading = True
         self.resumed.set()
 
+    def get_write_buffer_size(self) -> int:
+        return 0  # every answer went out at once
+
 
 class FakeTransport:
     """picows' WSTransport as the connection uses it; records what goes out."""
@@ -52,7 +55,10 @@ class FakeTransport:
     def send_close(self, code: WSCloseCode = WSCloseCode.OK, reason: bytes = b"") -> None:
         self.closes.append((code, reason))
 
-    def disconnect(self) -> None:
+    def send_pong(self, data: bytes) -> None:
+        self.sent.append((WSMsgType.PONG, data))
+
+    def disconnect(self, graceful: bool = True) -> None:
         self.is_disconnected = True
 
 
@@ -69,6 +75,9 @@ class FakeFrame:
 
     def get_payload_as_bytes(self) -> bytes:
         return self._payload
+
+    def get_payload_as_memoryview(self) -> memoryview:
+        return memoryview(self._payload)
 
     def get_close_code(self) -> WSCloseCode:
         return WSCloseCode(self._code)
@@ -114,9 +123,11 @@ async def test_a_fragmented_message_is_joined_first(tmp_path: Path) -> None:
         assert [message for _, message in transport.sent] == [
             [3, "m1", {"currentTime": "2026-01-01T00:00:00Z"}]
         ]
-        # A continuation without a first fragment is ignored, not joined to anything.
+        # A continuation without a first fragment fails the connection (RFC 6455 §5.4: 1002).
         connection.on_ws_frame(ws, frame(WSMsgType.CONTINUATION, whole))
         assert len(transport.sent) == 1
+        assert transport.closes == [(WSCloseCode.PROTOCOL_ERROR, b"continuation frame without a message")]
+        assert transport.is_disconnected
 
 
 async def test_a_message_over_the_size_limit_closes_the_connection_unread(tmp_path: Path) -> None:

@@ -409,7 +409,7 @@ class FakeApi:
         active = sum(1 for t in self.transactions if t["active"])
         return web.json_response({
             "status": "ok", "version": "0.1.0", "uptime_s": 3600.0, "chargers": self._counts(),
-            "transactions": {"active": active}, "store": {"commits": 10, "failed_rows": 0, "writer": "running", "error": None},
+            "transactions": {"active": active}, "store": {"status": "ok", "problems": [], "writer": "running", "error": None, "commits": 10, "failed_commits": 0, "failed_rows": 0, "last_commit_age_s": 0.2, "free_disk_bytes": 10 * 2**30, "min_free_disk_bytes": 256 * 2**20},
             "event_loop_lag_ms": 0.4, "site": {"limit_kw": self.site["limit_kw"], "power_kw": self.site["power_kw"]},
             "uplink": {"enabled": False, "url": None, "state": "off", "queued": 0, "last_sync": None,
                        "charge_points": {}},

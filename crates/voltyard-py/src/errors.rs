@@ -17,6 +17,10 @@ pyo3::import_exception!(voltyard.errors, PropertyConstraintViolationError);
 pyo3::import_exception!(voltyard.errors, OccurenceConstraintViolationError);
 pyo3::import_exception!(voltyard.errors, TypeConstraintViolationError);
 pyo3::import_exception!(voltyard.errors, GenericOcppError);
+pyo3::import_exception!(voltyard.errors, FormatViolationError);
+pyo3::import_exception!(voltyard.errors, OccurrenceConstraintViolationError);
+pyo3::import_exception!(voltyard.errors, MessageTypeNotSupportedError);
+pyo3::import_exception!(voltyard.errors, RpcFrameworkError);
 pyo3::import_exception!(voltyard.errors, SchemaLoadError);
 pyo3::import_exception!(voltyard.errors, FrameEncodeError);
 pyo3::import_exception!(voltyard.errors, CanPayloadError);
@@ -58,6 +62,10 @@ impl From<FrameError> for CoreError {
             ErrorCode::OccurenceConstraintViolation => OccurenceConstraintViolationError::new_err(args),
             ErrorCode::TypeConstraintViolation => TypeConstraintViolationError::new_err(args),
             ErrorCode::GenericError => GenericOcppError::new_err(args),
+            ErrorCode::FormatViolation => FormatViolationError::new_err(args),
+            ErrorCode::OccurrenceConstraintViolation => OccurrenceConstraintViolationError::new_err(args),
+            ErrorCode::MessageTypeNotSupported => MessageTypeNotSupportedError::new_err(args),
+            ErrorCode::RpcFrameworkError => RpcFrameworkError::new_err(args),
         })
     }
 }

@@ -24,8 +24,9 @@ mod _native {
     use super::crc::{check_can_crc, crc8, fill_can_crc};
     #[pymodule_export]
     use super::ocppj::{
-        Call, CallError, CallResult, MeterValuesRead, OcppCodec, clock_skewed_py, encode_call, encode_call_error,
-        encode_call_result, normalise_sampled_values, read_meter_values,
+        Call, CallError, CallResult, CallResultError, MeterValuesRead, OcppCodec, SendFrame, clock_skewed_py,
+        encode_call, encode_call_error, encode_call_result, encode_call_result_error, encode_send,
+        normalise_sampled_values, read_meter_values,
     };
     #[pymodule_export]
     use super::planner::{GunPlan, Plan, SlotTargets, Step, plan};

@@ -6,7 +6,7 @@ use pyo3::buffer::PyBuffer;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBytes, PyString};
-use voltyard_core::ocppj::{self, Direction, ErrorCode, Frame, JsonTree, SchemaSet, meter};
+use voltyard_core::ocppj::{self, Direction, ErrorCode, Frame, JsonTree, SchemaSet, Version, meter};
 
 use crate::convert::{from_python, to_python};
 use crate::errors::{CoreError, value_error};
@@ -52,6 +52,30 @@ pub struct CallError {
     description: Py<PyString>,
     #[pyo3(get)]
     details: Py<PyAny>,
+}
+
+/// 2.1: a CALLRESULTERROR, `[5, message_id, code, description, details]`.
+#[pyclass(frozen, module = "voltyard._native")]
+pub struct CallResultError {
+    #[pyo3(get)]
+    message_id: Py<PyString>,
+    #[pyo3(get)]
+    code: Py<PyString>,
+    #[pyo3(get)]
+    description: Py<PyString>,
+    #[pyo3(get)]
+    details: Py<PyAny>,
+}
+
+/// 2.1: a SEND, `[6, message_id, action, payload]`, never answered.
+#[pyclass(frozen, module = "voltyard._native", name = "Send")]
+pub struct SendFrame {
+    #[pyo3(get)]
+    message_id: Py<PyString>,
+    #[pyo3(get)]
+    action: Py<PyString>,
+    #[pyo3(get)]
+    payload: Py<PyAny>,
 }
 
 #[pymethods]
@@ -121,21 +145,69 @@ impl CallError {
     }
 }
 
-/// The OCPP 1.6 schemas, compiled once, and the frame decoder that uses them.
+#[pymethods]
+impl CallResultError {
+    #[classattr]
+    #[allow(non_upper_case_globals)] // Python reads the dunder name.
+    const __match_args__: (&'static str, &'static str, &'static str, &'static str) =
+        ("message_id", "code", "description", "details");
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        Ok(format!(
+            "CallResultError(message_id={}, code={}, description={}, details={})",
+            self.message_id.bind(py).repr()?,
+            self.code.bind(py).repr()?,
+            self.description.bind(py).repr()?,
+            self.details.bind(py).repr()?
+        ))
+    }
+}
+
+#[pymethods]
+impl SendFrame {
+    #[classattr]
+    #[allow(non_upper_case_globals)] // Python reads the dunder name.
+    const __match_args__: (&'static str, &'static str, &'static str) = ("message_id", "action", "payload");
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        Ok(format!(
+            "Send(message_id={}, action={}, payload={})",
+            self.message_id.bind(py).repr()?,
+            self.action.bind(py).repr()?,
+            self.payload.bind(py).repr()?
+        ))
+    }
+}
+
+/// The schemas of one OCPP version, compiled once, and the frame decoder that uses them.
 #[pyclass(frozen, module = "voltyard._native")]
 pub struct OcppCodec {
     schemas: SchemaSet,
     words: Vocabulary,
 }
 
+/// `"1.6"`, `"2.0.1"` or `"2.1"` as a [`Version`].
+fn parse_version(version: &str) -> Result<Version, CoreError> {
+    Version::parse(version)
+        .ok_or_else(|| value_error(format!("OCPP version must be \"1.6\", \"2.0.1\" or \"2.1\", got {version:?}")))
+}
+
 #[pymethods]
 impl OcppCodec {
     #[new]
-    fn new(py: Python<'_>, schema_dir: &Bound<'_, PyAny>) -> Result<Self, CoreError> {
+    #[pyo3(signature = (schema_dir, version = "1.6"))]
+    fn new(py: Python<'_>, schema_dir: &Bound<'_, PyAny>, version: &str) -> Result<Self, CoreError> {
+        let version = parse_version(version)?;
         let schema_dir: PathBuf = schema_dir.extract().map_err(CoreError::from_py)?;
-        let schemas = SchemaSet::load_dir(&schema_dir)?;
+        let schemas = SchemaSet::load(&schema_dir, version)?;
         let words = Vocabulary::new(py, schemas.vocabulary());
         Ok(Self { schemas, words })
+    }
+
+    /// The OCPP version of the schemas: `"1.6"`, `"2.0.1"` or `"2.1"`.
+    #[getter]
+    fn version(&self) -> &'static str {
+        self.schemas.version().as_str()
     }
 
     /// The actions that have schemas, sorted.
@@ -158,7 +230,10 @@ impl OcppCodec {
             let read = match &decoded {
                 // None for the odd payload the schema allows but that holds no usable reading (a
                 // connector id past 2^63): then decoded as any other frame, for the handler to refuse.
-                Frame::Call { action, payload, .. } if meter_values && action == "MeterValues" => {
+                // The fast path reads 1.6's MeterValues; a 2.x MeterValues has another shape.
+                Frame::Call { action, payload, .. }
+                    if meter_values && action == "MeterValues" && codec.schemas.version() == Version::V16 =>
+                {
                     meter::meter_values(payload.node())
                 }
                 _ => None,
@@ -183,7 +258,11 @@ impl OcppCodec {
     #[pyo3(signature = (action, payload, *, response = false))]
     fn validate(&self, action: &str, payload: &Bound<'_, PyAny>, response: bool) -> Result<(), CoreError> {
         let payload = from_python(payload, "payload")?;
-        let direction = if response { Direction::Response } else { Direction::Request };
+        let direction = match (response, self.schemas.is_send_only(action)) {
+            (true, _) => Direction::Response,
+            (false, true) => Direction::Send,
+            (false, false) => Direction::Request,
+        };
         Ok(self.schemas.validate(action, direction, payload.root())?)
     }
 }
@@ -204,6 +283,16 @@ fn frame_to_python<'py>(py: Python<'py>, frame: Frame<'_>, words: &Vocabulary) -
             let details = to_python(py, details.node(), words)?.unbind();
             let (message_id, code, description) = (text(&message_id), text(&code), text(&description));
             Bound::new(py, CallError { message_id, code, description, details })?.into_any()
+        }
+        Frame::CallResultError { message_id, code, description, details } => {
+            let details = to_python(py, details.node(), words)?.unbind();
+            let (message_id, code, description) = (text(&message_id), text(&code), text(&description));
+            Bound::new(py, CallResultError { message_id, code, description, details })?.into_any()
+        }
+        Frame::Send { message_id, action, payload } => {
+            let payload = to_python(py, payload.node(), words)?.unbind();
+            let (message_id, action) = (text(&message_id), words.string(py, &action).unbind());
+            Bound::new(py, SendFrame { message_id, action, payload })?.into_any()
         }
     })
 }
@@ -331,20 +420,47 @@ pub fn encode_call_result(message_id: &str, payload: &Bound<'_, PyAny>) -> Resul
 }
 
 #[pyfunction]
-#[pyo3(signature = (message_id, code, description = "", details = None))]
+#[pyo3(signature = (message_id, code, description = "", details = None, *, version = "1.6"))]
 pub fn encode_call_error(
     message_id: &str,
     code: &str,
     description: &str,
     details: Option<&Bound<'_, PyAny>>,
+    version: &str,
 ) -> Result<Vec<u8>, CoreError> {
-    let code =
-        ErrorCode::from_wire(code).ok_or_else(|| value_error(format!("{code:?} is not an OCPP 1.6 CALLERROR code")))?;
+    let code = error_code(code, parse_version(version)?)?;
     let details = match details {
         Some(details) => from_python(details, "details")?,
         None => empty_object(),
     };
     Ok(ocppj::encode_call_error(message_id, code, description, details.root())?)
+}
+
+#[pyfunction]
+#[pyo3(signature = (message_id, code, description = "", details = None))]
+pub fn encode_call_result_error(
+    message_id: &str,
+    code: &str,
+    description: &str,
+    details: Option<&Bound<'_, PyAny>>,
+) -> Result<Vec<u8>, CoreError> {
+    let code = error_code(code, Version::V21)?;
+    let details = match details {
+        Some(details) => from_python(details, "details")?,
+        None => empty_object(),
+    };
+    Ok(ocppj::encode_call_result_error(message_id, code, description, details.root())?)
+}
+
+#[pyfunction]
+pub fn encode_send(message_id: &str, action: &str, payload: &Bound<'_, PyAny>) -> Result<Vec<u8>, CoreError> {
+    let payload = from_python(payload, "payload")?;
+    Ok(ocppj::encode_send(message_id, action, payload.root())?)
+}
+
+fn error_code(code: &str, version: Version) -> Result<ErrorCode, CoreError> {
+    ErrorCode::from_wire_in(code, version)
+        .ok_or_else(|| value_error(format!("{code:?} is not an OCPP {version} CALLERROR code")))
 }
 
 fn empty_object() -> JsonTree<'static> {

@@ -48,7 +48,7 @@ from voltyard.api.keys import (
 )
 from voltyard.api.metrics import metrics_handler
 from voltyard.api.openapi import openapi_handler
-from voltyard.api.stream import EventStream, stream_handler
+from voltyard.api.stream import DEFAULT_MAX_BUFFER, EventStream, stream_handler
 from voltyard.api.tokens import TokenRing
 from voltyard.domain.authorization import Authorization
 from voltyard.domain.chargers import Chargers
@@ -88,8 +88,10 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
             name: value for name, value in exc.headers.items() if name.lower() in ("allow", "retry-after")
         }
         return error_response(exc.status, code, exc.reason, headers=kept)
-    except Exception:
+    except Exception as exc:
         log.exception("API handler failed: %s %s", request.method, request.path)
+        # A read that met damaged pages: /health must say so, not only this 500 (issue 17).
+        request.app[STORE].note_corruption(exc)
         return error_response(500, "internal_error", "the appliance failed to handle this request")
 
 
@@ -129,6 +131,7 @@ class ApiServices:
     cabinet: CabinetView
     started_at: float
     uplink: UplinkView
+    stream_max_buffer: int = DEFAULT_MAX_BUFFER  # bytes an event-stream client may leave unread
 
 
 def create_app(services: ApiServices, tokens: dict[str, str]) -> web.Application:
@@ -152,7 +155,7 @@ def create_app(services: ApiServices, tokens: dict[str, str]) -> web.Application
     app[STARTED_AT] = services.started_at
     app[UPLINK] = services.uplink
     app[TOKENS] = TokenRing(tokens)
-    app[STREAM] = EventStream(services.events)
+    app[STREAM] = EventStream(services.events, services.stream_max_buffer)
     for module in (
         routes_site,
         routes_chargers,

@@ -62,6 +62,9 @@ class Refused(Protocol):
     @property
     def handshakes(self) -> int: ...
 
+    @property
+    def unknown_chargers(self) -> int: ...
+
 
 # A read-only connection to the store's file (WAL lets it read beside the writer); the caller closes it.
 Reader = Callable[[], sqlite3.Connection]

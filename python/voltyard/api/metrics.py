@@ -12,9 +12,11 @@ from voltyard.api.keys import (
     SESSIONS,
     SITE,
     STORE,
+    STREAM,
     TRANSACTIONS,
 )
 from voltyard.api.views import is_faulted
+from voltyard.loop_monitor import LAG_BUCKETS
 from voltyard.metrics import HANDLING_BUCKETS
 
 __all__ = ["metrics_handler", "render_metrics"]
@@ -51,6 +53,27 @@ def render_metrics(request: web.Request) -> str:
         "# HELP voltyard_handshakes_refused_total Handshakes refused (id, protocol, auth, admission).",
         "# TYPE voltyard_handshakes_refused_total counter",
         f"voltyard_handshakes_refused_total {refused.handshakes}",
+        "# HELP voltyard_handshakes_refused_unknown_total Of those, unknown ids (unknown_charger = reject).",
+        "# TYPE voltyard_handshakes_refused_unknown_total counter",
+        f"voltyard_handshakes_refused_unknown_total {refused.unknown_chargers}",
+        "# HELP voltyard_connections_paused_total Times a charger connection stopped being read, by reason"
+        " (message_rate, control_frames: over its rate; unsent: not reading its answers).",
+        "# TYPE voltyard_connections_paused_total counter",
+    ]
+    for reason, count in sorted(metrics.connections_paused.items()):
+        lines.append(f'voltyard_connections_paused_total{{reason="{_label(reason)}"}} {count}')
+    lines += [
+        "# HELP voltyard_connections_closed_total Charger connections closed for what they sent or left"
+        " unread, by reason.",
+        "# TYPE voltyard_connections_closed_total counter",
+    ]
+    for reason, count in sorted(metrics.connections_closed.items()):
+        lines.append(f'voltyard_connections_closed_total{{reason="{_label(reason)}"}} {count}')
+    lines += [
+        "# HELP voltyard_stream_clients_dropped_total Event-stream clients dropped for leaving too much"
+        " unread.",
+        "# TYPE voltyard_stream_clients_dropped_total counter",
+        f"voltyard_stream_clients_dropped_total {app[STREAM].dropped_clients}",
         "# HELP voltyard_call_errors_total CALLERRORs sent, by code.",
         "# TYPE voltyard_call_errors_total counter",
     ]
@@ -84,7 +107,40 @@ def render_metrics(request: web.Request) -> str:
         "# TYPE voltyard_store_commits_total counter",
         f"voltyard_store_commits_total {app[STORE].commits}",
     ]
+    lines += _overload_lines(app)
     return "\n".join(lines) + "\n"
+
+
+def _overload_lines(app: web.Application) -> list[str]:
+    """Handshakes by outcome, messages held by the loop's budget, and the event loop's lag and stalls."""
+    metrics, monitor = app[OCPP_METRICS], app[LOOP_MONITOR]
+    lines = [
+        "# HELP voltyard_handshakes_total Websocket handshakes by outcome (accepted, refused, timed_out).",
+        "# TYPE voltyard_handshakes_total counter",
+    ]
+    for outcome in ("accepted", "refused", "timed_out"):
+        lines.append(f'voltyard_handshakes_total{{outcome="{outcome}"}} {metrics.handshakes.get(outcome, 0)}')
+    lines += [
+        "# HELP voltyard_messages_deferred_total Chargers paused with a message held to a later turn of the "
+        "event loop (its per-turn budget was spent).",
+        "# TYPE voltyard_messages_deferred_total counter",
+        f"voltyard_messages_deferred_total {metrics.messages_deferred}",
+        "# HELP voltyard_event_loop_stalls_total Event-loop lag samples over the stall threshold (100 ms).",
+        "# TYPE voltyard_event_loop_stalls_total counter",
+        f"voltyard_event_loop_stalls_total {monitor.stalls}",
+        "# HELP voltyard_event_loop_lag_samples_seconds The event loop's lag, sampled every 50 ms.",
+        "# TYPE voltyard_event_loop_lag_samples_seconds histogram",
+    ]
+    cumulative = 0
+    for bound, count in zip((*LAG_BUCKETS, float("inf")), monitor.lag_counts, strict=True):
+        cumulative += count
+        le = "+Inf" if bound == float("inf") else repr(bound)
+        lines.append(f'voltyard_event_loop_lag_samples_seconds_bucket{{le="{le}"}} {cumulative}')
+    lines += [
+        f"voltyard_event_loop_lag_samples_seconds_sum {monitor.lag_sum}",
+        f"voltyard_event_loop_lag_samples_seconds_count {cumulative}",
+    ]
+    return lines
 
 
 async def metrics_handler(request: web.Request) -> web.Response:

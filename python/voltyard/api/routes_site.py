@@ -33,11 +33,11 @@ async def health(request: web.Request) -> web.Response:
     records = list(request.app[CHARGERS].records.values())
     online = sum(1 for record in records if record.online)
     site = request.app[SITE]
-    store = request.app[STORE]
-    # A store writer that ended on its own stores nothing more: the appliance still answers, but is not ok.
-    stopped = store.stopped_error
+    # The store's truth (voltyard.store.health): a writer that stopped, commits failing, damaged pages or a
+    # volume nearly full: the appliance still answers, but is not ok.
+    store = request.app[STORE].health()
     view: Health = {
-            "status": "ok" if stopped is None else "degraded",
+            "status": "ok" if store.ok else "degraded",
             "version": __version__,
             "uptime_s": round(time.monotonic() - request.app[STARTED_AT], 1),
             "chargers": {
@@ -49,10 +49,16 @@ async def health(request: web.Request) -> web.Response:
             },
             "transactions": {"active": sum(len(open_) for open_ in request.app[TRANSACTIONS].open.values())},
             "store": {
+                "status": "ok" if store.ok else "degraded",
+                "problems": list(store.problems),
+                "writer": "running" if store.running else "stopped",
+                "error": store.error,
                 "commits": store.commits,
+                "failed_commits": store.commits_failed,
                 "failed_rows": store.rows_failed,
-                "writer": "running" if stopped is None else "stopped",
-                "error": None if stopped is None else f"{type(stopped).__name__}: {stopped}",
+                "last_commit_age_s": store.last_commit_age_s,
+                "free_disk_bytes": store.free_bytes,
+                "min_free_disk_bytes": store.min_free_bytes,
             },
             "event_loop_lag_ms": round(request.app[LOOP_MONITOR].max_lag * 1000, 1),
             "site": {"limit_kw": site.limit_kw, "power_kw": round(site.power_kw(), 3)},

@@ -1,7 +1,9 @@
 """The live event stream: a WebSocket per client, msgpack-encoded events, subscription filters.
 
-Each event is encoded once, whatever the number of clients. A client gets a bounded queue; one that falls
-10 000 events behind is disconnected (1008) rather than slowing the appliance or growing without bound.
+Each event is encoded once, whatever the number of clients. A client gets a queue bounded in bytes
+(`server.stream_max_buffer`): one that leaves more than that unread is dropped (its connection cut, one log
+line, counted in /metrics as voltyard_stream_clients_dropped_total) and its queue released, rather than
+slowing the appliance or growing without bound.
 """
 
 from __future__ import annotations
@@ -24,13 +26,16 @@ __all__ = ["EventStream", "stream_handler"]
 
 log = logging.getLogger(__name__)
 
-MAX_BEHIND = 10_000
+DEFAULT_MAX_BUFFER = 16 * 1024 * 1024
+# What a queued event costs beyond its bytes (the deque's slot and the bytes object's header), so that a
+# flood of tiny events is bounded too.
+_ENTRY_OVERHEAD = 64
 _MESSAGE_KINDS = frozenset({MessageIn.__name__, MessageOut.__name__})
 _FILTER_KEYS = ("kinds", "chargers", "categories")
 
 
 class _Client:
-    __slots__ = ("categories", "chargers", "kinds", "queue", "wakeup", "ws")
+    __slots__ = ("categories", "chargers", "kinds", "peer", "queue", "queued", "transport", "wakeup", "ws")
 
     def __init__(
         self,
@@ -38,13 +43,18 @@ class _Client:
         kinds: frozenset[str],
         chargers: frozenset[str],
         categories: frozenset[str] = frozenset(),
+        transport: asyncio.Transport | None = None,
     ) -> None:
         self.ws = ws
         self.kinds = kinds
         self.chargers = chargers
         self.categories = categories
         self.queue: deque[bytes] = deque()
+        self.queued = 0  # bytes in `queue`, with _ENTRY_OVERHEAD each
         self.wakeup = asyncio.Event()
+        self.transport = transport
+        peer = transport.get_extra_info("peername") if transport is not None else None
+        self.peer = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else "?"
 
     def wants(self, event: Event, category: str) -> bool:
         if self.kinds:
@@ -60,12 +70,14 @@ class _Client:
 class EventStream:
     """Fans events out to the connected stream clients."""
 
-    def __init__(self, bus: EventBus) -> None:
+    def __init__(self, bus: EventBus, max_buffer: int = DEFAULT_MAX_BUFFER) -> None:
         self._bus = bus
+        self.max_buffer = max_buffer
         self._clients: set[_Client] = set()
         self._unsubscribe = bus.subscribe(self._deliver)
         self.dropped_clients = 0
         self._closing: set[asyncio.Future[bool]] = set()
+        self._dropping: set[_Client] = set()
 
     def _deliver(self, event: Event) -> None:
         if not self._clients:
@@ -85,17 +97,38 @@ class EventStream:
                         "data": event.data(),
                     }
                 )
-            if len(client.queue) >= MAX_BEHIND:
-                self.dropped_clients += 1
-                client.queue.clear()
-                closing = asyncio.ensure_future(
-                    client.ws.close(code=1008, message=b"too far behind the event stream")
-                )
-                self._closing.add(closing)
-                closing.add_done_callback(self._closing.discard)
+            size = len(encoded) + _ENTRY_OVERHEAD
+            # One event always fits (a frame may be larger than the bound): it is a backlog that drops.
+            if client.queued + size > self.max_buffer and client.queue:
+                self._drop(client)
                 continue
             client.queue.append(encoded)
+            client.queued += size
             client.wakeup.set()
+        if self._dropping:
+            self._clients -= self._dropping
+            self._dropping.clear()
+            self._retap()
+
+    def _drop(self, client: _Client) -> None:
+        """`client` left more than `max_buffer` bytes of events unread: cut it off and release its queue.
+        Its connection is aborted, not closed: a close would queue behind what it does not read."""
+        self.dropped_clients += 1
+        log.warning(
+            "event-stream client %s dropped: over %d bytes of events unread (server.stream_max_buffer)",
+            client.peer, self.max_buffer,
+        )  # fmt: skip
+        client.queue.clear()
+        client.queued = 0
+        self._dropping.add(client)  # out of `_clients` once the loop over them is done
+        if client.transport is not None:
+            client.transport.abort()
+            return
+        closing = asyncio.ensure_future(
+            client.ws.close(code=1008, message=b"too far behind the event stream")
+        )
+        self._closing.add(closing)
+        closing.add_done_callback(self._closing.discard)
 
     def _retap(self) -> None:
         self._bus.tap_messages = any(client.kinds & _MESSAGE_KINDS for client in self._clients)
@@ -107,8 +140,9 @@ class EventStream:
         kinds: frozenset[str],
         chargers: frozenset[str],
         categories: frozenset[str] = frozenset(),
+        transport: asyncio.Transport | None = None,
     ) -> None:
-        client = _Client(ws, kinds, chargers, categories)
+        client = _Client(ws, kinds, chargers, categories, transport)
         self._clients.add(client)
         self._retap()
         sender = asyncio.ensure_future(self._send(client))
@@ -144,7 +178,9 @@ class EventStream:
             await client.wakeup.wait()
             client.wakeup.clear()
             while client.queue and not client.ws.closed:
-                await client.ws.send_bytes(client.queue.popleft())
+                data = client.queue.popleft()
+                client.queued -= len(data) + _ENTRY_OVERHEAD
+                await client.ws.send_bytes(data)
 
     async def close_all(self) -> None:
         for client in list(self._clients):
@@ -202,5 +238,7 @@ async def stream_handler(request: web.Request) -> web.WebSocketResponse:
         raise ApiError(422, "invalid_request", problem)
     ws = web.WebSocketResponse(heartbeat=30.0)
     await ws.prepare(request)
-    await request.app[STREAM].serve(ws, _csv(query.get("kinds")), _csv(query.get("chargers")), categories)
+    await request.app[STREAM].serve(
+        ws, _csv(query.get("kinds")), _csv(query.get("chargers")), categories, request.transport
+    )
     return ws

@@ -264,10 +264,16 @@ class HealthTransactions(TypedDict):
 
 
 class HealthStore(TypedDict):
-    commits: int
-    failed_rows: int
+    status: Literal["ok", "degraded"]
+    problems: list[str]  # why it is degraded, one reason each; empty when ok
     writer: Literal["running", "stopped"]
-    error: str | None
+    error: str | None  # why the writer stopped
+    commits: int
+    failed_commits: int
+    failed_rows: int  # telemetry rows and durable units refused, and failed commits
+    last_commit_age_s: float | None  # seconds since the last successful commit; null before the first
+    free_disk_bytes: int | None  # free space of the data directory's volume; null if it cannot be read
+    min_free_disk_bytes: int  # [store] min_free_disk_mb: less free is degraded
 
 
 class HealthSite(TypedDict):

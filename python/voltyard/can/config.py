@@ -1,6 +1,7 @@
-"""The DC cabinet's configuration as frozen dataclasses: the CAN bus, the guns (one PLC each) and
-the driver's timing rules. Each class validates itself and names the offending key in a
-`CabinetConfigError`; `CabinetConfig.from_mapping` builds one from plain data such as a TOML table.
+"""The DC cabinet's configuration as frozen dataclasses: the CAN bus, the guns (one PLC each), the
+driver's timing rules and the power ring the planner works on. Each class validates itself and names
+the offending key in a `CabinetConfigError`; `CabinetConfig.from_mapping` builds one from plain data
+such as a TOML table.
 """
 
 from __future__ import annotations
@@ -92,6 +93,42 @@ class DriverTiming:
 
 
 @dataclass(frozen=True, slots=True)
+class RingConfig:
+    """The power ring as the planner sees it: one slot per gun (in plcId order) with `modules_per_slot`
+    modules of `module_rating_kw` each, derated linearly by temperature (full power up to the start,
+    none from the trip on), and the least gain worth re-wiring an island for."""
+
+    module_rating_kw: float = 30.0  # one healthy, cool module's output
+    modules_per_slot: int = 2  # MOD1/MN1 and MOD2/MN2 in the contract; 1 = MOD1 only
+    connector_derating_start_c: float = 70.0  # gun pin temperature where derating starts ...
+    connector_trip_c: float = 90.0  # ... and where the gun gets none (timing.over_temperature_c faults it)
+    module_derating_start_c: float = 70.0  # module temperature where derating starts ...
+    module_trip_c: float = 90.0  # ... and where the module gives nothing
+    min_gain_kw: float = 10.0  # an island change (it interrupts the guns it touches) must bring this much
+
+    def check(self, key: str) -> None:
+        for name in ("module_rating_kw", "connector_trip_c", "module_trip_c"):
+            value = getattr(self, name)
+            _require(math.isfinite(value) and value > 0, f"{key}.{name}", f"{value} is not a number > 0")
+        _require(
+            self.modules_per_slot in (1, 2),
+            f"{key}.modules_per_slot",
+            f"{self.modules_per_slot} is not 1 or 2 (the contract reports MOD1 and MOD2)",
+        )
+        for part in ("connector", "module"):
+            start, trip = getattr(self, f"{part}_derating_start_c"), getattr(self, f"{part}_trip_c")
+            _require(math.isfinite(start), f"{key}.{part}_derating_start_c", f"{start} is not a number")
+            _require(
+                start < trip, f"{key}.{part}_trip_c", f"{trip} is not above {part}_derating_start_c ({start})"
+            )
+        _require(
+            math.isfinite(self.min_gain_kw) and self.min_gain_kw >= 0,
+            f"{key}.min_gain_kw",
+            f"{self.min_gain_kw} is not a number >= 0",
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class CabinetConfig:
     """The DC cabinet: its own OCPP charge point id, its CAN bus, its guns and the driver rules.
 
@@ -104,6 +141,7 @@ class CabinetConfig:
     charge_point_id: str = "CABINET"
     bus: BusConfig = field(default_factory=BusConfig)
     timing: DriverTiming = field(default_factory=DriverTiming)
+    ring: RingConfig = field(default_factory=RingConfig)
     simulate_plcs: bool = False
 
     def __post_init__(self) -> None:
@@ -126,11 +164,12 @@ class CabinetConfig:
                 )
                 seen[value] = index
         self.timing.check("timing")
+        self.ring.check("ring")
 
     @classmethod
     def accepted_keys(cls) -> frozenset[str]:
         """Every key `from_mapping` accepts: "charge_point_id", "bus.channel", "guns.plc_id" (of each gun)."""
-        nested = {"bus": BusConfig, "timing": DriverTiming, "guns": GunConfig}
+        nested = {"bus": BusConfig, "timing": DriverTiming, "ring": RingConfig, "guns": GunConfig}
         keys = {name for name in _names(cls) if name not in nested}
         keys |= {f"{name}.{key}" for name, part in nested.items() for key in _names(part)}
         return frozenset(keys)
@@ -153,6 +192,8 @@ class CabinetConfig:
             kwargs["timing"] = _build(
                 DriverTiming, _known(top["timing"], "timing.", _names(DriverTiming)), "timing."
             )
+        if "ring" in top:
+            kwargs["ring"] = _build(RingConfig, _known(top["ring"], "ring.", _names(RingConfig)), "ring.")
         for key in ("charge_point_id", "simulate_plcs"):
             if key in top:
                 kwargs[key] = top[key]
@@ -186,7 +227,7 @@ def _build(cls: type[T], kwargs: Mapping[str, Any], prefix: str) -> T:
         # A key without a default (a gun's connector_id and plc_id) is named, not a TypeError.
         required = spec.default is MISSING and spec.default_factory is MISSING
         _require(spec.name in kwargs or not required, prefix.rstrip(".") or "cabinet", f"missing {spec.name}")
-        if spec.name not in kwargs or spec.name == "guns" or spec.name in {"bus", "timing"}:
+        if spec.name not in kwargs or spec.name in {"guns", "bus", "timing", "ring"}:
             continue
         value = kwargs[spec.name]
         expected = {"int": int, "float": float, "str": str, "bool": bool}.get(str(spec.type))

@@ -48,7 +48,7 @@ from voltyard.can.frames import (
 )
 from voltyard.can.gcmc import GcmcCommander, SlotCommand
 from voltyard.can.gun import GunInputs, GunStateMachine
-from voltyard.can.heartbeat import HeartbeatSlot
+from voltyard.can.heartbeat import HeartbeatSlot, Lapse
 from voltyard.can.identity import IdentityAssembler
 from voltyard.can.listener import (
     CabinetListener,
@@ -73,7 +73,9 @@ log = logging.getLogger(__name__)
 PLUGGED = frozenset({CpState.B, CpState.C, CpState.D})
 EV_READY = frozenset({CpState.C, CpState.D})
 # The PLC's own reasons for opening the relay that are safety faults of their own on the host.
-_SAFETY_REASONS = frozenset({FaultReason.ESTOP, FaultReason.EARTH_FAULT, FaultReason.SAFETY_CHAIN})
+_SAFETY_REASONS = frozenset(
+    {FaultReason.ESTOP, FaultReason.EARTH_FAULT, FaultReason.SAFETY_CHAIN, FaultReason.ISOLATION_FAULT}
+)
 # The driver evaluates every relay period (its tick) and on every frame; a longer gap means the event
 # loop itself stalled. The frames that arrived meanwhile are then still waiting in the loop (on
 # socketcan it reads one per iteration), so for STALL_GRACE_S the silence-based faults (comm_loss,
@@ -121,12 +123,15 @@ class PlcDriver:
         self.gcmc = GcmcCommander(gun.plc_id, send, retry_s=timing.ack_timeout_s)
         self._timer = PeriodicTimer(loop, timing.relay_period_s, self._tick)
         debounced = [
-            Debounced(loop, timing.safety_assert_s, timing.safety_release_s, self._changed) for _ in range(3)
+            Debounced(loop, timing.safety_assert_s, timing.safety_release_s, self._changed) for _ in range(4)
         ]
-        self._estop, self._earth, self._safety_open = debounced
+        self._estop, self._earth, self._safety_open, self._isolation = debounced
         # A safety input as the latest frames show it, before the debounce: while it is asserted an
         # open contactor is its doing, not a contactor fault (see `_contactor_faults`).
         self._safety_raw = False
+        # Set when the reader thread tripped the relay (see `_evaluate`); cleared by a frame that
+        # shows every safety input clear.
+        self._safety_hold = False
         self.state = GunStateMachine()
         self.faults: dict[FaultKind, str] = {}
         self.identity = IdentityAssembler()
@@ -217,7 +222,7 @@ class PlcDriver:
         self.relay.update(urgent=True, close=False, force_off=True)
         self.gcmc.force_off(self._loop.time())
         self.relay.close()
-        for debounced in (self._estop, self._earth, self._safety_open):
+        for debounced in (self._estop, self._earth, self._safety_open, self._isolation):
             debounced.close()
         for _, future in self._config_waiters:
             future.cancel()
@@ -375,7 +380,12 @@ class PlcDriver:
         estop = (rs is not None and rs.estop_input) or (ss is not None and ss.estop)
         earth = (rs is not None and rs.earth_fault) or (ss is not None and ss.earth_fault)
         safety_ok = (rs is None or rs.safety_ok) and (ss is None or ss.safety_ok)
-        self._safety_raw = estop or earth or not safety_ok
+        # The insulation monitor speaks through FAULT_REASON (configs/plc.dbc), latched by the PLC.
+        isolation = rs is not None and rs.fault_reason == FaultReason.ISOLATION_FAULT
+        self._isolation.feed(isolation)
+        self._safety_raw = estop or earth or isolation or not safety_ok
+        if not self._safety_raw:
+            self._safety_hold = False
         self._estop.feed(estop)
         self._earth.feed(earth)
         # An estop or earth fault opens the safety chain too; it is reported as itself.
@@ -390,6 +400,8 @@ class PlcDriver:
             active[FaultKind.EARTH_FAULT] = "earth fault"
         if self._safety_open.stable:
             active[FaultKind.SAFETY_NOT_OK] = "safety chain open"
+        if self._isolation.stable:
+            active[FaultKind.ISOLATION_FAULT] = "insulation monitor (IMD) tripped"
         if self._bus_down:
             active[FaultKind.BUS_OFF] = "CAN bus off or failed"
         # See STALL_GRACE_S: right after a stall of the loop, silence raises nothing new.
@@ -402,15 +414,17 @@ class PlcDriver:
             self._crc_times.popleft()
         if len(self._crc_times) >= t.crc_burst:
             active[FaultKind.CRC_BURST] = f"{len(self._crc_times)} CRC failures within {t.crc_window_s} s"
+        comm_ok = not active.keys() & {FaultKind.BUS_OFF, FaultKind.COMM_LOSS}
         meter_at = min(self._instant_at or 0.0, self._totals_at or 0.0)
         stale = judge_silence or FaultKind.METER_STALE in self.faults
-        if now - max(meter_at, self._started_at) > t.meter_stale_s and stale:
+        # A PLC the host cannot hear sends no meter data either: the fault is the lost link (named
+        # first, InternalError), not a meter failure it causes.
+        if now - max(meter_at, self._started_at) > t.meter_stale_s and stale and comm_ok:
             active[FaultKind.METER_STALE] = f"no fresh meter data for {t.meter_stale_s} s"
         if self.relay.ack_missing:
             active[FaultKind.ACK_MISSING] = (
                 f"CMD_SEQ {self.relay.seq} not applied after {t.ack_attempts} attempts"
             )
-        comm_ok = not active.keys() & {FaultKind.BUS_OFF, FaultKind.COMM_LOSS}
         if comm_ok:
             self._contactor_faults(now, active)
             self._temperature_faults(active)
@@ -466,9 +480,15 @@ class PlcDriver:
         if now - self._evaluated_at > STALL_PERIODS * self._timing.relay_period_s:
             self._silence_grace_until = now + STALL_GRACE_S
         self._evaluated_at = now
-        if self.relay.take_lapsed():
+        lapse = self.relay.take_lapsed()
+        if lapse is Lapse.FEED_TIMEOUT:
             # Before anything else: the PLC's frames show the relay that the heartbeat opened.
             self._heartbeat_lapsed(now)
+        elif lapse is Lapse.SAFETY_TRIP:
+            # The reader thread opened the relay on a safety fault the PLC reported: it stays open
+            # until a frame shows the safety inputs clear; the debounce names the fault meanwhile.
+            self._relay_moved(close=False)
+            self._safety_hold = True
         active = self._active_faults(now)
         for kind, detail in active.items():
             if kind not in self.faults:
@@ -505,11 +525,18 @@ class PlcDriver:
         if self.session is not None and charge is not None and charge.hlc_session_stop:
             self._stop_session(StopReason.LOCAL, now)
         if self.faults:
+            if FaultKind.ISOLATION_FAULT in self.faults:
+                # The PLC keeps its IMD trip latched until CLEAR_FAULTS and clears it only once the
+                # IMD is content again: ask for it while the fault stands (the relay stays forced off).
+                self.relay.update(clear_faults=True)
             return
         # No fault: let the PLC clear what it latched (it keeps a cause that is still there).
         latched = rs is not None and rs.fault_reason != FaultReason.NONE
         self.relay.update(force_off=False, clear_faults=latched)
-        close = self.session is not None or self._may_start(charge)
+        # Never closed while a safety input is asserted, debounced or not (opening is always safe).
+        close = (self.session is not None or self._may_start(charge)) and not (
+            self._safety_raw or self._safety_hold
+        )
         self.relay.update(close=close, auth_grant=self._authorized is not None or self.session is not None)
         self._relay_moved(close)
         if close and self.session is None and rs is not None and rs.rly1_fb and self._authorized is not None:

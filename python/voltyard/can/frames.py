@@ -118,6 +118,7 @@ class FaultReason(IntEnum):
     METER_FAULT = 10
     REMOTE_FORCE_OFF = 11
     INTERNAL = 12
+    ISOLATION_FAULT = 13  # the insulation monitor (IMD) tripped: the DC output's insulation to earth failed
 
 
 class RelayMode(IntEnum):

@@ -11,6 +11,12 @@ A gun whose feed is older than `feed_timeout_s` has lost its controller (the loo
 the thread then commands its relay open itself, with FORCE_ALL_OFF under the next CMD_SEQ (a changed
 command takes a new one), and keeps sending that until the loop feeds it again. The loop learns of it
 through `HeartbeatSlot.take_lapse` and adopts that CMD_SEQ, so that its next command takes a new one.
+
+The fault reaction does not wait for the loop either: the bus's reader thread, seeing a PLC report a
+safety fault (estop, earth fault, isolation fault, safety chain open), calls `RelayHeartbeat.trip`,
+which sends the relay-off frame at once from that thread and keeps sending it in the gun's slot until
+the loop, told through `take_lapse` (cause `Lapse.SAFETY_TRIP`), has adopted it. The loop's debounce
+still decides which fault is raised and reported; the relay is open before it has run.
 """
 
 from __future__ import annotations
@@ -20,10 +26,18 @@ import math
 import threading
 import time
 from collections.abc import Callable
+from enum import Enum
 
 from voltyard.can.frames import RelayControl
 
 log = logging.getLogger(__name__)
+
+
+class Lapse(Enum):
+    """Why the relay was commanded off without the loop."""
+
+    FEED_TIMEOUT = "feed_timeout"  # the loop stopped feeding the heartbeat
+    SAFETY_TRIP = "safety_trip"  # the reader thread saw the PLC report a safety fault
 
 
 class HeartbeatSlot:
@@ -37,9 +51,10 @@ class HeartbeatSlot:
         self._frame: RelayControl | None = None
         self._fed_at = 0.0
         self._forced: RelayControl | None = None  # what the thread sends while the feed has lapsed
-        self._lapse: RelayControl | None = None  # a force-off the loop has not been told of yet
+        # A force-off the loop has not been told of yet, and why it was sent.
+        self._lapse: tuple[RelayControl, Lapse] | None = None
 
-    def feed(self, frame: RelayControl) -> RelayControl | None:
+    def feed(self, frame: RelayControl) -> tuple[RelayControl, Lapse] | None:
         """The loop's latest frame for this gun (called from the loop, on change and every tick).
 
         When the thread opened the relay itself and the loop has not been told yet, the frame is not
@@ -53,8 +68,8 @@ class HeartbeatSlot:
             self._forced = None
             return None
 
-    def take_lapse(self) -> RelayControl | None:
-        """The force-off frame the thread sent since the loop last asked, if any (then forgets it)."""
+    def take_lapse(self) -> tuple[RelayControl, Lapse] | None:
+        """The force-off frame sent without the loop since it last asked, and why (then forgets it)."""
         with self._lock:
             lapse, self._lapse = self._lapse, None
             return lapse
@@ -66,23 +81,40 @@ class HeartbeatSlot:
             if frame is None:
                 return None  # the gun's driver has not started yet
             if self._forced is None and now - self._fed_at > feed_timeout_s:
-                self._forced = RelayControl(
-                    frame.plc_id,
-                    rly1_cmd=False,
-                    sys_enable=frame.sys_enable,
-                    force_all_off=True,
-                    clear_faults=False,
-                    auth_grant=False,
-                    cmd_seq=(frame.cmd_seq + 1) % 256,
-                    rly_enable_mask=frame.rly_enable_mask,
-                )
-                self._lapse = self._forced
+                self._forced = _force_off(frame)
+                self._lapse = (self._forced, Lapse.FEED_TIMEOUT)
                 log.error(
                     "PLC %s: no RelayControl from the controller for %.1f s; relays commanded off",
                     self.plc_id,
                     now - self._fed_at,
                 )
             return self._forced or frame
+
+    def trip(self) -> RelayControl | None:
+        """Commands the relay off now, from any thread: the force-off frame to send at once (under the
+        next CMD_SEQ), kept in the slot until the loop adopts it. None when the relay is not commanded
+        closed (nothing to open) or is already forced off."""
+        with self._lock:
+            frame = self._frame
+            if frame is None or self._forced is not None or not frame.rly1_cmd or frame.force_all_off:
+                return None
+            self._forced = _force_off(frame)
+            self._lapse = (self._forced, Lapse.SAFETY_TRIP)
+            return self._forced
+
+
+def _force_off(frame: RelayControl) -> RelayControl:
+    """`frame` turned into the relay-off command under the next CMD_SEQ (a changed command takes one)."""
+    return RelayControl(
+        frame.plc_id,
+        rly1_cmd=False,
+        sys_enable=frame.sys_enable,
+        force_all_off=True,
+        clear_faults=False,
+        auth_grant=False,
+        cmd_seq=(frame.cmd_seq + 1) % 256,
+        rly_enable_mask=frame.rly_enable_mask,
+    )
 
 
 class RelayHeartbeat:
@@ -101,6 +133,7 @@ class RelayHeartbeat:
         self._feed_timeout = feed_timeout_s
         self._send = send
         self.slots: list[HeartbeatSlot] = []
+        self._by_plc: dict[int, HeartbeatSlot] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.sent = 0
@@ -112,7 +145,22 @@ class RelayHeartbeat:
             raise RuntimeError("add the guns before starting the heartbeat")
         slot = HeartbeatSlot(plc_id)
         self.slots.append(slot)
+        self._by_plc[plc_id] = slot
         return slot
+
+    def trip(self, plc_id: int, why: str) -> bool:
+        """PLC `plc_id` reports a safety fault (`why`): its relay-off frame leaves now, from the calling
+        thread (the bus's reader), without the loop. False when there was nothing to open."""
+        slot = self._by_plc.get(plc_id)
+        frame = slot.trip() if slot is not None else None
+        if frame is None:
+            return False
+        try:
+            self._send(frame)
+        except Exception:  # the heartbeat sends it again within a period
+            log.exception("relay heartbeat %s: trip send failed", self._name)
+        log.warning("PLC %s: %s; relay commanded off at once, off the event loop", plc_id, why)
+        return True
 
     def start(self) -> None:
         if self._thread is not None or not self.slots:

@@ -1,8 +1,9 @@
 """EV identities (EVCCID, EMAID0, EMAID1, EVMAC) reassembled from EVIdentity segments of 5 bytes.
 
 Segments may arrive in any order and repeat; an identity is complete when all `count` segments of
-it are in, and is reported once until `reset` (unplug). A segment that contradicts the others (a
-different count, an index past it, a length over 5) starts that identity over.
+it are in, and is reported once until `reset` (unplug); `completed` keeps the plugged EV's identities.
+A segment that contradicts the others (a different count, an index past it, a length over 5) starts
+that identity over.
 """
 
 from __future__ import annotations
@@ -13,15 +14,15 @@ SEGMENT_BYTES = 5
 
 
 class IdentityAssembler:
-    __slots__ = ("_complete", "_parts")
+    __slots__ = ("_parts", "completed")
 
     def __init__(self) -> None:
         self._parts: dict[int, tuple[int, dict[int, bytes]]] = {}
-        self._complete: set[int] = set()
+        self.completed: dict[IdKind, bytes] = {}  # the identities of the EV plugged in, as assembled
 
     def reset(self) -> None:
         self._parts.clear()
-        self._complete.clear()
+        self.completed.clear()
 
     def feed(self, frame: EvIdentity) -> tuple[IdKind, bytes] | None:
         """The identity this segment completes, or None."""
@@ -29,7 +30,7 @@ class IdentityAssembler:
         if kind not in IdKind._value2member_map_ or count == 0 or index >= count or length > SEGMENT_BYTES:
             self._parts.pop(kind, None)
             return None
-        if kind in self._complete:
+        if kind in self.completed:
             return None
         known_count, segments = self._parts.get(kind, (count, {}))
         if known_count != count:
@@ -39,6 +40,6 @@ class IdentityAssembler:
         self._parts[kind] = (count, segments)
         if len(segments) < count:
             return None
-        self._complete.add(kind)
         del self._parts[kind]
-        return IdKind(kind), b"".join(segments[i] for i in range(count))
+        value = self.completed[IdKind(kind)] = b"".join(segments[i] for i in range(count))
+        return IdKind(kind), value

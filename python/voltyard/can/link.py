@@ -3,6 +3,12 @@ the bus (`RelayHeartbeat`, fed by the drivers). It routes each received frame to
 driver of its plcId, attributes CRC failures to the PLC whose ID they carry, counts frames it
 cannot use, and restarts the bus after bus-off or a failure of the bus, with every gun Faulted
 (BUS_OFF) until it is back.
+
+Two things happen on the bus's reader thread, before the loop sees a frame (`voltyard.can.bus`): a
+PLC's RelayStatus or SafetySwitchStatus that reports a safety fault trips that gun's relay off through
+the heartbeat (`safety_cause`, `RelayHeartbeat.trip`), so the fault reaction holds while the loop is
+stalled; and the frames the link listens to are chosen in the kernel on socketcan (`host_filters`: each
+configured PLC's PLC->host IDs, nothing of other PLCs or hosts: `voltyard.can.bus.id_filters`).
 """
 
 from __future__ import annotations
@@ -12,11 +18,19 @@ import logging
 from dataclasses import dataclass
 
 import can
+from can.typechecking import CanFilter
 
-from voltyard.can.bus import CanPort, is_bus_off
+from voltyard.can.bus import CanPort, id_filters, is_bus_off
 from voltyard.can.config import CabinetConfig
 from voltyard.can.driver import PlcDriver
-from voltyard.can.frames import PLC_TO_HOST_BASE, PlcFrame, decode
+from voltyard.can.frames import (
+    PLC_TO_HOST_BASE,
+    FaultReason,
+    PlcFrame,
+    RelayStatus,
+    SafetySwitchStatus,
+    decode,
+)
 from voltyard.can.heartbeat import RelayHeartbeat
 from voltyard.can.listener import CabinetListener
 from voltyard.errors import CanBusError, CanCrcError, CanFrameError
@@ -34,6 +48,31 @@ class LinkCounters:
     bus_restarts: int = 0
 
 
+_SAFETY_NAMES = ("emergency stop", "earth fault", "isolation fault", "safety chain open")
+_SAFETY_TYPES = frozenset({RelayStatus.BASE_ID, SafetySwitchStatus.BASE_ID})
+
+
+def safety_cause(message: can.Message) -> tuple[int, str] | None:
+    """The plcId and safety fault a PLC reports in `message` (RelayStatus, SafetySwitchStatus), else
+    None. Runs on the reader thread for every frame: other frames cost one comparison."""
+    arbitration_id = message.arbitration_id
+    if message.is_error_frame or arbitration_id & ~0xF not in _SAFETY_TYPES:
+        return None
+    try:
+        frame = decode(arbitration_id, message.data)
+    except (CanCrcError, CanFrameError):
+        return None  # the loop counts it
+    if isinstance(frame, RelayStatus):
+        isolation = frame.fault_reason == FaultReason.ISOLATION_FAULT
+        causes = (frame.estop_input, frame.earth_fault, isolation, not frame.safety_ok)
+    elif isinstance(frame, SafetySwitchStatus):
+        causes = (frame.estop, frame.earth_fault, False, not frame.safety_ok)
+    else:
+        return None
+    names = [name for name, on in zip(_SAFETY_NAMES, causes, strict=True) if on]
+    return (frame.plc_id, ", ".join(names)) if names else None
+
+
 class CabinetLink:
     def __init__(self, config: CabinetConfig, listener: CabinetListener) -> None:
         self.config = config
@@ -45,6 +84,11 @@ class CabinetLink:
         self.drivers: dict[int, PlcDriver] = {}
         self.counters = LinkCounters()
 
+    @property
+    def filters(self) -> list[CanFilter] | None:
+        """The filters the bus was opened with (None before `start`)."""
+        return self._port.filters if self._port is not None else None
+
     def driver(self, connector_id: int) -> PlcDriver:
         for driver in self.drivers.values():
             if driver.connector_id == connector_id:
@@ -54,14 +98,21 @@ class CabinetLink:
     async def start(self) -> None:
         """Opens the bus (raises `CanBusError` when it cannot) and starts every driver."""
         loop = self._loop = asyncio.get_running_loop()
-        self._port = CanPort(self.config.bus, loop, self._on_message, self._on_bus_error)
-        self._port.open()
         timing = self.config.timing
         period = timing.relay_period_s
         bus = self.config.bus
         heartbeat = self.heartbeat = RelayHeartbeat(
             f"{bus.interface}:{bus.channel}", period, timing.feed_timeout_s, self._send
         )
+        self._port = CanPort(
+            bus,
+            loop,
+            self._on_message,
+            self._on_bus_error,
+            filters=id_filters(PLC_TO_HOST_BASE, (gun.plc_id for gun in self.config.guns)),
+            tap=self._tap,
+        )
+        self._port.open()
         for index, gun in enumerate(self.config.guns):
             driver = PlcDriver(
                 loop, gun, timing, self._listener, self._send, heartbeat=heartbeat.slot(gun.plc_id)
@@ -85,6 +136,12 @@ class CabinetLink:
         # From the loop and from the heartbeat thread: python-can's Bus.send is thread-safe.
         if self._port is not None:
             self._port.send(*frame.encode())
+
+    def _tap(self, message: can.Message) -> None:
+        # On the reader thread (see the module docstring): the relay opens before the loop hears of it.
+        cause = safety_cause(message)
+        if cause is not None and self.heartbeat is not None:
+            self.heartbeat.trip(*cause)
 
     def _on_message(self, message: can.Message) -> None:
         now = self._loop.time() if self._loop is not None else 0.0

@@ -57,6 +57,7 @@ class FaultKind(StrEnum):
 
     ESTOP = "estop"
     EARTH_FAULT = "earth_fault"
+    ISOLATION_FAULT = "isolation_fault"
     SAFETY_NOT_OK = "safety_not_ok"
     COMM_LOSS = "comm_loss"
     CRC_BURST = "crc_burst"
@@ -90,6 +91,10 @@ _STOP_REASONS = {FaultKind.ESTOP: StopReason.EMERGENCY_STOP, FaultKind.BUS_OFF: 
 _ERROR_CODES = {
     FaultKind.ESTOP: ErrorCode.OTHER_ERROR,
     FaultKind.EARTH_FAULT: ErrorCode.GROUND_FAILURE,
+    # The insulation monitor's trip is a failure of the DC output's insulation to earth: of OCPP 1.6's
+    # codes GroundFailure is the one that says so (an operator's alarm routing knows it without vendor
+    # codes); the status' info ("isolation_fault: ...") tells it from the earth-fault input.
+    FaultKind.ISOLATION_FAULT: ErrorCode.GROUND_FAILURE,
     FaultKind.SAFETY_NOT_OK: ErrorCode.OTHER_ERROR,
     FaultKind.COMM_LOSS: ErrorCode.INTERNAL_ERROR,
     FaultKind.CRC_BURST: ErrorCode.INTERNAL_ERROR,

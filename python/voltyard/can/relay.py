@@ -9,8 +9,9 @@ the command is sent again out of cycle after `ack_timeout_s`, then after twice t
 fault. The periodic frames keep carrying the command meanwhile, so a
 PLC that comes back applies it and its ack clears the condition.
 
-When the heartbeat had to open the relay itself (the loop stopped feeding it), the commander adopts
-that command and its CMD_SEQ at its next feed and says so through `take_lapsed`.
+When the relay was commanded off without the loop (the heartbeat, because the loop stopped feeding
+it; the bus's reader thread, on a safety fault), the commander adopts that command and its CMD_SEQ at
+its next feed and says so, with the cause, through `take_lapsed`.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from voltyard.can.frames import RelayControl
-from voltyard.can.heartbeat import HeartbeatSlot
+from voltyard.can.heartbeat import HeartbeatSlot, Lapse
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +85,7 @@ class RelayCommander:
         self.frame = self._build()
         # Without a heartbeat (a driver under test alone) the periodic frames go nowhere.
         self._slot = slot or HeartbeatSlot(plc_id)
-        self._lapsed = False
+        self._lapsed: Lapse | None = None
         self._slot.feed(self.frame)
 
     def update(self, urgent: bool = False, **changes: bool) -> bool:
@@ -110,11 +111,11 @@ class RelayCommander:
         """Tells the heartbeat the command still stands (it opens the relay when this stops)."""
         self._feed()
 
-    def take_lapsed(self) -> bool:
-        """Whether the heartbeat opened the relay itself since the last call (the loop had stopped
-        feeding it for longer than its feed timeout); the command is now that relay-off."""
+    def take_lapsed(self) -> Lapse | None:
+        """Why the relay was commanded off without the loop since the last call, if it was (the loop
+        had stopped feeding the heartbeat; a safety trip); the command is now that relay-off."""
         self._adopt(self._slot.take_lapse())
-        lapsed, self._lapsed = self._lapsed, False
+        lapsed, self._lapsed = self._lapsed, None
         return lapsed
 
     def on_status(self, last_cmd_seq_applied: int) -> None:
@@ -136,9 +137,10 @@ class RelayCommander:
             self._adopt(forced)
             self._slot.feed(self.frame)
 
-    def _adopt(self, forced: RelayControl | None) -> None:
-        if forced is None:
+    def _adopt(self, taken: tuple[RelayControl, Lapse] | None) -> None:
+        if taken is None:
             return
+        forced, cause = taken
         self.command = replace(
             self.command, close=False, force_off=True, clear_faults=False, auth_grant=False
         )
@@ -147,7 +149,9 @@ class RelayCommander:
         self.acked = False
         self._attempt = 1
         self._arm(self._ack_timeout_s)
-        self._lapsed = True
+        # A feed timeout is the graver news (the controller was gone): it is not hidden by a trip.
+        if self._lapsed is not Lapse.FEED_TIMEOUT:
+            self._lapsed = cause
 
     def _build(self) -> RelayControl:
         c = self.command

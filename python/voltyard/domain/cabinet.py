@@ -1,7 +1,7 @@
 """The DC cabinet as a charge point of the central system: its guns are the connectors of one charger
 (`[cabinet] charge_point_id`, "CABINET" by default), whose sessions are transactions in the same store,
-authorised by id tag or by the EV's MAC (AutoCharge), and visible through the same services and API as
-any networked charger's.
+authorised by id tag or by the EV's own identities (its EMAID, EVCCID or MAC: `identity_tags`), and
+visible through the same services and API as any networked charger's.
 
 `CabinetBridge` receives what the PLC drivers report (`voltyard.can.listener.CabinetListener`) and turns
 it into the domain's calls; `call` answers the CSMS-initiated actions that make sense for a gun
@@ -55,6 +55,34 @@ _SESSIONS = {
 }
 
 log = logging.getLogger(__name__)
+
+
+# The EV's identities tried for authorization, in this order (docs/can.md, "Authorization"): a contract
+# (EMAID, what a card's id tag names: who pays) before the vehicle (EVCCID, which the EV sends itself in
+# ISO 15118, then the MAC its SLAC link layer shows: AutoCharge).
+IDENTITY_ORDER = (IdKind.EMAID0, IdKind.EMAID1, IdKind.EVCCID, IdKind.EVMAC)
+ID_TAG_MAX = 20  # OCPP 1.6 IdToken: CiString20
+
+
+def identity_tag(kind: IdKind, value: bytes) -> str | None:
+    """The id tag of one EV identity, or None when it cannot be one: an EMAID as its text (ISO 15118's
+    hyphens dropped, upper case: `DE-ABC-C123456-7` is `DEABCC1234567`), an EVCCID as `EVCCID` and its
+    hex, a MAC as `MAC` and its hex (AutoCharge)."""
+    if kind in (IdKind.EMAID0, IdKind.EMAID1):
+        text = value.rstrip(b"\0").decode("ascii", "replace").replace("-", "").upper()
+        ok = 0 < len(text) <= ID_TAG_MAX and text.isascii() and text.isalnum()
+        return text if ok else None
+    if not value:
+        return None
+    prefix = "EVCCID" if kind is IdKind.EVCCID else "MAC"
+    tag = prefix + value.hex().upper()
+    return tag if len(tag) <= ID_TAG_MAX else None
+
+
+def identity_tags(identities: dict[IdKind, bytes]) -> list[str]:
+    """The id tags of an EV's identities, in the order they are tried (`IDENTITY_ORDER`)."""
+    tags = [identity_tag(kind, identities[kind]) for kind in IDENTITY_ORDER if kind in identities]
+    return list(dict.fromkeys(tag for tag in tags if tag is not None))
 
 
 def _stamp(_at: float) -> str:
@@ -170,13 +198,32 @@ class CabinetBridge:
         self.events.publish(GunFaultCleared(self.charger_id, event.connector_id, str(event.kind)))
 
     def identity_received(self, event: IdentityReceived) -> None:
-        if event.kind is not IdKind.EVMAC:
+        """An identity of the plugged EV is complete: it is tried (an AutoCharge event says with what
+        status), and the gun is authorised with the first Accepted of the EV's identities in
+        `IDENTITY_ORDER` known so far, unless a session runs or the gun was authorised otherwise (an
+        operator's RemoteStart). Identities arrive one by one: a better one arriving before the session
+        starts takes the place of a lesser one."""
+        tag = identity_tag(event.kind, event.value)
+        if tag is None:
+            log.warning(
+                "cabinet: gun %d: %s %r is no id tag; ignored",
+                event.connector_id,
+                event.kind.name,
+                event.value,
+            )
             return
-        id_tag = "MAC" + event.value.hex().upper()  # AutoCharge: the EV's MAC is its id tag
-        info = self.authorization.id_tag_info(id_tag)
-        self.events.publish(AutoCharge(self.charger_id, event.connector_id, id_tag, info["status"]))
-        if info["status"] == "Accepted":
-            self.link.driver(event.connector_id).authorize(id_tag)
+        status = self.authorization.id_tag_info(tag)["status"]
+        self.events.publish(AutoCharge(self.charger_id, event.connector_id, tag, status))
+        driver = self.link.driver(event.connector_id)
+        tags = identity_tags(driver.identity.completed)
+        if driver.session is not None or (driver.authorized is not None and driver.authorized not in tags):
+            return
+        for candidate in tags:
+            if candidate == driver.authorized:
+                return  # already authorised with the best accepted one
+            if self.authorization.id_tag_info(candidate)["status"] == "Accepted":
+                driver.authorize(candidate)
+                return
 
     def meter_sample(self, event: MeterSample) -> None:
         self.meters[event.connector_id] = event

@@ -15,12 +15,17 @@ steps. `prepare` sees the request before picows does (`voltyard.gateway.deferred
 not known by its keyed hash, verifies it in a hashing thread; `check` then decides with that verdict. A
 wrong password and an unknown charger id both cost one scrypt (off the loop), so a 401 does not tell
 whether the id exists; a right password costs microseconds.
+
+Under `[ocpp] unknown_charger = "reject"` a charger id the appliance does not know is refused here with 404
+(OCPP-J 1.6 §3.1.1: "not recognized"), once its credentials have been checked as anyone's are, so that the
+404 tells no more than the 401 would. It leaves nothing behind: no charger record, no event, only the
+count (`unknown_refused`, in /metrics). Random ids used to create a charger row and events each (issue 17).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
@@ -58,13 +63,22 @@ class Authenticator:
     """Applies the charger's security profile at the handshake; see the module docstring."""
 
     def __init__(
-        self, credentials: Credentials, throttle: AuthThrottle, events: EventBus, default_profile: int
+        self,
+        credentials: Credentials,
+        throttle: AuthThrottle,
+        events: EventBus,
+        default_profile: int,
+        *,
+        known: Callable[[str], bool] | None = None,
     ) -> None:
         self.credentials = credentials
         self.throttle = throttle
         self.events = events
         self.default_profile = default_profile
+        # Whether a charger id is one the appliance knows; given only under the "reject" policy.
+        self.known = known
         self.failures = 0
+        self.unknown_refused = 0
         self.pending = 0  # password checks waiting for a hashing thread
 
     def prepare(self, path: str, headers: Mapping[str, str], peer: Peer) -> Awaitable[Verdicts] | None:
@@ -102,9 +116,9 @@ class Authenticator:
         `verdicts` are those `prepare` reached for this request; without one, a password not known by its
         keyed hash is refused rather than hashed here, on the loop.
         """
-        known = self.credentials.of(charger_id)
-        profile = max(known.profile, self.default_profile)
+        profile = max(self.credentials.of(charger_id).profile, self.default_profile)
         if profile == 0:
+            self._refuse_unknown(charger_id)
             return 0  # nothing to present, so nothing to guess: never throttled
         if self.throttle.charger_locked(charger_id):
             raise HandshakeRefusal(
@@ -132,7 +146,16 @@ class Authenticator:
                 )
             )
             raise
+        self._refuse_unknown(charger_id)
         return profile
+
+    def _refuse_unknown(self, charger_id: str) -> None:
+        """Under the "reject" policy, an id the appliance does not know gets 404 and leaves only a count."""
+        if self.known is not None and not self.known(charger_id):
+            self.unknown_refused += 1
+            raise HandshakeRefusal(
+                HTTPStatus.NOT_FOUND, f"unknown charger id {charger_id!r} ([ocpp] unknown_charger = reject)"
+            )
 
     def _check_profile(
         self, charger_id: str, profile: int, headers: Mapping[str, str], peer: Peer, verdicts: Verdicts

@@ -121,7 +121,9 @@ class DeferredHandshake(asyncio.BufferedProtocol):
 
     def _too_slow(self) -> None:
         self._timer = None
-        log.info("no complete handshake within %.0f s: disconnecting", _HEAD_TIMEOUT)
+        # DEBUG: one line per connection would flood the log when thousands of dead peers time out at once
+        # (the gateway counts them for /metrics).
+        log.debug("no complete handshake within %.0f s: disconnecting", _HEAD_TIMEOUT)
         self._abort()
 
     def _abort(self) -> None:

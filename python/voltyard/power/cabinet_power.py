@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from voltyard._native import Plan
+from voltyard.can.config import RingConfig
 from voltyard.can.link import CabinetLink
 from voltyard.power.executor import PlanExecutor
 from voltyard.power.live_cabinet import LiveCabinet
@@ -19,14 +20,20 @@ from voltyard.power.plan_view import plan_to_dict, slots_to_list
 from voltyard.power.planner import PERIOD_S, PlannerTick, PlanPublished
 from voltyard.power.snapshot import Derating, PlannerSettings
 
-# Seed 003's ring: 30 kW modules. The connector derates to nothing at the driver's over-temperature
-# trip (90 degC, DriverTiming.over_temperature_c), so power is gone before the fault opens the gun.
-DEFAULT_SETTINGS = PlannerSettings(
-    module_rating_kw=30.0,
-    connector_derating=Derating(start_c=70.0, trip_c=90.0),
-    module_derating=Derating(start_c=70.0, trip_c=90.0),
-    min_gain_kw=10.0,
-)
+
+def planner_settings(ring: RingConfig) -> PlannerSettings:
+    """The planner's settings of `[cabinet.ring]`. By default (seed 003's ring: 30 kW modules) the
+    connector derates to nothing at the driver's over-temperature trip (90 degC,
+    DriverTiming.over_temperature_c), so power is gone before the fault opens the gun."""
+    return PlannerSettings(
+        module_rating_kw=ring.module_rating_kw,
+        connector_derating=Derating(start_c=ring.connector_derating_start_c, trip_c=ring.connector_trip_c),
+        module_derating=Derating(start_c=ring.module_derating_start_c, trip_c=ring.module_trip_c),
+        min_gain_kw=ring.min_gain_kw,
+    )
+
+
+DEFAULT_SETTINGS = planner_settings(RingConfig())
 
 
 class CabinetPower:
@@ -35,7 +42,7 @@ class CabinetPower:
     Args:
         link: The cabinet's CAN link (`CabinetBridge.link`).
         publish: Called with each tick's plan (the runtime makes a PlanComputed event of it).
-        settings: The planner's settings.
+        settings: The planner's settings; by default those of the link's `[cabinet.ring]`.
         cabinet_share_kw: The share until the site manager sets one; 0 = no power.
         period_s: The tick period.
     """
@@ -44,14 +51,14 @@ class CabinetPower:
         self,
         link: CabinetLink,
         publish: Callable[[Plan], None] | None = None,
-        settings: PlannerSettings = DEFAULT_SETTINGS,
+        settings: PlannerSettings | None = None,
         *,
         cabinet_share_kw: float = 0.0,
         period_s: float = PERIOD_S,
     ) -> None:
         self._link = link
         self._publish = publish
-        self.settings = settings
+        self.settings = settings if settings is not None else planner_settings(link.config.ring)
         self._share_kw = cabinet_share_kw
         self._period_s = period_s
         self.cabinet: LiveCabinet | None = None
@@ -64,7 +71,9 @@ class CabinetPower:
         if not self._link.drivers:
             raise RuntimeError("start the CabinetLink before its CabinetPower")
         loop = asyncio.get_running_loop()
-        self.cabinet = LiveCabinet(list(self._link.drivers.values()))
+        self.cabinet = LiveCabinet(
+            list(self._link.drivers.values()), modules_per_slot=self._link.config.ring.modules_per_slot
+        )
         self.executor = PlanExecutor(self.cabinet.drivers, loop.time)
         self.tick = PlannerTick(
             self.cabinet,

@@ -172,12 +172,15 @@ def _command(
     def state(kind: ContactorKind, module: int | None, planned: bool) -> bool:
         return held.get((slot, kind, module), planned)
 
+    # GCMC_Command drives MN1 and MN2; a slot of one module ([cabinet.ring] modules_per_slot = 1) keeps MN2
+    # open.
+    mn = [state("mn", index, closed) for index, closed in enumerate(target.mn)] + [False, False]
     return SlotCommand(
         gc=state("gc", None, target.gc),
         mc=state("mc", None, target.mc),
         cw=state("cw", None, target.cw),
         ccw=state("ccw", None, target.ccw),
-        mn=(state("mn", 0, target.mn[0]), state("mn", 1, target.mn[1])),
+        mn=(mn[0], mn[1]),
         power_kw=power_kw,
         current_a=current_a,
     )

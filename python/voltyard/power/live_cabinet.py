@@ -2,7 +2,8 @@
 guns are built from each PLC's latest frames every time they are read (every 100 ms).
 
 The ring is one slot per PLC, in plcId order: slot i is PLC i's slot, its home gun is gun i (that
-PLC's gun), and its two modules are MOD1/MN1 and MOD2/MN2. Contactor states are the feedback bits
+PLC's gun), and its modules are MOD1/MN1 and MOD2/MN2 (MOD1 alone with `[cabinet.ring]
+modules_per_slot = 1`). Contactor states are the feedback bits
 of GCMC_Status, module health and temperature come from ModuleStatus, the gun's limits from its
 `GunConfig`, its EV's targets from EVDC_Targets, and its session, safety and comm state from what
 the driver decided (faults are debounced there, so a glitch never re-plans the ring).
@@ -38,11 +39,11 @@ def _module(status: ModuleStatus | None, index: int, mn_closed: bool) -> ModuleS
     )
 
 
-def _slot(home_gun: int, gcmc: GcmcStatus | None, modules: ModuleStatus | None) -> SlotState:
+def _slot(home_gun: int, gcmc: GcmcStatus | None, modules: ModuleStatus | None, count: int = 2) -> SlotState:
     mn = (gcmc.mn1_fb, gcmc.mn2_fb) if gcmc is not None else (False, False)
     return SlotState(
         home_gun=home_gun,
-        modules=(_module(modules, 0, mn[0]), _module(modules, 1, mn[1])),
+        modules=tuple(_module(modules, index, mn[index]) for index in range(count)),
         gc_closed=gcmc is not None and gcmc.gc_fb,
         mc_closed=gcmc is not None and gcmc.mc_fb,
         cw_closed=gcmc is not None and gcmc.cw_fb,
@@ -102,10 +103,11 @@ class LiveCabinet:
     object, never mutated), so a tick rebuilds only the slots whose PLC reported since.
     """
 
-    def __init__(self, drivers: Sequence[PlcDriver]) -> None:
+    def __init__(self, drivers: Sequence[PlcDriver], modules_per_slot: int = 2) -> None:
         self.drivers = tuple(sorted(drivers, key=lambda d: d.gun.plc_id))
+        self.modules_per_slot = modules_per_slot
         self._slot_cache: list[tuple[object, object, SlotState]] = [
-            (None, None, _slot(i, None, None)) for i in range(len(self.drivers))
+            (None, None, _slot(i, None, None, modules_per_slot)) for i in range(len(self.drivers))
         ]
 
     @property
@@ -121,7 +123,7 @@ class LiveCabinet:
                 gcmc = modules = None
             cached = cache[i]
             if cached[0] is not gcmc or cached[1] is not modules:
-                cache[i] = (gcmc, modules, _slot(i, gcmc, modules))
+                cache[i] = (gcmc, modules, _slot(i, gcmc, modules, self.modules_per_slot))
         return tuple(entry[2] for entry in cache)
 
     @property

@@ -38,13 +38,28 @@ MODEL = "SimCharger"
 
 
 def boot_payload(charger: SimCharger) -> dict[str, Any]:
-    return {
-        "chargePointVendor": VENDOR,
-        "chargePointModel": MODEL,
-        "chargePointSerialNumber": charger.charger_id[-25:],
-        "firmwareVersion": "sim-1.0",
-        "meterType": "SimMeter",
+    template = charger.template
+    if template is None:
+        return {
+            "chargePointVendor": VENDOR,
+            "chargePointModel": MODEL,
+            "chargePointSerialNumber": charger.charger_id[-25:],
+            "firmwareVersion": "sim-1.0",
+            "meterType": "SimMeter",
+        }
+    payload = {
+        "chargePointVendor": template.vendor,
+        "chargePointModel": template.model,
+        "chargePointSerialNumber": template.serial_for(charger.charger_id),
+        "firmwareVersion": template.firmware,
+        "meterType": template.meter_type,
     }
+    # Optional fields are sent only when the template has them (an empty string is not a value).
+    for key, field in (("iccid", "iccid"), ("imsi", "imsi"), ("meter_serial", "meterSerialNumber")):
+        value = getattr(template, key)
+        if value:
+            payload[field] = value
+    return {key: value for key, value in payload.items() if value}
 
 
 def notify(charger: SimCharger, connector: Connector | None, *, front: bool = False) -> None:

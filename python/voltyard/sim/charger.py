@@ -31,6 +31,7 @@ from voltyard.sim.meter import Connector
 from voltyard.sim.plan import Step
 from voltyard.sim.settings import Settings
 from voltyard.sim.smart_charging import Profiles
+from voltyard.sim.templates import StationTemplate
 
 __all__ = ["TX_ACTIONS", "OutCall", "SimCharger"]
 
@@ -101,17 +102,41 @@ class SimCharger:
         "sample_timer",
         "settings",
         "stopping",
+        "template",
         "timer",
     )
 
     def __init__(
-        self, ctx: FleetContext, index: int, charger_id: str, connectors: int, ev_max_kw: float = 11.0
+        self,
+        ctx: FleetContext,
+        index: int,
+        charger_id: str,
+        connectors: int,
+        ev_max_kw: float = 11.0,
+        *,
+        template: StationTemplate | None = None,
     ) -> None:
         self.ctx = ctx
         self.index = index
         self.charger_id = charger_id
-        self.connectors = tuple(Connector(n, ev_max_kw * 1000.0) for n in range(1, connectors + 1))
-        self.settings = Settings(connectors, ctx.settings)
+        self.template = template  # None: the plain simulated charger of `--chargers/--connectors`
+        if template is None:
+            self.connectors = tuple(Connector(n, ev_max_kw * 1000.0) for n in range(1, connectors + 1))
+            self.settings = Settings(connectors, ctx.settings)
+        else:
+            self.connectors = tuple(
+                Connector(
+                    spec.connector_id,
+                    ev_max_kw * 1000.0,
+                    spec.max_kw * 1000.0,
+                    phases=spec.phases,
+                    measurands=template.measurands,
+                    noise=template.noise,
+                )
+                for spec in template.connectors
+            )
+            # The station starts with its own configuration keys over the run's.
+            self.settings = Settings(len(self.connectors), {**ctx.settings, **template.start_settings()})
         self.profiles: Profiles | None = None
         self.local_list: dict[str, dict[str, Any]] | None = None
         self.local_list_version = 0
@@ -211,6 +236,8 @@ class SimCharger:
         self.link = None
         ctx = self.ctx
         ctx.stats.counters.disconnects += 1
+        if ctx.frames is not None:
+            ctx.frames.forget(self.charger_id)
         for name in ("heartbeat_timer", "inflight_timer"):
             handle = getattr(self, name)
             if handle is not None:
@@ -338,8 +365,11 @@ class SimCharger:
         out.attempts += 1
         if out.offline:
             out.queued_at = perf_counter()  # a replay's latency is its round trip, not the outage
-        if not link.send(encode_call(message_id, out.action, out.payload)):
+        data = encode_call(message_id, out.action, out.payload)
+        if not link.send(data):
             return
+        if ctx.frames is not None:
+            ctx.frames.sent(self.charger_id, data)
         self.inflight = out
         ctx.stats.counters.calls += 1
         self.inflight_timer = ctx.loop.call_later(ctx.options.call_timeout, self._timed_out, out)
@@ -378,6 +408,8 @@ class SimCharger:
     def receive(self, link: Link, data: bytes) -> None:
         if link is not self.link:
             return
+        if self.ctx.frames is not None:
+            self.ctx.frames.received(self.charger_id, data)
         inflight = self.inflight
         try:
             message = self.ctx.codec.decode(data, inflight.action if inflight is not None else None)
@@ -433,8 +465,8 @@ class SimCharger:
         self._send(encode_call_result(call.message_id, answer))
 
     def _send(self, data: bytes) -> None:
-        if self.link is not None:
-            self.link.send(data)
+        if self.link is not None and self.link.send(data) and self.ctx.frames is not None:
+            self.ctx.frames.sent(self.charger_id, data)
 
     # --- after boot ------------------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from voltyard._native import OcppCodec
+from voltyard.sim.frames import FrameLog
 from voltyard.sim.link import ConnectOptions
 from voltyard.sim.plan import ActionRecord
 from voltyard.sim.stats import Stats
@@ -30,6 +31,7 @@ class FleetContext:
         "action_log",
         "codec",
         "connect_slots",
+        "frames",
         "jitter",
         "loop",
         "message_ids",
@@ -67,6 +69,7 @@ class FleetContext:
         # and an unbounded burst of 10 000 SYNs overflows the listen backlog).
         self.connect_slots = asyncio.Semaphore(connect_concurrency)
         self.action_log: list[ActionRecord] = []
+        self.frames: FrameLog | None = None  # every frame both ways, when the run keeps a frame log
         self.t0 = loop.time()
         self.on_connected: Callable[[SimCharger], None] = _ignore
         self.on_booted: Callable[[SimCharger], None] = _ignore

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from voltyard.sim.charger import SimCharger
 from voltyard.sim.context import FleetContext
 from voltyard.sim.stats import TimelinePoint
+from voltyard.sim.templates import StationTemplate
 
 __all__ = ["Fleet", "FleetShape"]
 
@@ -27,9 +28,16 @@ class FleetShape:
     connectors: int = 1
     id_prefix: str = "SIM"
     ev_max_kw: float = 11.0
+    # A fleet file's stations in fleet order, (id prefix, template) each; when given, `chargers` is their
+    # number and `connectors` the most any of them has.
+    stations: tuple[tuple[str, StationTemplate], ...] = ()
 
     def charger_id(self, index: int) -> str:
-        return f"{self.id_prefix}{index:05d}"
+        prefix = self.stations[index][0] if self.stations else self.id_prefix
+        return f"{prefix}{index:05d}"
+
+    def template(self, index: int) -> StationTemplate | None:
+        return self.stations[index][1] if self.stations else None
 
 
 class Fleet:
@@ -40,7 +48,14 @@ class Fleet:
         self.shape = shape
         self.site_limit_kw = site_limit_kw
         self.chargers = [
-            SimCharger(ctx, index, shape.charger_id(index), shape.connectors, shape.ev_max_kw)
+            SimCharger(
+                ctx,
+                index,
+                shape.charger_id(index),
+                shape.connectors,
+                shape.ev_max_kw,
+                template=shape.template(index),
+            )
             for index in range(shape.chargers)
         ]
         self._by_id: dict[str, SimCharger] | None = None

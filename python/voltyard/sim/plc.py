@@ -20,8 +20,9 @@ from dataclasses import dataclass, replace
 from typing import Any, Generic, Protocol, TypeVar
 
 import can
+from can.typechecking import CanFilter
 
-from voltyard.can.bus import CAN_ERR_BUSOFF, CanPort
+from voltyard.can.bus import CAN_ERR_BUSOFF, CanPort, id_filters
 from voltyard.can.config import BusConfig
 from voltyard.can.frames import (
     HOST_TO_PLC_BASE,
@@ -54,7 +55,9 @@ class PlcSimulator:
 
     async def start(self) -> None:
         loop = self._loop = asyncio.get_running_loop()
-        port = CanPort(self.bus, loop, self._on_message, self._on_error)
+        # Only the host's frames to these PLCs (in the kernel on socketcan; see voltyard.can.bus).
+        filters = id_filters(HOST_TO_PLC_BASE, self.plcs)
+        port = CanPort(self.bus, loop, self._on_message, self._on_error, filters=filters)
         port.open()
         self._emitter.port = port
         self._last_tick = loop.time()
@@ -67,6 +70,12 @@ class PlcSimulator:
         if self._emitter.port is not None:
             self._emitter.port.close()
             self._emitter.port = None
+
+    @property
+    def filters(self) -> list[CanFilter] | None:
+        """The filters the bus was opened with (None while stopped)."""
+        port = self._emitter.port
+        return port.filters if port is not None else None
 
     def bus_off(self) -> None:
         """Put a bus-off error frame on the bus (what a controller reports when it went bus-off)."""
@@ -196,7 +205,8 @@ class SimulatedCabinet:
             max_voltage_v=max_v,
             wanted_kwh=self._rng.uniform(*self.traffic.wanted_kwh),
             mac=mac,
-            evccid=mac,
+            evccid=mac,  # ISO 15118-2: the EVCCID is the EV's MAC
+            emaid=f"DEVOL{plc_id:04d}{car:05d}X".encode(),  # a contract of its own per car
         )
 
     async def _visits(self, plc: SimulatedPlc) -> None:
@@ -300,6 +310,13 @@ class SimulatorThread(Generic[S]):
             return function()
 
         return await self.run(call())
+
+    def call_soon(self, function: Callable[[], object]) -> None:
+        """Has the simulator's loop call `function` soon, from any thread, without waiting for it (a
+        fault injected while the caller's own loop is blocked)."""
+        if self._loop is None:
+            raise RuntimeError("the simulator thread is not running")
+        self._loop.call_soon_threadsafe(function)
 
     def _halt(self) -> None:
         loop, thread = self._loop, self._thread

@@ -4,7 +4,8 @@ configs/plc.dbc say (`voltyard.sim.plc` puts these PLCs on a bus).
 Each PLC opens its relay and latches RELAY_CMD_TIMEOUT after ~300 ms without RelayControl, applies each
 CMD_SEQ and acknowledges it in LAST_CMD_SEQ_APPLIED, latches safety faults until CLEAR_FAULTS, and
 publishes its status, meter, EV and thermal frames at the DBC's cycle times (status frames also on
-change). `Injection` turns on every fault the host must handle: estop, earth fault, safety chain,
+change). `Injection` turns on every fault the host must handle: estop, earth fault, an isolation
+fault (the IMD's trip, reported as FAULT_REASON ISOLATION_FAULT), safety chain,
 over-temperature, a welded or stuck-open contactor, a silent meter, total silence, corrupted CRCs, frame
 loss, and CMD_SEQs never applied. The received RelayControl period is recorded (from the frames' bus
 timestamps) for the 100 ms +-20 ms check.
@@ -67,6 +68,7 @@ class Injection:
 
     estop: bool = False
     earth_fault: bool = False
+    isolation_fault: bool = False  # the insulation monitor (IMD) trips: FAULT_REASON ISOLATION_FAULT
     safety_open: bool = False
     over_temperature: bool = False
     weld: bool = False  # relay feedback stuck closed, GC_WELD set
@@ -254,6 +256,7 @@ class SimulatedPlc:
         for on, reason in (
             (i.estop, FaultReason.ESTOP),
             (i.earth_fault, FaultReason.EARTH_FAULT),
+            (i.isolation_fault, FaultReason.ISOLATION_FAULT),
             (i.safety_open, FaultReason.SAFETY_CHAIN),
             (i.over_temperature, FaultReason.OVER_TEMPERATURE),
         ):
@@ -401,6 +404,7 @@ class SimulatedPlc:
             self.fault_reason,
             i.estop,
             i.earth_fault,
+            i.isolation_fault,
             i.safety_open,
             i.over_temperature,
             ev.stage,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import time
@@ -29,9 +30,10 @@ from voltyard.sim.control import ControlServer
 from voltyard.sim.errors import ConnectError, SimError
 from voltyard.sim.expectations import RunFacts, check
 from voltyard.sim.fleet import Fleet, FleetShape
+from voltyard.sim.frames import FrameLog
 from voltyard.sim.link import ConnectOptions
 from voltyard.sim.load import LoadConfig, LoadGenerator
-from voltyard.sim.plan import ActionRecord, charger_rng
+from voltyard.sim.plan import ActionRecord, Step, charger_rng
 from voltyard.sim.progress import Progress
 from voltyard.sim.report import RunReport
 from voltyard.sim.scenario import PlanContext, Scenario
@@ -66,6 +68,9 @@ class SimConfig:
     plot: bool = True
     action_log_path: Path | None = None
     control_socket: Path | None = None
+    frames_path: Path | None = None  # the frame log, written at the end (format by --frames-format or suffix)
+    frames_format: str | None = None
+    frames_limit: int = 100_000  # frames kept in memory; older ones are dropped and counted
 
 
 class Simulation:
@@ -92,7 +97,7 @@ class Simulation:
         self.site_limit_kw = (
             config.site_limit_kw
             or self.scenario.site_limit_kw
-            or shape.chargers * shape.connectors * _DEFAULT_KW_PER_CONNECTOR / 2
+            or _connector_count(shape) * _DEFAULT_KW_PER_CONNECTOR / 2
         )
         self.warn: Callable[[str], None] = warn or log.warning
         self.connect_error: str | None = None
@@ -133,6 +138,8 @@ class Simulation:
             seed=config.seed,
             connect_concurrency=config.connect_concurrency,
         )
+        if config.frames_path is not None:
+            ctx.frames = FrameLog(config.frames_limit)
         fleet = self.fleet = Fleet(ctx, config.shape, self.site_limit_kw)
         ctx.on_connect_failed = self._connect_failed
         if self.progress is not None:
@@ -160,9 +167,11 @@ class Simulation:
         shape = self.config.shape
         for charger in fleet.chargers:
             plan_ctx = PlanContext(
-                charger.index, shape.chargers, shape.connectors, self.duration, self.site_limit_kw
+                charger.index, shape.chargers, len(charger.connectors), self.duration, self.site_limit_kw
             )
             plan = self.scenario.plan(plan_ctx, charger_rng(self.config.seed, charger.index))
+            if charger.template is not None and charger.template.id_tags:
+                plan = _station_tags(plan, charger.template.id_tags)
             self.planned_sessions += sum(1 for step in plan if step.kind == "swipe")
             self.planned_faults += sum(1 for step in plan if step.kind == "fault")
             behaviour.start_plan(charger, plan)
@@ -370,6 +379,8 @@ class Simulation:
         if config.action_log_path is not None:
             lines = [record.line() for record in self.action_log()]
             config.action_log_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        if config.frames_path is not None and self.ctx is not None and self.ctx.frames is not None:
+            self.ctx.frames.export(config.frames_path, config.frames_format)
 
 
 def _reason(exc: BaseException) -> str:
@@ -386,3 +397,22 @@ def _round(value: float | None) -> float | None:
 
 def _rate(count: int, seconds: float | None) -> float:
     return round(count / seconds, 1) if seconds else 0.0
+
+
+def _connector_count(shape: FleetShape) -> int:
+    if shape.stations:
+        return sum(len(template.connectors) for _, template in shape.stations)
+    return shape.chargers * shape.connectors
+
+
+def _station_tags(plan: tuple[Step, ...], tags: tuple[str, ...]) -> tuple[Step, ...]:
+    """A station template's drivers present its own id tags, in turn, in the order the plan swipes."""
+    swipes = 0
+    steps = []
+    for step in plan:
+        if step.kind == "swipe":
+            steps.append(dataclasses.replace(step, tag=tags[swipes % len(tags)]))
+            swipes += 1
+        else:
+            steps.append(step)
+    return tuple(steps)

@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from voltyard._native import MeterReadingBuffer, decompress_block, unpack_readings
 from voltyard.errors import LogBlockError
-from voltyard.store.writer import StoreWriter
+from voltyard.store.writer import StoreWriter, Work
 
 __all__ = ["MeterLog", "MeterReading", "decode_meter_block", "last_energy_wh", "meter_readings"]
 
@@ -30,7 +31,7 @@ log = logging.getLogger(__name__)
 
 _INSERT = (
     "INSERT INTO meter_blocks (charger_id, connector_id, transaction_id, first_timestamp, last_timestamp, "
-    "count, energy_wh, power_w, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "count, energy_wh, power_w, data, stored_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 
@@ -60,7 +61,20 @@ class MeterLog:
         # `append_read(charger_id, read, received_at, skew_limit)`: every reading of a natively read
         # MeterValues in one call, its clock-skew flag judged natively.
         self.append_read = self._buffer.append_read
-        store.add_block_buffer(self._buffer, _INSERT)
+        store.add_collector(self._collect)
+
+    def _collect(self) -> Work | None:
+        """At each hand-over: what the buffer holds, written as blocks stamped with the time they are stored
+        (retention compares that instant, never a charger's timestamps as text)."""
+        if not len(self._buffer):
+            return None
+        taken = self._buffer.take()
+
+        def write(conn: sqlite3.Connection) -> None:
+            stored_at = time.time()
+            conn.executemany(_INSERT, [(*block, stored_at) for block in taken.blocks()])
+
+        return write
 
 
 def decode_meter_block(

@@ -1,17 +1,21 @@
-"""Retention of the tables that grow with every message: events, status history, meter readings.
+"""Retention of every table that grows: events, status history, meter readings, stop records, certificate
+requests and (when asked) finished transactions.
 
 The message log prunes itself (voltyard.store.message_log); this prunes the rest, by age and by rows,
 through the writer like any durable write. Limits come from `[store]` in voltyard.toml; 0 rows or 0 days
-turns that limit off.
+turns that limit off. Ages are compared as instants, never as text: every table is pruned by a time the
+store stamped itself as unix seconds (`received_at`, `time`, `stopped_at`, a meter block's `stored_at`),
+not by a charger's ISO timestamps, which sort wrongly as strings once offsets differ (issue 17).
 
 Events are pruned regardless of the upstream sync cursors (`sync_cursors`): a consumer that stopped
 syncing must not make the store grow without bound. A consumer further behind than the limits finds a
 gap in the sequence numbers, which tells it events were dropped.
 
 Meter readings of a transaction still open are never pruned (its energy is read from them); others go
-once older than `meter_values_max_age_days`: blocks by their last reading's timestamp as the charger sent
-it, rows of older stores by the time they were received. A finished transaction keeps its meter start
-and stop in `transactions`, which nothing prunes.
+once stored longer ago than `meter_values_max_age_days`. A finished transaction keeps its meter start and
+stop in `transactions`, which is pruned only with `transactions_max_age_days` (off by default: billing
+records). Stop records (every StopTransaction received, replays and unknown ids included: a charger can
+send them without end) and certificate requests are bounded by age and rows.
 
 Each pass deletes at most `_CHUNK` rows per table, so that a first pass over a large store does not hold
 the writer (and every durable write behind it) for seconds; the next pass, a minute later, goes on.
@@ -32,7 +36,7 @@ _CHUNK = 50_000
 _DAY = 86400.0
 # Rows of no transaction or of one that has ended (an open transaction's energy is read from its readings).
 _NOT_OPEN = (
-    "(transaction_id IS NULL OR transaction_id NOT IN (SELECT id FROM transactions WHERE stop_time IS NULL))"
+    "(transaction_id IS NULL OR transaction_id NOT IN (SELECT id FROM transactions WHERE stopped_at IS NULL))"
 )
 
 
@@ -62,17 +66,36 @@ def prune_tables(conn: sqlite3.Connection, config: StoreConfig, now: float) -> d
             config.status_history_max_age_days,
             config.status_history_max_rows,
         ),
+        "stop_records": _by_age_and_rows(
+            conn,
+            ("stop_records", "id", "received_at"),
+            now,
+            config.stop_records_max_age_days,
+            config.stop_records_max_rows,
+        ),
+        "certificate_requests": _by_age_and_rows(
+            conn,
+            ("certificate_requests", "id", "received_at"),
+            now,
+            config.certificate_requests_max_age_days,
+            config.certificate_requests_max_rows,
+        ),
         "meter_values": 0,
         "meter_blocks": 0,
+        "transactions": 0,
     }
     if config.meter_values_max_age_days > 0:
         cutoff = now - config.meter_values_max_age_days * _DAY
         deleted["meter_values"] = _delete(
             conn, "meter_values", "id", f"received_at < ? AND {_NOT_OPEN}", (cutoff,)
         )
-        iso_cutoff = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(cutoff))
         deleted["meter_blocks"] = _delete(
-            conn, "meter_blocks", "id", f"last_timestamp < ? AND {_NOT_OPEN}", (iso_cutoff,)
+            conn, "meter_blocks", "id", f"stored_at < ? AND {_NOT_OPEN}", (cutoff,)
+        )
+    if config.transactions_max_age_days > 0:
+        cutoff = now - config.transactions_max_age_days * _DAY
+        deleted["transactions"] = _delete(
+            conn, "transactions", "id", "stopped_at IS NOT NULL AND stopped_at < ?", (cutoff,)
         )
     return {table: count for table, count in deleted.items() if count}
 

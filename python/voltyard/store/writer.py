@@ -24,20 +24,24 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import queue
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from voltyard.errors import StoreError
-from voltyard.store.db import connect, migrate
+from voltyard.store.db import check_integrity, connect, is_corruption, migrate, reclaim_wal
+from voltyard.store.health import StoreHealth
 
-__all__ = ["BlockBuffer", "StoreWriter"]
+__all__ = ["BlockBuffer", "StoreWriter", "Work"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+_FAILURE_LOG_EVERY_S = 60.0
 
 Batch = dict[str, list[tuple[Any, ...]]]
 Work = Callable[[sqlite3.Connection], Any]
@@ -76,11 +80,20 @@ class _Stop:
 class StoreWriter:
     """Owns the only writing connection; see the module docstring for the two write paths."""
 
-    def __init__(self, path: Path, *, commit_interval: float = 0.5) -> None:
+    def __init__(self, path: Path, *, commit_interval: float = 0.5, min_free_bytes: int = 0) -> None:
         self.path = path
         self.commit_interval = commit_interval
+        self.min_free_bytes = min_free_bytes  # less free on the data directory's volume: degraded
         self.commits = 0
         self.rows_failed = 0
+        # The truth /health tells about the store (voltyard.store.health): written by the writer thread, read
+        # on the loop; each is one attribute store, so a reader sees an old or a new value, never a torn one.
+        self.commits_failed = 0
+        self.last_commit_at: float | None = None  # unix seconds of the last successful commit
+        self.last_failure: str | None = None  # why the last commit failed, while it is the latest outcome
+        self.corrupt: str | None = None  # SQLite reported damaged pages (SQLITE_CORRUPT/NOTADB): what it said
+        self._failure_logged_at = 0.0
+        self._failures_unlogged = 0
         self._queue: queue.SimpleQueue[Batch | _Telemetry | tuple[Work, asyncio.Future[Any]] | _Stop] = (
             queue.SimpleQueue()
         )
@@ -126,6 +139,27 @@ class StoreWriter:
         """Why the writer thread ended on its own (nothing is stored since), or None while it serves or
         after a clean `close`."""
         return self._ended
+
+    def health(self) -> StoreHealth:
+        """What the store's writer and its volume are doing now (cheap: one statvfs)."""
+        try:
+            stats = os.statvfs(self.path.parent)
+            free: int | None = stats.f_bavail * stats.f_frsize
+        except OSError:
+            free = None
+        stopped = self._ended
+        return StoreHealth.judge(
+            running=stopped is None,
+            error=None if stopped is None else f"{type(stopped).__name__}: {stopped}",
+            commits=self.commits,
+            commits_failed=self.commits_failed,
+            rows_failed=self.rows_failed,
+            last_commit_at=self.last_commit_at,
+            last_failure=self.last_failure,
+            corrupt=self.corrupt,
+            free_bytes=free,
+            min_free_bytes=self.min_free_bytes,
+        )
 
     def when_stopped(self, callback: Callable[[BaseException], None]) -> None:
         """Call `callback(error)` on the event loop if the writer thread ever ends on its own."""
@@ -245,6 +279,7 @@ class StoreWriter:
         try:
             self._conn = connect(self.path)
             migrate(self._conn, self.path)
+            check_integrity(self._conn, self.path)
         except Exception as exc:  # handed to the starting coroutine
             failed: list[Outcome] = [(ready, None, exc)]
             self._loop.call_soon_threadsafe(_settle, failed)
@@ -304,23 +339,60 @@ class StoreWriter:
                     _, error = self._run_work(conn, job.work)
                     if error is not None:
                         self.rows_failed += 1
+                        self.note_corruption(error)
                         log.error("telemetry write failed: %s", error)
                 else:
                     work, future = job
-                    outcomes.append((future, *self._run_work(conn, work)))
+                    result, error = self._run_work(conn, work)
+                    self.note_corruption(error)
+                    outcomes.append((future, result, error))
             conn.execute("COMMIT")
             self.commits += 1
+            self.last_commit_at = time.time()
+            if self.last_failure is not None:
+                # The first commit after failures (a disk that was full has room again): give the space
+                # the WAL took back now, before it grows again (see db.reclaim_wal).
+                self.last_failure = None
+                reclaim_wal(conn)
+                log.warning("store: commits succeed again")
         except Exception as exc:
             # Not only sqlite3.Error: whatever fails a group costs that group, never the thread.
             self.rows_failed += 1
+            self.commits_failed += 1
             failed = StoreError(f"{self.path}: commit failed: {exc}")
             # Every durable write of the group, run or not yet run when it failed: none is left waiting.
             outcomes = [(job[1], None, failed) for job in jobs if isinstance(job, tuple)]
-            log.exception("store commit failed; %d durable writes fail with it", len(outcomes))
+            now = time.monotonic()
+            if self.last_failure is None:  # the first of a run of failures: loud, with its traceback
+                log.exception("store commit failed; %d durable writes fail with it", len(outcomes))
+                self._failure_logged_at, self._failures_unlogged = now, 0
+            else:
+                # A disk stays full for minutes and a group fails every commit interval: a line a minute
+                # with the count, not two a second (/health and the runtime's alert say it already).
+                self._failures_unlogged += 1
+                if now - self._failure_logged_at >= _FAILURE_LOG_EVERY_S:
+                    log.error(
+                        "store commits still failing (%s); %d more failed groups in the last %.0f s",
+                        exc, self._failures_unlogged, now - self._failure_logged_at,
+                    )  # fmt: skip
+                    self._failure_logged_at, self._failures_unlogged = now, 0
+            self.last_failure = f"{type(exc).__name__}: {exc}"
+            self.note_corruption(exc)
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
+            reclaim_wal(conn)
         if outcomes:
             self._loop.call_soon_threadsafe(_settle, outcomes)
+
+    def note_corruption(self, error: BaseException | None) -> None:
+        """Damaged pages met by a write here or by a read of the API: /health says so until a restart (whose
+        integrity check then refuses the store), whatever else still succeeds."""
+        if error is not None and is_corruption(error):
+            if self.corrupt is None:
+                log.critical(
+                    "store: SQLite reports damaged pages: %s; restore the store from a backup", error
+                )
+            self.corrupt = str(error)
 
     @staticmethod
     def _run_work(conn: sqlite3.Connection, work: Work) -> tuple[Any, BaseException | None]:
@@ -347,6 +419,7 @@ class StoreWriter:
                         conn.execute(sql, row)
                     except Exception as exc:
                         self.rows_failed += 1
+                        self.note_corruption(exc)
                         log.error(
                             "telemetry row refused by the store (%s: %s): %s",
                             type(exc).__name__,

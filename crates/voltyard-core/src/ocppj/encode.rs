@@ -61,6 +61,28 @@ pub fn encode_call_error(
     Ok(write(&(MessageType::CallError as u8, message_id, code.as_str(), description, details)))
 }
 
+/// 2.1: `[5, id, code, description, details]`, the answer to a CALLRESULT that could not be processed.
+pub fn encode_call_result_error(
+    message_id: &str,
+    code: ErrorCode,
+    description: &str,
+    details: JsonNode<'_>,
+) -> Result<Vec<u8>, EncodeError> {
+    check_id(message_id)?;
+    check_object(details, "errorDetails")?;
+    Ok(write(&(MessageType::CallResultError as u8, message_id, code.as_str(), description, details)))
+}
+
+/// 2.1: `[6, id, action, payload]`, a request that is never answered.
+pub fn encode_send(message_id: &str, action: &str, payload: JsonNode<'_>) -> Result<Vec<u8>, EncodeError> {
+    check_id(message_id)?;
+    if action.is_empty() {
+        return Err(EncodeError::EmptyAction);
+    }
+    check_object(payload, "payload")?;
+    Ok(write(&(MessageType::Send as u8, message_id, action, payload)))
+}
+
 fn check_id(message_id: &str) -> Result<(), EncodeError> {
     if is_valid_message_id(message_id) {
         Ok(())

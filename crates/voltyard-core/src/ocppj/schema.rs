@@ -1,8 +1,12 @@
-//! The OCPP 1.6 JSON schemas (core and security extension), loaded from a directory once and
-//! compiled once; `validate` checks a CALL or CALLRESULT payload and, on failure, names the
-//! CALLERROR code, the field (as a JSON pointer) and the rule broken.
+//! The JSON schemas of one OCPP version (1.6 core and security extension, 2.0.1, 2.1), loaded
+//! from a directory once and compiled once; `validate` checks a CALL, CALLRESULT or SEND payload
+//! and, on failure, names the CALLERROR code, the field (as a JSON pointer) and the rule broken.
 //!
-//! Mapping from JSON-schema keywords to OCPP-J 1.6 codes (docs/ocppj.md has the table):
+//! File names: 1.6 `<Action>.json` / `<Action>Response.json`; 2.x `<Action>Request.json` /
+//! `<Action>Response.json`, and 2.1's SEND-only messages `<Action>.json` (no response).
+//!
+//! Mapping from JSON-schema keywords to OCPP-J 1.6 codes (docs/ocppj.md has the table; 2.x uses
+//! the same mapping in its spellings, `FormatViolation` and `OccurrenceConstraintViolation`):
 //! a payload that is not an object and `additionalProperties` -> `FormationViolation` (not the PDU
 //! structure); `type`, `maxLength`, `minLength` -> `TypeConstraintViolation` (the 1.6 data types,
 //! `CiString20Type` and friends, carry the length); `required`, `minItems`, `maxItems` ->
@@ -21,6 +25,7 @@ use serde_json::Value;
 use super::schema_view::Tree;
 use super::tree::JsonNode;
 
+use super::Version;
 use super::error_code::{ErrorCode, FrameError};
 
 /// Which half of an exchange a payload belongs to.
@@ -30,6 +35,8 @@ pub enum Direction {
     Request,
     /// The payload of the CALLRESULT that answers it (`<Action>Response.json`).
     Response,
+    /// 2.1: the payload of a SEND (`<Action>.json`, an action without a response).
+    Send,
 }
 
 /// Why the schema directory could not be loaded.
@@ -62,11 +69,13 @@ impl std::error::Error for SchemaLoadError {}
 
 struct ActionSchemas {
     request: Validator<Tree>,
-    response: Validator<Tree>,
+    /// None for a SEND-only action (2.1's `NotifyPeriodicEventStream`).
+    response: Option<Validator<Tree>>,
 }
 
-/// The compiled schemas of every action, keyed by action name.
+/// The compiled schemas of every action of one version, keyed by action name.
 pub struct SchemaSet {
+    version: Version,
     actions: HashMap<String, ActionSchemas>,
     vocabulary: Vec<String>,
 }
@@ -74,6 +83,7 @@ pub struct SchemaSet {
 impl fmt::Debug for SchemaSet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SchemaSet")
+            .field("version", &self.version)
             .field("actions", &self.actions.len())
             .field("vocabulary", &self.vocabulary.len())
             .finish()
@@ -82,11 +92,18 @@ impl fmt::Debug for SchemaSet {
 
 impl SchemaSet {
     /// Loads and compiles every `<Action>.json` / `<Action>Response.json` pair in `dir`
-    /// (the layout of the `ocpp` package's `ocpp/v16/schemas`).
+    /// (the layout of the `ocpp` package's `ocpp/v16/schemas`) as OCPP 1.6.
     pub fn load_dir(dir: &Path) -> Result<Self, SchemaLoadError> {
+        Self::load(dir, Version::V16)
+    }
+
+    /// Loads and compiles every schema of `version` in `dir` (the `ocpp` package's
+    /// `ocpp/v16/schemas`, `ocpp/v201/schemas` or `ocpp/v21/schemas`).
+    pub fn load(dir: &Path, version: Version) -> Result<Self, SchemaLoadError> {
         let io_error = |path: &Path, source| SchemaLoadError::Io { path: path.to_owned(), source };
         let mut requests = HashMap::new();
         let mut responses = HashMap::new();
+        let mut sends = HashMap::new();
         let mut vocabulary = BTreeSet::new();
         for entry in fs::read_dir(dir).map_err(|e| io_error(dir, e))? {
             let path = entry.map_err(|e| io_error(dir, e))?.path();
@@ -96,12 +113,17 @@ impl SchemaSet {
             let schema: Value = serde_json::from_slice(&text).map_err(|e| invalid(format!("not JSON: {e}")))?;
             let validator = compile(&schema).map_err(invalid)?;
             collect_vocabulary(&schema, &mut vocabulary);
-            match stem.strip_suffix("Response") {
-                Some(action) => responses.insert(action.to_owned(), validator),
-                None => requests.insert(stem, validator),
-            };
+            if let Some(action) = stem.strip_suffix("Response") {
+                responses.insert(action.to_owned(), validator);
+            } else if !version.is_2x() {
+                requests.insert(stem, validator);
+            } else if let Some(action) = stem.strip_suffix("Request") {
+                requests.insert(action.to_owned(), validator);
+            } else {
+                sends.insert(stem, validator);
+            }
         }
-        if requests.is_empty() && responses.is_empty() {
+        if requests.is_empty() && responses.is_empty() && sends.is_empty() {
             return Err(SchemaLoadError::Empty { path: dir.to_owned() });
         }
         let mut actions = HashMap::with_capacity(requests.len());
@@ -109,13 +131,31 @@ impl SchemaSet {
             let Some(response) = responses.remove(&action) else {
                 return Err(SchemaLoadError::Unpaired { action });
             };
-            actions.insert(action, ActionSchemas { request, response });
+            actions.insert(action, ActionSchemas { request, response: Some(response) });
         }
         if let Some(action) = responses.into_keys().next() {
             return Err(SchemaLoadError::Unpaired { action });
         }
+        for (action, request) in sends {
+            if actions.contains_key(&action) {
+                return Err(SchemaLoadError::Unpaired { action });
+            }
+            actions.insert(action, ActionSchemas { request, response: None });
+        }
         let vocabulary = vocabulary.into_iter().collect();
-        Ok(Self { actions, vocabulary })
+        Ok(Self { version, actions, vocabulary })
+    }
+
+    /// The version whose schemas these are.
+    #[must_use]
+    pub fn version(&self) -> Version {
+        self.version
+    }
+
+    /// Whether `action` is sent as a SEND (2.1: it has no response schema).
+    #[must_use]
+    pub fn is_send_only(&self, action: &str) -> bool {
+        self.actions.get(action).is_some_and(|a| a.response.is_none())
     }
 
     /// The words of the protocol: every property name and every enumerated string value of every
@@ -131,7 +171,7 @@ impl SchemaSet {
         self.actions.contains_key(action)
     }
 
-    /// The action names, sorted.
+    /// The action names (CALL and SEND), sorted.
     #[must_use]
     pub fn actions(&self) -> Vec<&str> {
         let mut names: Vec<&str> = self.actions.keys().map(String::as_str).collect();
@@ -139,25 +179,35 @@ impl SchemaSet {
         names
     }
 
-    /// Validates `payload` as the request or the response of `action`. An unknown action is
-    /// `NotImplemented` (and not echoed as the error's action); the caller adds the message id.
+    /// Validates `payload` as the request or the response of `action`, or as the payload of a
+    /// SEND. An unknown action is `NotImplemented` (and not echoed as the error's action); a CALL
+    /// of a SEND-only action or a SEND of a CALL's action is `NotSupported`; the codes are in the
+    /// version's spelling. The caller adds the message id.
     pub fn validate(&self, action: &str, direction: Direction, payload: JsonNode<'_>) -> Result<(), FrameError> {
         let Some(schemas) = self.actions.get(action) else {
             return Err(FrameError::new(
                 ErrorCode::NotImplemented,
-                format!("action {} is not an OCPP 1.6 action", preview_str(action)),
+                format!("action {} is not an OCPP {} action", preview_str(action), self.version),
             ));
         };
-        let validator = match direction {
-            Direction::Request => &schemas.request,
-            Direction::Response => &schemas.response,
+        let validator = match (direction, &schemas.response) {
+            (Direction::Request, Some(_)) | (Direction::Send, None) => &schemas.request,
+            (Direction::Response, Some(response)) => response,
+            (Direction::Request | Direction::Response, None) => {
+                let error = format!("{action} is sent as a SEND (message type 6) and never answered");
+                return Err(FrameError::new(ErrorCode::NotSupported, error).with_action(action));
+            }
+            (Direction::Send, Some(_)) => {
+                let error = format!("{action} is a CALL action: a SEND (message type 6) cannot carry it");
+                return Err(FrameError::new(ErrorCode::NotSupported, error).with_action(action));
+            }
         };
         if validator.is_valid(payload) {
             return Ok(());
         }
         match validator.validate(payload) {
             Ok(()) => Ok(()),
-            Err(error) => Err(describe(&error).with_action(action)),
+            Err(error) => Err(describe(&error).with_action(action).spelled_for(self.version)),
         }
     }
 }
