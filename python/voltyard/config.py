@@ -33,9 +33,11 @@ __all__ = [
     "SecurityConfig",
     "ServerConfig",
     "StoreConfig",
+    "UplinkConfig",
     "accepted_keys",
     "default_data_dir",
     "load_config",
+    "read_password_file",
     "source_of",
 ]
 
@@ -173,6 +175,39 @@ class LeniencyConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class UplinkConfig:
+    """The appliance as a local controller: one OCPP connection per local charge point to the operator's
+    central system (docs/uplink.md). No `url`: no uplink."""
+
+    url: str = ""
+    ocpp: Literal["1.6"] = "1.6"
+    # "all" (every local charger and the cabinet's charge point) or a list of charge point ids.
+    chargers: tuple[str, ...] = ("all",)
+    security_profile: int = 0
+    # Basic auth (profiles 1 and 2): a password per charge point, from the map or the file
+    # (`chargePointId password` per line); "*" in either is every charge point's not named.
+    passwords: dict[str, str] = field(default_factory=dict)
+    password_file: Path | None = None
+    ca_file: Path | None = None
+    cert_file: Path | None = None
+    key_file: Path | None = None
+    backoff_min: float = 1.0
+    backoff_max: float = 60.0
+    call_timeout: float = 30.0
+    meter_interval: float = 10.0
+    # How long a charger's Authorize waits for the central system while online before the local answer is
+    # used; 0: always answered locally.
+    authorize_timeout: float = 3.0
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.url)
+
+    def goes_upstream(self, charger_id: str) -> bool:
+        return "all" in self.chargers or charger_id in self.chargers
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     """The whole configuration; `source` is the file it came from, if any."""
 
@@ -183,6 +218,7 @@ class Config:
     admission: AdmissionConfig = field(default_factory=AdmissionConfig)
     health: HealthConfig = field(default_factory=HealthConfig)
     leniency: LeniencyConfig = field(default_factory=LeniencyConfig)
+    uplink: UplinkConfig = field(default_factory=UplinkConfig)
     cabinet: CabinetConfig | None = None
     power: PowerConfig = field(default_factory=PowerConfig)
     power_enabled: bool = False
@@ -239,6 +275,12 @@ _BOUNDS: dict[tuple[str, str], tuple[float, float]] = {
     ("health", "heartbeat_timeout_factor"): (1.0, 100.0),
     ("health", "response_min_interval"): (0, 86400),
     ("health", "clock_skew_tolerance"): (0, 86400),
+    ("uplink", "security_profile"): (0, 3),
+    ("uplink", "backoff_min"): (0.1, 3600),
+    ("uplink", "backoff_max"): (0.1, 86400),
+    ("uplink", "call_timeout"): (0.1, 3600),
+    ("uplink", "meter_interval"): (0.2, 3600),
+    ("uplink", "authorize_timeout"): (0, 60),
 }
 
 # The plain sections, [server] to [leniency]: every field of `Config` whose type is a dataclass of this
@@ -302,6 +344,8 @@ def load_config(path: Path | None, overrides: Mapping[str, Mapping[str, Any]] | 
         if not isinstance(table, dict):
             raise ConfigError(f"{where}: {name}: must be a table ([{name}])")
         values = {**table, **given.get(name, {})}
+        if name == "uplink" and values.get("chargers") == "all":  # the one string it takes for a list
+            values["chargers"] = ["all"]
         sections[name] = _build_section(cls, name, values, where, path)
     _check_together(sections, where)
     return Config(
@@ -366,6 +410,7 @@ def _check_together(sections: Mapping[str, Any], where: str) -> None:
             + (f"unknown version {bad[0]!r}" if bad else "empty: no charger could connect")
             + f" (known: {', '.join(known_versions)})"
         )
+    _check_uplink(sections["uplink"], f"{where}: uplink")
     leniency = sections["leniency"]
     for key, rules in [
         ("default", leniency.default),
@@ -376,6 +421,55 @@ def _check_together(sections: Mapping[str, Any], where: str) -> None:
             raise ConfigError(
                 f"{where}: leniency.{key}: unknown rule {unknown[0]!r} (known: {', '.join(LENIENCY_RULES)})"
             )
+
+
+def _check_uplink(uplink: UplinkConfig, where: str) -> None:
+    """[uplink]: what cannot work together is refused at start, naming the key (docs/uplink.md)."""
+    if not uplink.enabled:
+        return
+    scheme = uplink.url.partition("://")[0]
+    if scheme not in ("ws", "wss") or not uplink.url.partition("://")[2].strip("/"):
+        raise ConfigError(f"{where}.url: {uplink.url!r} is not a ws:// or wss:// URL")
+    if not uplink.chargers or any(not item for item in uplink.chargers):
+        raise ConfigError(f'{where}.chargers: expected "all" or a list of charge point ids')
+    profile = uplink.security_profile
+    if profile >= 2 and scheme != "wss":
+        raise ConfigError(f"{where}.security_profile: profile {profile} needs a wss:// url")
+    if profile in (1, 2) and not uplink.passwords and uplink.password_file is None:
+        raise ConfigError(f"{where}.passwords: security profile {profile} needs passwords or password_file")
+    if profile == 3 and (uplink.cert_file is None or uplink.key_file is None):
+        missing = "cert_file" if uplink.cert_file is None else "key_file"
+        raise ConfigError(f"{where}.{missing}: security profile 3 needs cert_file and key_file")
+    if (uplink.cert_file is None) != (uplink.key_file is None):
+        missing = "key_file" if uplink.key_file is None else "cert_file"
+        raise ConfigError(f"{where}.{missing}: missing (cert_file and key_file go together)")
+    for key in ("password_file", "ca_file", "cert_file", "key_file"):
+        _check_readable(getattr(uplink, key), f"{where}.{key}")
+    if uplink.backoff_min > uplink.backoff_max:
+        raise ConfigError(
+            f"{where}.backoff_min: {uplink.backoff_min:g} is above uplink.backoff_max "
+            f"({uplink.backoff_max:g})"
+        )
+    if uplink.password_file is not None:
+        read_password_file(uplink.password_file, f"{where}.password_file")
+
+
+def read_password_file(path: Path, where: str) -> dict[str, str]:
+    """The uplink's Basic auth keys: `chargePointId password` per line (blank lines, `#` comments skipped)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{where}: {path}: {getattr(exc, 'strerror', None) or exc}") from exc
+    found: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        charger_id, _, password = stripped.partition(" ")
+        if not password.strip():
+            raise ConfigError(f"{where}: {path}:{number}: expected `chargePointId password`")
+        found[charger_id] = password.strip()
+    return found
 
 
 def _power(table: Mapping[str, Any], where: str, path: Path | None) -> tuple[PowerConfig, bool]:

@@ -33,11 +33,14 @@ def render_config(config: Config) -> str:
         f"# voltyard check-config: the effective configuration (file: {config.source or 'none'})",
         "# Each value is followed by where it came from: default, file, or the flag that set it.",
     ]
-    for section in ("server", "ocpp", "store", "security", "admission", "health", "leniency"):
+    for section in ("server", "ocpp", "store", "security", "admission", "health", "leniency", "uplink"):
         lines += ["", f"[{section}]"]
         value = getattr(config, section)
         for item in dataclasses.fields(value):
-            lines.append(_line(config, section, item.name, getattr(value, item.name)))
+            shown = getattr(value, item.name)
+            if (section, item.name) == ("uplink", "passwords"):  # the keys are secrets: which ones, not what
+                shown = dict.fromkeys(shown, "********")
+            lines.append(_line(config, section, item.name, shown))
     lines += ["", "[power]", _line(config, "power", "enabled", config.power_enabled)]
     lines += [
         _line(config, "power", item.name, getattr(config.power, item.name))

@@ -65,6 +65,7 @@ from voltyard.store.db import DB_FILENAME, connect
 from voltyard.store.message_log import MessageLog
 from voltyard.store.retention import Retention
 from voltyard.store.writer import StoreWriter
+from voltyard.uplink.service import Uplink
 
 if TYPE_CHECKING:
     from voltyard.sim.plc import SimulatedCabinet, SimulatorThread
@@ -107,6 +108,7 @@ class Appliance:
         self.cabinet_power: CabinetPower | None = None
         self.simulated_cabinet: SimulatedCabinet | None = None
         self._plc_simulation: SimulatorThread[SimulatedCabinet] | None = None
+        self.uplink: Uplink | None = None
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
@@ -213,6 +215,13 @@ class Appliance:
             )
         except OSError as exc:
             raise _listener_error(exc, config, tls is not None) from exc
+        if config.uplink.enabled:
+            self.uplink = Uplink(
+                config.uplink, self.store, events, chargers, self.commands.call, self.read_connection,
+                self._site_share_kw, (config.cabinet.charge_point_id,) if config.cabinet else (),
+            )  # fmt: skip
+            await self.uplink.start()
+            authorization.upstream = self.uplink.authorize
         self.ocpp_port = ports[0]
         self.tls_port = ports[1] if len(ports) > 1 else None
         self._tasks = [
@@ -261,6 +270,7 @@ class Appliance:
             reader=self.read_connection,
             cabinet=self.cabinet_view,
             started_at=self.started_at,
+            uplink=self.uplink_view,
             stream_max_buffer=self.config.server.stream_max_buffer,
         )
 
@@ -282,6 +292,22 @@ class Appliance:
         if self.cabinet_power is not None:
             view.update(self.cabinet_power.view())
         return view
+
+    def uplink_view(self) -> dict[str, object]:
+        """The uplink for /health, or `enabled: false`."""
+        if self.uplink is None:
+            return {"enabled": False, "url": None, "state": "off", "queued": 0, "last_sync": None,
+                    "charge_points": {}}  # fmt: skip
+        return self.uplink.view()
+
+    def _site_share_kw(self, charger_id: str, connector_id: int) -> float:
+        """What a charge point's connector may draw of the site limit: its session's planned share when the
+        power manager runs, else the whole limit (the cap of a profile from upstream)."""
+        if self.power is not None:
+            session = self.power.sessions.get((charger_id, connector_id))
+            if session is not None and session.target_kw is not None:
+                return session.target_kw
+        return self.site.limit_kw
 
     async def _start_simulated_plcs(self, cabinet: CabinetConfig) -> None:
         """`[cabinet] simulate_plcs`: the cabinet's PLCs simulated in this process (a `virtual` bus is per
@@ -320,6 +346,9 @@ class Appliance:
         return cabinet_power
 
     async def stop(self) -> None:
+        if self.uplink is not None:
+            await self.uplink.stop()
+            self.uplink = None
         if self._api_runner is not None:
             await self._api_runner.cleanup()
             self._api_runner = None

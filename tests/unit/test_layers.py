@@ -6,7 +6,8 @@ down:
 
     command    cli.py (it runs the appliance and the demo)
     entry      runtime.py (the only composition root), demo.py
-    edges      gateway/ (transport), api/ (the control API), sim/ (the simulator: a client, not the server)
+    edges      gateway/ (transport), api/ (the control API), sim/ (the simulator: a client, not the server),
+               uplink/ (the appliance as a charge point of the operator's central system)
     protocol   ocpp/
     site       power/ (site power: it may use domain services)
     decisions  domain/
@@ -16,8 +17,9 @@ down:
     store      store/ (all SQL)
     event kinds  events/kinds.py (the typed events: the store builds those it writes with a change)
     shared     _native, errors.py, config.py (with can/config.py, power/config.py and power/profiles.py, the
-               config sections it loads), config_view.py, metrics.py, loops.py, loop_monitor.py, the
-               package's __init__ (its version)
+               config sections it loads), config_view.py, metrics.py, loops.py, loop_monitor.py,
+               ws_client.py (the charge point's websocket client of sim/ and uplink/), the package's __init__
+               (its version)
 
 A module may import its own unit and the units of the layers below its own, never a unit of its own layer
 or of one above (the shared modules, leaves each, import one another; the cycle check covers them). sim/
@@ -44,7 +46,7 @@ ROOT = Path(__file__).resolve().parents[2] / "python" / "voltyard"
 LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
     ("command line", frozenset({"cli"})),
     ("entry", frozenset({"runtime", "demo"})),
-    ("edges", frozenset({"gateway", "api", "sim"})),
+    ("edges", frozenset({"gateway", "api", "sim", "uplink"})),
     ("protocol", frozenset({"ocpp"})),
     ("site", frozenset({"power"})),
     ("decisions", frozenset({"domain"})),
@@ -54,7 +56,7 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
     ("event kinds", frozenset({"events.kinds"})),
     ("shared", frozenset({
         "", "_native", "errors", "config", "can.config", "power.config", "power.profiles", "config_view",
-        "metrics", "loops", "loop_monitor",
+        "metrics", "loops", "loop_monitor", "ws_client",
     })),
 )  # fmt: skip
 # Sources left out of the check (none now; a package parked here is not checked).

@@ -47,7 +47,7 @@ CATEGORY = {
     "AlertAcknowledged": "operator", "LocalListSent": "operator", "TransactionStarted": "transaction",
     "TransactionStopped": "transaction", "TransactionStopFlagged": "transaction",
     "TransactionReconciled": "transaction", "MeterValues": "transaction", "SitePlan": "power",
-    "PlanComputed": "power",
+    "PlanComputed": "power", "UplinkProfileCapped": "power",
 }  # fmt: skip
 """Event kind -> category, as the appliance's voltyard/events.py has it (test_fake_api_contract.py checks it
 against the OpenAPI document's x-event-categories); any other kind is a charger's."""
@@ -411,6 +411,8 @@ class FakeApi:
             "status": "ok", "version": "0.1.0", "uptime_s": 3600.0, "chargers": self._counts(),
             "transactions": {"active": active}, "store": {"status": "ok", "problems": [], "writer": "running", "error": None, "commits": 10, "failed_commits": 0, "failed_rows": 0, "last_commit_age_s": 0.2, "free_disk_bytes": 10 * 2**30, "min_free_disk_bytes": 256 * 2**20},
             "event_loop_lag_ms": 0.4, "site": {"limit_kw": self.site["limit_kw"], "power_kw": self.site["power_kw"]},
+            "uplink": {"enabled": False, "url": None, "state": "off", "queued": 0, "last_sync": None,
+                       "charge_points": {}},
         })  # fmt: skip
 
     async def get_site(self, request: web.Request) -> web.Response:

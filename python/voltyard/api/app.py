@@ -40,9 +40,11 @@ from voltyard.api.keys import (
     STREAM,
     TOKENS,
     TRANSACTIONS,
+    UPLINK,
     CabinetView,
     Reader,
     Refused,
+    UplinkView,
 )
 from voltyard.api.metrics import metrics_handler
 from voltyard.api.openapi import openapi_handler
@@ -128,6 +130,7 @@ class ApiServices:
     reader: Reader
     cabinet: CabinetView
     started_at: float
+    uplink: UplinkView
     stream_max_buffer: int = DEFAULT_MAX_BUFFER  # bytes an event-stream client may leave unread
 
 
@@ -150,6 +153,7 @@ def create_app(services: ApiServices, tokens: dict[str, str]) -> web.Application
     app[READER] = services.reader
     app[CABINET] = services.cabinet
     app[STARTED_AT] = services.started_at
+    app[UPLINK] = services.uplink
     app[TOKENS] = TokenRing(tokens)
     app[STREAM] = EventStream(services.events, services.stream_max_buffer)
     for module in (

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from aiohttp import web
 
@@ -70,6 +70,8 @@ class Refused(Protocol):
 Reader = Callable[[], sqlite3.Connection]
 # The DC cabinet's view (its guns, slots, modules and plan), or `configured: false`.
 CabinetView = Callable[[], dict[str, object]]
+# The uplink's state for /health (voltyard.uplink), or `enabled: false` when none is configured.
+UplinkView = Callable[[], dict[str, Any]]
 
 CHARGERS: web.AppKey[Chargers] = web.AppKey("chargers", Chargers)
 TRANSACTIONS: web.AppKey[Transactions] = web.AppKey("transactions", Transactions)
@@ -86,6 +88,7 @@ REFUSED: web.AppKey[Refused] = web.AppKey("refused")
 LOOP_MONITOR: web.AppKey[LoopMonitor] = web.AppKey("loop_monitor", LoopMonitor)
 READER: web.AppKey[Reader] = web.AppKey("reader")
 CABINET: web.AppKey[CabinetView] = web.AppKey("cabinet")
+UPLINK: web.AppKey[UplinkView] = web.AppKey("uplink")
 STARTED_AT: web.AppKey[float] = web.AppKey("started_at", float)  # time.monotonic() at start
 TOKENS: web.AppKey[TokenRing] = web.AppKey("tokens", TokenRing)
 STREAM: web.AppKey[EventStream] = web.AppKey("stream")

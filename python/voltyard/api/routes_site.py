@@ -9,9 +9,19 @@ from aiohttp import web
 
 from voltyard import __version__
 from voltyard.api.errors import ApiError
-from voltyard.api.keys import CABINET, CHARGERS, LOOP_MONITOR, SESSIONS, SITE, STARTED_AT, STORE, TRANSACTIONS
+from voltyard.api.keys import (
+    CABINET,
+    CHARGERS,
+    LOOP_MONITOR,
+    SESSIONS,
+    SITE,
+    STARTED_AT,
+    STORE,
+    TRANSACTIONS,
+    UPLINK,
+)
 from voltyard.api.params import body_operator, json_body
-from voltyard.api.views import Cabinet, Health, Site, is_faulted
+from voltyard.api.views import Cabinet, Health, HealthUplink, Site, is_faulted
 
 __all__ = ["routes"]
 
@@ -52,6 +62,7 @@ async def health(request: web.Request) -> web.Response:
             },
             "event_loop_lag_ms": round(request.app[LOOP_MONITOR].max_lag * 1000, 1),
             "site": {"limit_kw": site.limit_kw, "power_kw": round(site.power_kw(), 3)},
+            "uplink": cast(HealthUplink, request.app[UPLINK]()),
         }  # fmt: skip
     return web.json_response(view)
 

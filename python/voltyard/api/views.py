@@ -302,6 +302,22 @@ class HealthSite(TypedDict):
     power_kw: float
 
 
+class HealthUplinkPoint(TypedDict):
+    state: str  # connecting, pending (boot not accepted), online, offline
+    detail: str | None
+    queued: int
+    last_sync: str | None
+
+
+class HealthUplink(TypedDict):
+    enabled: bool
+    url: str | None
+    state: str  # off, idle (no charge point yet), online, partial, offline
+    queued: int
+    last_sync: str | None
+    charge_points: dict[str, HealthUplinkPoint]
+
+
 class Health(TypedDict):
     status: Literal["ok", "degraded"]
     version: str
@@ -311,6 +327,7 @@ class Health(TypedDict):
     store: HealthStore
     event_loop_lag_ms: float
     site: HealthSite
+    uplink: HealthUplink
 
 
 class Cabinet(TypedDict):

@@ -8,6 +8,7 @@ charger accepted a SendLocalList, and are durable before anything relies on them
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -15,7 +16,9 @@ from voltyard.config import OcppConfig
 from voltyard.store import id_tags
 from voltyard.store.writer import StoreWriter
 
-__all__ = ["Authorization", "IdTag"]
+__all__ = ["Authorization", "IdTag", "UpstreamAuthorize"]
+
+UpstreamAuthorize = Callable[[str, str], Awaitable[dict[str, str] | None] | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +50,10 @@ class Authorization:
         self.config = config
         self._store = store
         self.tags: dict[str, IdTag] = {}
+        # The operator's central system, when an uplink is configured (voltyard.uplink): `upstream(charger_id,
+        # id_tag)` is None while the charge point's link is not online, else what resolves to the central
+        # system's idTagInfo, or to None when it could not answer (the local answer is used then).
+        self.upstream: UpstreamAuthorize | None = None
 
     def load(self, conn: sqlite3.Connection) -> None:
         for id_tag, status, expiry, parent in id_tags.load_tags(conn):

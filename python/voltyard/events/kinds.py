@@ -69,6 +69,8 @@ __all__ = [
     "TransactionStarted",
     "TransactionStopFlagged",
     "TransactionStopped",
+    "UplinkProfileCapped",
+    "UplinkStateChanged",
     "Warning",
     "camel",
     "category_of",
@@ -450,6 +452,27 @@ class PlanComputed(Event):
     total_budget_kw: float
 
 
+# --- the uplink to the operator's central system (voltyard.uplink) -----------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class UplinkStateChanged(Event):
+    """A charge point's connection to the central system: connecting, online, offline (with why)."""
+
+    state: str
+    detail: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UplinkProfileCapped(Event):
+    """A charging profile from the central system was capped to the site's share before it went down."""
+
+    connector_id: int
+    requested_kw: float
+    cap_kw: float
+    unit: str
+
+
 # --- frames, live only, for inspectors ---------------------------------------------------------------
 
 
@@ -513,6 +536,7 @@ _CLASS_CATEGORIES: dict[type[Event], Category] = {
     MeterValues: "transaction",
     SitePlan: "power",
     PlanComputed: "power",
+    UplinkProfileCapped: "power",
 }
 # CommandSent and CommandAnswered are the category of who sent the command (ORIGIN_CATEGORIES).
 _COMMAND_CLASSES: frozenset[type[Event]] = frozenset({CommandSent, CommandAnswered})
@@ -521,7 +545,7 @@ _DEFAULT_CLASSES: frozenset[type[Event]] = frozenset({
     ChargerConnected, ChargerDisconnected, ChargerRegistered, ChargerBooted, ConnectorStatusChanged,
     HeartbeatRestored, GunFaultCleared, AutoCharge, AuthorizeRejected, FirmwareStatusNotification,
     SignedFirmwareStatusNotification, DiagnosticsStatusNotification, LogStatusNotification,
-    CertificateSigningRequested, MessageIn, MessageOut,
+    CertificateSigningRequested, MessageIn, MessageOut, UplinkStateChanged,
 })  # fmt: skip
 
 # The same tables by kind name: the event log holds names, and so do the API and the OpenAPI document.
