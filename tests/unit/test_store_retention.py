@@ -128,3 +128,62 @@ async def test_meter_blocks_are_stamped_when_stored(tmp_path: Path) -> None:
         (stored_at,) = db.execute("SELECT stored_at FROM meter_blocks").fetchone()
         assert before <= stored_at <= time.time()
         assert [reading.energy_wh for reading in meter_readings(db, charger_id="CP")] == [10.0]
+
+
+def _transaction(conn: sqlite3.Connection, tx: int, stopped_at: float | None) -> None:
+    conn.execute(
+        "INSERT INTO transactions (id, charger_id, connector_id, id_tag, meter_start, start_time, "
+        "started_at, stopped_at, charger_tx_id) "
+        "VALUES (?, 'CP', ?, 'TAG', 0, '2026-01-01T00:00:00Z', 0, ?, ?)",
+        (tx, tx, stopped_at, f"TX-{tx}"),
+    )
+
+
+def _event(conn: sqlite3.Connection, tx: int, seq_no: int, received_at: float) -> None:
+    conn.execute(
+        "INSERT INTO transaction_events (charger_id, charger_tx_id, seq_no, transaction_id, event_type, "
+        "trigger_reason, offline, timestamp, payload, received_at) "
+        "VALUES ('CP', ?, ?, ?, 'Updated', 'MeterValuePeriodic', 0, '2026-01-01T00:00:00Z', '{}', ?)",
+        (f"TX-{tx}", seq_no, tx, received_at),
+    )
+
+
+def test_transaction_events_age_as_readings_but_never_those_of_an_open_transaction(
+    conn: sqlite3.Connection,
+) -> None:
+    now = time.time()
+    _transaction(conn, 1, now - 100 * DAY)  # ended long ago
+    _transaction(conn, 2, None)  # still open (an offline charger's long session)
+    for seq_no in range(3):
+        _event(conn, 1, seq_no, now - 100 * DAY)
+        _event(conn, 2, seq_no, now - 100 * DAY)
+    _event(conn, 1, 3, now - DAY)
+    assert prune_tables(conn, StoreConfig(meter_values_max_age_days=90), now) == {"transaction_events": 3}
+    left = conn.execute("SELECT transaction_id, seq_no FROM transaction_events ORDER BY 1, 2").fetchall()
+    assert left == [(1, 3), (2, 0), (2, 1), (2, 2)]
+
+
+def test_a_pruned_transaction_takes_its_events_and_its_uplink_map_once_nothing_queued_names_it(
+    conn: sqlite3.Connection,
+) -> None:
+    now = time.time()
+    for tx in (1, 2, 3):
+        _transaction(conn, tx, now - 400 * DAY if tx < 3 else now - DAY)
+        _event(conn, tx, 0, now - DAY)
+        conn.execute(
+            "INSERT INTO uplink_transactions (transaction_id, charger_id, upstream_id) VALUES (?, 'CP', ?)",
+            (tx, 100 + tx),
+        )
+    # Transaction 2's stop still waits for the central system: its map must stay to name it upstream.
+    conn.execute(
+        "INSERT INTO uplink_queue (charger_id, action, payload, transaction_id, queued_at) "
+        "VALUES ('CP', 'StopTransaction', '{}', 2, ?)",
+        (now,),
+    )
+    config = StoreConfig(meter_values_max_age_days=0, transactions_max_age_days=365)
+    assert prune_tables(conn, config, now) == {
+        "transactions": 2, "transaction_events": 2, "uplink_transactions": 1,
+    }  # fmt: skip
+    assert conn.execute("SELECT transaction_id FROM transaction_events").fetchall() == [(3,)]
+    kept = conn.execute("SELECT transaction_id FROM uplink_transactions ORDER BY 1").fetchall()
+    assert kept == [(2,), (3,)]

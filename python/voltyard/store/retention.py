@@ -1,5 +1,5 @@
-"""Retention of every table that grows: events, status history, meter readings, stop records, certificate
-requests and (when asked) finished transactions.
+"""Retention of every table that grows: events, status history, meter readings (and 2.x TransactionEvents),
+stop records, certificate requests and (when asked) finished transactions with what names them.
 
 The message log prunes itself (voltyard.store.message_log); this prunes the rest, by age and by rows,
 through the writer like any durable write. Limits come from `[store]` in voltyard.toml; 0 rows or 0 days
@@ -14,8 +14,11 @@ gap in the sequence numbers, which tells it events were dropped.
 Meter readings of a transaction still open are never pruned (its energy is read from them); others go
 once stored longer ago than `meter_values_max_age_days`. A finished transaction keeps its meter start and
 stop in `transactions`, which is pruned only with `transactions_max_age_days` (off by default: billing
-records). Stop records (every StopTransaction received, replays and unknown ids included: a charger can
-send them without end) and certificate requests are bounded by age and rows.
+records); a pruned transaction's TransactionEvents and its uplink id map go with it (a map row only once
+nothing queued for the central system names it). A 2.x charger's device model is one row per attribute it
+reported, and the uplink's queue empties with the central system's answers: neither is pruned here. Stop
+records (every StopTransaction received, replays and unknown ids included: a charger can send them without
+end) and certificate requests are bounded by age and rows.
 
 Each pass deletes at most `_CHUNK` rows per table, so that a first pass over a large store does not hold
 the writer (and every durable write behind it) for seconds; the next pass, a minute later, goes on.
@@ -38,6 +41,9 @@ _DAY = 86400.0
 _NOT_OPEN = (
     "(transaction_id IS NULL OR transaction_id NOT IN (SELECT id FROM transactions WHERE stopped_at IS NULL))"
 )
+
+_TRANSACTION_IDS = "SELECT id FROM transactions"
+_QUEUED_IDS = "SELECT transaction_id FROM uplink_queue WHERE transaction_id IS NOT NULL"
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +88,9 @@ def prune_tables(conn: sqlite3.Connection, config: StoreConfig, now: float) -> d
         ),
         "meter_values": 0,
         "meter_blocks": 0,
+        "transaction_events": 0,
         "transactions": 0,
+        "uplink_transactions": 0,
     }
     if config.meter_values_max_age_days > 0:
         cutoff = now - config.meter_values_max_age_days * _DAY
@@ -92,10 +100,26 @@ def prune_tables(conn: sqlite3.Connection, config: StoreConfig, now: float) -> d
         deleted["meter_blocks"] = _delete(
             conn, "meter_blocks", "id", f"stored_at < ? AND {_NOT_OPEN}", (cutoff,)
         )
+        # A 2.x charger's TransactionEvents carry its readings (Updated every meter interval): they age as
+        # readings do. Their (charger, transactionId, seqNo) key only matters while a replay may come.
+        deleted["transaction_events"] = _delete(
+            conn, "transaction_events", "rowid", f"received_at < ? AND {_NOT_OPEN}", (cutoff,)
+        )
     if config.transactions_max_age_days > 0:
         cutoff = now - config.transactions_max_age_days * _DAY
         deleted["transactions"] = _delete(
             conn, "transactions", "id", "stopped_at IS NOT NULL AND stopped_at < ?", (cutoff,)
+        )
+        deleted["transaction_events"] += _delete(
+            conn, "transaction_events", "rowid", f"transaction_id NOT IN ({_TRANSACTION_IDS})", ()
+        )
+        # The uplink's map of a transaction pruned here, once nothing queued names it.
+        deleted["uplink_transactions"] = _delete(
+            conn,
+            "uplink_transactions",
+            "transaction_id",
+            f"transaction_id NOT IN ({_TRANSACTION_IDS}) AND transaction_id NOT IN ({_QUEUED_IDS})",
+            (),
         )
     return {table: count for table, count in deleted.items() if count}
 
