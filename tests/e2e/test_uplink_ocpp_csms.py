@@ -152,6 +152,7 @@ async def test_site_sessions_reach_an_ocpp_library_csms_and_its_remote_start_com
             ]  # fmt: skip
             assert [meter_stop for _, meter_stop in mine] == [transaction["meter_stop"]], mine
             upstream_id = mine[0][0]
+            assert starts[upstream_id][1][2] == transaction["meter_start"]  # the same energy upstream
             meter_values = [payload for _, action, payload in csms.got if action == "MeterValues"]
             readings = [value for tid, values in meter_values if tid == upstream_id for value in values]
             detail = (await asyncio.to_thread(site.api, "GET", f"/transactions/{transaction['id']}")).json
@@ -178,5 +179,43 @@ async def test_site_sessions_reach_an_ocpp_library_csms_and_its_remote_start_com
             )
         finally:
             await asyncio.to_thread(idle.communicate, timeout=120)
+    finally:
+        assert await asyncio.to_thread(site.stop) == 0
+
+
+async def test_an_ocpp_library_csms_starts_a_session_on_a_cabinet_gun(csms: Server, tmp_path: Path) -> None:
+    site = RunningAppliance(tmp_path / "site" / "data")
+    # The site refuses unknown tags, so that the simulated EVs' AutoCharge ids do not start the guns.
+    config = (
+        '[ocpp]\nunknown_id_tag = "reject"\n[uplink]\n'
+        f'url = "ws://127.0.0.1:{csms.port}/ocpp"\nmeter_interval = 1.0\n'
+        "backoff_min = 0.2\nbackoff_max = 1.0\n"
+        '[cabinet]\ncharge_point_id = "CABINET"\nsimulate_plcs = true\n'
+        'bus = { interface = "virtual", channel = "voltyard-uplink-e2e" }\n'
+        "guns = [{ connector_id = 1, plc_id = 0 }, { connector_id = 2, plc_id = 1 }]\n"
+    )
+    flags = ["--host", "127.0.0.1", "--port", "0", "--api-port", "0", "--data-dir", str(site.data_dir)]
+    await asyncio.to_thread(site.start, config, flags)
+    try:
+        await _until(
+            lambda: (
+                {g[2][0] for g in csms.got if g[0] == "CABINET" and g[1] == "StatusNotification"} >= {1, 2}
+            ),
+            "the guns' states at the CSMS after the cabinet's boot",
+        )
+        answer = await csms.points["CABINET"].call(
+            call.RemoteStartTransaction(id_tag="FLEET-7", connector_id=2)
+        )
+        assert answer.status == "Accepted"
+        await _until(
+            lambda: any(
+                g[0] == "CABINET" and g[1] == "StartTransaction" and g[2][1] == "FLEET-7" for g in csms.got
+            ),
+            "the gun's session at the CSMS",
+        )
+        local = (await asyncio.to_thread(site.api, "GET", "/transactions")).json["items"]
+        assert [(t["charger_id"], t["connector_id"], t["id_tag"], t["active"]) for t in local] == [
+            ("CABINET", 2, "FLEET-7", True)
+        ]
     finally:
         assert await asyncio.to_thread(site.stop) == 0
