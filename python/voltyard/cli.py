@@ -23,11 +23,10 @@ from voltyard.can.config import BusConfig
 from voltyard.config import Config, load_config
 from voltyard.config_view import render_config
 from voltyard.demo import DemoOptions, run_demo
-from voltyard.errors import ConfigError, OcppError, StoreUnusableError, VoltyardError
+from voltyard.errors import ConfigError, OcppError, SchemaLoadError, StoreUnusableError, VoltyardError
 from voltyard.gateway.tls import server_context
 from voltyard.loops import LOOPS
 from voltyard.ocpp.codec import OCPP_VERSIONS, load_codec
-from voltyard.runtime import serve
 
 if TYPE_CHECKING:
     from voltyard.sim.craft import CraftRequest
@@ -442,8 +441,12 @@ def run_serve(args: argparse.Namespace) -> int:
         print(f"voltyard: {exc}", file=sys.stderr)
         return 2
     try:
+        # Loaded here, not with the command: the central system's action tables need every version's
+        # schemas, which `check-frames --ocpp 1.6` and `check-config` do not.
+        from voltyard.runtime import serve  # noqa: PLC0415
+
         serve(config, args.loop)
-    except ConfigError as exc:  # configured material that cannot be loaded (TLS certificate and key)
+    except (ConfigError, SchemaLoadError) as exc:  # configured material or schemas that cannot be loaded
         print(f"voltyard: {exc}", file=sys.stderr)
         return 2
     except StoreUnusableError as exc:  # damaged or newer: a restart loop would change nothing

@@ -94,3 +94,11 @@ def test_check_frames_says_when_the_ocpp_package_lacks_a_version(tmp_path: Path)
     # 1.6, which that package has, still works.
     ok = voltyard("check-frames", input='[2,"m-1","Heartbeat",{}]\n', env=env)
     assert (ok.returncode, ok.stdout) == (0, "<stdin>:1: ok CALL Heartbeat m-1\n")
+    # The central system serves 2.1 too: with that package, serve says why it cannot start, in one line.
+    served = voltyard(
+        "serve", "--port", "0", "--api-port", "0", "--data-dir", str(tmp_path / "data"), env=env, timeout=60
+    )
+    assert served.returncode == 2, served.stderr
+    line = served.stderr.strip()
+    assert served.stderr.splitlines() == [line], served.stderr  # no traceback, no log before it
+    assert "has no OCPP 2.1 schemas here; upgrade it" in line
