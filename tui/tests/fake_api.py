@@ -26,19 +26,14 @@ from typing import Any
 
 import msgpack
 from aiohttp import WSMsgType, web
+from voltyard.ocpp.actions import ACTION_TABLES, Direction
 
 T0 = 1767268800.0  # 2026-01-01 12:00:00 UTC: every fixed time in the fake data is relative to it
 OPERATOR = "operator-token"
 READONLY = "readonly-token"
 
-CSMS_ACTIONS = frozenset({
-    "CancelReservation", "ChangeAvailability", "ChangeConfiguration", "ClearCache", "ClearChargingProfile",
-    "DataTransfer", "GetCompositeSchedule", "GetConfiguration", "GetDiagnostics", "GetLocalListVersion",
-    "RemoteStartTransaction", "RemoteStopTransaction", "ReserveNow", "Reset", "SendLocalList",
-    "SetChargingProfile", "TriggerMessage", "UnlockConnector", "UpdateFirmware", "CertificateSigned",
-    "DeleteCertificate", "ExtendedTriggerMessage", "GetInstalledCertificateIds", "GetLog", "InstallCertificate",
-    "SignedUpdateFirmware",
-})  # fmt: skip
+# What a charger of each version takes, from the appliance's one action table (the real route checks the same).
+CSMS_ACTIONS = {version: table.sent_by(Direction.CSMS) for version, table in ACTION_TABLES.items()}
 MESSAGE_KINDS = frozenset({"MessageIn", "MessageOut"})
 CATEGORY = {
     "Alert": "alert", "SecurityEvent": "alert", "ClockSkew": "alert", "AutomaticResponse": "alert",
@@ -98,7 +93,7 @@ def charger(
     return {
         "id": charger_id, "registration": "Accepted", "connected": online, "online": online, "vendor": vendor,
         "model": model, "firmware_version": firmware, "last_seen": iso(last_seen), "security_profile": 1,
-        "connectors": connectors,
+        "ocpp_version": "1.6" if online else None, "connectors": connectors,
     }  # fmt: skip
 
 
@@ -130,14 +125,17 @@ def site_data() -> dict[str, Any]:
     transactions = [
         {"id": 101, "charger_id": "SIM00001", "connector_id": 1, "id_tag": "TAG-ALICE", "meter_start": 1200,
          "start_time": iso(T0 - 1800), "meter_stop": None, "stop_time": None, "stop_reason": None,
-         "stop_flag": None, "active": True, "energy_wh": 18350, "duration_s": 1800.0, "clock_skew": False},
+         "stop_flag": None, "active": True, "energy_wh": 18350, "duration_s": 1800.0, "clock_skew": False,
+         "charger_transaction_id": None},
         {"id": 102, "charger_id": "SIM00005", "connector_id": 2, "id_tag": "TAG-BOB", "meter_start": 50,
          "start_time": iso(T0 - 600), "meter_stop": None, "stop_time": None, "stop_reason": None,
-         "stop_flag": None, "active": True, "energy_wh": None, "duration_s": 600.0, "clock_skew": False},
+         "stop_flag": None, "active": True, "energy_wh": None, "duration_s": 600.0, "clock_skew": False,
+         "charger_transaction_id": None},
         {"id": 99, "charger_id": "SIM00002", "connector_id": 1, "id_tag": "TAG-ALICE", "meter_start": 500,
          "start_time": iso(T0 - 9000), "meter_stop": 31700, "stop_time": iso(T0 - 5400),
          "stop_reason": "EVDisconnected", "stop_flag": None, "active": False, "energy_wh": 31200,
-         "duration_s": 3600.0, "clock_skew": False},
+         "duration_s": 3600.0, "clock_skew": False,
+         "charger_transaction_id": None},
     ]  # fmt: skip
     messages = [
         exchange("SIM00001", "in", T0 - 60, "Heartbeat", "hb-1", {}, {"currentTime": "2026-01-01T11:59:00Z"}),
@@ -471,6 +469,7 @@ class FakeApi:
             ],
             "local_list_version": 3,
             "leniency": [],
+            "device_model": [],
             "active_transactions": [
                 t for t in self.transactions if t["charger_id"] == charger_id and t["active"]
             ],
@@ -493,8 +492,10 @@ class FakeApi:
         if self.gate is not None:
             await self.gate.wait()
         action = request.match_info["action"]
-        if action not in CSMS_ACTIONS:
-            return error(422, "invalid_request", f"{action!r} is not a CSMS-initiated OCPP 1.6 action")
+        found = self.find(request.match_info["charger_id"])
+        version = (found or {}).get("ocpp_version") or "1.6"
+        if action not in CSMS_ACTIONS[version]:
+            return error(422, "invalid_request", f"{action!r} is not a CSMS-initiated OCPP {version} action")
         if not isinstance(self.requests[-1].body, dict):
             return error(422, "invalid_request", "the body must be a JSON object")
         return self._answer(request.match_info["charger_id"], action)
