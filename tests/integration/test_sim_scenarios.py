@@ -110,7 +110,7 @@ async def test_power_saturation_limit_holds_with_profiles(appliance) -> None:
     simulation = Simulation(sim_config(appliance, "power_saturation", duration=8.0, site_limit_kw=limit_kw))
     await simulation.start()
     assert await simulation.wait_booted()
-    # The site power manager is not built yet: the test plays it, sharing the limit evenly.
+    # The test plays the site power manager (no site limit is set on the appliance), sharing the limit evenly.
     per_charger_w = limit_kw * 1000 / CHARGERS
     schedule = {
         "chargingRateUnit": "W",
@@ -137,7 +137,9 @@ async def test_power_saturation_limit_holds_with_profiles(appliance) -> None:
     peak_stored_w = max(
         reading.power_w or 0.0 for reading in readings(appliance) if reading.transaction_id is not None
     )
-    assert peak_stored_w <= per_charger_w / 2 + 0.1  # two connectors share each charger's cap
+    # The connectors of a charger share its cap; one charging alone (its neighbour not arrived yet or gone)
+    # may take all of it: no stored reading is above the charger's cap (the site peak is checked above).
+    assert peak_stored_w <= per_charger_w + 0.1
 
 
 async def test_power_saturation_fails_without_a_power_manager(appliance) -> None:
