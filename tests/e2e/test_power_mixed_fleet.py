@@ -174,3 +174,49 @@ async def test_a_mixed_fleet_shares_one_site_limit_each_in_its_own_version(power
             )
         )
     assert stored == [("MIX-16", None, 1), ("MIX-201", "TX-201-A", 1), ("MIX-21", "TX-21-A", 1)]
+
+
+async def test_a_2x_session_taken_over_after_a_restart_keeps_its_chargers_transaction_id(
+    appliance_config,
+) -> None:
+    """The manager takes over the sessions open at start; a 2.x one's TxProfile must still name the charger's
+    text transactionId, which comes back from the store (Transactions.charger_tx_ids)."""
+    power = {"enabled": True, "rebalance_period_s": 0.5, "start_delay_s": 0.1, "ramp_down_s": 0.2}
+    config = appliance_config(ocpp={"unknown_id_tag": "accept"}, power=power)
+    first = Appliance(config)
+    await first.start()
+    try:
+        await first.site.set_limit(LIMIT_KW)
+        grid = Grid(lambda: first.site.limit_kw)
+        async with connected(f"ws://127.0.0.1:{first.ocpp_port}/ocpp", "RE-201", Peer201, grid) as peer:
+            station = {"model": "M2", "vendorName": "V"}
+            await peer.call(call201.BootNotification(charging_station=station, reason="PowerUp"))
+            peer.charging, peer.transaction_id = True, "TX-KEPT"
+            await peer.call(
+                call201.TransactionEvent(
+                    event_type="Started", trigger_reason="Authorized", seq_no=0, timestamp=NOW,
+                    transaction_info={"transactionId": "TX-KEPT"}, evse={"id": 1, "connectorId": 1},
+                )
+            )  # fmt: skip
+            await until(lambda: peer.tx_kw is not None, "the first appliance's TxProfile")
+    finally:
+        await first.stop()
+
+    second = Appliance(config)
+    await second.start()
+    try:
+        assert second.services.transactions.charger_tx_ids == {1: "TX-KEPT"}
+        grid = Grid(lambda: second.site.limit_kw)
+        async with connected(f"ws://127.0.0.1:{second.ocpp_port}/ocpp", "RE-201", Peer201, grid) as peer:
+            peer.charging, peer.transaction_id = True, "TX-KEPT"
+            # Back without a reboot (a dropped connection): it talks, so calls may go to it.
+            await peer.call(call201.Heartbeat())
+            await until(lambda: peer.tx_kw is not None, "the TxProfile after the restart")
+        profiles = [request for action, request in peer.got if action == "SetChargingProfile"]
+        tx = [profile for profile in profiles if profile["charging_profile_purpose"] == "TxProfile"]
+        assert tx
+        for profile in tx:
+            assert profile["evse_id"] == 1
+            assert profile["transaction_id"] == "TX-KEPT"
+    finally:
+        await second.stop()
