@@ -65,7 +65,8 @@ class ChargerControl:
                 s.confirmed_kw, s.uncertain = max(s.confirmed_kw, target_kw), True
             self._failed(s, str(exc))
             return False
-        except (CommandError, ValueError) as exc:  # ValueError: no shapes for it (an unknown version)
+        # ValueError: no shapes for the charger's version, or a 2.x session without its charger's text id.
+        except (CommandError, ValueError) as exc:
             self._failed(s, str(exc))
             return False
         if answer.get("status") != "Accepted":
