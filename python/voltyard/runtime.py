@@ -206,6 +206,8 @@ class Appliance:
                 if self.cabinet_power
                 else (lambda kw: None),
                 config=config.power,
+                # Each charger's profiles in its own OCPP version's shapes (the one it is connected with).
+                charger_version=registry.version_of,
                 own_charge_points=[config.cabinet.charge_point_id] if config.cabinet else [],
             )
             self.power.start()

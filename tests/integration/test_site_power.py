@@ -210,7 +210,7 @@ async def test_site_limit_holds_through_churn_and_a_halving(appliance, tmp_path:
     manager = SiteManager(
         appliance.site, appliance.events, appliance.commands.call, appliance.services.transactions,
         SystemClock(), cabinet_demand_kw=lambda: cabinet.demand_kw, set_cabinet_share=cabinet.set_share,
-        config=config,
+        config=config, charger_version=appliance.registry.version_of,
     )  # fmt: skip
     manager.start()
     scenario = tmp_path / "site_power_churn.toml"

@@ -233,6 +233,7 @@ class FakeEvents:
 class FakeTransactions:
     open: dict[tuple[str, int], dict[int, str]] = field(default_factory=dict)
     power_w: dict[tuple[str, int], float] = field(default_factory=dict)
+    charger_tx_ids: dict[int, str] = field(default_factory=dict)
 
 
 class FakeChargers:
@@ -339,10 +340,19 @@ class Rig:
         return sum(s.assumed_kw for s in self.manager.sessions.values()) + self.manager.cabinet_share_kw
 
 
-def make_rig(limit_kw: float = 60.0, cabinet_kw: float | tuple[float, ...] = 0.0, **config: Any) -> Rig:
+def make_rig(
+    limit_kw: float = 60.0,
+    cabinet_kw: float | tuple[float, ...] = 0.0,
+    versions: dict[str, str] | None = None,
+    chargers: Any = None,
+    **config: Any,
+) -> Rig:
+    """A manager over fake chargers; `versions`: each charger's OCPP version (1.6 unless named), `chargers`:
+    the fake command call (a `FakeChargers` on the rig's site unless given)."""
+    versions = versions or {}
     site = FakeSite(limit_kw)
     events = FakeEvents()
-    chargers = FakeChargers(site)
+    chargers = chargers(site) if chargers is not None else FakeChargers(site)
     transactions = FakeTransactions()
     clock = FakeClock()
     demand: list[float | tuple[float, ...]] = [cabinet_kw]
@@ -357,7 +367,7 @@ def make_rig(limit_kw: float = 60.0, cabinet_kw: float | tuple[float, ...] = 0.0
     manager = SiteManager(
         site, events, chargers, transactions, clock,
         cabinet_demand_kw=lambda: demand[0], set_cabinet_share=chargers.set_cabinet_share,
-        config=PowerConfig(**settings),
+        config=PowerConfig(**settings), charger_version=lambda charger_id: versions.get(charger_id, "1.6"),
     )  # fmt: skip
     # The manager listens without its task: each test drives rebalance() itself.
     events.subscribe(manager._on_event)

@@ -3,7 +3,10 @@
 - A charger silent for `heartbeat_timeout_factor` x its heartbeat interval is marked offline and an alert
   event is raised; it is back online (and another event says so) when it talks again. Dead TCP peers are
   found earlier by the gateway's websocket pings.
-- Faulted with a critical error code -> ChangeAvailability Inoperative for that connector.
+- Faulted with a critical error code -> ChangeAvailability Inoperative for that connector. An OCPP 2.x
+  StatusNotification carries no error code (a 2.x station details its faults with NotifyEvent), so a
+  Faulted 2.x connector counts as critical; its ChangeAvailability is in the 2.x shape
+  (`{operationalStatus, evse: {id, connectorId}}`).
 - A transaction stopped with reason EmergencyStop -> a warning event.
 
 Each response is switched on or off in [health] and happens at most once per `response_min_interval` per
@@ -70,29 +73,42 @@ class Health:
         if payload["status"] != "Faulted" or payload["errorCode"] not in self.config.critical_error_codes:
             return
         connector_id = payload["connectorId"]
+        request = {"connectorId": connector_id, "type": "Inoperative"}
+        self._faulted(charger_id, connector_id, payload["errorCode"], f"inoperative:{connector_id}", request)
+
+    def on_evse_status(self, charger_id: str, evse_id: int, connector_id: int, status: str) -> None:
+        """OCPP 2.x: a Faulted connector of an EVSE -> ChangeAvailability Inoperative for it, in the 2.x
+        shape (no error code to judge by: see the module docstring). EVSE n is connector n of the model."""
+        if status != "Faulted":
+            return
+        request = {"operationalStatus": "Inoperative", "evse": {"id": evse_id, "connectorId": connector_id}}
+        self._faulted(charger_id, evse_id, None, f"inoperative:{evse_id}:{connector_id}", request)
+
+    def _faulted(
+        self, charger_id: str, connector_id: int, error_code: str | None, kind: str, request: dict[str, Any]
+    ) -> None:
         self.events.publish(
-            Alert(charger_id, "ConnectorFaulted", connector_id=connector_id, error_code=payload["errorCode"])
+            Alert(charger_id, "ConnectorFaulted", connector_id=connector_id, error_code=error_code)
         )
         if not self.config.faulted_inoperative or self.call is None:
             return
-        if not self._allowed(charger_id, f"inoperative:{connector_id}"):
+        if not self._allowed(charger_id, kind):
             return
-        task = asyncio.ensure_future(self._make_inoperative(charger_id, connector_id, payload["errorCode"]))
+        task = asyncio.ensure_future(self._make_inoperative(charger_id, request, error_code or "Faulted"))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _make_inoperative(self, charger_id: str, connector_id: int, error_code: str) -> None:
+    async def _make_inoperative(self, charger_id: str, request: dict[str, Any], trigger: str) -> None:
         assert self.call is not None
         COMMAND_ORIGIN.set(
             "health"
         )  # this task's own context: its command is the health check's, no operator's
-        request = {"connectorId": connector_id, "type": "Inoperative"}
         try:
             answer = await self.call(charger_id, "ChangeAvailability", request)
         except CommandError as exc:
             log.warning("%s: automatic ChangeAvailability failed: %s", charger_id, exc)
             answer = {"status": f"failed: {exc}"}
-        self.events.publish(AutomaticResponse(charger_id, error_code, "ChangeAvailability", request, answer))
+        self.events.publish(AutomaticResponse(charger_id, trigger, "ChangeAvailability", request, answer))
 
     def on_stop(self, charger_id: str, payload: dict[str, Any]) -> None:
         """An EmergencyStop stop reason -> a warning event."""

@@ -97,6 +97,9 @@ class Transactions:
         # an instant (what reconciliation compares).
         self._owner: dict[int, str] = {}
         self._started_at: dict[int, float] = {}
+        # Of each open OCPP 2.x transaction: the charger's own (text) transactionId, which a 2.x TxProfile
+        # names (the site power manager's).
+        self.charger_tx_ids: dict[int, str] = {}
         # Chargers told of once: MeterValues with a skewed clock (until a right one), and (charger,
         # transaction id) pairs of readings naming another charger's transaction.
         self._skew_told: set[str] = set()
@@ -116,6 +119,7 @@ class Transactions:
     def load(self, conn: sqlite3.Connection) -> None:
         for transaction_id, charger_id, connector_id, start_time in tx_store.load_open(conn):
             self._opened(charger_id, connector_id, transaction_id, start_time, _stored_instant(start_time))
+        self.charger_tx_ids.update(tx_events.open_charger_tx_ids(conn))
 
     def open_on(self, charger_id: str, connector_id: int | None = None) -> list[int]:
         """Open transaction ids of a charger (of one connector when given)."""
@@ -132,6 +136,7 @@ class Transactions:
                 if self.open[key].pop(transaction_id, None) is not None:
                     self._owner.pop(transaction_id, None)
                     self._started_at.pop(transaction_id, None)
+                    self.charger_tx_ids.pop(transaction_id, None)
                     # The connector's last reading belonged to this session: the next one starts from nothing.
                     self.power_w.pop(key, None)
             if not self.open[key]:
@@ -194,6 +199,7 @@ class Transactions:
             if outcome.still_open:
                 started_at = _stored_instant(outcome.start_time)
                 self._opened(charger_id, outcome.connector_id, transaction_id, outcome.start_time, started_at)
+                self.charger_tx_ids[transaction_id] = row.charger_tx_id
             else:
                 self._closed(charger_id, [transaction_id])
             self._notify(outcome.recorded)

@@ -1,5 +1,9 @@
 """Talking to the chargers about limits: SetChargingProfile, the read-back, clearing, the rate unit.
 
+Each command goes in the shapes of the charger's OCPP version (`profiles.shapes_for`, the version from the
+`ChargerVersion` port): a 1.6 charger gets connector ids and GetConfiguration, a 2.0.1 or 2.1 one EVSE ids,
+its own text transactionId and GetVariables.
+
 Every outcome lands on the `Session`: a limit counts as in force only once the charger accepted it;
 a refusal or an unreachable charger leaves the old one in force; a timeout leaves it unknown whether
 the charger applied the new one, so the higher of the two is assumed until a later answer settles it.
@@ -13,16 +17,8 @@ from collections.abc import Callable, Iterable
 
 from voltyard.errors import CallErrorReceivedError, CommandError, CommandTimeoutError
 from voltyard.power.config import PowerConfig
-from voltyard.power.ports import Clock, CommandCall
-from voltyard.power.profiles import (
-    RATE_UNIT_KEY,
-    RateUnit,
-    clear_profile_request,
-    composite_limit_kw,
-    composite_request,
-    rate_unit_from_configuration,
-    tx_profile_request,
-)
+from voltyard.power.ports import ChargerVersion, Clock, CommandCall
+from voltyard.power.profiles import ProfileShapes, RateUnit, shapes_for
 from voltyard.power.session import Session
 
 __all__ = ["ChargerControl"]
@@ -37,9 +33,15 @@ class ChargerControl:
     """Sends the manager's commands; `is_current(session)` tells whether a session is still running."""
 
     def __init__(
-        self, call: CommandCall, clock: Clock, config: PowerConfig, is_current: Callable[[Session], bool]
+        self,
+        call: CommandCall,
+        clock: Clock,
+        config: PowerConfig,
+        is_current: Callable[[Session], bool],
+        version: ChargerVersion,
     ) -> None:
         self._call = call
+        self._version = version
         self._clock = clock
         self._config = config
         self._is_current = is_current
@@ -50,9 +52,10 @@ class ChargerControl:
         config = self._config
         timeout = config.command_timeout_s
         try:
+            shapes = self.shapes(s.charger_id)
             unit = await self.unit(s.charger_id)
-            request, limit_kw = tx_profile_request(
-                s.connector_id, s.transaction_id, target_kw, unit,
+            request, limit_kw = shapes.limit_request(
+                s.connector_id, s.charger_transaction, target_kw, unit,
                 profile_id=config.profile_id(s.connector_id), stack_level=config.stack_level,
                 now_epoch_s=self._clock.time(), minutes=config.schedule_minutes,
             )  # fmt: skip
@@ -62,7 +65,8 @@ class ChargerControl:
                 s.confirmed_kw, s.uncertain = max(s.confirmed_kw, target_kw), True
             self._failed(s, str(exc))
             return False
-        except CommandError as exc:
+        # ValueError: no shapes for the charger's version, or a 2.x session without its charger's text id.
+        except (CommandError, ValueError) as exc:
             self._failed(s, str(exc))
             return False
         if answer.get("status") != "Accepted":
@@ -77,15 +81,16 @@ class ChargerControl:
         """Install the charger's TxDefaultProfile (what new sessions start with); whether it was accepted."""
         config = self._config
         try:
+            shapes = self.shapes(charger_id)
             unit = await self.unit(charger_id)
-            request, _ = tx_profile_request(
+            request, _ = shapes.limit_request(
                 0, None, limit_kw, unit, profile_id=config.profile_id(0), stack_level=config.stack_level,
                 now_epoch_s=self._clock.time(), minutes=config.schedule_minutes,
             )  # fmt: skip
             answer = await self._call(
                 charger_id, "SetChargingProfile", request, timeout=config.command_timeout_s
             )
-        except CommandError as exc:
+        except (CommandError, ValueError) as exc:
             log.warning("%s: start limit not set (%s); will retry", charger_id, exc)
             return False
         if answer.get("status") != "Accepted":
@@ -103,20 +108,29 @@ class ChargerControl:
             s.retry_at = self._clock.monotonic() + min(_MAX_BACKOFF_S, backoff)
         log.warning("%s connector %d: limit not set (%s); will retry", s.charger_id, s.connector_id, error)
 
+    def shapes(self, charger_id: str) -> ProfileShapes:
+        """The payloads of the charger's OCPP version (asked each time: it may come back with another)."""
+        return shapes_for(self._version(charger_id))
+
     async def unit(self, charger_id: str) -> RateUnit:
-        """The charger's rate unit: configured, else asked once (watts preferred), else the default."""
+        """The charger's rate unit: configured, else asked once (watts preferred), else the default.
+
+        1.6: GetConfiguration ChargingScheduleAllowedChargingRateUnit; 2.x: GetVariables
+        SmartChargingCtrlr.RateUnit.
+        """
         unit = self._units.get(charger_id)
         if unit is not None:
             return unit
         unit = self._config.rate_unit
         if self._config.discover_rate_unit:
-            request = {"key": [RATE_UNIT_KEY]}
+            shapes = self.shapes(charger_id)
+            action, request = shapes.unit_question()
             timeout = self._config.command_timeout_s
             try:
-                answer = await self._call(charger_id, "GetConfiguration", request, timeout=timeout)
-                unit = rate_unit_from_configuration(answer, unit) or unit
+                answer = await self._call(charger_id, action, request, timeout=timeout)
+                unit = shapes.unit_answer(answer, unit) or unit
             except CallErrorReceivedError as exc:  # it refuses the question: the configured unit it is
-                log.info("%s: GetConfiguration refused (%s); using %s", charger_id, exc.code, unit.unit)
+                log.info("%s: %s refused (%s); using %s", charger_id, action, exc.code, unit.unit)
         self._units[charger_id] = unit
         return unit
 
@@ -125,15 +139,16 @@ class ChargerControl:
 
         async def one(s: Session) -> None:
             unit = self._units.get(s.charger_id, self._config.rate_unit)
-            request = composite_request(s.connector_id, unit)
             try:
+                shapes = self.shapes(s.charger_id)
+                request = shapes.composite_request(s.connector_id, unit)
                 answer = await self._call(
                     s.charger_id, "GetCompositeSchedule", request, timeout=self._config.command_timeout_s
                 )
-            except CommandError as exc:
+            except (CommandError, ValueError) as exc:
                 log.info("%s connector %d: no composite schedule (%s)", s.charger_id, s.connector_id, exc)
                 return
-            s.reported_kw = reported = composite_limit_kw(answer, unit)
+            s.reported_kw = reported = shapes.composite_limit_kw(answer, unit)
             confirmed = s.confirmed_kw
             if reported is not None and confirmed is not None and reported > confirmed + _READBACK_SLACK_KW:
                 log.warning("%s connector %d reports %.2f kW in force, above the %.2f kW set",
@@ -146,14 +161,14 @@ class ChargerControl:
 
         async def one(s: Session) -> None:
             config = self._config
-            request = clear_profile_request(
-                s.connector_id, config.profile_id(s.connector_id), config.stack_level
-            )
             try:
+                request = self.shapes(s.charger_id).clear_request(
+                    s.connector_id, config.profile_id(s.connector_id), config.stack_level
+                )
                 await self._call(
                     s.charger_id, "ClearChargingProfile", request, timeout=config.command_timeout_s
                 )
-            except CommandError as exc:
+            except (CommandError, ValueError) as exc:
                 log.info("%s connector %d: profile not cleared (%s)", s.charger_id, s.connector_id, exc)
 
         await asyncio.gather(*(one(s) for s in sessions))

@@ -33,7 +33,7 @@ from voltyard.power.charger_control import ChargerControl
 from voltyard.power.config import PowerConfig
 from voltyard.power.following import FollowWatch
 from voltyard.power.planning import CABINET, Key, plan_round
-from voltyard.power.ports import Clock, CommandCall, EventPort, SiteView, TransactionsView
+from voltyard.power.ports import ChargerVersion, Clock, CommandCall, EventPort, SiteView, TransactionsView
 from voltyard.power.ramps import RampDowns
 from voltyard.power.session import Session
 from voltyard.power.sharing import EPSILON_KW, Step, fit_raises
@@ -61,6 +61,9 @@ class SiteManager:
             the cabinet then one claimant.
         set_cabinet_share: Hands the cabinet its share (`PlannerTick.set_cabinet_share`).
         config: The settings.
+        charger_version: The OCPP version of each charger (`Registry.version_of`): its profiles, clears and
+            read-backs go in that version's shapes (`voltyard.power.profiles.shapes_for`).
+        own_charge_points: The DC cabinet's charge point id(s): not sent profiles.
     """
 
     def __init__(
@@ -74,6 +77,7 @@ class SiteManager:
         cabinet_demand_kw: Callable[[], float | Sequence[float]],
         set_cabinet_share: Callable[[float], None],
         config: PowerConfig,
+        charger_version: ChargerVersion,
         own_charge_points: Collection[str] = (),
     ) -> None:
         self._site = site
@@ -86,7 +90,7 @@ class SiteManager:
         self._cabinet_demand_kw = cabinet_demand_kw
         self._set_cabinet_share = set_cabinet_share
         self.config = config
-        self._control = ChargerControl(commands_call, clock, config, self._is_current)
+        self._control = ChargerControl(commands_call, clock, config, self._is_current, charger_version)
         self._sessions: dict[tuple[str, int], Session] = {}
         self._ended: list[Session] = []
         self.cabinet_share_kw = 0.0  # the planner tick starts without a share until the first rebalance
@@ -184,9 +188,12 @@ class SiteManager:
         watch = FollowWatch(self.config.grace_period_s, self.config.follow_tolerance_kw)
         cap = self.config.cap_kw(charger_id)
         start = self.config.start_limit_kw if self._start_limits.limited(charger_id) else None
+        # A 2.x transaction's TxProfile names the charger's own text id (1.6: none, the integer id).
+        charger_tx_id = self._transactions.charger_tx_ids.get(transaction_id)
         self._sessions[charger_id, connector_id] = Session(
-            charger_id, connector_id, transaction_id, cap, watch, started_at=started_at, start_kw=start
-        )
+            charger_id, connector_id, transaction_id, cap, watch, started_at=started_at, start_kw=start,
+            charger_tx_id=charger_tx_id,
+        )  # fmt: skip
 
     def _is_current(self, session: Session) -> bool:
         return self._sessions.get(session.key) is session

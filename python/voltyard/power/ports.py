@@ -1,8 +1,8 @@
 """What the site power manager needs from the rest of the appliance, as narrow protocols.
 
 The manager takes its collaborators as constructor arguments typed by these protocols, so that the
-runtime passes the real objects (`Site`, `EventBus`, `Commands.call`, `Transactions`) and the unit tests
-pass small fakes.
+runtime passes the real objects (`Site`, `EventBus`, `Commands.call`, `Transactions`,
+`Registry.version_of`) and the unit tests pass small fakes.
 """
 
 from __future__ import annotations
@@ -13,7 +13,9 @@ from typing import Any, Protocol
 
 from voltyard.events.kinds import Event
 
-__all__ = ["Clock", "CommandCall", "EventPort", "SiteView", "SystemClock", "TransactionsView"]
+__all__ = [
+    "ChargerVersion", "Clock", "CommandCall", "EventPort", "SiteView", "SystemClock", "TransactionsView",
+]  # fmt: skip
 
 
 class SiteView(Protocol):
@@ -49,6 +51,19 @@ class TransactionsView(Protocol):
 
     @property
     def power_w(self) -> Mapping[tuple[str, int], float]: ...
+
+    @property
+    def charger_tx_ids(self) -> Mapping[int, str]:
+        """Of each open OCPP 2.x transaction, the charger's own (text) transactionId."""
+        ...
+
+
+class ChargerVersion(Protocol):
+    """The OCPP version a charger is connected with, or last was ("1.6", "2.0.1", "2.1"):
+    `voltyard.ocpp.registry.Registry.version_of`. Power sits below the protocol layer, so the version comes
+    in through this port; `voltyard.power.profiles.shapes_for` picks that version's payloads."""
+
+    def __call__(self, charger_id: str, /) -> str: ...
 
 
 class Clock(Protocol):

@@ -25,6 +25,8 @@ class Session:
         started_at: When the manager heard of it (monotonic; minus infinity for one taken over at start).
         start_kw: What it may draw before its first TxProfile: its charger's TxDefaultProfile limit when
             that was in force as it started, else None (its connector's maximum).
+        charger_tx_id: An OCPP 2.x transaction's own (text) transactionId, which its TxProfile names (None
+            for 1.6, whose TxProfile names `transaction_id`).
     """
 
     charger_id: str
@@ -41,10 +43,16 @@ class Session:
     retry_at: float = 0.0
     started_at: float = float("-inf")
     start_kw: float | None = None
+    charger_tx_id: str | None = None
 
     @property
     def key(self) -> tuple[str, int]:
         return (self.charger_id, self.connector_id)
+
+    @property
+    def charger_transaction(self) -> int | str:
+        """The transaction as the charger names it: the 2.x charger's text id, else the 1.6 integer id."""
+        return self.transaction_id if self.charger_tx_id is None else self.charger_tx_id
 
     @property
     def assumed_kw(self) -> float:

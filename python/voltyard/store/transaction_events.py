@@ -20,7 +20,7 @@ from voltyard.store.meter_log import last_energy_wh
 from voltyard.store.transactions import MeterRow
 from voltyard.store.writer import StoreWriter
 
-__all__ = ["EventOutcome", "EventRow", "append_readings", "record_event"]
+__all__ = ["EventOutcome", "EventRow", "append_readings", "open_charger_tx_ids", "record_event"]
 
 _FIND = """
 SELECT id, connector_id, start_time, stopped_at FROM transactions WHERE charger_id = ? AND charger_tx_id = ?
@@ -29,6 +29,9 @@ _OPEN = """
 INSERT INTO transactions (charger_id, connector_id, id_tag, start_time, meter_start, started_at, clock_skew,
                           charger_tx_id)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+"""
+_OPEN_CHARGER_IDS = """
+SELECT id, charger_tx_id FROM transactions WHERE stopped_at IS NULL AND charger_tx_id IS NOT NULL
 """
 _EVENT = """
 INSERT INTO transaction_events (charger_id, charger_tx_id, seq_no, transaction_id, event_type, trigger_reason,
@@ -144,3 +147,8 @@ def append_readings(store: StoreWriter, rows: Sequence[MeterRow]) -> None:
     """Readings of a 2.x MeterValues (complete `meter_values` rows): committed within the commit interval."""
     for row in rows:
         store.append(_METER, row)
+
+
+def open_charger_tx_ids(conn: sqlite3.Connection) -> list[tuple[int, str]]:
+    """(id, charger_tx_id) of every open 2.x transaction: the text id a charger's TxProfile names."""
+    return list(conn.execute(_OPEN_CHARGER_IDS))

@@ -77,6 +77,7 @@ def register(router: Router, services: Services) -> None:
     vendors = services.vendors
     transactions = services.transactions
     store = services.store
+    health = services.health
 
     @router.on("BootNotification")
     def boot_notification(session: Session, payload: Payload) -> Payload:
@@ -102,6 +103,9 @@ def register(router: Router, services: Services) -> None:
                 "timestamp": payload["timestamp"],
                 "info": f"EVSE {payload['evseId']} connector {payload['connectorId']}",
             },
+        )
+        health.on_evse_status(
+            session.charger_id, payload["evseId"], payload["connectorId"], payload["connectorStatus"]
         )
         return {}
 
