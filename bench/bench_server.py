@@ -82,7 +82,7 @@ from loadgen import (
     pause_fleet,
     resume_fleet,
 )
-from picows import WSInvalidUpgradeError, WSTransport
+from picows import WSHandshakeError, WSTransport
 
 BENCH = Path(__file__).resolve().parent
 RESULTS = BENCH / "results"
@@ -246,7 +246,7 @@ def refused_as_bench_error(server: ServerUnderTest, ocpp: str) -> Iterator[None]
     """A server that refuses the fleet's handshakes (a checkout that does not speak `ocpp`) as one line."""
     try:
         yield
-    except WSInvalidUpgradeError as exc:
+    except WSHandshakeError as exc:
         hint = (
             ": --previous with --ocpp 2.0.1 needs a checkout that speaks OCPP 2.0.1"
             if server.name == "voltyard-previous" and ocpp != "1.6"
