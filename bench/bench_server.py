@@ -30,8 +30,20 @@ latency instead of slowing the senders down. Per rate, in rounds, each server ge
 latency of every answered call (p50 / p99 / max), the calls still unanswered when the window ends, and
 the server's CPU per call; each ratio to the floor is the median over rounds of the ratio within a round.
 
+With `--ocpp 2.0.1` every fleet speaks OCPP 2.0.1 instead of 1.6 (bench/loadgen.py `Frames201`): the
+chargers offer the `ocpp2.0.1` subprotocol and boot with a 2.0.1 BootNotification; each charger's first call
+(in the first round's warm-up) is a TransactionEvent(Started, with an idToken) of its own transaction, and
+the closed loop (or the open loop) mixes TransactionEvent(Updated, a meterValue of four sampled values, the
+next seqNo of that transaction) 60 % / Heartbeat 30 % / StatusNotification (2.0.1: evseId, connectorId,
+connectorStatus) 10 %. No Ended is sent: the transactions stay open. The floor answers 2.0.1 as it answers
+1.6 (orjson, the minimal valid CALLRESULT: `{}`, `{currentTime}`, and `idTokenInfo` for an event with an
+idToken); the peer is the `ocpp` library's v201 ChargePoint. `--previous` with `--ocpp 2.0.1` needs a
+checkout that speaks 2.0.1: one that does not refuses the subprotocol, and the bench stops with that said.
+The results go to bench/results/server-ocpp2.0.1-<UTC>.json (server-open-loop-ocpp2.0.1-<UTC>.json). The
+1.6 default is unchanged: the same frames, the same mix, the same files.
+
 Usage: python bench/bench_server.py [--chargers 1000] [--big 10000] [--seconds 30] [--rounds 15] [--skip-peer]
-                                    [--previous CHECKOUT] [--open-loop RATE [RATE ...]]
+                                    [--previous CHECKOUT] [--open-loop RATE [RATE ...]] [--ocpp {1.6,2.0.1}]
 """
 
 from __future__ import annotations
@@ -50,6 +62,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -58,6 +71,7 @@ import uvloop
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from loadgen import (
+    OCPP_VERSIONS,
     BenchCharger,
     FleetStats,
     PacedCharger,
@@ -68,7 +82,7 @@ from loadgen import (
     pause_fleet,
     resume_fleet,
 )
-from picows import WSTransport
+from picows import WSHandshakeError, WSTransport
 
 BENCH = Path(__file__).resolve().parent
 RESULTS = BENCH / "results"
@@ -194,11 +208,16 @@ class Window:
     cpu_us_per_call: float
 
 
-async def connect(server: ServerUnderTest, url: str, big: bool, chargers: int) -> Fleet:
+class BenchError(Exception):
+    """The benchmark cannot go on; the message says why, in one line."""
+
+
+async def connect(server: ServerUnderTest, url: str, big: bool, chargers: int, ocpp: str) -> Fleet:
     """Connect and boot the fleet of a server: time and RSS per connection."""
     stats = FleetStats(running=False)
     rss_before = rss_kb(server.pid)
-    fleet, transports, took = await connect_fleet(url, chargers, stats)
+    with refused_as_bench_error(server, ocpp):
+        fleet, transports, took = await connect_fleet(url, chargers, stats, ocpp=ocpp)
     await asyncio.sleep(1.0)  # let the server settle (allocations, store commits of the boots)
     rss_per_connection = (rss_kb(server.pid) - rss_before) / chargers
     result = Result(server.name, chargers, round(took, 3), round(rss_per_connection, 2))
@@ -222,6 +241,20 @@ async def measure_window(fleet: Fleet, seconds: float) -> None:
     fleet.windows.append(Window(calls / elapsed, cpu / max(calls, 1) * 1e6))
 
 
+@contextlib.contextmanager
+def refused_as_bench_error(server: ServerUnderTest, ocpp: str) -> Iterator[None]:
+    """A server that refuses the fleet's handshakes (a checkout that does not speak `ocpp`) as one line."""
+    try:
+        yield
+    except WSHandshakeError as exc:
+        hint = (
+            ": --previous with --ocpp 2.0.1 needs a checkout that speaks OCPP 2.0.1"
+            if server.name == "voltyard-previous" and ocpp != "1.6"
+            else ""
+        )
+        raise BenchError(f"{server.name} refused an OCPP {ocpp} charger's handshake ({exc}){hint}") from exc
+
+
 def summarise(fleet: Fleet) -> Result:
     """The fleet's result over its windows: medians of calls/s and CPU per call, latency percentiles."""
     result = fleet.result
@@ -234,10 +267,10 @@ def summarise(fleet: Fleet) -> Result:
     return result
 
 
-async def connect_only(server: ServerUnderTest, url: str, chargers: int) -> Result:
+async def connect_only(server: ServerUnderTest, url: str, chargers: int, ocpp: str) -> Result:
     stats = FleetStats()
     rss_before = rss_kb(server.pid)
-    _, transports, took = await connect_fleet(url, chargers, stats)
+    _, transports, took = await connect_fleet(url, chargers, stats, ocpp=ocpp)
     await asyncio.sleep(1.0)
     rss_per_connection = (rss_kb(server.pid) - rss_before) / chargers
     await disconnect_fleet(transports)
@@ -278,7 +311,7 @@ def servers_under_test(args: argparse.Namespace, data_dir: str) -> list[tuple[Se
         peer_port = free_port()
         servers.append((
             ServerUnderTest("peer", [sys.executable, str(BENCH / "baselines" / "ocpp_peer_server.py"),
-                                     str(peer_port)], re.compile("peer ready")),
+                                     str(peer_port), args.ocpp], re.compile("peer ready")),
             f"ws://127.0.0.1:{peer_port}", False,
         ))  # fmt: skip
     return servers
@@ -296,7 +329,7 @@ async def run(args: argparse.Namespace) -> tuple[list[Result], list[Fleet]]:
         for server, url, big in servers_under_test(args, data_dir):
             running.enter_context(server)
             print(f"{server.name}: connect + boot {args.chargers} chargers", flush=True)
-            fleets.append(await connect(server, url, big, args.chargers))
+            fleets.append(await connect(server, url, big, args.chargers, args.ocpp))
         window = args.seconds / args.rounds
         for number in range(1, args.rounds + 1):
             print(f"round {number}/{args.rounds}: closed loop {window:g} s on each server", flush=True)
@@ -308,7 +341,7 @@ async def run(args: argparse.Namespace) -> tuple[list[Result], list[Fleet]]:
             results.append(summarise(fleet))
             if fleet.big and args.big:
                 print(f"{fleet.server.name}: connect + boot {args.big} chargers", flush=True)
-                results.append(await connect_only(fleet.server, fleet.url, args.big))
+                results.append(await connect_only(fleet.server, fleet.url, args.big, args.ocpp))
     return results, fleets
 
 
@@ -405,7 +438,7 @@ async def run_open_loop(args: argparse.Namespace) -> dict[str, list[OpenWindow]]
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     windows: dict[str, list[OpenWindow]] = {}
-    chosen = argparse.Namespace(previous=args.previous, skip_peer=True)
+    chosen = argparse.Namespace(previous=args.previous, skip_peer=True, ocpp=args.ocpp)
     with (
         tempfile.TemporaryDirectory(prefix="voltyard-bench-", dir=BENCH) as data_dir,
         contextlib.ExitStack() as running,
@@ -415,7 +448,8 @@ async def run_open_loop(args: argparse.Namespace) -> dict[str, list[OpenWindow]]
             running.enter_context(server)
             print(f"{server.name}: connect + boot {args.chargers} paced chargers", flush=True)
             stats = FleetStats(running=False)
-            chargers, transports = await connect_paced_fleet(url, args.chargers, stats)
+            with refused_as_bench_error(server, args.ocpp):
+                chargers, transports = await connect_paced_fleet(url, args.chargers, stats, ocpp=args.ocpp)
             fleets.append((server, chargers, transports, stats))
             windows[server.name] = []
         await asyncio.sleep(1.0)
@@ -471,12 +505,17 @@ def report_open_loop(windows: dict[str, list[OpenWindow]]) -> tuple[list[OpenRes
     return results, ratios
 
 
+def _version_tag(args: argparse.Namespace) -> str:
+    """What a results file's name says of the OCPP version: nothing for 1.6, as before."""
+    return "" if args.ocpp == "1.6" else f"ocpp{args.ocpp}-"
+
+
 def main_open_loop(args: argparse.Namespace) -> None:
     windows = uvloop.run(run_open_loop(args))
     results, ratios = report_open_loop(windows)
     RESULTS.mkdir(exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    out = RESULTS / f"server-open-loop-{stamp}.json"
+    out = RESULTS / f"server-open-loop-{_version_tag(args)}{stamp}.json"
     out.write_text(json.dumps({
         "python": platform.python_version(), "machine": platform.machine(), "cpus": os.cpu_count(),
         "load_average": os.getloadavg(), "args": vars(args), "results": [asdict(r) for r in results],
@@ -501,6 +540,10 @@ def main() -> None:
         "--open-loop", type=float, nargs="+", metavar="RATE",
         help="open loop instead: the fleet sends RATE calls/s in all, whatever the answers (rates in turn)",
     )  # fmt: skip
+    parser.add_argument(
+        "--ocpp", choices=OCPP_VERSIONS, default="1.6",
+        help="the OCPP version the fleets speak: 1.6 (MeterValues mix) or 2.0.1 (TransactionEvent mix)",
+    )  # fmt: skip
     args = parser.parse_args()
     if args.open_loop is not None and any(rate <= 0 for rate in args.open_loop):
         parser.error("--open-loop rates must be above 0")
@@ -508,14 +551,17 @@ def main() -> None:
         parser.error(f"--previous {args.previous}: no python/voltyard in that checkout")
     if args.rounds < 1 or args.seconds <= 0 or args.chargers < 1 or args.big < 0:
         parser.error("--rounds and --chargers must be at least 1, --seconds above 0, --big not negative")
-    if args.open_loop is not None:
-        main_open_loop(args)
-        return
-    results, fleets = uvloop.run(run(args))
+    try:
+        if args.open_loop is not None:
+            main_open_loop(args)
+            return
+        results, fleets = uvloop.run(run(args))
+    except BenchError as exc:
+        parser.exit(1, f"bench_server: {exc}\n")
     ratios = report(results, fleets)
     RESULTS.mkdir(exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    out = RESULTS / f"server-{stamp}.json"
+    out = RESULTS / f"server-{_version_tag(args)}{stamp}.json"
     out.write_text(json.dumps({
         "python": platform.python_version(), "machine": platform.machine(), "cpus": os.cpu_count(),
         "args": vars(args), "results": [asdict(r) for r in results], "ratios": ratios,

@@ -4,13 +4,22 @@ Each client keeps exactly one call outstanding: when the answer arrives it recor
 the next call of a fixed mix (MeterValues 60 %, Heartbeat 30 %, StatusNotification 10 %). Frames are
 pre-encoded; an answer is matched by its message id without parsing the JSON, so that the generator
 spends as little CPU per call as possible and the server under test is the bottleneck.
+
+With `ocpp="2.0.1"` (connect_fleet, connect_paced_fleet) the chargers offer the `ocpp2.0.1` subprotocol,
+boot with a 2.0.1 BootNotification, and send the 2.0.1 mix: TransactionEvent(Updated, a meterValue of four
+sampled values) 60 %, Heartbeat 30 %, StatusNotification 10 %. Each charger's first call after boot is a
+TransactionEvent(Started, with an idToken) of its own transaction (a fresh uuid4 transactionId), and every
+TransactionEvent after it carries the next seqNo of that transaction: the frames are pre-encoded around
+the seqNo, which is the only part written per call.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from dataclasses import dataclass, field
+from typing import Any
 
 import orjson
 from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
@@ -50,6 +59,112 @@ def _tail(action: str) -> bytes:
 
 
 _TAILS = [_tail(action) for action in _MIX]
+
+# --- OCPP 2.0.1 frames -------------------------------------------------------------------------------
+
+OCPP_VERSIONS = ("1.6", "2.0.1")
+SUBPROTOCOLS = {"1.6": "ocpp1.6", "2.0.1": "ocpp2.0.1"}
+
+MIX_201 = ("TransactionEvent",) * 6 + ("Heartbeat",) * 3 + ("StatusNotification",)
+
+BOOT_201: dict[str, Any] = {
+    "reason": "PowerUp",
+    "chargingStation": {"vendorName": "Voltyard", "model": "bench"},
+}
+# A charger in a session sends these, as the 1.6 mix's: the readings of its meter interval (energy, power,
+# current, voltage, as bench_native.py's 2.0.1 frame) and its connector's status.
+_SAMPLES_201: list[dict[str, Any]] = [
+    {"value": 1523417.0, "context": "Sample.Periodic", "measurand": "Energy.Active.Import.Register",
+     "location": "Outlet", "unitOfMeasure": {"unit": "Wh"}},
+    {"value": 10987.5, "context": "Sample.Periodic", "measurand": "Power.Active.Import", "location": "Outlet",
+     "unitOfMeasure": {"unit": "W"}},
+    {"value": 15.9, "context": "Sample.Periodic", "measurand": "Current.Import", "phase": "L1",
+     "location": "Outlet", "unitOfMeasure": {"unit": "A"}},
+    {"value": 230.4, "context": "Sample.Periodic", "measurand": "Voltage", "phase": "L1-N",
+     "location": "Outlet", "unitOfMeasure": {"unit": "V"}},
+]  # fmt: skip
+PAYLOADS_201: dict[str, dict[str, Any]] = {
+    "Heartbeat": {},
+    "StatusNotification": {"timestamp": "2026-11-25T10:42:07Z", "connectorStatus": "Occupied", "evseId": 1,
+                           "connectorId": 1},
+}  # fmt: skip
+_SEQ_NO_MARK = 987_654_321  # stands for the seqNo in the pre-encoded TransactionEvent(Updated)
+
+
+def tx_started_201(transaction_id: str) -> dict[str, Any]:
+    """The TransactionEvent(Started) that opens a charger's transaction: seqNo 0, with the idToken that
+    authorised it and the energy register at the start."""
+    return {
+        "eventType": "Started",
+        "timestamp": "2026-11-25T10:00:00Z",
+        "triggerReason": "Authorized",
+        "seqNo": 0,
+        "transactionInfo": {"transactionId": transaction_id, "chargingState": "Charging"},
+        "evse": {"id": 1, "connectorId": 1},
+        "idToken": {"idToken": "BENCHTAG", "type": "ISO14443"},
+        "meterValue": [
+            {
+                "timestamp": "2026-11-25T10:00:00Z",
+                "sampledValue": [
+                    {"value": 1500000.0, "context": "Transaction.Begin",
+                     "measurand": "Energy.Active.Import.Register", "location": "Outlet",
+                     "unitOfMeasure": {"unit": "Wh"}}
+                ],
+            }
+        ],
+    }  # fmt: skip
+
+
+def tx_updated_201(transaction_id: str, seq_no: int) -> dict[str, Any]:
+    """A TransactionEvent(Updated) of the periodic meter values: a meterValue of four sampled values."""
+    return {
+        "eventType": "Updated",
+        "timestamp": "2026-11-25T10:16:00Z",
+        "triggerReason": "MeterValuePeriodic",
+        "seqNo": seq_no,
+        "transactionInfo": {"transactionId": transaction_id, "chargingState": "Charging"},
+        "evse": {"id": 1, "connectorId": 1},
+        "meterValue": [{"timestamp": "2026-11-25T10:16:00Z", "sampledValue": _SAMPLES_201}],
+    }
+
+
+def boot_frame_201() -> bytes:
+    return b'[2,"boot","BootNotification",' + orjson.dumps(BOOT_201) + b"]"
+
+
+def _tail_201(action: str) -> bytes:
+    return b'","' + action.encode() + b'",' + orjson.dumps(PAYLOADS_201[action]) + b"]"
+
+
+_TAILS_201 = {action: _tail_201(action) for action in PAYLOADS_201}
+
+
+class Frames201:
+    """One charger's 2.0.1 calls: its transaction's Started, then the mix, each TransactionEvent with the
+    next seqNo. Only the message id and the seqNo are written per call; the rest is encoded once."""
+
+    __slots__ = ("_head", "_tail", "seq_no", "started", "transaction_id")
+
+    def __init__(self, transaction_id: str | None = None) -> None:
+        self.transaction_id = transaction_id or str(uuid.uuid4())
+        self.seq_no = 0
+        self.started = False
+        encoded = orjson.dumps(tx_updated_201(self.transaction_id, _SEQ_NO_MARK)) + b"]"
+        head, tail = encoded.split(str(_SEQ_NO_MARK).encode())  # exactly one: two parts
+        self._head = b'","TransactionEvent",' + head
+        self._tail = tail
+
+    def call(self, message_id: bytes, n: int) -> bytes:
+        """The frame of call `message_id`, the `n`-th of the charger (the mix's slot `n % 10`)."""
+        if not self.started:
+            self.started = True
+            payload = orjson.dumps(tx_started_201(self.transaction_id))
+            return b'[2,"' + message_id + b'","TransactionEvent",' + payload + b"]"
+        action = MIX_201[n % 10]
+        if action == "TransactionEvent":
+            self.seq_no += 1
+            return b'[2,"' + message_id + self._head + str(self.seq_no).encode() + self._tail
+        return b'[2,"' + message_id + _TAILS_201[action]
 
 
 @dataclass
@@ -111,10 +226,47 @@ class BenchCharger(WSListener):  # type: ignore[misc]
             self.booted_future.set_exception(ConnectionError("disconnected before boot"))
 
 
+class BenchCharger201(BenchCharger):
+    """A closed-loop charger that speaks OCPP 2.0.1 (`Frames201`): a 2.0.1 boot, then its transaction's
+    Started, then the 2.0.1 mix."""
+
+    __slots__ = ("frames",)
+
+    def __init__(self, stats: FleetStats, booted_future: asyncio.Future[None]) -> None:
+        super().__init__(stats, booted_future)
+        self.frames = Frames201()
+
+    def on_ws_connected(self, transport: WSTransport) -> None:
+        self.transport = transport
+        transport.send(WSMsgType.TEXT, _BOOT_FRAME_201)
+
+    def send_next(self) -> None:
+        self.stats.in_flight += 1
+        self.n += 1
+        n = self.n
+        self.sent_at = time.perf_counter_ns()
+        assert self.transport is not None
+        self.transport.send(WSMsgType.TEXT, self.frames.call(str(n).encode(), n))
+
+
+_BOOT_FRAME_201 = boot_frame_201()
+
+
+def _check_version(ocpp: str) -> str:
+    """The subprotocol a fleet of `ocpp` chargers offers."""
+    if ocpp not in SUBPROTOCOLS:
+        raise ValueError(f"OCPP version must be one of {', '.join(OCPP_VERSIONS)}, got {ocpp!r}")
+    return SUBPROTOCOLS[ocpp]
+
+
 async def connect_fleet(
-    url: str, count: int, stats: FleetStats, concurrency: int = 500
+    url: str, count: int, stats: FleetStats, concurrency: int = 500, ocpp: str = "1.6"
 ) -> tuple[list[BenchCharger], list[WSTransport], float]:
-    """Connect and boot `count` chargers; returns them, their transports and the seconds it took."""
+    """Connect and boot `count` chargers speaking `ocpp`; returns them, their transports and the seconds it
+    took."""
+    subprotocol = _check_version(ocpp)
+    # Looked up at each call: bench_export.py replaces `BenchCharger` with its paced charger.
+    charger_class = BenchCharger if ocpp == "1.6" else BenchCharger201
     loop = asyncio.get_running_loop()
     gate = asyncio.Semaphore(concurrency)
     chargers: list[BenchCharger] = []
@@ -124,9 +276,9 @@ async def connect_fleet(
         async with gate:
             booted: asyncio.Future[None] = loop.create_future()
             transport, charger = await ws_connect(
-                lambda: BenchCharger(stats, booted),
+                lambda: charger_class(stats, booted),
                 f"{url}/BENCH{index:05d}",
-                extra_headers={"Sec-WebSocket-Protocol": "ocpp1.6"},
+                extra_headers={"Sec-WebSocket-Protocol": subprotocol},
                 websocket_handshake_timeout=60,
             )
             await booted
@@ -290,10 +442,35 @@ class PacedCharger(BenchCharger):
         self.transport.send(WSMsgType.TEXT, b'[2,"' + message_id + _TAILS[n % 10])
 
 
+class PacedCharger201(PacedCharger):
+    """A paced charger that speaks OCPP 2.0.1 (`Frames201`)."""
+
+    __slots__ = ("frames",)
+
+    def __init__(self, stats: FleetStats, booted_future: asyncio.Future[None]) -> None:
+        super().__init__(stats, booted_future)
+        self.frames = Frames201()
+
+    def on_ws_connected(self, transport: WSTransport) -> None:
+        self.transport = transport
+        transport.send(WSMsgType.TEXT, _BOOT_FRAME_201)
+
+    def send_paced(self) -> None:
+        self.stats.in_flight += 1
+        self.n += 1
+        n = self.n
+        message_id = str(n).encode()
+        self.pending[message_id] = time.perf_counter_ns()
+        assert self.transport is not None
+        self.transport.send(WSMsgType.TEXT, self.frames.call(message_id, n))
+
+
 async def connect_paced_fleet(
-    url: str, count: int, stats: FleetStats, concurrency: int = 500
+    url: str, count: int, stats: FleetStats, concurrency: int = 500, ocpp: str = "1.6"
 ) -> tuple[list[PacedCharger], list[WSTransport]]:
-    """Connect and boot `count` paced chargers (no load while they connect)."""
+    """Connect and boot `count` paced chargers speaking `ocpp` (no load while they connect)."""
+    subprotocol = _check_version(ocpp)
+    charger_class = PacedCharger if ocpp == "1.6" else PacedCharger201
     loop = asyncio.get_running_loop()
     gate = asyncio.Semaphore(concurrency)
     chargers: list[PacedCharger] = []
@@ -303,9 +480,9 @@ async def connect_paced_fleet(
         async with gate:
             booted: asyncio.Future[None] = loop.create_future()
             transport, charger = await ws_connect(
-                lambda: PacedCharger(stats, booted),
+                lambda: charger_class(stats, booted),
                 f"{url}/PACED{index:05d}",
-                extra_headers={"Sec-WebSocket-Protocol": "ocpp1.6"},
+                extra_headers={"Sec-WebSocket-Protocol": subprotocol},
                 websocket_handshake_timeout=60,
             )
             await booted

@@ -29,6 +29,7 @@ from voltyard.ocpp.v201.minimal import minimal_answer
 from voltyard.runtime import Appliance
 from voltyard.store import device_model
 from voltyard.store.message_log import MessageLog
+from voltyard.store.meter_log import meter_readings
 
 from tests.e2e.peer import open_websocket
 
@@ -224,8 +225,8 @@ async def test_transaction_started_updated_ended(appliance) -> None:
     with closing(appliance.read_connection()) as db:
         stored = list(
             db.execute(
-                "SELECT id, charger_tx_id, connector_id, id_tag, stop_reason, stopped_at IS NOT NULL "
-                "FROM transactions WHERE charger_id = 'CP-201-TX'"
+                "SELECT id, charger_tx_id, connector_id, id_tag, stop_reason, stopped_at IS NOT NULL, "
+                "meter_stop FROM transactions WHERE charger_id = 'CP-201-TX'"
             )
         )
         events = list(
@@ -234,10 +235,11 @@ async def test_transaction_started_updated_ended(appliance) -> None:
                 "WHERE charger_id = 'CP-201-TX' ORDER BY seq_no"
             )
         )
-        readings = list(db.execute("SELECT energy_wh FROM meter_values WHERE charger_id = 'CP-201-TX'"))
-    assert [row[1:] for row in stored] == [("TX-A1", 1, "TAG-201", "EVDeparted", 1)]
+        # The Updated's readings are in the meter log (as 1.6 MeterValues'); the Ended's meter_stop read it.
+        readings = [reading.energy_wh for reading in meter_readings(db, charger_id="CP-201-TX")]
+    assert [row[1:] for row in stored] == [("TX-A1", 1, "TAG-201", "EVDeparted", 1, 1500)]
     assert events == [(0, "Started"), (1, "Updated"), (2, "Ended")]
-    assert readings == [(1500.0,)]
+    assert readings == [1500.0]
     assert appliance.services.transactions.open_on("CP-201-TX") == []
 
 

@@ -108,6 +108,11 @@ class Transactions:
         # charger's readings are then not read twice per frame on the hot path.
         self._skew_judged: dict[str, float] = {}
         self._foreign_told: set[tuple[str, int]] = set()
+        # Of each open 2.x transaction this process stored an event of, by (charger, transactionId): its
+        # integer id, its connector and the highest seqNo stored or queued. An Updated above that seqNo is
+        # new (`event`'s fast path); the integer id finds the key again when the transaction closes.
+        self._known_2x: dict[tuple[str, str], list[int]] = {}
+        self._known_2x_key: dict[int, tuple[str, str]] = {}
 
     def _opened(
         self, charger_id: str, connector_id: int, transaction_id: int, start_time: str, started_at: float
@@ -131,6 +136,10 @@ class Transactions:
         ]
 
     def _closed(self, charger_id: str, transaction_ids: list[int]) -> None:
+        for transaction_id in transaction_ids:
+            key_2x = self._known_2x_key.pop(transaction_id, None)
+            if key_2x is not None:
+                del self._known_2x[key_2x]
         for key in [key for key in self.open if key[0] == charger_id]:
             for transaction_id in transaction_ids:
                 if self.open[key].pop(transaction_id, None) is not None:
@@ -167,11 +176,24 @@ class Transactions:
 
         return _after_commit(self._store.durable(lambda conn: tx_store.start(conn, row)), opened)
 
-    def event(self, charger_id: str, payload: dict[str, Any], received_at: float) -> asyncio.Future[int]:
-        """Record an OCPP 2.x TransactionEvent (idempotent on charger, transactionId and seqNo); resolves with
-        the transaction's integer id once it is on disk. The transaction is open in memory from its first
-        event until its Ended, as a 1.6 one from its start to its stop."""
+    def event(
+        self, charger_id: str, payload: dict[str, Any], received_at: float
+    ) -> asyncio.Future[int] | int:
+        """Record an OCPP 2.x TransactionEvent (idempotent on charger, transactionId and seqNo): the
+        transaction's integer id, or a future of it that resolves once the event is on disk. The transaction
+        is open in memory from its first event until its Ended, as a 1.6 one from its start to its stop.
+
+        Started, Ended, and any event this process cannot tell is new, are on disk before the id is given
+        (a durable write). The commonest event, an Updated of an open transaction with a seqNo above any
+        stored or queued, is new: it is queued as telemetry and committed within the commit interval, its
+        meter values in the meter log as 1.6's MeterValues, and its id is given at once. A durable write per
+        Updated cost the writer thread more than the rest of the call (bench_server.py --ocpp 2.0.1).
+        """
         info = payload["transactionInfo"]
+        if payload["eventType"] == "Updated":
+            known = self._known_2x.get((charger_id, info["transactionId"]))
+            if known is not None and payload["seqNo"] > known[2]:
+                return self._updated(charger_id, payload, received_at, known)
         meter_value = payload.get("meterValue", [])
         meters = self._readings_2x(charger_id, meter_value, received_at)
         energy = next((row[5] for row in reversed(meters) if row[5] is not None), None)
@@ -200,12 +222,37 @@ class Transactions:
                 started_at = _stored_instant(outcome.start_time)
                 self._opened(charger_id, outcome.connector_id, transaction_id, outcome.start_time, started_at)
                 self.charger_tx_ids[transaction_id] = row.charger_tx_id
+                key = (charger_id, row.charger_tx_id)
+                known = self._known_2x.get(key)
+                if known is None:
+                    self._known_2x[key] = [transaction_id, outcome.connector_id, outcome.highest_seq_no]
+                    self._known_2x_key[transaction_id] = key
+                elif outcome.highest_seq_no > known[2]:
+                    known[2] = outcome.highest_seq_no
             else:
                 self._closed(charger_id, [transaction_id])
             self._notify(outcome.recorded)
             return transaction_id
 
         return _after_commit(self._store.durable(lambda conn: tx_events.record_event(conn, row)), finish)
+
+    def _updated(self, charger_id: str, payload: dict[str, Any], received_at: float, known: list[int]) -> int:
+        """An Updated known to be new (`event`): its row and its readings queued as telemetry."""
+        transaction_id, connector_id, _ = known
+        seq_no = known[2] = payload["seqNo"]
+        append = self._meters.append
+        for value in payload.get("meterValue", ()):
+            sampled, timestamp = value["sampledValue"], value["timestamp"]
+            energy_wh, power_w = _energy_and_power_2x(sampled)
+            append(charger_id, connector_id, transaction_id, timestamp, orjson.dumps(sampled), energy_wh,
+                   power_w, received_at, self.skewed(timestamp))  # fmt: skip
+        tx_events.append_event(
+            self._store,
+            (charger_id, payload["transactionInfo"]["transactionId"], seq_no, transaction_id, "Updated",
+             payload["triggerReason"], int(payload.get("offline", False)), payload["timestamp"],
+             orjson.dumps(payload).decode(), received_at),
+        )  # fmt: skip
+        return transaction_id
 
     def _readings_2x(
         self, charger_id: str, meter_value: list[dict[str, Any]], received_at: float
@@ -214,7 +261,7 @@ class Transactions:
         caller), energy and power normalised to Wh and W."""
         rows: list[tx_store.MeterRow] = []
         for value in meter_value:
-            energy_wh, power_w = normalise_sampled_values(_as_16_samples(value["sampledValue"]))
+            energy_wh, power_w = _energy_and_power_2x(value["sampledValue"])
             rows.append(
                 (charger_id, None, None, value["timestamp"], orjson.dumps(value["sampledValue"]).decode(),
                  energy_wh, power_w, received_at, self.skewed(value["timestamp"]))
@@ -403,28 +450,49 @@ class Transactions:
         return True
 
 
-def _as_16_samples(sampled: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """2.x sampled values in the 1.6 shape the native normaliser reads: the value a number scaled by its
-    unit's multiplier, the unit beside it (2.x nests it in unitOfMeasure; Wh when absent, as in 1.6).
+# What the meter log keeps of a reading, as the native normaliser reads 1.6's (voltyard-core ocppj/meter.rs
+# `normalise`): phase-less samples of these measurands (energy when none is named) in these units.
+_ENERGY_REGISTER, _POWER_IMPORT = "Energy.Active.Import.Register", "Power.Active.Import"
+_ENERGY_SCALE = {"Wh": 1.0, "kWh": 1000.0}
+_POWER_SCALE = {"W": 1.0, "kW": 1000.0}
 
-    The multiplier is any integer the schema allows: scaled in floating point (an integer power of a huge
-    exponent would take the loop for minutes), a value beyond a float is no reading (its JSON is stored).
+
+def _energy_and_power_2x(sampled: list[dict[str, Any]]) -> tuple[float | None, float | None]:
+    """The energy (Wh) and power (W) of 2.x sampled values, by the native normaliser's rules for 1.6 (the
+    last phase-less energy register and active import power readings; Wh when no unit is given, as 2.x's
+    unitOfMeasure says), the value scaled by its unit's multiplier.
+
+    Read here rather than converted to the 1.6 shape for the native normaliser: the conversion cost more
+    than the rest of an Updated TransactionEvent's handling. The multiplier is any integer the schema
+    allows: scaled in floating point (an integer power of a huge exponent would take the loop for minutes);
+    a value beyond a float is no reading (its JSON is stored).
     """
-    samples = []
+    energy = power = None
     for item in sampled:
+        if "phase" in item:
+            continue
+        measurand = item.get("measurand", _ENERGY_REGISTER)
+        if measurand == _ENERGY_REGISTER:
+            scales = _ENERGY_SCALE
+        elif measurand == _POWER_IMPORT:
+            scales = _POWER_SCALE
+        else:
+            continue
         unit = item.get("unitOfMeasure", {})
+        scale = scales.get(unit.get("unit", "Wh"))
+        if scale is None:
+            continue
         try:
             value = item["value"] * 10.0 ** unit.get("multiplier", 0)
         except OverflowError:
             continue
         if not math.isfinite(value):
             continue
-        sample = {"value": str(value), "unit": unit.get("unit", "Wh")}
-        for key in ("measurand", "phase", "context", "location"):
-            if key in item:
-                sample[key] = item[key]
-        samples.append(sample)
-    return samples
+        if scales is _ENERGY_SCALE:
+            energy = value * scale
+        else:
+            power = value * scale
+    return energy, power
 
 
 def _stored_instant(text: str) -> float:

@@ -4,7 +4,9 @@ transaction), and the meter values an event carries.
 
 `record_event` runs in the writer thread as one unit of a durable commit, like `transactions.start` and
 `transactions.stop`: the event, the transaction it opens or ends and the events it writes are on disk before
-the charger is answered.
+the charger is answered. `append_event` queues the row of an event known to be new as telemetry (committed
+within the commit interval, its meter values going as 1.6's do, into the meter log), for the Updated events
+of an open transaction that come in order (`voltyard.domain.transactions`).
 """
 
 from __future__ import annotations
@@ -20,7 +22,15 @@ from voltyard.store.meter_log import last_energy_wh
 from voltyard.store.transactions import MeterRow
 from voltyard.store.writer import StoreWriter
 
-__all__ = ["EventOutcome", "EventRow", "append_readings", "open_charger_tx_ids", "record_event"]
+__all__ = [
+    "EventOutcome",
+    "EventRow",
+    "EventTuple",
+    "append_event",
+    "append_readings",
+    "open_charger_tx_ids",
+    "record_event",
+]
 
 _FIND = """
 SELECT id, connector_id, start_time, stopped_at FROM transactions WHERE charger_id = ? AND charger_tx_id = ?
@@ -38,6 +48,9 @@ INSERT INTO transaction_events (charger_id, charger_tx_id, seq_no, transaction_i
                                 offline, timestamp, payload, received_at)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (charger_id, charger_tx_id, seq_no) DO NOTHING
+"""
+_HIGHEST_SEQ_NO = """
+SELECT max(seq_no) FROM transaction_events WHERE charger_id = ? AND charger_tx_id = ?
 """
 _METER = """
 INSERT INTO meter_values (charger_id, connector_id, transaction_id, timestamp, sampled_value, energy_wh,
@@ -77,7 +90,8 @@ class EventRow:
 
 @dataclass(frozen=True, slots=True)
 class EventOutcome:
-    """The transaction an event belongs to, whether it was a replay, and whether the transaction is open."""
+    """The transaction an event belongs to, whether it was a replay, whether the transaction is open, and the
+    highest seqNo stored of its transactionId (this event's included): any seqNo above it is new."""
 
     transaction_id: int
     connector_id: int
@@ -85,6 +99,7 @@ class EventOutcome:
     duplicate: bool
     still_open: bool
     recorded: tuple[Event, ...]
+    highest_seq_no: int
 
 
 def record_event(conn: sqlite3.Connection, row: EventRow) -> EventOutcome:
@@ -122,8 +137,9 @@ def record_event(conn: sqlite3.Connection, row: EventRow) -> EventOutcome:
         (row.charger_id, row.charger_tx_id, row.seq_no, transaction_id, row.event_type, row.trigger_reason,
          int(row.offline), row.timestamp, row.payload_json, row.received_at),
     ).rowcount  # fmt: skip
+    (highest,) = conn.execute(_HIGHEST_SEQ_NO, (row.charger_id, row.charger_tx_id)).fetchone()
     if not inserted:
-        return EventOutcome(transaction_id, connector_id, start_time, True, stopped_at is None, ())
+        return EventOutcome(transaction_id, connector_id, start_time, True, stopped_at is None, (), highest)
     conn.executemany(_METER, [(m[0], connector_id, transaction_id, *m[3:]) for m in row.meters])
     if row.event_type == "Ended" and stopped_at is None:
         energy = (
@@ -140,7 +156,20 @@ def record_event(conn: sqlite3.Connection, row: EventRow) -> EventOutcome:
         stopped = TransactionStopped(row.charger_id, transaction_id, "Stopped", meter_stop, reason, time=now)
         recorded.append(record(conn, stopped))
         stopped_at = row.received_at
-    return EventOutcome(transaction_id, connector_id, start_time, False, stopped_at is None, tuple(recorded))
+    return EventOutcome(
+        transaction_id, connector_id, start_time, False, stopped_at is None, tuple(recorded), highest
+    )
+
+
+# A `transaction_events` row: charger_id, charger_tx_id, seq_no, transaction_id (transactions.id), event_type,
+# trigger_reason, offline (0 or 1), timestamp, payload (the event's JSON), received_at.
+EventTuple = tuple[str, str, int, int, str, str, int, str, str, float]
+
+
+def append_event(store: StoreWriter, row: EventTuple) -> None:
+    """An event known to be new, of a stored transaction, queued as telemetry (committed within the commit
+    interval); its meter values are the caller's to store. A replay of it is still stored once (the key)."""
+    store.append(_EVENT, row)
 
 
 def append_readings(store: StoreWriter, rows: Sequence[MeterRow]) -> None:

@@ -10,10 +10,11 @@ one transaction list (an integer id, and the charger's string transactionId besi
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any
 
 from voltyard.events.kinds import AuthorizeRejected, SecurityEvent
-from voltyard.ocpp.router import Payload, Router
+from voltyard.ocpp.router import Payload, Reply, Router
 from voltyard.ocpp.services import Services
 from voltyard.ocpp.timefmt import utc_now
 from voltyard.store import device_model
@@ -70,6 +71,11 @@ def report_rows(charger_id: str, payload: Payload, at: float) -> list[device_mod
     return rows
 
 
+async def _once_stored(stored: Awaitable[int], answer: Payload) -> Payload:
+    await stored
+    return answer
+
+
 def register(router: Router, services: Services) -> None:
     chargers = services.chargers
     boot_storm = services.boot_storm
@@ -119,12 +125,15 @@ def register(router: Router, services: Services) -> None:
         return {"idTokenInfo": info}
 
     @router.on("TransactionEvent")
-    async def transaction_event(session: Session, payload: Payload) -> Payload:
-        # Every event is on disk before its answer (Started and Ended must be; an Updated's meter values go
-        # with it), once per (charger, transactionId, seqNo): a replay is answered again, stored once.
-        await transactions.event(session.charger_id, payload, session.last_message)
+    def transaction_event(session: Session, payload: Payload) -> Reply:
+        # Started and Ended (and any event not known to be new) are on disk before their answer; an Updated
+        # of an open transaction, in order, is committed within the commit interval as 1.6's MeterValues
+        # (Transactions.event). Each is stored once per (charger, transactionId, seqNo): a replay is
+        # answered again, stored once.
+        stored = transactions.event(session.charger_id, payload, session.last_message)
         id_token = payload.get("idToken")
-        return {} if id_token is None else {"idTokenInfo": id_token_info(services, id_token)}
+        answer = {} if id_token is None else {"idTokenInfo": id_token_info(services, id_token)}
+        return answer if isinstance(stored, int) else _once_stored(stored, answer)
 
     @router.on("MeterValues")
     def meter_values(session: Session, payload: Payload) -> Payload:
