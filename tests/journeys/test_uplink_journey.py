@@ -220,12 +220,21 @@ def test_upstream_cut_for_60_s_mid_session_gets_everything_once_and_in_order_aft
             uplink = _uplink(site)
             assert uplink["state"] == "offline", uplink
             assert uplink["queued"] > 0, uplink
+            # What waits is listed, oldest first, each charge point's messages in the order they happened.
+            waiting = site.api("GET", "/uplink/queue?limit=1000").json
+            assert waiting["total"] >= uplink["queued"] > 0, waiting["total"]
+            seqs = [item["seq"] for item in waiting["items"]]
+            assert seqs == sorted(seqs)
+            actions = {item["action"] for item in waiting["items"]}
+            assert {"MeterValues"} <= actions <= {"StartTransaction", "MeterValues", "StopTransaction",
+                                                 "StatusNotification"}, actions  # fmt: skip
 
             upstream = RunningAppliance(tmp_path / "upstream" / "data")
             upstream.start(_UPSTREAM, _flags(upstream.data_dir, port))
             out = _finish(sim)
             assert "PASS sessions_complete" in out, out
             site.wait_for(lambda: _uplink(site)["queued"] == 0, timeout=60, what="the queue sent upstream")
+            assert site.api("GET", "/uplink/queue").json == {"items": [], "total": 0}
             _same_upstream(site, upstream)
             assert _uplink(site)["state"] == "online"
         finally:

@@ -376,3 +376,27 @@ async def test_a_stop_not_queued_before_the_appliance_ended_is_queued_at_the_nex
         ]
     finally:
         await again.stop()
+
+
+def test_the_queue_page_lists_what_waits_oldest_first_per_charge_point_and_in_all(tmp_path: Path) -> None:
+    path = tmp_path / "voltyard.db"
+    with closing(connect(path)) as conn:
+        migrate(conn, path)
+        for index, (charger, action) in enumerate(
+            [("CP1", "StartTransaction"), ("CP2", "StatusNotification"), ("CP1", "MeterValues"),
+             ("CP1", "StopTransaction")]
+        ):  # fmt: skip
+            uplink_store.enqueue(
+                conn, charger, action, {"n": index}, 7 if charger == "CP1" else None, 100.0 + index
+            )
+        total, page = uplink_store.queue_page(conn, "CP1", limit=2, offset=0)
+        assert total == 3
+        assert [(q.action, q.payload, q.transaction_id, at) for q, at in page] == [
+            ("StartTransaction", {"n": 0}, 7, 100.0), ("MeterValues", {"n": 2}, 7, 102.0),
+        ]  # fmt: skip
+        total, page = uplink_store.queue_page(conn, None, limit=10, offset=1)
+        assert total == 4
+        assert [q.seq for q, _ in page] == sorted(q.seq for q, _ in page)
+        assert [q.charger_id for q, _ in page] == ["CP2", "CP1", "CP1"]
+        uplink_store.delivered(conn, page[0][0].seq, "CP2", 200.0)
+        assert uplink_store.queue_page(conn, "CP2", limit=10, offset=0) == (0, [])

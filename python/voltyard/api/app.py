@@ -19,6 +19,7 @@ from voltyard.api import (
     routes_messages,
     routes_site,
     routes_transactions,
+    routes_uplink,
 )
 from voltyard.api.errors import ApiError, error_response
 from voltyard.api.keys import (
@@ -163,6 +164,7 @@ def create_app(services: ApiServices, tokens: dict[str, str]) -> web.Application
         routes_transactions,
         routes_messages,
         routes_events,
+        routes_uplink,
     ):
         app.router.add_routes(module.routes)
     app.router.add_get("/api/v1/stream", stream_handler)

@@ -36,6 +36,7 @@ from voltyard.api.views import (
     SyncCursor,
     TransactionDetail,
     TransactionPage,
+    UplinkQueuePage,
 )
 from voltyard.events.kinds import CATEGORIES, DEFAULT_CATEGORY, KIND_CATEGORIES, ORIGIN_CATEGORIES
 from voltyard.ocpp.actions import ANY_CSMS_ACTIONS
@@ -240,6 +241,14 @@ PATHS: dict[str, Schema] = {
                 _LIMIT,
                 _OFFSET,
             ],
+        )
+    },
+    "/api/v1/uplink/queue": {
+        "get": _op(
+            "The messages waiting for the operator's central system, oldest first",
+            ref(UplinkQueuePage),
+            "400 422",
+            params=[_query("charger_id", {"type": "string"}), _LIMIT, _OFFSET],
         )
     },
     "/api/v1/transactions/{transaction_id}": {

@@ -343,11 +343,25 @@ class CommandAnswer(TypedDict):
     answer: JsonObject
 
 
+class UplinkQueued(TypedDict):
+    seq: int
+    charger_id: str
+    action: str
+    transaction_id: int | None  # the local transaction the message names
+    queued_at: str
+    payload: JsonObject  # as it will be sent, but for the central system's transaction id (put in when sent)
+
+
+class UplinkQueuePage(TypedDict):
+    items: list[UplinkQueued]
+    total: int
+
+
 # Every view the OpenAPI document names as a component (those they hold come with them).
 VIEWS: tuple[type, ...] = (
     Error, Charger, ChargerPage, ChargerDetail, SecurityProfile, LocalList, Transaction, TransactionPage,
     TransactionDetail, IdTag, IdTagList, IdTagImport, Message, MessagePage, MessageExport, Event, EventPage,
-    Alert, AlertList, SyncCursor, Site, Health, Cabinet, CommandAnswer,
+    Alert, AlertList, SyncCursor, Site, Health, Cabinet, CommandAnswer, UplinkQueuePage,
 )  # fmt: skip
 
 

@@ -24,6 +24,7 @@ __all__ = [
     "link_transaction",
     "linked_transactions",
     "queue_lengths",
+    "queue_page",
     "set_meter_cursor",
     "set_upstream_id",
     "unqueued_transactions",
@@ -90,6 +91,25 @@ def delivered(conn: sqlite3.Connection, seq: int, charger_id: str, at: float) ->
         "ON CONFLICT (charger_id) DO UPDATE SET last_sync = excluded.last_sync",
         (charger_id, at),
     )
+
+
+def queue_page(
+    conn: sqlite3.Connection, charger_id: str | None, limit: int, offset: int
+) -> tuple[int, list[tuple[Queued, float]]]:
+    """The messages waiting (of one charge point, or all), oldest first, with when each was queued, and how
+    many wait in all."""
+    where, params = ("WHERE charger_id = ?", (charger_id,)) if charger_id is not None else ("", ())
+    (total,) = conn.execute(f"SELECT count(*) FROM uplink_queue {where}", params).fetchone()
+    rows = conn.execute(
+        "SELECT seq, charger_id, action, payload, transaction_id, queued_at FROM uplink_queue "
+        f"{where} ORDER BY seq LIMIT ? OFFSET ?",
+        (*params, limit, offset),
+    )
+    page = [
+        (Queued(seq, charger, action, orjson.loads(payload), transaction_id), queued_at)
+        for seq, charger, action, payload, transaction_id, queued_at in rows
+    ]
+    return int(total), page
 
 
 def queue_lengths(conn: sqlite3.Connection) -> dict[str, int]:
