@@ -9,6 +9,7 @@ from rich.text import Text
 from textual.widgets import RichLog
 
 from voltyard_tui.models import Event
+from voltyard_tui.widgets.uplink import UPLINK_STYLES
 
 __all__ = ["EventLog", "describe"]
 
@@ -44,6 +45,14 @@ def describe(event: Event) -> str:
         return f"transaction {data.get('transactionId')} stopped ({reason})"
     if kind in ("CommandSent", "CommandAnswered"):
         return str(data.get("action", ""))
+    if kind == "UplinkStateChanged":
+        why = f" ({data['detail']})" if data.get("detail") else ""
+        return f"uplink {data.get('state')}{why}"
+    if kind == "UplinkProfileCapped":
+        return (
+            f"connector {data.get('connectorId')}: upstream profile {data.get('requestedKw')} kW "
+            f"capped to {data.get('capKw')} kW ({data.get('unit')})"
+        )
     return " ".join(f"{key}={value}" for key, value in data.items())
 
 
@@ -51,7 +60,10 @@ def event_line(event: Event) -> Text:
     line = Text(no_wrap=True, overflow="ellipsis")
     line.append(f"{clock_time(event.time)} ", style="grey58")
     line.append(f"{event.charger_id or 'site':<10} ", style="bold")
-    line.append(f"{event.kind:<23}", style=_STYLES.get(event.kind, ""))
+    style = _STYLES.get(event.kind, "")
+    if event.kind == "UplinkStateChanged":  # the link's own colour: online green, offline red
+        style = UPLINK_STYLES.get(str(event.data.get("state")), "")
+    line.append(f"{event.kind:<23}", style=style)
     line.append(" ")
     line.append(describe(event))
     return line
