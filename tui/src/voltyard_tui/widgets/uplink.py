@@ -58,6 +58,8 @@ class UplinkLine(Static):
     UplinkLine {
         height: 1;
         padding: 0 1;
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
     }
     """
 
