@@ -16,7 +16,8 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Input, Select, Static, TextArea
 
 from voltyard_tui.app import VoltyardApp
-from voltyard_tui.messages import HealthUpdated
+from voltyard_tui.messages import EventsLoaded, HealthUpdated, StreamEventReceived
+from voltyard_tui.models import Event
 from voltyard_tui.screens.charger_detail import ChargerDetailScreen
 from voltyard_tui.screens.command_modal import CommandModal
 from voltyard_tui.screens.crafter import CrafterScreen
@@ -791,3 +792,22 @@ async def test_an_unknown_token_is_reported(api: FakeApiServer, tmp_path: Path):
         assert "401 unauthorized" in app.sub_title
         assert not app.connected
         assert app.state.chargers == {}
+
+
+async def test_a_live_event_between_the_logs_snapshot_and_its_redraw_is_shown_once(make_app):
+    """Found with UplinkStateChanged: an event streamed while the log's tail was being loaded was written by
+    the redraw from the state and then again as the live event, twice in the dashboard's log."""
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(app)
+        await until(app, lambda: len(app.state.events) == 5)
+        await pilot.pause()
+        live = Event("UplinkStateChanged", "SIM00002", T0 + 1, {"state": "offline", "detail": "refused"})
+        # The order the app met them in on a (re)connect: the log's tail, then a live event, before the
+        # dashboard got to redraw from the tail.
+        app.post_message(EventsLoaded(tuple(app.state.events)))
+        app.post_message(StreamEventReceived("events", live))
+        await until(app, lambda: any(e is live for e in app.state.events))
+        await pilot.pause()
+        await pilot.pause()
+        assert log_text(app.screen.query_one(EventLog)).count("UplinkStateChanged") == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Iterable
 
 from rich.text import Text
@@ -22,6 +23,10 @@ _STYLES = {
     "TransactionStarted": "cyan",
     "TransactionStopped": "cyan",
 }
+
+
+_WRITTEN = 64
+"""The newest written events an `add` is checked against (the live ones of one redraw's race, with room)."""
 
 
 def clock_time(when: float) -> str:
@@ -84,16 +89,23 @@ class EventLog(RichLog):
     def __init__(self, *, max_lines: int = 500, id: str | None = None) -> None:
         super().__init__(max_lines=max_lines, wrap=False, markup=False, auto_scroll=True, id=id)
         self.shown = 0
+        self._written: deque[Event] = deque(maxlen=_WRITTEN)
 
     def on_mount(self) -> None:
         self.border_title = "Events and alerts"
 
     def add(self, event: Event) -> None:
+        """Write one event, unless this very event (the state's object) is written already: a live event that
+        arrives between the log's snapshot and the screen's redraw from it is in both, and was shown twice."""
+        if any(written is event for written in self._written):
+            return
+        self._written.append(event)
         self.write(event_line(event))
         self.shown += 1
 
     def show_events(self, events: Iterable[Event]) -> None:
         self.clear()
+        self._written.clear()
         self.shown = 0
         for event in events:
             self.add(event)
