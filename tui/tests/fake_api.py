@@ -167,6 +167,32 @@ def site_data() -> dict[str, Any]:
             "tags": tags}  # fmt: skip
 
 
+UPLINK_OFF: dict[str, Any] = {"enabled": False, "url": None, "state": "off", "queued": 0, "last_sync": None,
+                              "charge_points": {}}  # fmt: skip
+
+
+def uplink_data() -> dict[str, Any]:
+    """The `uplink` of /health on a site relaying four chargers to its operator's central system: three online,
+    one whose boot the central system refused (pending), with its site's messages queued meanwhile."""
+
+    def point(
+        state: str, queued: int = 0, detail: str | None = None, last: float | None = T0 - 12
+    ) -> dict[str, Any]:
+        return {
+            "state": state,
+            "detail": detail,
+            "queued": queued,
+            "last_sync": None if last is None else iso(last),
+        }
+
+    points = {
+        "SIM00001": point("online"), "SIM00002": point("online"), "SIM00003": point("online", last=T0 - 40),
+        "SIM00005": point("pending", 3, "boot Rejected", last=None),
+    }  # fmt: skip
+    return {"enabled": True, "url": "ws://csms.example.com:9000/ocpp/site-7", "state": "partial", "queued": 3,
+            "last_sync": iso(T0 - 12), "charge_points": points}  # fmt: skip
+
+
 def cabinet_data() -> dict[str, Any]:
     """Six slots of two modules, three guns; islands {0,1}→gun 0, {2}→gun 1, {3,4}→gun 2, slot 5 idle."""
 
@@ -259,6 +285,8 @@ class FakeApi:
         }
     )
     cabinet: dict[str, Any] = field(default_factory=lambda: {"configured": False})
+    uplink: dict[str, Any] = field(default_factory=lambda: dict(UPLINK_OFF))
+    """The `uplink` member of /health, as served (tests change it to move the uplink's state)."""
     answers: dict[str, dict[str, Any]] = field(default_factory=dict)
     """action -> the charger's answer (default {"status": "Accepted"})."""
     queued_errors: list[tuple[int, str, str, dict[str, Any]]] = field(default_factory=list)
@@ -274,7 +302,7 @@ class FakeApi:
     @classmethod
     def with_site(cls, *, cabinet: bool = True) -> FakeApi:
         data = site_data()
-        fake = cls(**data)
+        fake = cls(**data, uplink=uplink_data())
         if cabinet:
             fake.cabinet = cabinet_data()
         return fake
@@ -409,8 +437,7 @@ class FakeApi:
             "status": "ok", "version": "0.1.0", "uptime_s": 3600.0, "chargers": self._counts(),
             "transactions": {"active": active}, "store": {"status": "ok", "problems": [], "writer": "running", "error": None, "commits": 10, "failed_commits": 0, "failed_rows": 0, "last_commit_age_s": 0.2, "free_disk_bytes": 10 * 2**30, "min_free_disk_bytes": 256 * 2**20},
             "event_loop_lag_ms": 0.4, "site": {"limit_kw": self.site["limit_kw"], "power_kw": self.site["power_kw"]},
-            "uplink": {"enabled": False, "url": None, "state": "off", "queued": 0, "last_sync": None,
-                       "charge_points": {}},
+            "uplink": self.uplink,
         })  # fmt: skip
 
     async def get_site(self, request: web.Request) -> web.Response:

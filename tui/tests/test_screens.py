@@ -11,10 +11,13 @@ import json
 from pathlib import Path
 
 from conftest import build_app, loaded, requested, until, workers_done
-from fake_api import READONLY, FakeApi, FakeApiServer
+from fake_api import READONLY, T0, UPLINK_OFF, FakeApi, FakeApiServer, iso
+from textual.widget import Widget
 from textual.widgets import DataTable, Input, Select, Static, TextArea
 
 from voltyard_tui.app import VoltyardApp
+from voltyard_tui.messages import EventsLoaded, HealthUpdated, StreamEventReceived
+from voltyard_tui.models import Event
 from voltyard_tui.screens.charger_detail import ChargerDetailScreen
 from voltyard_tui.screens.command_modal import CommandModal
 from voltyard_tui.screens.crafter import CrafterScreen
@@ -25,6 +28,7 @@ from voltyard_tui.widgets.event_log import EventLog
 from voltyard_tui.widgets.gun_card import GunCard
 from voltyard_tui.widgets.message_table import MessageTable
 from voltyard_tui.widgets.ring import RingView
+from voltyard_tui.widgets.uplink import UplinkLine
 
 COMMANDS = "/api/v1/chargers/{}/commands/{}"
 
@@ -102,6 +106,111 @@ async def test_dashboard_reloads_sessions_when_a_transaction_starts(make_app, fa
         await workers_done(app, ["sessions"])
         assert len(app.state.active_sessions) == 3
         assert text(app.screen.query_one("#count-sessions", Static)).split()[0] == "3"
+
+
+async def poll_health(app: VoltyardApp) -> None:
+    """What the console's health poll does every 2 s (the tests' poll interval is an hour)."""
+    app.post_message(HealthUpdated(await app.client.health(), await app.client.site()))
+
+
+def line_on_screen(widget: Widget) -> str:
+    """The widget's first line as the terminal shows it (its content, cut to its width), not the text it was
+    given."""
+    return widget.render_line(0).text
+
+
+async def test_dashboard_shows_the_uplink_and_follows_its_state(make_app, fake: FakeApi):
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(app)
+        await pilot.pause()
+        line = app.screen.query_one(UplinkLine)
+        assert line.display
+        assert text(line) == (
+            "Uplink partial (3/4 online) · queued 3 · last sync 12 s ago · ws://csms.example.com:9000/ocpp/site-7"
+        )
+
+        fake.uplink = {**fake.uplink, "state": "offline", "queued": 7, "last_sync": iso(T0 - 125)}
+        await poll_health(app)
+        await until(app, lambda: app.state.health is not None and app.state.health.uplink.state == "offline")
+        await pilot.pause()
+        assert text(line).startswith("Uplink offline · queued 7 · last sync 2 min ago · ws://")
+
+        fake.uplink = {**fake.uplink, "state": "online", "queued": 0, "last_sync": iso(T0 - 1)}
+        await poll_health(app)
+        await until(app, lambda: app.state.health is not None and app.state.health.uplink.state == "online")
+        await pilot.pause()
+        assert text(line).startswith("Uplink online · queued 0 · last sync 1 s ago")
+
+        fake.uplink = dict(UPLINK_OFF)
+        await poll_health(app)
+        await until(app, lambda: app.state.health is not None and not app.state.health.uplink.enabled)
+        await pilot.pause()
+        assert not line.display  # a site without an uplink: nothing to say
+
+
+async def test_dashboard_says_nothing_of_an_uplink_a_site_does_not_have(make_app, fake: FakeApi):
+    fake.uplink = dict(UPLINK_OFF)
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(app)
+        await pilot.pause()
+        line = app.screen.query_one(UplinkLine)
+        assert not line.display
+        assert line.region.height == 0  # takes no line of the screen
+
+
+async def test_the_uplink_line_keeps_state_and_queue_at_80_columns(make_app):
+    """A narrow terminal cuts the URL, never the state, the queue or the last sync."""
+    app = make_app()
+    async with app.run_test(size=(80, 30)) as pilot:
+        await loaded(app)
+        await pilot.pause()
+        line = app.screen.query_one(UplinkLine)
+        shown = line_on_screen(line)
+        assert shown.startswith("Uplink partial (3/4 online) · queued 3 · last sync 12 s ago · ws://"), shown
+        assert shown.endswith("…"), shown
+        assert len(shown) == line.content_region.width == 78
+
+
+async def test_an_uplink_state_change_is_in_the_dashboards_event_log(make_app, fake: FakeApi):
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(app)
+        await fake.wait_stream()
+        await fake.push("UplinkStateChanged", "SIM00002", {"state": "offline", "detail": "refused"})
+        await until(app, lambda: any(e.kind == "UplinkStateChanged" for e in app.state.events))
+        await pilot.pause()
+        log = log_text(app.screen.query_one(EventLog))
+        assert "SIM00002   UplinkStateChanged" in log
+        assert "uplink offline (refused)" in log
+
+
+async def test_charger_screen_shows_its_uplink_link_and_follows_it(make_app, fake: FakeApi):
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(app)
+        screen = await open_charger(pilot, app, "SIM00005")
+        summary = screen.query_one("#summary", Static)
+        assert text(summary).splitlines()[-1] == "uplink pending (boot Rejected) · queued 3 · last sync never"
+
+        points = dict(fake.uplink["charge_points"])
+        points["SIM00005"] = {"state": "online", "detail": None, "queued": 0, "last_sync": iso(T0 - 3)}
+        fake.uplink = {**fake.uplink, "charge_points": points}
+        await poll_health(app)
+        await until(
+            app,
+            lambda: (
+                app.state.health is not None
+                and app.state.health.uplink.charge_points["SIM00005"].state == "online"
+            ),
+        )
+        await pilot.pause()
+        assert text(summary).splitlines()[-1] == "uplink online · queued 0 · last sync 3 s ago"
+
+        await pilot.press("escape")
+        screen = await open_charger(pilot, app, "DEPOT-A1")  # not relayed upstream: no uplink line
+        assert "uplink" not in text(screen.query_one("#summary", Static))
 
 
 # -- chargers table ------------------------------------------------------------------------------------------
@@ -683,3 +792,22 @@ async def test_an_unknown_token_is_reported(api: FakeApiServer, tmp_path: Path):
         assert "401 unauthorized" in app.sub_title
         assert not app.connected
         assert app.state.chargers == {}
+
+
+async def test_a_live_event_between_the_logs_snapshot_and_its_redraw_is_shown_once(make_app):
+    """Found with UplinkStateChanged: an event streamed while the log's tail was being loaded was written by
+    the redraw from the state and then again as the live event, twice in the dashboard's log."""
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(app)
+        await until(app, lambda: len(app.state.events) == 5)
+        await pilot.pause()
+        live = Event("UplinkStateChanged", "SIM00002", T0 + 1, {"state": "offline", "detail": "refused"})
+        # The order the app met them in on a (re)connect: the log's tail, then a live event, before the
+        # dashboard got to redraw from the tail.
+        app.post_message(EventsLoaded(tuple(app.state.events)))
+        app.post_message(StreamEventReceived("events", live))
+        await until(app, lambda: any(e is live for e in app.state.events))
+        await pilot.pause()
+        await pilot.pause()
+        assert log_text(app.screen.query_one(EventLog)).count("UplinkStateChanged") == 1

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from fake_api import T0, site_data
+from fake_api import T0, UPLINK_OFF, site_data, uplink_data
+from rich.text import Text
 
-from voltyard_tui.models import Charger, Event, Health, Site
+from voltyard_tui.models import Charger, Event, Health, Site, Uplink, UplinkPoint, format_age
 from voltyard_tui.state import SiteState
+from voltyard_tui.widgets.uplink import point_text, uplink_text
 
 
 def state() -> SiteState:
@@ -82,3 +84,56 @@ def test_an_alert_is_not_pushed_out_by_bookkeeping():
     assert len(s.events_of(("power",))) == 1000
     assert [e.kind for e in s.events_of(("alert", "charger", "transaction"))] == ["Alert"]
     assert len(s.events_of(("transaction",), chatty=True)) == 1000  # the meter readings, kept apart
+
+
+def test_health_parses_the_uplink_typed():
+    """The uplink member of /health (docs/uplink.md) as the fake serves it: typed, times as unix seconds."""
+    health = Health.from_json({"uplink": uplink_data()})
+    uplink = health.uplink
+    assert (uplink.enabled, uplink.state, uplink.queued) == (True, "partial", 3)
+    assert uplink.url == "ws://csms.example.com:9000/ocpp/site-7"
+    assert uplink.last_sync == T0 - 12
+    assert sorted(uplink.charge_points) == ["SIM00001", "SIM00002", "SIM00003", "SIM00005"]
+    assert uplink.charge_points["SIM00005"] == UplinkPoint("pending", "boot Rejected", 3, None)
+    assert uplink.charge_points["SIM00003"] == UplinkPoint("online", None, 0, T0 - 40)
+    assert uplink.online_points == 3
+
+
+def test_health_without_an_uplink_member_is_an_uplink_that_is_off():
+    """An appliance older than the uplink sends no member: the console says off, not a crash."""
+    assert Health.from_json({}).uplink == Uplink()
+    assert Health.from_json({"uplink": UPLINK_OFF}).uplink == Uplink(False, None, "off", 0, None, {})
+    assert not Uplink().enabled
+
+
+def test_an_age_reads_as_a_person_says_it():
+    assert format_age(T0 - 12.7, T0) == "12 s ago"
+    assert format_age(T0 - 125, T0) == "2 min ago"
+    assert format_age(T0 - 7300, T0) == "2 h ago"
+    assert format_age(T0 - 3 * 86400, T0) == "3 d ago"
+    assert format_age(T0 + 2, T0) == "just now"  # the appliance's clock a little ahead of the console's
+    assert format_age(None, T0) == "never"
+
+
+def _style_of(line: Text, word: str) -> str:
+    return next(str(s.style) for s in line.spans if line.plain[s.start : s.end] == word)
+
+
+def test_the_uplinks_state_takes_its_colour():
+    """Online green, partial/connecting/pending yellow, offline red: dashboard and charger screen alike."""
+    for state, colour in (("online", "green"), ("partial", "yellow"), ("offline", "red")):
+        uplink = Uplink(True, "ws://csms/ocpp", state, 0, T0 - 12, {})
+        line = uplink_text(uplink, T0)
+        assert _style_of(line, state) == f"bold {colour}"
+    for state, colour in (
+        ("online", "green"),
+        ("connecting", "yellow"),
+        ("pending", "yellow"),
+        ("offline", "red"),
+    ):
+        line = point_text(UplinkPoint(state, None, 0, None), T0)
+        assert _style_of(line, state) == f"bold {colour}"
+    assert uplink_text(Uplink(), T0).plain == "Uplink off"
+    assert point_text(UplinkPoint("offline", "connect timed out", 4, T0 - 90), T0).plain == (
+        "uplink offline (connect timed out) · queued 4 · last sync 1 min ago"
+    )

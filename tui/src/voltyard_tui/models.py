@@ -29,6 +29,9 @@ __all__ = [
     "Site",
     "Slot",
     "Transaction",
+    "Uplink",
+    "UplinkPoint",
+    "format_age",
     "format_time",
     "iso_utc",
     "parse_time",
@@ -79,6 +82,23 @@ def format_time(stamp: float | None, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
     if stamp is None:
         return "–"
     return datetime.fromtimestamp(stamp).strftime(fmt)
+
+
+def format_age(stamp: float | None, now: float) -> str:
+    """How long ago `stamp` was, as a person says it ("12 s ago", "4 min ago"); "never" when unknown.
+
+    A stamp a little ahead of `now` (the appliance's clock against the console's) is "just now", not a
+    negative age.
+    """
+    if stamp is None:
+        return "never"
+    age = now - stamp
+    if age < 1:
+        return "just now"
+    for unit, seconds in (("d", 86400), ("h", 3600), ("min", 60)):
+        if age >= seconds:
+            return f"{int(age // seconds)} {unit} ago"
+    return f"{int(age)} s ago"
 
 
 def iso_utc(stamp: float) -> str:
@@ -385,6 +405,63 @@ class IdTag:
 
 
 @dataclass(frozen=True, slots=True)
+class UplinkPoint:
+    """One charge point's link to the operator's central system (`uplink.charge_points` of /health)."""
+
+    state: str
+    """connecting, pending (boot not accepted), online or offline."""
+    detail: str | None
+    """Why, for offline and pending."""
+    queued: int
+    last_sync: float | None
+
+    @classmethod
+    def from_json(cls, data: JsonObject) -> UplinkPoint:
+        return cls(
+            state=_str(data.get("state")) or "offline",
+            detail=_opt_str(data.get("detail")),
+            queued=_opt_int(data.get("queued")) or 0,
+            last_sync=parse_time(data.get("last_sync")),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Uplink:
+    """The appliance's uplink to the operator's central system (`uplink` of /health, docs/uplink.md)."""
+
+    enabled: bool = False
+    url: str | None = None
+    state: str = "off"
+    """off (no uplink), idle (no charge point yet), online (every charge point), partial or offline."""
+    queued: int = 0
+    last_sync: float | None = None
+    charge_points: dict[str, UplinkPoint] = field(default_factory=dict)
+
+    @property
+    def online_points(self) -> int:
+        return sum(point.state == "online" for point in self.charge_points.values())
+
+    @classmethod
+    def from_json(cls, data: object) -> Uplink:
+        """The `uplink` member; absent (an appliance older than the uplink) is an uplink that is off."""
+        if not isinstance(data, dict):
+            return cls()
+        points = data.get("charge_points")
+        return cls(
+            enabled=bool(data.get("enabled")),
+            url=_opt_str(data.get("url")),
+            state=_str(data.get("state")) or "off",
+            queued=_opt_int(data.get("queued")) or 0,
+            last_sync=parse_time(data.get("last_sync")),
+            charge_points={
+                str(charger_id): UplinkPoint.from_json(point)
+                for charger_id, point in (points.items() if isinstance(points, dict) else ())
+                if isinstance(point, dict)
+            },
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Health:
     """The appliance's health summary (GET /health)."""
 
@@ -400,6 +477,7 @@ class Health:
     limit_kw: float | None
     power_kw: float
     event_loop_lag_ms: float
+    uplink: Uplink = field(default_factory=Uplink)
 
     @classmethod
     def from_json(cls, data: JsonObject) -> Health:
@@ -418,6 +496,7 @@ class Health:
             limit_kw=_opt_float(site.get("limit_kw")),
             power_kw=_float(site.get("power_kw")),
             event_loop_lag_ms=_float(data.get("event_loop_lag_ms")),
+            uplink=Uplink.from_json(data.get("uplink")),
         )
 
 

@@ -21,6 +21,7 @@ from voltyard_tui.screens.crafter import CrafterScreen
 from voltyard_tui.screens.forms import ConfirmModal, FormField, FormModal, describe_error
 from voltyard_tui.state import Change
 from voltyard_tui.widgets.charger_table import STATE_STYLES, STATUS_STYLES
+from voltyard_tui.widgets.uplink import point_text
 
 __all__ = ["ChargerDetailScreen"]
 
@@ -121,7 +122,8 @@ class ChargerDetailScreen(ConsoleScreen):
             self._draw_connectors(charger)
 
     def on_change(self, change: Change) -> None:
-        if change.charger_id == self.charger_id:
+        # /health carries this charge point's uplink: each poll may change its line of the summary.
+        if change.charger_id == self.charger_id or change.what == "health":
             self.redraw()
         event = change.event
         if event is not None and event.charger_id == self.charger_id and event.kind in _RELOAD_ON:
@@ -143,6 +145,11 @@ class ChargerDetailScreen(ConsoleScreen):
         )
         if detail is not None and detail.local_list_version is not None:
             text.append(f" · local list v{detail.local_list_version}")
+        health = self.console.state.health
+        point = health.uplink.charge_points.get(charger.id) if health is not None else None
+        if point is not None:  # a charge point the appliance relays to the operator's central system
+            text.append("\n")
+            text.append(point_text(point, self.console.clock()))
         self.query_one("#summary", Static).update(text)
 
     def _draw_connectors(self, charger: Charger) -> None:

@@ -1,4 +1,4 @@
-"""The dashboard: site power against the limit, charger counts, active sessions and recent events."""
+"""The dashboard: site power and its limit, the uplink, charger counts, active sessions and recent events."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from voltyard_tui.screens.base import ConsoleScreen
 from voltyard_tui.state import CHATTY_KINDS, Change
 from voltyard_tui.widgets.event_log import EventLog
 from voltyard_tui.widgets.power_bar import PowerBar
+from voltyard_tui.widgets.uplink import UplinkLine
 
 __all__ = ["DashboardScreen"]
 
@@ -58,6 +59,7 @@ class DashboardScreen(ConsoleScreen):
         yield Header()
         with Vertical(id="dashboard"):
             yield PowerBar(id="power")
+            yield UplinkLine(id="uplink")
             with Horizontal(id="counts"):
                 yield Count(id="count-online")
                 yield Count(id="count-offline")
@@ -76,6 +78,7 @@ class DashboardScreen(ConsoleScreen):
 
     def redraw(self) -> None:
         self._draw_power()
+        self._draw_uplink()
         self._draw_counts()
         self._draw_sessions()
         self.query_one(EventLog).show_events(self._recent())
@@ -94,9 +97,11 @@ class DashboardScreen(ConsoleScreen):
             self.query_one(EventLog).show_events(self._recent())
         elif change.what == "health" and self.is_current and self.console.state.active_sessions:
             self._draw_power()
+            self._draw_uplink()
             self._reload_sessions()  # their energy so far: no event per meter reading, so read again
         elif change.what in ("health", "chargers", "sessions"):
             self._draw_power()
+            self._draw_uplink()
             self._draw_counts()
             self._draw_sessions()
 
@@ -125,6 +130,11 @@ class DashboardScreen(ConsoleScreen):
             site.chargers_kw if site else None,
             site.cabinet_kw if site else None,
         )
+
+    def _draw_uplink(self) -> None:
+        """The uplink's state, queue and last sync as of the last poll of /health; hidden when it is off."""
+        health = self.console.state.health
+        self.query_one(UplinkLine).show(health.uplink if health else None, self.console.clock())
 
     def _draw_counts(self) -> None:
         state = self.console.state

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Iterable
 
 from rich.text import Text
 from textual.widgets import RichLog
 
 from voltyard_tui.models import Event
+from voltyard_tui.widgets.uplink import UPLINK_STYLES
 
 __all__ = ["EventLog", "describe"]
 
@@ -21,6 +23,10 @@ _STYLES = {
     "TransactionStarted": "cyan",
     "TransactionStopped": "cyan",
 }
+
+
+_WRITTEN = 64
+"""The newest written events an `add` is checked against (the live ones of one redraw's race, with room)."""
 
 
 def clock_time(when: float) -> str:
@@ -44,6 +50,14 @@ def describe(event: Event) -> str:
         return f"transaction {data.get('transactionId')} stopped ({reason})"
     if kind in ("CommandSent", "CommandAnswered"):
         return str(data.get("action", ""))
+    if kind == "UplinkStateChanged":
+        why = f" ({data['detail']})" if data.get("detail") else ""
+        return f"uplink {data.get('state')}{why}"
+    if kind == "UplinkProfileCapped":
+        return (
+            f"connector {data.get('connectorId')}: upstream profile {data.get('requestedKw')} kW "
+            f"capped to {data.get('capKw')} kW ({data.get('unit')})"
+        )
     return " ".join(f"{key}={value}" for key, value in data.items())
 
 
@@ -51,7 +65,10 @@ def event_line(event: Event) -> Text:
     line = Text(no_wrap=True, overflow="ellipsis")
     line.append(f"{clock_time(event.time)} ", style="grey58")
     line.append(f"{event.charger_id or 'site':<10} ", style="bold")
-    line.append(f"{event.kind:<23}", style=_STYLES.get(event.kind, ""))
+    style = _STYLES.get(event.kind, "")
+    if event.kind == "UplinkStateChanged":  # the link's own colour: online green, offline red
+        style = UPLINK_STYLES.get(str(event.data.get("state")), "")
+    line.append(f"{event.kind:<23}", style=style)
     line.append(" ")
     line.append(describe(event))
     return line
@@ -72,16 +89,23 @@ class EventLog(RichLog):
     def __init__(self, *, max_lines: int = 500, id: str | None = None) -> None:
         super().__init__(max_lines=max_lines, wrap=False, markup=False, auto_scroll=True, id=id)
         self.shown = 0
+        self._written: deque[Event] = deque(maxlen=_WRITTEN)
 
     def on_mount(self) -> None:
         self.border_title = "Events and alerts"
 
     def add(self, event: Event) -> None:
+        """Write one event, unless this very event (the state's object) is written already: a live event that
+        arrives between the log's snapshot and the screen's redraw from it is in both, and was shown twice."""
+        if any(written is event for written in self._written):
+            return
+        self._written.append(event)
         self.write(event_line(event))
         self.shown += 1
 
     def show_events(self, events: Iterable[Event]) -> None:
         self.clear()
+        self._written.clear()
         self.shown = 0
         for event in events:
             self.add(event)
