@@ -19,7 +19,6 @@ from typing import Any
 import pytest
 import websockets
 from ocpp.routing import on
-from ocpp.v16 import call
 from ocpp.v201 import ChargePoint as ChargePoint201
 from ocpp.v201 import call as call201
 from ocpp.v201 import call_result as result201
@@ -45,7 +44,9 @@ class Station(ChargePoint201):  # type: ignore[misc]
 
     @on("RequestStartTransaction")
     def on_start(self, id_token: dict[str, Any], remote_start_id: int, **rest: Any) -> Any:
-        self.received.append(("RequestStartTransaction", {"id_token": id_token, "remote_start_id": remote_start_id, **rest}))
+        self.received.append(
+            ("RequestStartTransaction", {"id_token": id_token, "remote_start_id": remote_start_id, **rest})
+        )
         return result201.RequestStartTransaction(status="Accepted")
 
     @on("RequestStopTransaction")
@@ -187,7 +188,9 @@ async def test_a_201_charger_looks_like_a_16_charge_point_upstream(site: Applian
         )  # fmt: skip
         await _until(lambda: csms.got("CP-2X", "StopTransaction"), "the stop upstream")
         await peer.call(
-            call201.StatusNotification(timestamp=LATER, connector_status="Available", evse_id=1, connector_id=1)
+            call201.StatusNotification(
+                timestamp=LATER, connector_status="Available", evse_id=1, connector_id=1
+            )
         )
         await _until(lambda: len(csms.got("CP-2X", "StatusNotification")) >= 4, "the statuses upstream")
 
@@ -204,7 +207,12 @@ async def test_a_201_charger_looks_like_a_16_charge_point_upstream(site: Applian
     statuses = [(p["connectorId"], p["status"]) for p in csms.got("CP-2X", "StatusNotification")]
     assert statuses == [(1, "Preparing"), (1, "Charging"), (1, "Preparing"), (1, "Available")], statuses
     (start,) = csms.got("CP-2X", "StartTransaction")
-    assert (start["connectorId"], start["idTag"], start["meterStart"], start["timestamp"]) == (1, "TAG-2X", 1500, NOW)
+    assert (start["connectorId"], start["idTag"], start["meterStart"], start["timestamp"]) == (
+        1,
+        "TAG-2X",
+        1500,
+        NOW,
+    )
     (stop,) = csms.got("CP-2X", "StopTransaction")
     assert (stop["meterStop"], stop["timestamp"], stop["reason"]) == (4000, LATER, "Local")
     upstream_id = stop["transactionId"]
