@@ -18,7 +18,9 @@ from typing import Any
 
 import pytest
 import websockets
+from ocpp.exceptions import NotSupportedError
 from ocpp.routing import on
+from ocpp.v16 import call as call16
 from ocpp.v201 import ChargePoint as ChargePoint201
 from ocpp.v201 import call as call201
 from ocpp.v201 import call_result as result201
@@ -131,6 +133,14 @@ async def _until(predicate: Any, what: str, timeout: float = 30) -> None:
         raise AssertionError(f"never happened: {what}") from None
 
 
+async def _online(site: Appliance, charger_id: str) -> None:
+    def online() -> bool:
+        link = site.uplink.links.get(charger_id) if site.uplink is not None else None
+        return link is not None and link.state == "online"
+
+    await _until(online, f"{charger_id} online upstream")
+
+
 def _kwh(value: float) -> dict[str, Any]:
     return {"value": value, "measurand": "Energy.Active.Import.Register", "unitOfMeasure": {"unit": "kWh"}}
 
@@ -157,7 +167,7 @@ async def test_a_201_charger_looks_like_a_16_charge_point_upstream(site: Applian
     warnings: list[Any] = []
     site.events.subscribe(lambda event: warnings.append(event) if event.kind == "Warning" else None)
     async with station(site.ocpp_port, "CP-2X") as peer:
-        await _until(lambda: csms.got("CP-2X", "BootNotification"), "the boot upstream")
+        await _online(site, "CP-2X")  # its connectors' states after the boot: none yet
         await peer.call(
             call201.StatusNotification(timestamp=NOW, connector_status="Occupied", evse_id=1, connector_id=1)
         )
@@ -230,3 +240,53 @@ async def test_a_201_charger_looks_like_a_16_charge_point_upstream(site: Applian
         ("2026-11-25T10:01:00Z", "7400", "W", "Power.Active.Import"),
         (LATER, "4.0", "kWh", "Energy.Active.Import.Register"),
     ], readings
+
+
+async def test_the_central_systems_16_commands_reach_a_201_charger_translated(
+    site: Appliance, csms: Server
+) -> None:
+    async with station(site.ocpp_port, "CP-2C") as peer:
+        await _online(site, "CP-2C")
+        point = csms.points["CP-2C"]
+
+        started = await point.call(call16.RemoteStartTransaction(id_tag="UP-TAG", connector_id=1))
+        assert started.status == "Accepted"
+        ((action, request),) = peer.received
+        assert action == "RequestStartTransaction"
+        assert request["id_token"] == {"id_token": "UP-TAG", "type": "Central"}
+        assert request["evse_id"] == 1
+        # The charger starts it, naming the remote start; it goes up, under the central system's id.
+        await peer.call(
+            call201.TransactionEvent(
+                event_type="Started", timestamp=NOW, trigger_reason="RemoteStart", seq_no=0,
+                transaction_info={"transaction_id": "TX-REMOTE",
+                                  "remote_start_id": request["remote_start_id"]},
+                id_token={"idToken": "UP-TAG", "type": "Central"}, evse={"id": 1, "connectorId": 1},
+                meter_value=[{"timestamp": NOW, "sampledValue": [_kwh(0.25)]}],
+            )
+        )  # fmt: skip
+        await _until(lambda: csms.got("CP-2C", "StartTransaction"), "the remote start upstream")
+        await _until(lambda: csms.got("CP-2C", "MeterValues"), "a MeterValues with the upstream id")
+        upstream_id = csms.got("CP-2C", "MeterValues")[0]["transactionId"]
+
+        stopped = await point.call(call16.RemoteStopTransaction(transaction_id=upstream_id))
+        assert stopped.status == "Accepted"
+        assert peer.received[-1] == ("RequestStopTransaction", {"transaction_id": "TX-REMOTE"})
+
+        available = await point.call(call16.ChangeAvailability(connector_id=0, type="Inoperative"))
+        assert available.status == "Scheduled"
+        assert peer.received[-1] == ("ChangeAvailability", {"operational_status": "Inoperative"})
+        reset = await point.call(call16.Reset(type="Soft"))
+        assert reset.status == "Rejected"
+        assert peer.received[-1] == ("Reset", {"type": "OnIdle"})
+
+        # Nothing else has a 2.0.1 counterpart here: NotSupported, saying why; the charger got nothing.
+        received = len(peer.received)
+        with pytest.raises(NotSupportedError) as refused:
+            await point.call(call16.TriggerMessage(requested_message="Heartbeat"), suppress=False)
+        assert refused.value.description.startswith(
+            "TriggerMessage is not relayed to an OCPP 2.0.1 charger over the OCPP 1.6 uplink"
+        )
+        with pytest.raises(NotSupportedError, match=r"not an OCPP 2\.0\.1 transaction"):
+            await point.call(call16.RemoteStopTransaction(transaction_id=987654), suppress=False)
+        assert len(peer.received) == received
