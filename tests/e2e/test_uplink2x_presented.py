@@ -21,6 +21,7 @@ import websockets
 from ocpp.exceptions import NotSupportedError
 from ocpp.routing import on
 from ocpp.v16 import call as call16
+from ocpp.v16 import call_result as result16
 from ocpp.v201 import ChargePoint as ChargePoint201
 from ocpp.v201 import call as call201
 from ocpp.v201 import call_result as result201
@@ -73,6 +74,13 @@ class RawCsms(Csms):
     def __init__(self, charge_point_id: str, connection: ServerConnection, calls: list[tuple[str, str, Any]]):
         super().__init__(charge_point_id, connection, [])
         self.calls = calls
+
+    @on("Authorize")
+    def authorize(self, id_tag: str) -> Any:
+        # The central system knows better than the site (which accepts every tag): this one is blocked.
+        return result16.Authorize(
+            id_tag_info={"status": "Blocked" if id_tag.startswith("BLOCK") else "Accepted"}
+        )
 
     async def route_message(self, raw_msg: str) -> None:
         message = json.loads(raw_msg)
@@ -290,3 +298,18 @@ async def test_the_central_systems_16_commands_reach_a_201_charger_translated(
         with pytest.raises(NotSupportedError, match=r"not an OCPP 2\.0\.1 transaction"):
             await point.call(call16.RemoteStopTransaction(transaction_id=987654), suppress=False)
         assert len(peer.received) == received
+
+
+async def test_a_201_chargers_authorize_is_the_central_systems_to_answer_while_online(
+    site: Appliance, csms: Server
+) -> None:
+    async with station(site.ocpp_port, "CP-2A") as peer:
+        await _online(site, "CP-2A")
+        token = "BLOCKED-AT-THE-OPERATOR-0123456789"  # 34 characters: 1.6's idTag has 20
+        answer = await peer.call(call201.Authorize(id_token={"idToken": token, "type": "ISO14443"}))
+        assert answer.id_token_info == {"status": "Blocked"}
+        assert csms.got("CP-2A", "Authorize") == [{"idTag": token[:20]}]
+        # A NoAuthorization token is no one's to ask about.
+        free = await peer.call(call201.Authorize(id_token={"idToken": "", "type": "NoAuthorization"}))
+        assert free.id_token_info == {"status": "Accepted"}
+        assert len(csms.got("CP-2A", "Authorize")) == 1

@@ -442,7 +442,7 @@ class Uplink:
     async def _authorize(self, link: UpstreamLink, id_tag: str) -> dict[str, str] | None:
         try:
             async with asyncio.timeout(self.config.authorize_timeout):
-                answer = await link.call("Authorize", {"idTag": id_tag})
+                answer = await link.call("Authorize", {"idTag": translate.id_tag_16(id_tag)})
         except (LinkLostError, UpstreamRefusedError, TimeoutError) as exc:
             log.info("uplink %s: Authorize answered locally (%s)", link.charger_id, exc or "too late")
             return None
