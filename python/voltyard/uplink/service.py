@@ -218,7 +218,7 @@ class Uplink:
         first = not active
         active.add(transaction_id)
         self._connector_of[transaction_id] = (charger_id, connector_id)
-        return first and bool(active)
+        return first
 
     def _closed(self, transaction_id: int) -> tuple[str, int] | None:
         """The connector whose last active transaction this was, if it was."""
