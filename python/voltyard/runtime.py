@@ -221,6 +221,7 @@ class Appliance:
             self.uplink = Uplink(
                 config.uplink, self.store, events, chargers, self.commands.call, self.read_connection,
                 self._site_share_kw, (config.cabinet.charge_point_id,) if config.cabinet else (),
+                version_of=self.registry.version_of,
             )  # fmt: skip
             await self.uplink.start()
             authorization.upstream = self.uplink.authorize

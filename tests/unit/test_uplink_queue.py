@@ -303,13 +303,14 @@ async def test_after_each_boot_the_connectors_current_states_are_queued(site: Si
     try:
         site.chargers.status("CP1", {"connectorId": 1, "status": "Preparing", "errorCode": "NoError"})
         site.chargers.status("CP1", {"connectorId": 2, "status": "Unknown-to-ocpp", "errorCode": "NoError"})
-        await _until(lambda: uplink.queued.get("CP1") == 2, "the two changes queued")
+        site.chargers.status("CP1", {"connectorId": 1, "status": "Charging", "errorCode": "NoError"})
+        await _until(lambda: uplink.queued.get("CP1") == 2, "the two changes 1.6 has words for queued")
         await uplink.booted(Upstream())  # type: ignore[arg-type]
         upstream = Upstream()
         await uplink.drain(upstream)  # type: ignore[arg-type]
         sent = [(payload["connectorId"], payload["status"]) for _, payload in upstream.calls]
-        assert sent == [(1, "Preparing"), (2, "Unknown-to-ocpp"), (1, "Preparing")], (
-            "after the boot, each connector's current state (one OCPP knows) comes after what was queued"
+        assert sent == [(1, "Preparing"), (1, "Charging"), (1, "Charging")], (
+            "after the boot, each connector's current state (one OCPP 1.6 knows) comes after what was queued"
         )
     finally:
         await uplink.stop()

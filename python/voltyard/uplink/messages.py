@@ -1,7 +1,8 @@
 """What the uplink sends and how it caps what comes down: pure functions of their inputs.
 
-The local events (voltyard.events.kinds) and stored readings become OCPP 1.6 payloads; a charging profile
-from the central system is capped to the site's share of the charge point (the site limit always wins).
+The local events (voltyard.events.kinds) and stored readings become OCPP 1.6 payloads (a 2.x charger's
+through voltyard.uplink.translate); a charging profile from the central system is capped to the site's
+share of the charge point (the site limit always wins).
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ import orjson
 from voltyard.events.kinds import ConnectorStatusChanged, TransactionStarted
 from voltyard.power.profiles import RateUnit
 from voltyard.store.meter_log import MeterReading
+from voltyard.uplink import translate
 
 __all__ = [
-    "STATUSES",
     "STOP_REASONS",
     "Capped",
     "boot_request",
@@ -35,11 +36,6 @@ STOP_REASONS = frozenset({
     "EmergencyStop", "EVDisconnected", "HardReset", "Local", "Other", "PowerLoss", "Reboot", "Remote",
     "SoftReset", "UnlockCommand", "DeAuthorized",
 })  # fmt: skip
-# OCPP 1.6 ChargePointStatus: a local state outside it (a connector never reported: "Unknown") is not sent.
-STATUSES = frozenset({
-    "Available", "Preparing", "Charging", "SuspendedEVSE", "SuspendedEV", "Finishing", "Reserved",
-    "Unavailable", "Faulted",
-})  # fmt: skip
 # The nominal voltage a profile in amperes is converted at (the power manager's default: power/profiles.py).
 _NOMINAL = RateUnit("A")
 
@@ -52,17 +48,18 @@ def iso(epoch_s: float) -> str:
 def boot_request(boot: dict[str, str], charger_id: str) -> dict[str, str]:
     """BootNotification from the charge point's stored boot data (vendor and model are required: a charge
     point never booted locally, such as the cabinet's, is presented as Voltyard's)."""
-    request = {key: value for key, value in boot.items() if value}
+    request = translate.boot_16({key: value for key, value in boot.items() if value})
     request.setdefault("chargePointVendor", "Voltyard")
     request.setdefault("chargePointModel", "local-controller")
     return request
 
 
-def status_request(event: ConnectorStatusChanged) -> dict[str, Any]:
+def status_request(event: ConnectorStatusChanged, status: str) -> dict[str, Any]:
+    """StatusNotification of the event with `status`, its 1.6 word (translate.status_16)."""
     return {
         "connectorId": event.connector_id,
         "errorCode": event.error_code,
-        "status": event.status,
+        "status": status,
         "timestamp": iso(event.time),
     }
 
@@ -70,7 +67,7 @@ def status_request(event: ConnectorStatusChanged) -> dict[str, Any]:
 def start_request(event: TransactionStarted) -> dict[str, Any]:
     return {
         "connectorId": event.connector_id,
-        "idTag": event.id_tag,
+        "idTag": translate.id_tag_16(event.id_tag),
         "meterStart": event.meter_start,
         "timestamp": event.timestamp,
     }
@@ -86,21 +83,28 @@ def stop_request(
         "timestamp": timestamp,
     }
     if reason:
+        reason = translate.stop_reason_16(reason)
         request["reason"] = reason if reason in STOP_REASONS else "Other"
     if id_tag:
         request["idTag"] = id_tag
     return request
 
 
-def meter_values_request(transaction_id: int, readings: list[MeterReading]) -> dict[str, Any]:
-    """MeterValues of one transaction's stored readings, each meterValue as the charger sent it."""
+def meter_values_request(transaction_id: int, readings: list[MeterReading]) -> dict[str, Any] | None:
+    """MeterValues of one transaction's stored readings, each meterValue as the charger sent it (a 2.x
+    charger's sampled values in 1.6's shape: translate.sampled_values_16); None when no reading has a
+    sampled value 1.6 can carry."""
+    meter_value = []
+    for reading in readings:
+        sampled = translate.sampled_values_16(orjson.loads(reading.sampled_value))
+        if sampled:
+            meter_value.append({"timestamp": reading.timestamp, "sampledValue": sampled})
+    if not meter_value:
+        return None
     return {
         "connectorId": readings[0].connector_id,
         "transactionId": transaction_id,
-        "meterValue": [
-            {"timestamp": reading.timestamp, "sampledValue": orjson.loads(reading.sampled_value)}
-            for reading in readings
-        ],
+        "meterValue": meter_value,
     }
 
 

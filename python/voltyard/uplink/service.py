@@ -18,12 +18,20 @@ Commands from the central system go down through the command service (origin "up
 OCPP 1.6 action, with the central system's transaction ids mapped to local ones. A charging profile
 (SetChargingProfile, or the one of a RemoteStartTransaction) is capped to the site's share of the charge point
 first, and a cap is recorded as the event UplinkProfileCapped: the site limit always wins.
+
+A local charger of OCPP 2.0.1 or 2.1 is presented as a 1.6 charge point (voltyard.uplink.translate): its
+statuses in 1.6's words (Occupied is Charging while a transaction is active on the connector, Preparing
+otherwise: the uplink follows each connector's transactions in the order of the events, and says Charging or
+Preparing again when a transaction starts or ends on an occupied connector), its readings in 1.6's shape; the
+core set of the central system's calls is translated to 2.x and the answers back, anything else is refused
+with NotSupported.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import sqlite3
 import time
@@ -52,7 +60,7 @@ from voltyard.store import queries
 from voltyard.store import uplink as uplink_store
 from voltyard.store.meter_log import meter_readings
 from voltyard.store.writer import StoreWriter
-from voltyard.uplink import messages
+from voltyard.uplink import messages, translate
 from voltyard.uplink.connection import LinkLostError, NotSupportedError, UpstreamLink, UpstreamRefusedError
 from voltyard.ws_client import ConnectOptions
 
@@ -62,6 +70,7 @@ log = logging.getLogger(__name__)
 
 Call = Callable[[str, str, dict[str, Any]], Awaitable[dict[str, Any]]]
 ShareKw = Callable[[str, int], float]
+VersionOf = Callable[[str], str]
 _STOP_GRACE_S = 5.0
 _STOPPED_FLAGS = frozenset({"Stopped", "StoppedAfterReconcile"})
 
@@ -79,6 +88,8 @@ class Uplink:
         reader: Callable[[], sqlite3.Connection],
         share_kw: ShareKw,
         own_charge_points: tuple[str, ...] = (),
+        *,
+        version_of: VersionOf | None = None,
     ) -> None:
         self.config = config
         self._store = store
@@ -88,6 +99,9 @@ class Uplink:
         self._reader = reader
         self._share_kw = share_kw
         self._own = own_charge_points
+        # The OCPP version of a local charger (of its session, or the one it last had: the registry's).
+        self._version_of: VersionOf = version_of or (lambda charger_id: "1.6")
+        self._remote_start_ids = itertools.count(int(time.time()) % 1_000_000_000)
         self._codec = load_codec()
         passwords = dict(config.passwords)
         if config.password_file is not None:
@@ -108,6 +122,11 @@ class Uplink:
         # Local transaction id -> its map entry; central system's id -> local id.
         self._transactions: dict[int, uplink_store.TransactionLink] = {}
         self._local_of: dict[tuple[str, int], int] = {}
+        # Each (charger, connector)'s last status as stored and its active transactions, as of the last
+        # event the worker handled (a 2.x Occupied is Charging or Preparing by them).
+        self._status: dict[tuple[str, int], str] = {}
+        self._open_on: dict[tuple[str, int], set[int]] = {}
+        self._connector_of: dict[int, tuple[str, int]] = {}
         self._inbox: asyncio.Queue[Event | None] = asyncio.Queue()
         self._conn: sqlite3.Connection | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -122,6 +141,11 @@ class Uplink:
             self._remember(link)
         self.queued = uplink_store.queue_lengths(conn)
         self.last_sync = uplink_store.last_syncs(conn)
+        for charger_id, record in self._chargers.records.items():
+            for connector_id, state in record.connectors.items():
+                self._status[charger_id, connector_id] = state.status
+            for active in queries.active_transactions(conn, charger_id):
+                self._opened(charger_id, active.connector_id, active.id)
         self._unsubscribe = self._events.subscribe(self._on_event)
         for transaction_id in missed:  # ahead of every new event: they happened before
             self._catch_up(conn, transaction_id)
@@ -187,6 +211,36 @@ class Uplink:
         )
         self.links[charger_id] = link
         link.start()
+
+    def _opened(self, charger_id: str, connector_id: int, transaction_id: int) -> bool:
+        """Follow a transaction active on a connector; True when it is the connector's first."""
+        active = self._open_on.setdefault((charger_id, connector_id), set())
+        first = not active
+        active.add(transaction_id)
+        self._connector_of[transaction_id] = (charger_id, connector_id)
+        return first
+
+    def _closed(self, transaction_id: int) -> tuple[str, int] | None:
+        """The connector whose last active transaction this was, if it was."""
+        key = self._connector_of.pop(transaction_id, None)
+        if key is None:
+            return None
+        active = self._open_on.get(key, set())
+        active.discard(transaction_id)
+        return None if active else key
+
+    def _status_16(self, charger_id: str, connector_id: int, status: str) -> str | None:
+        return translate.status_16(status, bool(self._open_on.get((charger_id, connector_id))))
+
+    async def _occupied_status(self, key: tuple[str, int]) -> None:
+        """A transaction started or ended on an occupied (2.x) connector: its 1.6 status changed with it."""
+        if self._status.get(key) != "Occupied":
+            return
+        status = self._status_16(*key, "Occupied")
+        assert status is not None
+        payload = {"connectorId": key[1], "errorCode": "NoError", "status": status,
+                   "timestamp": messages.iso(time.time())}  # fmt: skip
+        await self._enqueue(key[0], "StatusNotification", payload, None)
 
     def _remember(self, link: uplink_store.TransactionLink) -> None:
         self._transactions[link.transaction_id] = link
@@ -254,13 +308,23 @@ class Uplink:
         if isinstance(event, ChargerBooted):
             self._ensure_link(charger_id)
         elif isinstance(event, ConnectorStatusChanged):
-            await self._enqueue(charger_id, "StatusNotification", messages.status_request(event), None)
+            self._status[charger_id, event.connector_id] = event.status
+            status = self._status_16(charger_id, event.connector_id, event.status)
+            if status is not None:  # a status 1.6 has no word for is not sent
+                request = messages.status_request(event, status)
+                await self._enqueue(charger_id, "StatusNotification", request, None)
         elif isinstance(event, TransactionStarted):
+            first = self._opened(charger_id, event.connector_id, event.transaction_id)
             await self._start(charger_id, event)
+            if first:
+                await self._occupied_status((charger_id, event.connector_id))
         elif isinstance(event, TransactionReconciled | TransactionForceClosed) or (
             isinstance(event, TransactionStopped) and event.flag in _STOPPED_FLAGS
         ):
+            emptied = self._closed(event.transaction_id)
             await self._stop(charger_id, event.transaction_id)
+            if emptied is not None:
+                await self._occupied_status(emptied)
 
     async def _enqueue(
         self, charger_id: str, action: str, payload: dict[str, Any], transaction_id: int | None
@@ -314,9 +378,10 @@ class Uplink:
         cursor = max((r.received_at for r in readings), default=link.meter_cursor)
         now = time.time()
 
+        meter = messages.meter_values_request(transaction_id, readings) if readings else None
+
         def write(conn: sqlite3.Connection) -> None:
-            if readings:
-                meter = messages.meter_values_request(transaction_id, readings)
+            if meter is not None:
                 uplink_store.enqueue(conn, charger_id, "MeterValues", meter, transaction_id, now)
             uplink_store.enqueue(conn, charger_id, "StopTransaction", stop, transaction_id, now)
             uplink_store.set_meter_cursor(conn, transaction_id, cursor, True)
@@ -325,7 +390,7 @@ class Uplink:
         self._remember(
             uplink_store.TransactionLink(transaction_id, charger_id, link.upstream_id, cursor, True)
         )
-        self._queued(charger_id, 2 if readings else 1)
+        self._queued(charger_id, 2 if meter is not None else 1)
 
     async def _poll_meters(self) -> None:
         while True:
@@ -348,14 +413,16 @@ class Uplink:
             transaction_id, charger_id = link.transaction_id, link.charger_id
 
             def write(conn: sqlite3.Connection) -> None:
-                uplink_store.enqueue(conn, charger_id, "MeterValues", payload, transaction_id, now)  # noqa: B023
+                if payload is not None:  # noqa: B023 - none that 1.6 can carry: the cursor moves on all the same
+                    uplink_store.enqueue(conn, charger_id, "MeterValues", payload, transaction_id, now)  # noqa: B023
                 uplink_store.set_meter_cursor(conn, transaction_id, cursor, False)  # noqa: B023
 
             await self._store.durable(write)
             self._remember(
                 uplink_store.TransactionLink(transaction_id, charger_id, link.upstream_id, cursor, False)
             )
-            self._queued(charger_id, 1)
+            if payload is not None:
+                self._queued(charger_id, 1)
 
     def _reader_conn(self) -> sqlite3.Connection:
         assert self._conn is not None, "the uplink is not started"
@@ -375,7 +442,7 @@ class Uplink:
     async def _authorize(self, link: UpstreamLink, id_tag: str) -> dict[str, str] | None:
         try:
             async with asyncio.timeout(self.config.authorize_timeout):
-                answer = await link.call("Authorize", {"idTag": id_tag})
+                answer = await link.call("Authorize", {"idTag": translate.id_tag_16(id_tag)})
         except (LinkLostError, UpstreamRefusedError, TimeoutError) as exc:
             log.info("uplink %s: Authorize answered locally (%s)", link.charger_id, exc or "too late")
             return None
@@ -397,10 +464,10 @@ class Uplink:
             return
         now = time.time()
         states = [
-            {"connectorId": connector_id, "errorCode": state.error_code, "status": state.status,
+            {"connectorId": connector_id, "errorCode": state.error_code, "status": status,
              "timestamp": messages.iso(now)}
             for connector_id, state in sorted(record.connectors.items())
-            if state.status in messages.STATUSES
+            if (status := self._status_16(link.charger_id, connector_id, state.status)) is not None
         ]  # fmt: skip
         if not states:
             return
@@ -477,6 +544,13 @@ class Uplink:
         if action not in CSMS_ACTIONS:
             raise NotSupportedError(f"{action} is not a central system's OCPP 1.6 action")
         COMMAND_ORIGIN.set("uplink")  # this task's commands are the uplink's (a task of its own)
+        version = self._version_of(charger_id)
+        # Refused before anything is mapped or capped: nothing of it reaches the charger.
+        if version != self.config.ocpp and action not in translate.DOWN_ACTIONS:
+            raise NotSupportedError(
+                f"{action} is not relayed to an OCPP {version} charger over the OCPP "
+                f"{self.config.ocpp} uplink (translated: {', '.join(sorted(translate.DOWN_ACTIONS))})"
+            )
         request = dict(payload)
         if action == "RemoteStopTransaction":
             request["transactionId"] = self._local_id(charger_id, int(payload["transactionId"]))
@@ -488,7 +562,25 @@ class Uplink:
             request = self._capped(charger_id, int(request["connectorId"]), request)
         elif action == "RemoteStartTransaction" and "chargingProfile" in request:
             request = self._capped(charger_id, int(request.get("connectorId") or 0), request)
-        return await self._call(charger_id, action, request)
+        if version == self.config.ocpp:
+            return await self._call(charger_id, action, request)
+        try:
+            translated = translate.down(
+                action,
+                request,
+                version=version,
+                charger_tx_id=lambda local_id: self._charger_tx_id(charger_id, local_id),
+                remote_start_id=next(self._remote_start_ids),
+            )
+        except translate.NotSupportedDownError as exc:
+            raise NotSupportedError(str(exc)) from exc
+        answer = await self._call(charger_id, translated.action, translated.request)
+        return translated.answer_16(answer)
+
+    def _charger_tx_id(self, charger_id: str, local_id: int) -> str | None:
+        """A 2.x charger's own transactionId of a local transaction (None: not one of its transactions)."""
+        row = queries.transaction(self._reader_conn(), local_id)
+        return row.charger_transaction_id if row is not None and row.charger_id == charger_id else None
 
     def _local_id(self, charger_id: str, upstream_id: int) -> int:
         # An id the map does not know goes down as it came: the charger answers for it (Rejected).

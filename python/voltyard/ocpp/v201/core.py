@@ -22,7 +22,7 @@ from voltyard.store import device_model
 if TYPE_CHECKING:
     from voltyard.ocpp.session import Session
 
-__all__ = ["boot_fields", "id_token_info", "register", "report_rows"]
+__all__ = ["boot_fields", "id_token_info", "register", "report_rows", "token_info_of"]
 
 # 2.x AuthorizationStatusEnumType has every 1.6 status; the tag table's answer carries over as it is.
 _NO_AUTHORIZATION = "NoAuthorization"
@@ -47,7 +47,11 @@ def id_token_info(services: Services, id_token: Payload) -> Payload:
     """The 2.x idTokenInfo of an IdToken: the tag table and the unknown-tag policy, as 1.6's idTagInfo."""
     if id_token["type"] == _NO_AUTHORIZATION:
         return {"status": "Accepted"}
-    info = services.authorization.id_tag_info(id_token["idToken"])
+    return token_info_of(services.authorization.id_tag_info(id_token["idToken"]))
+
+
+def token_info_of(info: dict[str, str]) -> Payload:
+    """A 1.6 idTagInfo (the tag table's, or an uplink's central system's) as 2.x's idTokenInfo."""
     answer: Payload = {"status": info["status"]}
     if "expiryDate" in info:
         answer["cacheExpiryDateTime"] = info["expiryDate"]
@@ -115,14 +119,30 @@ def register(router: Router, services: Services) -> None:
         )
         return {}
 
-    @router.on("Authorize")
-    def authorize(session: Session, payload: Payload) -> Payload:
-        info = id_token_info(services, payload["idToken"])
+    def authorized(charger_id: str, id_token: Payload, info: Payload) -> Payload:
         if info["status"] != "Accepted":
-            events.publish(
-                AuthorizeRejected(session.charger_id, payload["idToken"]["idToken"], info["status"])
-            )
+            events.publish(AuthorizeRejected(charger_id, id_token["idToken"], info["status"]))
         return {"idTokenInfo": info}
+
+    async def ask_upstream(
+        charger_id: str, id_token: Payload, asked: Awaitable[dict[str, str] | None]
+    ) -> Payload:
+        upstream_info = await asked
+        if upstream_info is None:  # it could not answer in time: the local answer
+            return authorized(charger_id, id_token, id_token_info(services, id_token))
+        return authorized(charger_id, id_token, token_info_of(upstream_info))
+
+    @router.on("Authorize")
+    def authorize(session: Session, payload: Payload) -> Reply:
+        id_token = payload["idToken"]
+        # As 1.6's (ocpp/v16/authorization.py): with an uplink online, the operator's central system
+        # decides (docs/uplink.md); offline, or when it cannot answer in time, the local tag table does.
+        upstream = services.authorization.upstream
+        if upstream is not None and id_token["type"] != _NO_AUTHORIZATION:
+            asked = upstream(session.charger_id, id_token["idToken"])
+            if asked is not None:
+                return ask_upstream(session.charger_id, id_token, asked)
+        return authorized(session.charger_id, id_token, id_token_info(services, id_token))
 
     @router.on("TransactionEvent")
     def transaction_event(session: Session, payload: Payload) -> Reply:
