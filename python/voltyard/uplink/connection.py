@@ -128,7 +128,10 @@ class UpstreamLink:
     async def _run(self) -> None:
         attempt = 0
         while True:
-            self._set_state("connecting", None)
+            if self.state != "offline":
+                # A retry while offline stays offline (until the reason changes or it connects): an event and
+                # a log line per attempt and charge point would bury the log during an outage.
+                self._set_state("connecting", None)
             try:
                 link = await open_link(self, self._options, self._password)
             except (OSError, WSError, TimeoutError) as exc:
