@@ -121,6 +121,9 @@ class Uplink:
         self.last_sync: dict[str, float] = {}
         # Local transaction id -> its map entry; central system's id -> local id.
         self._transactions: dict[int, uplink_store.TransactionLink] = {}
+        # The meter poll and a stop both read a transaction's readings past its cursor, queue them and move
+        # the cursor, with awaits between: one at a time, or a reading could be queued by both.
+        self._meters_lock = asyncio.Lock()
         self._local_of: dict[tuple[str, int], int] = {}
         # Each (charger, connector)'s last status as stored and its active transactions, as of the last
         # event the worker handled (a 2.x Occupied is Charging or Preparing by them).
@@ -242,6 +245,20 @@ class Uplink:
                    "timestamp": messages.iso(time.time())}  # fmt: skip
         await self._enqueue(key[0], "StatusNotification", payload, None)
 
+    def _moved(self, transaction_id: int, cursor: float, *, stopped: bool) -> None:
+        """The transaction's readings up to `cursor` are queued (and its stop, when `stopped`). The link is
+        read again: the central system's answer to its start may have mapped its id meanwhile."""
+        now = self._transactions[transaction_id]
+        self._remember(
+            uplink_store.TransactionLink(
+                transaction_id,
+                now.charger_id,
+                now.upstream_id,
+                max(cursor, now.meter_cursor),
+                stopped or now.stopped,
+            )
+        )
+
     def _remember(self, link: uplink_store.TransactionLink) -> None:
         self._transactions[link.transaction_id] = link
         if link.upstream_id is not None:
@@ -356,6 +373,10 @@ class Uplink:
         self._queued(charger_id, 1)
 
     async def _stop(self, charger_id: str, transaction_id: int) -> None:
+        async with self._meters_lock:
+            await self._queue_stop(charger_id, transaction_id)
+
+    async def _queue_stop(self, charger_id: str, transaction_id: int) -> None:
         link = self._transactions.get(transaction_id)
         if link is None or link.stopped:
             return  # not one that went upstream, or its stop is queued already
@@ -387,9 +408,7 @@ class Uplink:
             uplink_store.set_meter_cursor(conn, transaction_id, cursor, True)
 
         await self._store.durable(write)
-        self._remember(
-            uplink_store.TransactionLink(transaction_id, charger_id, link.upstream_id, cursor, True)
-        )
+        self._moved(transaction_id, cursor, stopped=True)
         self._queued(charger_id, 2 if meter is not None else 1)
 
     async def _poll_meters(self) -> None:
@@ -398,6 +417,10 @@ class Uplink:
             self._inbox.put_nowait(None)  # in line with the events, so that a stop's readings come first
 
     async def _queue_meter_values(self) -> None:
+        async with self._meters_lock:
+            await self._queue_readings()
+
+    async def _queue_readings(self) -> None:
         conn = self._reader_conn()
         for link in [link for link in self._transactions.values() if not link.stopped]:
             readings = [
@@ -418,9 +441,7 @@ class Uplink:
                 uplink_store.set_meter_cursor(conn, transaction_id, cursor, False)  # noqa: B023
 
             await self._store.durable(write)
-            self._remember(
-                uplink_store.TransactionLink(transaction_id, charger_id, link.upstream_id, cursor, False)
-            )
+            self._moved(transaction_id, cursor, stopped=False)
             if payload is not None:
                 self._queued(charger_id, 1)
 
