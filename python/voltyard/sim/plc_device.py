@@ -84,23 +84,28 @@ class Injection:
 @dataclass(frozen=True, slots=True)
 class PeriodStats:
     count: int
+    p1_ms: float
     p50_ms: float
     p99_ms: float
     min_ms: float
     max_ms: float
+    # Both tails matter to a PLC: a late frame nears its watchdog, an early one is a catch-up burst.
+    share_within_20_ms: float
 
     @classmethod
     def of(cls, periods: list[float]) -> PeriodStats:
         if len(periods) < 2:
-            return cls(len(periods), 0.0, 0.0, 0.0, 0.0)
+            return cls(len(periods), 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
         ms = sorted(p * 1000 for p in periods)
         cuts = statistics.quantiles(ms, n=100, method="inclusive")
-        return cls(len(ms), cuts[49], cuts[98], ms[0], ms[-1])
+        within = sum(1 for p in ms if 80.0 <= p <= 120.0) / len(ms)
+        return cls(len(ms), cuts[0], cuts[49], cuts[98], ms[0], ms[-1], within)
 
     def __str__(self) -> str:
         return (
-            f"{self.count} periods: p50 {self.p50_ms:.1f} ms, p99 {self.p99_ms:.1f} ms, "
-            f"min {self.min_ms:.1f} ms, max {self.max_ms:.1f} ms"
+            f"{self.count} periods: p1 {self.p1_ms:.1f} ms, p50 {self.p50_ms:.1f} ms, "
+            f"p99 {self.p99_ms:.1f} ms, min {self.min_ms:.1f} ms, max {self.max_ms:.1f} ms, "
+            f"{self.share_within_20_ms * 100:.2f} % within 100 ± 20 ms"
         )
 
 
