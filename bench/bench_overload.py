@@ -61,6 +61,9 @@ class OverloadResult:
     refused: int
     stalls: int
     worst_stall_ms: float
+    # The longest garbage collection in the storm (voltyard's /metrics; 0 for the floor): how much of the
+    # worst stall was the collector's.
+    worst_gc_ms: float
     calls: int
     p50_ms: float
     p99_ms: float
@@ -81,7 +84,8 @@ def peak_rss_mb(pid: int) -> float:
 
 
 async def storm(server: ServerUnderTest, url: str, args: argparse.Namespace) -> OverloadResult:
-    stalls_before = int(scrape(server).get("voltyard_event_loop_stalls_total", 0))  # and resets the worst lag
+    # The scrape also resets the worst lag and the worst collection, so that what follows is the storm's.
+    stalls_before = int(scrape(server).get("voltyard_event_loop_stalls_total", 0))
     stats = FleetStats(recording=True)
     result = StormStats()
     lines_before = server.lines
@@ -123,6 +127,7 @@ async def storm(server: ServerUnderTest, url: str, args: argparse.Namespace) -> 
     stalls = server.stalls_ms
     stall_count = int(metrics.get("voltyard_event_loop_stalls_total", len(stalls)))
     worst_ms = max(metrics.get("voltyard_event_loop_lag_seconds", 0.0) * 1000, *stalls, 0.0)
+    worst_gc_ms = max(metrics.get(f'voltyard_gc_pause_max_seconds{{generation="{g}"}}', 0.0) for g in "012")
     if metrics:
         deferred = metrics.get("voltyard_messages_deferred_total", 0)
         print(
@@ -138,7 +143,7 @@ async def storm(server: ServerUnderTest, url: str, args: argparse.Namespace) -> 
     return OverloadResult(
         server.name, args.chargers, args.in_flight, round(result.connect_s, 2), result.connected,
         result.attempts, result.failed, result.timed_out, result.refused, stall_count - stalls_before,
-        round(worst_ms), len(latencies), at(0.5) if latencies else 0.0,
+        round(worst_ms), round(worst_gc_ms * 1000), len(latencies), at(0.5) if latencies else 0.0,
         at(0.99) if latencies else 0.0, at(1.0) if latencies else 0.0, peak, server.lines - lines_before,
         round(server_share, 2), round(loadgen_share, 2),
     )  # fmt: skip
@@ -194,13 +199,14 @@ async def run(args: argparse.Namespace) -> list[OverloadResult]:
 
 
 def report(results: list[OverloadResult]) -> dict[str, float]:
-    header = ("server", "chargers", "connect s", "failed (timed out)", "stalls", "worst stall ms", "calls",
-              "p50 ms", "p99 ms", "max ms", "peak RSS MB", "log lines", "CPU server/loadgen")  # fmt: skip
+    header = ("server", "chargers", "connect s", "failed (timed out)", "stalls", "worst stall ms",
+              "worst GC ms", "calls", "p50 ms", "p99 ms", "max ms", "peak RSS MB", "log lines",
+              "CPU server/loadgen")  # fmt: skip
     print("| " + " | ".join(header) + " |")
     print("|" + " --- |" * len(header))
     for r in results:
         cells = (r.server, r.chargers, r.connect_s, f"{r.failed} ({r.timed_out})", r.stalls, r.worst_stall_ms,
-                 r.calls, r.p50_ms, r.p99_ms, r.max_ms, r.peak_rss_mb, r.log_lines,
+                 r.worst_gc_ms, r.calls, r.p50_ms, r.p99_ms, r.max_ms, r.peak_rss_mb, r.log_lines,
                  f"{r.server_cpu_share}/{r.loadgen_cpu_share}")  # fmt: skip
         print("| " + " | ".join(str(c) for c in cells) + " |")
     by_name = {r.server: r for r in results}

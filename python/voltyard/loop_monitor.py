@@ -17,6 +17,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from voltyard.gc_tuning import GcPauses
+
 __all__ = ["LAG_BUCKETS", "LogLimiter", "LoopMonitor", "resident_bytes"]
 
 log = logging.getLogger(__name__)
@@ -92,6 +94,7 @@ class LoopMonitor:
         self.lag_counts = [0] * (len(LAG_BUCKETS) + 1)
         self.lag_sum = 0.0
         self.rss_bytes = resident_bytes()
+        self.gc_pauses = GcPauses()  # one cause of lag, told apart from the rest
         self._limiter = LogLimiter()
 
     def take_max(self) -> float:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
-import gc
 import logging
 import os
 import resource
@@ -44,6 +43,7 @@ from voltyard.gateway.admission import AuthThrottle
 from voltyard.gateway.authentication import Authenticator
 from voltyard.gateway.server import Gateway
 from voltyard.gateway.tls import server_context
+from voltyard.gc_tuning import tune_garbage_collector
 from voltyard.loop_monitor import LoopMonitor
 from voltyard.loops import loop_factory
 from voltyard.metrics import Metrics
@@ -77,7 +77,6 @@ log = logging.getLogger("voltyard")
 _PRUNE_EVERY_S = 60.0
 _SEEN_FLUSH_EVERY_S = 5.0
 _STORE_WATCH_EVERY_S = 1.0
-_GC_GEN0_THRESHOLD = 20_000
 
 
 class Appliance:
@@ -235,6 +234,7 @@ class Appliance:
             asyncio.create_task(health.run()),
             asyncio.create_task(self.loop_monitor.run()),
         ]
+        self.loop_monitor.gc_pauses.install()
 
     async def start_api(self, host: str, port: int) -> int:
         """Serve the control API (docs/api.md) on host:port; returns the bound port."""
@@ -364,6 +364,7 @@ class Appliance:
             self._plc_simulation = self.simulated_cabinet = None
         if self.power is not None:
             await self.power.stop()
+        self.loop_monitor.gc_pauses.uninstall()
         for task in self._tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -534,17 +535,6 @@ def _listener_error(exc: OSError, config: Config, with_tls: bool) -> VoltyardErr
     if with_tls and tls_port and f", {tls_port})" in str(exc) and tls_port != port:
         return VoltyardError(f"OCPP TLS listener wss://{host}:{tls_port}: {_bind_reason(exc)}")
     return VoltyardError(f"OCPP listener ws://{host}:{port}: {_bind_reason(exc)}")
-
-
-def tune_garbage_collector() -> None:
-    """Move what start-up allocated out of the collector's sight and collect the young generation less often.
-
-    Every message allocates short-lived dicts and tuples that reference counting frees; at the default
-    threshold (700) the cyclic collector would still run hundreds of times a second under load.
-    """
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(_GC_GEN0_THRESHOLD, *gc.get_threshold()[1:])
 
 
 def raise_open_file_limit() -> int:

@@ -50,6 +50,9 @@ def test_a_fleet_connecting_is_counted_not_logged_line_by_line(appliance: Runnin
     assert 'voltyard_handshakes_total{outcome="timed_out"} 0' in metrics
     assert re.search(r'voltyard_event_loop_lag_samples_seconds_bucket\{le="\+Inf"\} [1-9]', metrics)
     assert "voltyard_event_loop_stalls_total" in metrics
+    # The full collection that ends start-up (before the collector is tuned) is counted.
+    assert re.search(r'voltyard_gc_collections_total\{generation="2"\} [1-9]', metrics), metrics
+    assert 'voltyard_gc_pause_max_seconds{generation="2"}' in metrics
     appliance.stop()
     log = appliance.text
     assert "New connection accepted" not in log

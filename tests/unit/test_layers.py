@@ -17,7 +17,7 @@ down:
     store      store/ (all SQL)
     event kinds  events/kinds.py (the typed events: the store builds those it writes with a change)
     shared     _native, errors.py, config.py (with can/config.py, power/config.py and power/profiles.py, the
-               config sections it loads), config_view.py, metrics.py, loops.py, loop_monitor.py,
+               config sections it loads), config_view.py, metrics.py, loops.py, loop_monitor.py, gc_tuning.py,
                ws_client.py (the charge point's websocket client of sim/ and uplink/), the package's __init__
                (its version)
 
@@ -56,7 +56,7 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
     ("event kinds", frozenset({"events.kinds"})),
     ("shared", frozenset({
         "", "_native", "errors", "config", "can.config", "power.config", "power.profiles", "config_view",
-        "metrics", "loops", "loop_monitor", "ws_client",
+        "metrics", "loops", "loop_monitor", "gc_tuning", "ws_client",
     })),
 )  # fmt: skip
 # Sources left out of the check (none now; a package parked here is not checked).

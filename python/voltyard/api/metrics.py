@@ -16,6 +16,7 @@ from voltyard.api.keys import (
     TRANSACTIONS,
 )
 from voltyard.api.views import is_faulted
+from voltyard.gc_tuning import GcPauses
 from voltyard.loop_monitor import LAG_BUCKETS
 from voltyard.metrics import HANDLING_BUCKETS
 
@@ -140,7 +141,24 @@ def _overload_lines(app: web.Application) -> list[str]:
         f"voltyard_event_loop_lag_samples_seconds_sum {monitor.lag_sum}",
         f"voltyard_event_loop_lag_samples_seconds_count {cumulative}",
     ]
-    return lines
+    return lines + _gc_lines(monitor.gc_pauses)
+
+
+def _gc_lines(pauses: GcPauses) -> list[str]:
+    """The garbage collector's runs and pauses by generation: a stall of the loop that lines up with one
+    is the collector's."""
+    worst = pauses.take_worst()
+    return [
+        "# HELP voltyard_gc_collections_total Runs of Python's cyclic garbage collector, by generation.",
+        "# TYPE voltyard_gc_collections_total counter",
+        *(f'voltyard_gc_collections_total{{generation="{g}"}} {n}' for g, n in enumerate(pauses.collections)),
+        "# HELP voltyard_gc_pause_seconds_total Time the process stood in the collector, by generation.",
+        "# TYPE voltyard_gc_pause_seconds_total counter",
+        *(f'voltyard_gc_pause_seconds_total{{generation="{g}"}} {s}' for g, s in enumerate(pauses.seconds)),
+        "# HELP voltyard_gc_pause_max_seconds Longest collection since the previous scrape, by generation.",
+        "# TYPE voltyard_gc_pause_max_seconds gauge",
+        *(f'voltyard_gc_pause_max_seconds{{generation="{g}"}} {s}' for g, s in enumerate(worst)),
+    ]
 
 
 async def metrics_handler(request: web.Request) -> web.Response:
