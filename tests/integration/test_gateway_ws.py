@@ -202,3 +202,37 @@ async def test_meter_values_without_a_usable_reading_get_a_callerror(appliance) 
     assert answer[:3] == [4, "m", "PropertyConstraintViolation"]
     assert (await rpc(ws, "hb", "Heartbeat", {}))[0] == 3  # the connection keeps serving
     await ws.close()
+
+
+@pytest.mark.parametrize(
+    ("action", "payload", "allowed"),
+    [
+        ("StatusNotification", {"connectorId": -178, "status": "Faulted", "errorCode": "GroundFailure",
+                                "timestamp": NOW}, "0 (the charge point) or a connector from 1"),
+        ("MeterValues", {"connectorId": -1, "meterValue": [{"timestamp": NOW,
+                                                            "sampledValue": [{"value": "1"}]}]},
+         "0 (the charge point) or a connector from 1"),
+        ("StartTransaction", {"connectorId": -2, "idTag": "TAG", "meterStart": 0, "timestamp": NOW},
+         "a connector from 1"),
+        ("StartTransaction", {"connectorId": 0, "idTag": "TAG", "meterStart": 0, "timestamp": NOW},
+         "a connector from 1"),
+    ],
+)  # fmt: skip
+async def test_a_connector_id_that_names_no_connector_is_refused_and_nothing_stored(
+    appliance, action: str, payload: dict, allowed: str
+) -> None:
+    ws = await booted(appliance.ocpp_port, "CP-NEG")
+    answer = await rpc(ws, "x", action, payload)
+    assert answer[:3] == [4, "x", "PropertyConstraintViolation"]
+    assert answer[3] == f"/connectorId: {payload['connectorId']} is not {allowed}"
+    # A Faulted connector once drew an automatic ChangeAvailability naming it: the next frame is our answer.
+    assert (await rpc(ws, "hb", "Heartbeat", {}))[:2] == [3, "hb"]
+    await ws.close()
+    await appliance.store.flush()
+    with closing(appliance.read_connection()) as db:
+        connectors = db.execute("SELECT connector_id FROM connectors WHERE charger_id = 'CP-NEG'").fetchall()
+        transactions = db.execute("SELECT id FROM transactions WHERE charger_id = 'CP-NEG'").fetchall()
+        readings = meter_readings(db, charger_id="CP-NEG")
+    assert connectors == []
+    assert transactions == []
+    assert readings == []

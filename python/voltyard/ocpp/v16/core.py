@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from voltyard.ocpp.router import Payload, Router
 from voltyard.ocpp.services import Services
 from voltyard.ocpp.timefmt import charger_instant, utc_now
+from voltyard.ocpp.v16.connector_ids import check_connector_id
 
 if TYPE_CHECKING:
     from voltyard.ocpp.session import Session
@@ -44,8 +45,9 @@ def register(router: Router, services: Services) -> None:
     @router.on("StatusNotification")
     def status_notification(session: Session, payload: Payload) -> Payload:
         charger_id = session.charger_id
-        chargers.status(charger_id, payload)
         connector_id = payload["connectorId"]
+        check_connector_id(connector_id, charge_point_allowed=True)
+        chargers.status(charger_id, payload)
         if payload["status"] in _IDLE and connector_id > 0 and transactions.open_on(charger_id, connector_id):
             # Compared as instants: the codec let only RFC 3339 date-times through (a "Z" or an offset).
             timestamp = payload.get("timestamp")
