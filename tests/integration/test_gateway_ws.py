@@ -236,3 +236,46 @@ async def test_a_connector_id_that_names_no_connector_is_refused_and_nothing_sto
     assert connectors == []
     assert transactions == []
     assert readings == []
+
+
+def _status_2x(evse_id: int, connector_id: int) -> dict:
+    return {"timestamp": NOW, "connectorStatus": "Faulted", "evseId": evse_id, "connectorId": connector_id}
+
+
+def _started_2x(evse: dict) -> dict:
+    return {"eventType": "Started", "timestamp": NOW, "triggerReason": "Authorized", "seqNo": 0,
+            "transactionInfo": {"transactionId": "TX-NEG"}, "evse": evse}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("action", "payload", "refusal"),
+    [
+        ("StatusNotification", _status_2x(-3, 1), "/evseId: -3 is not an EVSE from 1"),
+        ("StatusNotification", _status_2x(1, 0), "/connectorId: 0 is not a connector from 1"),
+        ("TransactionEvent", _started_2x({"id": -1}), "/evse/id: -1 is not an EVSE from 1"),
+        ("TransactionEvent", _started_2x({"id": 1, "connectorId": -7}),
+         "/evse/connectorId: -7 is not a connector from 1"),
+        ("MeterValues", {"evseId": -1, "meterValue": [{"timestamp": NOW, "sampledValue": [{"value": 1.0}]}]},
+         "/evseId: -1 is not 0 (the charging station) or an EVSE from 1"),
+    ],
+)  # fmt: skip
+async def test_a_2x_evse_or_connector_id_that_names_none_is_refused_and_nothing_stored(
+    appliance, action: str, payload: dict, refusal: str
+) -> None:
+    ws = await open_websocket(appliance.ocpp_port, "CS-NEG", ["ocpp2.0.1"])
+    station = {"model": "M", "vendorName": "V"}
+    boot = await rpc(ws, "boot", "BootNotification", {"chargingStation": station, "reason": "PowerUp"})
+    assert boot[2]["status"] == "Accepted"
+    answer = await rpc(ws, "x", action, payload)
+    assert answer[:3] == [4, "x", "PropertyConstraintViolation"]
+    assert answer[3] == refusal
+    assert (await rpc(ws, "hb", "Heartbeat", {}))[:2] == [3, "hb"]
+    await ws.close()
+    await appliance.store.flush()
+    with closing(appliance.read_connection()) as db:
+        connectors = db.execute("SELECT connector_id FROM connectors WHERE charger_id = 'CS-NEG'").fetchall()
+        transactions = db.execute("SELECT id FROM transactions WHERE charger_id = 'CS-NEG'").fetchall()
+        readings = meter_readings(db, charger_id="CS-NEG")
+    assert connectors == []
+    assert transactions == []
+    assert readings == []

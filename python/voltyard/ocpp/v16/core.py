@@ -5,10 +5,10 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
+from voltyard.ocpp.connector_ids import CHARGE_POINT_OR_CONNECTOR, check_id
 from voltyard.ocpp.router import Payload, Router
 from voltyard.ocpp.services import Services
 from voltyard.ocpp.timefmt import charger_instant, utc_now
-from voltyard.ocpp.v16.connector_ids import check_connector_id
 
 if TYPE_CHECKING:
     from voltyard.ocpp.session import Session
@@ -46,7 +46,7 @@ def register(router: Router, services: Services) -> None:
     def status_notification(session: Session, payload: Payload) -> Payload:
         charger_id = session.charger_id
         connector_id = payload["connectorId"]
-        check_connector_id(connector_id, charge_point_allowed=True)
+        check_id(connector_id, "/connectorId", CHARGE_POINT_OR_CONNECTOR)
         chargers.status(charger_id, payload)
         if payload["status"] in _IDLE and connector_id > 0 and transactions.open_on(charger_id, connector_id):
             # Compared as instants: the codec let only RFC 3339 date-times through (a "Z" or an offset).

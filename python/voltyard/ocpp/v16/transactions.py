@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING
 
 from voltyard._native import Call, read_meter_values
 from voltyard.errors import PropertyConstraintViolationError
+from voltyard.ocpp.connector_ids import CHARGE_POINT_OR_CONNECTOR, CONNECTOR, check_id
 from voltyard.ocpp.router import Payload, Router, check_integers
 from voltyard.ocpp.services import Services
 from voltyard.ocpp.timefmt import charger_instant
-from voltyard.ocpp.v16.connector_ids import check_connector_id
 
 if TYPE_CHECKING:
     from voltyard.ocpp.leniency import RepairedCall
@@ -29,7 +29,7 @@ def register(router: Router, services: Services) -> None:
 
     @router.on("StartTransaction")
     async def start_transaction(session: Session, payload: Payload) -> Payload:
-        check_connector_id(payload["connectorId"], charge_point_allowed=False)
+        check_id(payload["connectorId"], "/connectorId", CONNECTOR)
         id_tag_info = authorization.id_tag_info(payload["idTag"])
         # Parsed once, here: the domain compares instants (the codec let only RFC 3339 date-times through).
         started_at = charger_instant(payload["timestamp"])
@@ -55,6 +55,6 @@ def register(router: Router, services: Services) -> None:
             # The reader drops a transactionId past 2^63 (as if absent): refuse it as the router refuses
             # any integer the store cannot hold. Readings with an id, nearly all, skip this check.
             check_integers("MeterValues", call.payload)
-        check_connector_id(read.connector_id, charge_point_allowed=True)
+        check_id(read.connector_id, "/connectorId", CHARGE_POINT_OR_CONNECTOR)
         transactions.record_meter_values(session.charger_id, read, session.last_message)  # when it came
         return {}

@@ -14,6 +14,7 @@ from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any
 
 from voltyard.events.kinds import AuthorizeRejected, SecurityEvent
+from voltyard.ocpp.connector_ids import CONNECTOR, EVSE, STATION_OR_EVSE, check_id
 from voltyard.ocpp.router import Payload, Reply, Router
 from voltyard.ocpp.services import Services
 from voltyard.ocpp.timefmt import utc_now
@@ -75,6 +76,14 @@ def report_rows(charger_id: str, payload: Payload, at: float) -> list[device_mod
     return rows
 
 
+def _check_evse(evse: Payload | None) -> None:
+    """A TransactionEvent's EVSE (given on its first event) names an EVSE, and a connector if any."""
+    if evse is not None:
+        check_id(evse["id"], "/evse/id", EVSE)
+        if "connectorId" in evse:
+            check_id(evse["connectorId"], "/evse/connectorId", CONNECTOR)
+
+
 async def _once_stored(stored: Awaitable[int], answer: Payload) -> Payload:
     await stored
     return answer
@@ -104,6 +113,8 @@ def register(router: Router, services: Services) -> None:
 
     @router.on("StatusNotification")
     def status_notification(session: Session, payload: Payload) -> Payload:
+        check_id(payload["evseId"], "/evseId", EVSE)
+        check_id(payload["connectorId"], "/connectorId", CONNECTOR)
         chargers.status(
             session.charger_id,
             {
@@ -150,6 +161,7 @@ def register(router: Router, services: Services) -> None:
         # of an open transaction, in order, is committed within the commit interval as 1.6's MeterValues
         # (Transactions.event). Each is stored once per (charger, transactionId, seqNo): a replay is
         # answered again, stored once.
+        _check_evse(payload.get("evse"))
         stored = transactions.event(session.charger_id, payload, session.last_message)
         id_token = payload.get("idToken")
         answer = {} if id_token is None else {"idTokenInfo": id_token_info(services, id_token)}
@@ -157,6 +169,7 @@ def register(router: Router, services: Services) -> None:
 
     @router.on("MeterValues")
     def meter_values(session: Session, payload: Payload) -> Payload:
+        check_id(payload["evseId"], "/evseId", STATION_OR_EVSE)
         transactions.meter_values_2x(session.charger_id, payload, session.last_message)
         return {}
 
