@@ -105,3 +105,53 @@ def test_a_bad_protocol_is_one_clear_line_and_exit_2(tmp_path: Path) -> None:
     help_text = voltyard("sim", "run", "--help").stdout
     assert "--protocol VERSION[:SHARE],..." in help_text
     assert "1.6:50,2.0.1:40,2.1:10" in help_text
+
+
+def test_a_station_offering_several_versions_speaks_the_one_the_server_picks(tmp_path: Path) -> None:
+    # The server allows 1.6 and 2.0.1 only: a station offering 2.1 first gets 2.0.1, the highest it allows.
+    appliance = RunningAppliance(tmp_path / "site")
+    appliance.start(config=ACCEPT_ALL + 'versions = ["1.6", "2.0.1"]\n')
+    (tmp_path / "any.toml").write_text(
+        '[template]\nprotocol = ["2.1", "2.0.1", "1.6"]\n[identity]\nvendor = "Multi"\nmodel = "M3"\n'
+    )
+    (tmp_path / "fleet.toml").write_text(
+        '[[stations]]\ntemplate = "any.toml"\ncount = 2\nid_prefix = "ANY"\n'
+    )
+    try:
+        result = voltyard(
+            "sim", "run", "--url", appliance.ocpp_url, "--fleet", str(tmp_path / "fleet.toml"),
+            "--duration", "8", "--progress", "off", "--control-socket", str(tmp_path / "ctl.sock"),
+            timeout=120,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert result.stdout.splitlines()[0].endswith("; OCPP 2.0.1 x2")
+        transactions = appliance.api("GET", "/transactions?charger_id=ANY00000").json["items"]
+        assert len(transactions) == 1
+        assert transactions[0]["charger_transaction_id"] is not None  # a 2.x transaction
+        assert transactions[0]["energy_wh"] > 0
+    finally:
+        appliance.stop()
+
+
+def test_power_saturation_holds_the_site_limit_over_a_mixed_fleet(tmp_path: Path) -> None:
+    # The site power manager limits every version in its own form (1.6 csChargingProfiles, 2.x
+    # chargingProfile); the simulated chargers draw what the limits allow.
+    appliance = RunningAppliance(tmp_path / "site")
+    appliance.start(
+        config=ACCEPT_ALL + "[power]\nenabled = true\nrebalance_period_s = 0.5\nstart_delay_s = 0.1\n"
+        "ramp_down_s = 0.2\n"
+    )
+    try:
+        assert appliance.api("PUT", "/site", {"limit_kw": 40, "operator": "journey"}).status == 200
+        result = voltyard(
+            "sim", "run", "--url", appliance.ocpp_url, "--chargers", "6", "--connectors", "2",
+            "--protocol", "1.6:1,2.0.1:1,2.1:1", "--scenario", "power_saturation", "--duration", "16",
+            "--site-limit-kw", "40", "--progress", "off", "--control-socket", str(tmp_path / "ctl.sock"),
+            timeout=150,
+        )  # fmt: skip
+    finally:
+        appliance.stop()
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "; OCPP 1.6 x2, 2.0.1 x2, 2.1 x2" in result.stdout.splitlines()[0]
+    assert "PASS site_limit" in result.stdout
+    assert "PASS sessions_complete: 12 sessions begun of 12 planned" in result.stdout
