@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 from voltyard.ocpp.actions import ACTION_TABLES, Direction
 from voltyard.ocpp.codec import load_codec
-from voltyard.sim import v2_actions
+from voltyard.sim import behaviour, v2_actions
 from voltyard.sim.charger import SimCharger
 from voltyard.sim.context import FleetContext
 from voltyard.sim.craft import payload_template
@@ -188,4 +188,7 @@ def test_availability_reset_and_unknown_evse(loop: asyncio.AbstractEventLoop, ve
         "status": "Accepted"
     }
     _settle(loop)
-    assert charger.needs_boot  # the reset: it boots again when it is back
+    assert charger.needs_boot  # the reset: it boots again when it is back, saying why
+    boot = behaviour.boot_payload(charger)
+    assert boot["reason"] == "RemoteReset"
+    load_codec(version).validate("BootNotification", boot)

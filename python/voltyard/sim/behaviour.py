@@ -42,7 +42,7 @@ MODEL = "SimCharger"
 def boot_payload(charger: SimCharger) -> dict[str, Any]:
     template = charger.template
     if charger.v2:
-        return v2_messages.boot(template, charger.charger_id)
+        return v2_messages.boot(template, charger.charger_id, charger.boot_reason)
     if template is None:
         return {
             "chargePointVendor": VENDOR,
@@ -493,6 +493,7 @@ def reboot(charger: SimCharger, reason: str) -> None:
         connector.pending_tag = None
     charger.needs_boot = True
     charger.booted = False
+    charger.boot_reason = v2_messages.boot_reason(reason)
     charger.drop()
 
 

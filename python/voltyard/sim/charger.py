@@ -90,6 +90,7 @@ class SimCharger:
     """See the module docstring."""
 
     __slots__ = (
+        "boot_reason",
         "booted",
         "certificates",
         "charger_id",
@@ -141,6 +142,7 @@ class SimCharger:
         self.version = protocols[0]
         self.v2 = self.version != "1.6"
         self.codec: OcppCodec[Any] = ctx.codec_for(self.version)
+        self.boot_reason = "PowerUp"  # 2.x: why the next BootNotification is sent (a reset: RemoteReset)
         self.charger_id = charger_id
         self.template = template  # None: the plain simulated charger of `--chargers/--connectors`
         if template is None:

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "boot",
+    "boot_reason",
     "charging_state",
     "connector_status",
     "id_token",
@@ -160,6 +161,16 @@ def transaction_event(
     if context is not None:
         payload["meterValue"] = meter_value(connector, context)
     return payload
+
+
+# Why a 2.x charger boots again after `behaviour.reboot(reason)` (BootReasonEnumType).
+_BOOT: Final = {"ImmediateReset": "RemoteReset", "HardReset": "RemoteReset", "SoftReset": "RemoteReset",
+                "Reboot": "FirmwareUpdate"}  # fmt: skip
+
+
+def boot_reason(reboot_reason: str) -> str:
+    """The BootNotification reason after a reboot for `reboot_reason` (a power cut: PowerUp)."""
+    return _BOOT.get(reboot_reason, "PowerUp")
 
 
 def stop_reasons(reason: str) -> tuple[str, str]:
