@@ -9,7 +9,10 @@ answered, as on a real charger. Each charger costs a few hundred bytes and timer
 while it dials.
 
 What the charger does with answers and steps lives in `behaviour`; the CSMS-initiated actions it
-answers live in `csms_actions`.
+answers live in `csms_actions`. A charger speaks OCPP 1.6, 2.0.1 or 2.1 (`version`, the subprotocol the
+central system picked from those it offered): the queue and the offline replay are the same for every
+version (2.x TransactionEvents are its transaction messages, carrying the id the charger made); the 2.x
+messages are built in `v2_messages` and its answers come from `v2_actions`.
 """
 
 from __future__ import annotations
