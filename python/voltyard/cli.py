@@ -160,7 +160,9 @@ def _add_sim(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     sim = commands.add_parser(
         "sim",
         help="simulated chargers: scenarios and load tests against a central system",
-        description="Simulate OCPP 1.6J chargers against a central system (see docs/sim.md).",
+        description=(
+            "Simulate OCPP 1.6J, 2.0.1 and 2.1 chargers against a central system (see docs/sim.md)."
+        ),
     )
     actions = sim.add_subparsers(dest="sim_command", metavar="SIM_COMMAND")
     run = actions.add_parser(
@@ -188,6 +190,14 @@ def _add_sim(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "--duration", type=_positive_float, metavar="D", help="seconds (default: the scenario's)"
     )
     run.add_argument("--id-prefix", default="SIM", help="charger ids are PREFIX00000, PREFIX00001, ...")
+    run.add_argument(
+        "--protocol",
+        metavar="VERSION[:SHARE],...",
+        help=(
+            "OCPP version of every charger: 1.6, 2.0.1 or 2.1, or a mix with shares of the fleet, e.g. "
+            "1.6:50,2.0.1:40,2.1:10 (default: each station template's `protocol`, else 1.6)"
+        ),
+    )
     run.add_argument("--site-limit-kw", type=_positive_float, metavar="KW", help="for power_saturation")
     run.add_argument("--sample-interval", type=_positive_int, metavar="S", help="MeterValueSampleInterval")
     load = run.add_argument_group("load")
@@ -481,6 +491,7 @@ def run_sim(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from voltyard.sim.fleet import FleetShape  # noqa: PLC0415
     from voltyard.sim.link import ConnectOptions  # noqa: PLC0415
     from voltyard.sim.load import LoadConfig, parse_mix  # noqa: PLC0415
+    from voltyard.sim.protocols import parse_protocol  # noqa: PLC0415
     from voltyard.sim.simulation import SimConfig  # noqa: PLC0415
 
     logging.basicConfig(
@@ -492,7 +503,8 @@ def run_sim(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         load = None
         if args.load is not None:
             load = LoadConfig(args.load, args.rate, args.concurrency, parse_mix(args.mix))
-        shape = FleetShape(args.chargers, args.connectors, args.id_prefix)
+        protocol = parse_protocol(args.protocol) if args.protocol is not None else ()
+        shape = FleetShape(args.chargers, args.connectors, args.id_prefix, protocol=protocol)
         if args.fleet is not None:
             fleet = load_fleet(args.fleet)
             stations = tuple(fleet.templates())
@@ -500,6 +512,7 @@ def run_sim(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
                 len(stations),
                 max(len(template.connectors) for _, template in stations),
                 stations=stations,
+                protocol=protocol,
             )
     except ConfigError as exc:
         print(f"voltyard: {exc}", file=sys.stderr)

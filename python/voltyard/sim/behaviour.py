@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from voltyard.ocpp.timefmt import utc_now
+from voltyard.sim import v2_messages
 from voltyard.sim.errors import TransitionError
 from voltyard.sim.evse import Session
 from voltyard.sim.meter import Connector, sampled_values
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "answered",
+    "authorize",
     "begin_session",
     "boot_payload",
     "end_session",
@@ -39,6 +41,8 @@ MODEL = "SimCharger"
 
 def boot_payload(charger: SimCharger) -> dict[str, Any]:
     template = charger.template
+    if charger.v2:
+        return v2_messages.boot(template, charger.charger_id, charger.boot_reason)
     if template is None:
         return {
             "chargePointVendor": VENDOR,
@@ -63,7 +67,11 @@ def boot_payload(charger: SimCharger) -> dict[str, Any]:
 
 
 def notify(charger: SimCharger, connector: Connector | None, *, front: bool = False) -> None:
-    """StatusNotification of a connector (None: connector 0, the charger itself)."""
+    """StatusNotification of a connector (None: connector 0, the charger itself; 1.6 only)."""
+    if charger.v2:
+        if connector is not None:
+            charger.call("StatusNotification", v2_messages.status_notification(connector), front=front)
+        return
     if connector is None:
         payload = {"connectorId": 0, "errorCode": "NoError", "status": "Available", "timestamp": utc_now()}
     else:
@@ -95,8 +103,18 @@ def _changed(charger: SimCharger, connector: Connector, status: str | None) -> N
 # --- sessions ---------------------------------------------------------------------------------
 
 
-def begin_session(charger: SimCharger, connector: Connector, id_tag: str, reservation_id: int | None) -> bool:
-    """Start charging on `connector` for `id_tag`; False when its state does not allow it."""
+def begin_session(
+    charger: SimCharger,
+    connector: Connector,
+    id_tag: str,
+    reservation_id: int | None,
+    *,
+    remote_start_id: int | None = None,
+    token_type: str = "ISO14443",
+) -> bool:
+    """Start charging on `connector` for `id_tag`; False when its state does not allow it. A 2.x charger
+    names the transaction itself and sends TransactionEvent Started (RequestStartTransaction's
+    `remote_start_id` and IdToken type go with it)."""
     if not connector.can_start(id_tag):
         return False
     now = charger.ctx.loop.time()
@@ -112,6 +130,18 @@ def begin_session(charger: SimCharger, connector: Connector, id_tag: str, reserv
     connector.draw()
     _changed(charger, connector, connector.status if connector.status != before else None)
     refresh_limits(charger, skip=connector)  # the other connectors now share the charger's cap
+    if charger.v2:
+        session.transaction_id = f"{charger.ctx.run_token}-{next(charger.ctx.tx_ids)}"
+        session.remote_start_id = remote_start_id
+        session.token_type = token_type
+        trigger = "RemoteStart" if remote_start_id is not None else "Authorized"
+        event = v2_messages.transaction_event(
+            connector, session, "Started", trigger, context="Transaction.Begin"
+        )
+        charger.call("TransactionEvent", event, session, connector)
+        charger.ctx.stats.counters.sessions_begun += 1
+        _ensure_sampling(charger)
+        return True
     payload: dict[str, Any] = {
         "connectorId": connector.connector_id,
         "idTag": id_tag,
@@ -139,6 +169,14 @@ def end_session(charger: SimCharger, connector: Connector, reason: str) -> bool:
     refresh_limits(charger, connector, notify_change=False)
     _changed(charger, connector, status)
     refresh_limits(charger, skip=connector)
+    if charger.v2:
+        stopped, trigger = v2_messages.stop_reasons(reason)
+        event = v2_messages.transaction_event(
+            connector, session, "Ended", trigger, stop_reason=stopped, context="Transaction.End"
+        )
+        charger.call("TransactionEvent", event, session, connector)
+        charger.ctx.stats.counters.sessions_ended += 1
+        return True
     payload: dict[str, Any] = {
         "meterStop": int(connector.meter_wh),
         "timestamp": utc_now(),
@@ -204,6 +242,12 @@ def _sample(charger: SimCharger) -> None:
         active = True
         connector.integrate(now)
         connector.draw()
+        if charger.v2:
+            event = v2_messages.transaction_event(
+                connector, session, "Updated", "MeterValuePeriodic", context="Sample.Periodic"
+            )
+            charger.call("TransactionEvent", event, session, connector)
+            continue
         payload = {"connectorId": connector.connector_id, "meterValue": sampled_values(connector)}
         charger.call("MeterValues", payload, session, connector)
     if active:
@@ -260,20 +304,52 @@ def _stop_answered(charger: SimCharger, out: OutCall, payload: dict[str, Any]) -
     charger.ctx.stats.counters.stops_answered += 1
 
 
+def _event_answered(charger: SimCharger, out: OutCall, payload: dict[str, Any]) -> None:
+    """TransactionEvent (2.x): Started is the 1.6 start's answer (the idTokenInfo says whether the tag is
+    accepted; none means no objection), Ended the stop's."""
+    event_type = out.payload["eventType"]
+    if event_type == "Ended":
+        charger.ctx.stats.counters.stops_answered += 1
+    elif event_type == "Started":
+        counters = charger.ctx.stats.counters
+        info = payload.get("idTokenInfo")
+        if info is None or info["status"] == "Accepted":
+            counters.starts_accepted += 1
+        else:
+            counters.starts_refused += 1
+            session, connector = out.session, out.connector
+            if (
+                connector is not None
+                and session is not None
+                and connector.session is session
+                and charger.settings.flag("StopTransactionOnInvalidId")
+            ):
+                end_session(charger, connector, "DeAuthorized")
+        charger.ctx.on_change(charger)
+
+
 def _authorize_answered(charger: SimCharger, out: OutCall, payload: dict[str, Any]) -> None:
     connector = out.connector
-    tag = out.payload["idTag"]
+    v2 = "idToken" in out.payload
+    request = out.payload["idToken"] if v2 else out.payload
+    tag = request["idToken"] if v2 else request["idTag"]
     if connector is None or connector.pending_tag != tag:
         return  # the driver gave up (a stop step) before the answer came
     connector.pending_tag = None
-    if payload["idTagInfo"]["status"] == "Accepted":
-        begin_session(charger, connector, tag, None)
+    remote_start_id, connector.remote_start_id = connector.remote_start_id, None
+    if payload["idTokenInfo" if v2 else "idTagInfo"]["status"] == "Accepted":
+        if v2:
+            begin_session(
+                charger, connector, tag, None, remote_start_id=remote_start_id, token_type=request["type"]
+            )
+        else:
+            begin_session(charger, connector, tag, None)
     else:
         charger.ctx.stats.counters.starts_refused += 1
 
 
 def _status_answered(charger: SimCharger, out: OutCall, payload: dict[str, Any]) -> None:
-    if out.payload["status"] == "Faulted":
+    if out.payload.get("status", out.payload.get("connectorStatus")) == "Faulted":
         charger.ctx.stats.counters.faults_reported += 1
 
 
@@ -283,6 +359,7 @@ _ANSWERS: dict[str, Callable[[SimCharger, OutCall, dict[str, Any]], None]] = {
     "StopTransaction": _stop_answered,
     "Authorize": _authorize_answered,
     "StatusNotification": _status_answered,
+    "TransactionEvent": _event_answered,
 }
 
 
@@ -389,7 +466,15 @@ def _swipe(charger: SimCharger, connector: Connector, step: Step) -> None:
         begin_session(charger, connector, tag, None)
         return
     connector.pending_tag = tag
-    charger.call("Authorize", {"idTag": tag}, connector=connector)
+    authorize(charger, connector, tag)
+
+
+def authorize(charger: SimCharger, connector: Connector, tag: str, token_type: str = "ISO14443") -> None:
+    """Ask the central system about `tag` for `connector` (the driver waits: `pending_tag`)."""
+    if charger.v2:
+        charger.call("Authorize", {"idToken": v2_messages.id_token(tag, token_type)}, connector=connector)
+    else:
+        charger.call("Authorize", {"idTag": tag}, connector=connector)
 
 
 def inject_fault(charger: SimCharger, connector: Connector, error_code: str) -> None:
@@ -408,6 +493,7 @@ def reboot(charger: SimCharger, reason: str) -> None:
         connector.pending_tag = None
     charger.needs_boot = True
     charger.booted = False
+    charger.boot_reason = v2_messages.boot_reason(reason)
     charger.drop()
 
 

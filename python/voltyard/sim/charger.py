@@ -9,7 +9,10 @@ answered, as on a real charger. Each charger costs a few hundred bytes and timer
 while it dials.
 
 What the charger does with answers and steps lives in `behaviour`; the CSMS-initiated actions it
-answers live in `csms_actions`.
+answers live in `csms_actions`. A charger speaks OCPP 1.6, 2.0.1 or 2.1 (`version`, the subprotocol the
+central system picked from those it offered): the queue and the offline replay are the same for every
+version (2.x TransactionEvents are its transaction messages, carrying the id the charger made); the 2.x
+messages are built in `v2_messages` and its answers come from `v2_actions`.
 """
 
 from __future__ import annotations
@@ -21,14 +24,23 @@ from typing import Any
 
 from picows import WSError
 
-from voltyard._native import Call, CallResult, encode_call, encode_call_error, encode_call_result
+from voltyard._native import (
+    Call,
+    CallResult,
+    OcppCodec,
+    Send,
+    encode_call,
+    encode_call_error,
+    encode_call_result,
+)
 from voltyard.errors import OcppError
-from voltyard.sim import behaviour, csms_actions
+from voltyard.sim import behaviour, csms_actions, v2_actions
 from voltyard.sim.context import FleetContext
 from voltyard.sim.evse import Session
-from voltyard.sim.link import Link, backoff_delay, open_link
+from voltyard.sim.link import Link, backoff_delay, negotiated_version, open_link, open_versioned_link
 from voltyard.sim.meter import Connector
 from voltyard.sim.plan import Step
+from voltyard.sim.protocols import DEFAULT_PROTOCOLS
 from voltyard.sim.settings import Settings
 from voltyard.sim.smart_charging import Profiles
 from voltyard.sim.templates import StationTemplate
@@ -38,6 +50,9 @@ __all__ = ["TX_ACTIONS", "OutCall", "SimCharger"]
 log = logging.getLogger(__name__)
 
 TX_ACTIONS = frozenset({"StartTransaction", "StopTransaction"})
+# Transaction messages that carry their own transaction id: 1.6's start (it gets one), 2.x events (the
+# charger made it).
+_NO_ATTACH = frozenset({"StartTransaction", "TransactionEvent"})
 
 
 class OutCall:
@@ -78,9 +93,11 @@ class SimCharger:
     """See the module docstring."""
 
     __slots__ = (
+        "boot_reason",
         "booted",
         "certificates",
         "charger_id",
+        "codec",
         "connectors",
         "ctx",
         "down_until",
@@ -96,6 +113,7 @@ class SimCharger:
         "plan_pos",
         "plan_timer",
         "profiles",
+        "protocols",
         "queue",
         "reconnect_attempt",
         "retry_timer",
@@ -104,6 +122,8 @@ class SimCharger:
         "stopping",
         "template",
         "timer",
+        "v2",
+        "version",
     )
 
     def __init__(
@@ -115,9 +135,17 @@ class SimCharger:
         ev_max_kw: float = 11.0,
         *,
         template: StationTemplate | None = None,
+        protocols: tuple[str, ...] = DEFAULT_PROTOCOLS,
     ) -> None:
         self.ctx = ctx
         self.index = index
+        # The OCPP versions it offers, preferred first; it speaks the one the central system picks
+        # (`version`, with its `codec`), known for sure once connected.
+        self.protocols = protocols
+        self.version = protocols[0]
+        self.v2 = self.version != "1.6"
+        self.codec: OcppCodec[Any] = ctx.codec_for(self.version)
+        self.boot_reason = "PowerUp"  # 2.x: why the next BootNotification is sent (a reset: RemoteReset)
         self.charger_id = charger_id
         self.template = template  # None: the plain simulated charger of `--chargers/--connectors`
         if template is None:
@@ -182,7 +210,10 @@ class SimCharger:
             if self.stopping:
                 return
             try:
-                link = await open_link(self, ctx.options, self._password())
+                if self.protocols is DEFAULT_PROTOCOLS:
+                    link = await open_link(self, ctx.options, self._password())
+                else:
+                    link = await open_versioned_link(self, ctx.options, self._password(), self.protocols)
             except (OSError, WSError, TimeoutError) as exc:
                 ctx.stats.counters.connect_failures += 1
                 log.debug("%s: connect failed: %s", self.charger_id, exc)
@@ -192,7 +223,25 @@ class SimCharger:
         if self.stopping or self.ctx.loop.time() < self.down_until:
             link.close(graceful=True)
             return
+        if self.protocols is not DEFAULT_PROTOCOLS and not self._negotiate(link):
+            return
         self._link_up(link)
+
+    def _negotiate(self, link: Link) -> bool:
+        """Speak the version the central system picked; one it did not offer is a failed connection."""
+        version = negotiated_version(link, self.protocols)
+        if version is None:
+            link.close(graceful=True)
+            exc = OSError(f"the central system picked none of the subprotocols offered ({self.protocols})")
+            self.ctx.stats.counters.connect_failures += 1
+            self.ctx.on_connect_failed(self, exc)
+            self._reconnect_later()
+            return False
+        if version != self.version:
+            self.version = version
+            self.v2 = version != "1.6"
+            self.codec = self.ctx.codec_for(version)
+        return True
 
     def _password(self) -> str | None:
         key = self.settings.get("AuthorizationKey")
@@ -322,6 +371,8 @@ class SimCharger:
         if not online:
             if session is None:
                 return  # not kept while offline: statuses are sent afresh after the reconnect
+            if action == "TransactionEvent":
+                payload["offline"] = True  # 2.x: the event happened while the charger was offline
             out.offline = True
             self.ctx.stats.counters.offline_queued += 1
         queue = self.queue
@@ -348,7 +399,7 @@ class SimCharger:
     def _attach_transaction(self, out: OutCall) -> bool:
         """Fill a transaction message's transactionId from its session, sent at once or queued alike; False
         when its StartTransaction failed for good and there is nothing to attach it to."""
-        if out.session is None or out.action == "StartTransaction":
+        if out.session is None or out.action in _NO_ATTACH:
             return True
         if out.session.transaction_id is None:
             self.ctx.stats.failed(out.action, "NoTransactionId")
@@ -412,7 +463,7 @@ class SimCharger:
             self.ctx.frames.received(self.charger_id, data)
         inflight = self.inflight
         try:
-            message = self.ctx.codec.decode(data, inflight.action if inflight is not None else None)
+            message = self.codec.decode(data, inflight.action if inflight is not None else None)
         except OcppError as exc:
             self._refused(exc)
             return
@@ -421,6 +472,8 @@ class SimCharger:
                 self._answered(inflight, message.payload)
         elif isinstance(message, Call):
             self._csms_call(message)
+        elif isinstance(message, Send):
+            self.ctx.stats.failed(f"server:{message.action}", "UnexpectedSend")  # a charger's message
         elif inflight is not None and message.message_id == inflight.message_id:
             self._cancel_inflight_timer()
             self._failed(inflight, message.code)
@@ -458,7 +511,10 @@ class SimCharger:
         action = call.action
         self.ctx.stats.csms_calls[action] += 1
         try:
-            answer = csms_actions.answer(self, action, call.payload)
+            if self.v2:
+                answer = v2_actions.answer(self, action, call.payload)
+            else:
+                answer = csms_actions.answer(self, action, call.payload)
         except OcppError as exc:
             self._send(encode_call_error(call.message_id, exc.code, exc.description[:255], {}))
             return

@@ -9,10 +9,12 @@ from __future__ import annotations
 import asyncio
 import itertools
 import random
+import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
-from voltyard._native import OcppCodec
+from voltyard._native import Call, CallError, CallResult, CallResultError, OcppCodec, Send
+from voltyard.ocpp.codec import load_codec
 from voltyard.sim.frames import FrameLog
 from voltyard.sim.link import ConnectOptions
 from voltyard.sim.plan import ActionRecord
@@ -41,9 +43,11 @@ class FleetContext:
         "on_connected",
         "on_load_answered",
         "options",
+        "run_token",
         "settings",
         "stats",
         "t0",
+        "tx_ids",
     )
 
     def __init__(
@@ -65,12 +69,16 @@ class FleetContext:
         # serves: its draws may depend on timing without disturbing the chargers' own generators.
         self.jitter = random.Random(seed ^ 0x5EED)
         self.message_ids = itertools.count(1)
+        self.tx_ids = itertools.count(1)  # 2.x transactionIds (with `run_token`)
         # Bounds simultaneous handshakes (a real depot's chargers do not all dial in the same millisecond,
         # and an unbounded burst of 10 000 SYNs overflows the listen backlog).
         self.connect_slots = asyncio.Semaphore(connect_concurrency)
         self.action_log: list[ActionRecord] = []
         self.frames: FrameLog | None = None  # every frame both ways, when the run keeps a frame log
         self.t0 = loop.time()
+        # 2.x chargers make their own transactionIds: this run's token keeps them unique per charger
+        # across runs against the same central system (charger ids repeat from run to run).
+        self.run_token = f"{time.time_ns() // 1_000_000 % 0xFFFFFFFFFF:x}"
         self.on_connected: Callable[[SimCharger], None] = _ignore
         self.on_booted: Callable[[SimCharger], None] = _ignore
         # A charger's session got its transaction id, or its limits changed (tests and tools await it).
@@ -78,6 +86,12 @@ class FleetContext:
         self.on_load_answered: Callable[[SimCharger], None] = _ignore
         # A connection attempt failed (the charger retries by itself); the run says so once.
         self.on_connect_failed: Callable[[SimCharger, BaseException], None] = _ignore_failure
+
+    def codec_for(self, version: str) -> OcppCodec[Call | CallResult | CallError | CallResultError | Send]:
+        """The codec of `version` (the run's own for 1.6; 2.x compiled once per process on first use)."""
+        if version == "1.6":
+            return self.codec
+        return load_codec(version)
 
     def elapsed(self) -> float:
         return self.loop.time() - self.t0

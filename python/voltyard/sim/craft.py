@@ -42,6 +42,7 @@ __all__ = [
     "payload_template",
     "recall_template",
     "save_template",
+    "schema_example",
 ]
 
 EXIT_OK = 0
@@ -120,6 +121,11 @@ def _example(schema: Mapping[str, Any], definitions: Mapping[str, Any]) -> objec
     if schema.get("format") == "uri":
         return "https://example.com/"
     return "x" * int(schema.get("minLength", 0))
+
+
+def schema_example(schema: Mapping[str, Any]) -> object:
+    """A value of `schema` (a whole JSON schema document) with every required field filled."""
+    return _example(schema, schema.get("definitions", {}))
 
 
 def default_template_dir() -> Path:

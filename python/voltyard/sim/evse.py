@@ -47,9 +47,24 @@ _MIN_CHARGING_W: Final = 1.0
 
 
 class Session:
-    """One charging session; `transaction_id` arrives with the StartTransaction answer (maybe much later)."""
+    """One charging session; `transaction_id` arrives with the StartTransaction answer (maybe much later).
 
-    __slots__ = ("id_tag", "meter_start", "reservation_id", "started", "stop_reason", "transaction_id")
+    Under OCPP 2.x the charger makes the transaction id itself (a string, set when the session begins),
+    numbers the session's TransactionEvents with `seq_no`, and remembers the RequestStartTransaction's
+    `remote_start_id` and the IdToken's type for its events.
+    """
+
+    __slots__ = (
+        "id_tag",
+        "meter_start",
+        "remote_start_id",
+        "reservation_id",
+        "seq_no",
+        "started",
+        "stop_reason",
+        "token_type",
+        "transaction_id",
+    )
 
     def __init__(
         self, id_tag: str, meter_start: int, started: str, reservation_id: int | None = None
@@ -58,8 +73,11 @@ class Session:
         self.meter_start = meter_start
         self.started = started
         self.reservation_id = reservation_id
-        self.transaction_id: int | None = None
+        self.transaction_id: int | str | None = None
         self.stop_reason: str | None = None
+        self.seq_no = 0  # the next TransactionEvent's seqNo (2.x)
+        self.remote_start_id: int | None = None
+        self.token_type = "ISO14443"
 
 
 class Reservation:

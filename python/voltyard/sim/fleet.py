@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from voltyard.sim.charger import SimCharger
 from voltyard.sim.context import FleetContext
+from voltyard.sim.protocols import DEFAULT_PROTOCOLS, ProtocolMix, assign
 from voltyard.sim.stats import TimelinePoint
 from voltyard.sim.templates import StationTemplate
 
@@ -31,6 +32,8 @@ class FleetShape:
     # A fleet file's stations in fleet order, (id prefix, template) each; when given, `chargers` is their
     # number and `connectors` the most any of them has.
     stations: tuple[tuple[str, StationTemplate], ...] = ()
+    # `--protocol`: each version's share of the fleet; empty: each station's template decides (else 1.6).
+    protocol: ProtocolMix = ()
 
     def charger_id(self, index: int) -> str:
         prefix = self.stations[index][0] if self.stations else self.id_prefix
@@ -38,6 +41,19 @@ class FleetShape:
 
     def template(self, index: int) -> StationTemplate | None:
         return self.stations[index][1] if self.stations else None
+
+    def protocols(self) -> list[tuple[str, ...]]:
+        """The versions each charger offers, in fleet order (`--protocol` wins over the templates')."""
+        if self.protocol:
+            # One tuple per version, shared; 1.6 is the default tuple, so a forced 1.6 fleet is the old one.
+            offers = {
+                version: DEFAULT_PROTOCOLS if version == "1.6" else (version,) for version, _ in self.protocol
+            }
+            return [offers[version] for version in assign(self.protocol, self.chargers)]
+        return [
+            template.protocols if template is not None else DEFAULT_PROTOCOLS
+            for template in map(self.template, range(self.chargers))
+        ]
 
 
 class Fleet:
@@ -47,6 +63,7 @@ class Fleet:
         self.ctx = ctx
         self.shape = shape
         self.site_limit_kw = site_limit_kw
+        protocols = shape.protocols()
         self.chargers = [
             SimCharger(
                 ctx,
@@ -55,6 +72,7 @@ class Fleet:
                 shape.connectors,
                 shape.ev_max_kw,
                 template=shape.template(index),
+                protocols=protocols[index],
             )
             for index in range(shape.chargers)
         ]

@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 from voltyard.errors import ConfigError
 from voltyard.ocpp.timefmt import utc_now
+from voltyard.sim import v2_messages
 from voltyard.sim.charger import SimCharger
 from voltyard.sim.fleet import Fleet
 from voltyard.sim.meter import sampled_values
@@ -123,6 +124,10 @@ def _payload(charger: SimCharger, action: str) -> dict[str, Any]:
     connector = charger.connectors[0]
     if action == "Heartbeat":
         return {}
+    if charger.v2:
+        if action == "StatusNotification":
+            return v2_messages.status_notification(connector)
+        return v2_messages.meter_values(connector)
     if action == "StatusNotification":
         return {
             "connectorId": connector.connector_id,

@@ -34,6 +34,7 @@ class Connector(Evse):
         "pending_tag",
         "phases",
         "power_w",
+        "remote_start_id",
         "sampled_at",
         "session_epoch",
     )
@@ -59,6 +60,7 @@ class Connector(Evse):
         self.sampled_at = 0.0  # loop time of the last integration
         self.session_epoch: float | None = None  # wall time the session began (Relative profiles)
         self.pending_tag: str | None = None  # an Authorize in flight for this connector
+        self.remote_start_id: int | None = None  # 2.x: the RequestStartTransaction that Authorize serves
 
     def integrate(self, now: float) -> None:
         """Add the energy drawn since the last integration at the power that was in force."""

@@ -69,6 +69,9 @@ class RunReport:
             f"sim CPU: {self.sim_cpu['per_call_us']:.1f} µs per call, "
             f"{self.sim_cpu['utilisation']:.0%} of one core",
         ]
+        protocols = self.run.get("protocols") or {}
+        if set(protocols) - {"1.6"}:
+            lines[0] += "; OCPP " + ", ".join(f"{version} x{count}" for version, count in protocols.items())
         for action, figures in sorted(self.by_action.items()):
             lines.append(
                 f"  {action:<28} {int(figures['count']):>9}  p50 {figures['p50_ms']:8.2f}  "

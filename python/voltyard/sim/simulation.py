@@ -17,6 +17,7 @@ import dataclasses
 import logging
 import os
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -326,6 +327,8 @@ class Simulation:
                 "duration_s": self.duration,
                 "security_profile": config.options.security_profile,
                 "load": config.load.describe() if config.load is not None else None,
+                # The OCPP version each charger speaks (the one negotiated at its last connection).
+                "protocols": dict(sorted(Counter(charger.version for charger in fleet.chargers).items())),
             },
             connect={
                 "connected_once": fleet.connected_once,

@@ -41,7 +41,7 @@ class Profile:
     recurrency: str | None
     valid_from: float | None
     valid_to: float | None
-    transaction_id: int | None
+    transaction_id: int | str | None
     start: float | None
     duration: float | None
     periods: tuple[tuple[float, float], ...]  # (startPeriod s, limit W), ascending
@@ -144,7 +144,7 @@ class Profiles:
         connector_id: int,
         now: float,
         session_start: float | None,
-        transaction_id: int | None,
+        transaction_id: int | str | None,
         sharing: int,
     ) -> float | None:
         """The connector's limit in W at `now` (None: unlimited); `sharing` connectors split the CP max."""
@@ -166,7 +166,7 @@ class Profiles:
         purpose: str,
         now: float,
         session_start: float | None,
-        transaction_id: int | None,
+        transaction_id: int | str | None,
     ) -> float | None:
         best: Profile | None = None
         best_limit = None

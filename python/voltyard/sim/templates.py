@@ -16,7 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from voltyard.ocpp.codec import OCPP_VERSIONS
 from voltyard.sim.errors import ScenarioError
+from voltyard.sim.protocols import DEFAULT_PROTOCOLS
 from voltyard.sim.settings import KEYS, KeySpec
 
 __all__ = [
@@ -40,7 +42,7 @@ _MAX_CONNECTORS = 32
 _MAX_KW = 1000.0  # above any charger built today: a typo, not a station
 
 _TABLES = {"template", "identity", "connectors", "meter", "auth", "settings"}
-_TEMPLATE_KEYS = {"name", "description"}
+_TEMPLATE_KEYS = {"name", "description", "protocol"}
 _IDENTITY_KEYS = {"vendor", "model", "serial", "firmware", "iccid", "imsi", "meter_type", "meter_serial"}
 # CiString lengths of BootNotification.req (OCPP 1.6), the tightest of the versions.
 _IDENTITY_LENGTHS = {
@@ -88,6 +90,8 @@ class StationTemplate:
     noise: float = 0.0  # relative noise on the reported power, 0..0.5
     id_tags: tuple[str, ...] = ()
     settings: Mapping[str, str] = field(default_factory=dict)
+    # The OCPP versions the station offers, preferred first; it speaks the one the central system picks.
+    protocols: tuple[str, ...] = DEFAULT_PROTOCOLS
 
     def serial_for(self, charger_id: str) -> str:
         return self.serial.replace("{charger}", charger_id)[-25:]
@@ -185,6 +189,8 @@ def load_template(path: Path) -> StationTemplate:
         "name": _string(head.get("name", path.stem), where, "[template] name", 100),
         "description": _string(head.get("description", ""), where, "[template] description"),
     }
+    if "protocol" in head:
+        values["protocols"] = _protocols(head["protocol"], where)
     for key, value in identity.items():
         values[key] = _string(value, where, f"[identity] {key}", _IDENTITY_LENGTHS[key])
         if key in ("vendor", "model") and not value:
@@ -194,6 +200,26 @@ def load_template(path: Path) -> StationTemplate:
     values["id_tags"] = _id_tags(auth.get("id_tags", []), where)
     values["settings"] = _settings(_table(document, "settings", where), where, len(values["connectors"]))
     return StationTemplate(**values)
+
+
+def _protocols(value: object, where: str) -> tuple[str, ...]:
+    """`protocol = "2.0.1"` (that version only) or a list of versions offered, preferred first."""
+    items = value if isinstance(value, list) else [value]
+    known = ", ".join(OCPP_VERSIONS)
+    if not items:
+        raise TemplateError(
+            f"{where}: [template] protocol: expected a version or a list of versions ({known})"
+        )
+    versions: list[str] = []
+    for item in items:
+        if item not in OCPP_VERSIONS:
+            raise TemplateError(
+                f"{where}: [template] protocol: unknown OCPP version {item!r} (known: {known})"
+            )
+        if item in versions:
+            raise TemplateError(f"{where}: [template] protocol: {item!r} is given twice")
+        versions.append(str(item))
+    return DEFAULT_PROTOCOLS if versions == list(DEFAULT_PROTOCOLS) else tuple(versions)
 
 
 def _connectors(value: object, where: str) -> tuple[ConnectorSpec, ...]:
