@@ -6,7 +6,8 @@ gets its start limit, its TxProfile and the GetCompositeSchedule read-back in it
 power events show the plan with every session's limit read back; the limits hold the site limit, and then
 the lowered one; every session is in the transaction list once.
 
-(The simulator, `voltyard sim run`, speaks OCPP 1.6 only, so the 2.x chargers here are the library's.)
+(The chargers here are the `ocpp` library's, an independent implementation; the simulator's mixed fleet,
+`voltyard sim run --protocol`, has its own journey in tests/journeys/test_sim2x_fleets.py.)
 """
 
 from __future__ import annotations
