@@ -772,3 +772,52 @@ async def test_id_tags_delete_import_and_local_list_send(api, appliance) -> None
         404,
         "unknown_charger",
     )
+
+
+async def test_a_2x_chargers_readings_count_in_the_site_power_and_the_live_stream(api, appliance) -> None:
+    """1.6 readings set the connector's power now (the site's power, the power manager's measurements) and
+    go out live; a 2.x charger's, in its TransactionEvents and MeterValues, did neither."""
+    from ocpp.v201 import call as call201  # noqa: PLC0415
+
+    from tests.e2e.test_v201_peer import peer_201  # noqa: PLC0415
+
+    ws = await api.ws_connect("/api/v1/stream?kinds=MeterValues", headers=api.reader)
+
+    def reading(watts: float, wh: float) -> list[dict]:
+        return [{"timestamp": NOW, "sampledValue": [
+            {"value": wh, "measurand": "Energy.Active.Import.Register"},
+            {"value": watts, "measurand": "Power.Active.Import", "unitOfMeasure": {"unit": "W"}},
+        ]}]  # fmt: skip
+
+    async with peer_201(appliance.ocpp_port, "CS-POWER") as peer:
+        base = {"timestamp": NOW, "transaction_info": {"transaction_id": "TX-P"}}
+        await peer.call(
+            call201.TransactionEvent(
+                event_type="Started", trigger_reason="CablePluggedIn", seq_no=0,
+                evse={"id": 2, "connectorId": 1}, meter_value=reading(3000.0, 100.0), **base,
+            )
+        )  # fmt: skip
+        site = await json_of(await api.get("/api/v1/site", headers=api.reader))
+        assert site["power_kw"] == 3.0
+        await peer.call(
+            call201.TransactionEvent(
+                event_type="Updated", trigger_reason="MeterValuePeriodic", seq_no=1,
+                meter_value=reading(7400.0, 600.0), **base,
+            )
+        )  # fmt: skip
+        site = await json_of(await api.get("/api/v1/site", headers=api.reader))
+        assert site["power_kw"] == 7.4
+        assert appliance.services.transactions.power_w[("CS-POWER", 2)] == 7400.0
+        frames = [msgpack.unpackb((await asyncio.wait_for(ws.receive(), 5)).data) for _ in range(2)]
+        assert [(f["charger_id"], f["data"]["connectorId"], f["data"]["powerW"]) for f in frames] == [
+            ("CS-POWER", 2, 3000.0), ("CS-POWER", 2, 7400.0)
+        ]  # fmt: skip
+        await peer.call(call201.MeterValues(evse_id=0, meter_value=reading(7600.0, 900.0)))
+        frame = msgpack.unpackb((await asyncio.wait_for(ws.receive(), 5)).data)
+        data = frame["data"]
+        assert (data["connectorId"], data["transactionId"], data["powerW"]) == (0, None, 7600.0)
+        await peer.call(
+            call201.TransactionEvent(event_type="Ended", trigger_reason="EVDeparted", seq_no=2, **base)
+        )
+    await ws.close()
+    assert ("CS-POWER", 2) not in appliance.services.transactions.power_w  # its session is over

@@ -229,6 +229,8 @@ class Transactions:
                     self._known_2x_key[transaction_id] = key
                 elif outcome.highest_seq_no > known[2]:
                     known[2] = outcome.highest_seq_no
+                for meter in meters:
+                    self._measured(charger_id, outcome.connector_id, transaction_id, meter[5], meter[6])
             else:
                 self._closed(charger_id, [transaction_id])
             self._notify(outcome.recorded)
@@ -246,6 +248,7 @@ class Transactions:
             energy_wh, power_w = _energy_and_power_2x(sampled)
             append(charger_id, connector_id, transaction_id, timestamp, orjson.dumps(sampled), energy_wh,
                    power_w, received_at, self.skewed(timestamp))  # fmt: skip
+            self._measured(charger_id, connector_id, transaction_id, energy_wh, power_w)
         tx_events.append_event(
             self._store,
             (charger_id, payload["transactionInfo"]["transactionId"], seq_no, transaction_id, "Updated",
@@ -273,6 +276,23 @@ class Transactions:
         as 1.6's; EVSE n is connector n."""
         rows = self._readings_2x(charger_id, payload["meterValue"], received_at)
         tx_events.append_readings(self._store, [(row[0], payload["evseId"], *row[2:]) for row in rows])
+        for row in rows:
+            self._measured(charger_id, payload["evseId"], None, row[5], row[6])
+
+    def _measured(
+        self,
+        charger_id: str,
+        connector_id: int,
+        transaction_id: int | None,
+        energy_wh: float | None,
+        power_w: float | None,
+    ) -> None:
+        """A 2.x reading counted as 1.6's MeterValues are (`record_meter_values`): the connector's power now
+        (the site's power and the power manager's measurements read it) and the live stream (the console)."""
+        if power_w is not None:
+            self.power_w[charger_id, connector_id] = power_w
+        if self._events.want_live:
+            self._events.live(MeterValues(charger_id, connector_id, transaction_id, energy_wh, power_w))
 
     def _notify(self, recorded: tuple[Event, ...]) -> None:
         """Tell the subscribers of the events a durable write recorded (on the loop, after its commit)."""
