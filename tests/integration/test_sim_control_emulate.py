@@ -184,3 +184,12 @@ async def test_refusals_name_what_was_wrong(
     reply = await control(simulation, command)
     assert reply["ok"] is False
     assert error in reply["error"]
+
+
+async def test_template_lists_actions_and_fills_a_payload(simulation: Simulation) -> None:
+    reply = await control(simulation, {"command": "template", "charger": "SIM00000", "action": "Authorize"})
+    assert reply["version"] == "1.6"
+    assert "StatusNotification" in reply["actions"]
+    assert set(reply["payload"]) == {"idTag"}
+    refused = await control(simulation, {"command": "template", "charger": "SIM00000", "action": "Fly"})
+    assert refused == {"ok": False, "error": "template: OCPP 1.6 has no action 'Fly'"}

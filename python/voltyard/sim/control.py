@@ -22,6 +22,8 @@ was wrong. The commands (docs/sim.md, "Control socket", is the same list):
 - `{"command": "frames", "charger": ID, "since": SEQ}`: the frame log entries of that charger after
   sequence number SEQ (0: all kept), each `{seq, time, direction, type, message_id, action, rtt_ms,
   frame}`, and `last`, the sequence number to poll from next. Needs the frame log (`--frames`).
+- `{"command": "template", "charger": ID}` (and `"action": A`): the actions of the charger's OCPP
+  version, and a payload of A its schema accepts, to edit before a `send`.
 - `{"command": "pause"}` / `{"command": "resume"}`: hold the run's plan (no step runs) and go on.
 """
 

@@ -27,7 +27,7 @@ import orjson
 
 from voltyard._native import encode_call
 from voltyard.ocpp.codec import load_codec
-from voltyard.sim import behaviour
+from voltyard.sim import behaviour, craft
 from voltyard.sim.charger import SimCharger
 from voltyard.sim.context import FleetContext
 from voltyard.sim.control import ControlServer
@@ -67,6 +67,7 @@ _CHARGER_COMMANDS = frozenset(
         "online",
         "send",
         "frames",
+        "template",
     }
 )
 _DEFAULT_KW_PER_CONNECTOR = 7.4
@@ -323,6 +324,8 @@ class Simulation:
             return self._frames(charger, command.get("since", 0))
         if name == "send":
             return self._send(charger, command)
+        if name == "template":
+            return _template(charger, command.get("action"))
         number = command.get("connector", 1)
         connector = charger.connector(number) if isinstance(number, int) else None
         if connector is None:
@@ -613,6 +616,22 @@ def _charger_view(charger: SimCharger) -> dict[str, Any]:
             }
             for connector in charger.connectors
         ],
+    }
+
+
+def _template(charger: SimCharger, action: object) -> dict[str, Any]:
+    """The actions of the charger's version, and a schema-valid payload of `action` to start from."""
+    version = charger.version
+    known = craft.actions(version)
+    if action is None:
+        return {"ok": True, "version": version, "actions": known}
+    if not isinstance(action, str) or action not in known:
+        return {"ok": False, "error": f"template: OCPP {version} has no action {action!r}"}
+    return {
+        "ok": True,
+        "version": version,
+        "actions": known,
+        "payload": craft.payload_template(version, action),
     }
 
 
