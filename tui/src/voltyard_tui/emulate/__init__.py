@@ -1,4 +1,4 @@
-"""`voltyard emulate`: a console for a few simulated chargers, driven through the simulator's control socket."""
+"""`voltyard emulate`: a console for simulated chargers, driven through the simulator's control socket."""
 
 from voltyard_tui.emulate.app import EmulatorApp
 from voltyard_tui.emulate.client import ControlClient, ControlRefusedError, ControlUnreachableError

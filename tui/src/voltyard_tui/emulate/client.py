@@ -8,6 +8,7 @@ connection: a `send` waiting for the central system's answer does not hold up th
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from pathlib import Path
 from typing import Any
@@ -32,12 +33,14 @@ class ControlClient:
         self.path = path
         self.timeout = timeout
 
-    async def request(self, command: str, **fields: Any) -> dict[str, Any]:
+    async def request(self, command: str, **fields: object) -> dict[str, Any]:
         """The reply of `command`; raises ControlRefusedError for `{"ok": false}`."""
         try:
             reader, writer = await asyncio.open_unix_connection(str(self.path), limit=_LIMIT)
         except OSError as exc:
-            raise ControlUnreachableError(f"{self.path}: no simulator answers ({exc.strerror or exc})") from exc
+            raise ControlUnreachableError(
+                f"{self.path}: no simulator answers ({exc.strerror or exc})"
+            ) from exc
         try:
             writer.write(json.dumps({"command": command, **fields}).encode() + b"\n")
             await writer.drain()
@@ -46,10 +49,8 @@ class ControlClient:
             raise ControlUnreachableError(f"{self.path}: no reply to {command} ({exc})") from exc
         finally:
             writer.close()
-            try:
+            with contextlib.suppress(OSError):
                 await writer.wait_closed()
-            except OSError:
-                pass
         if not line:
             raise ControlUnreachableError(f"{self.path}: the simulator closed the socket")
         reply = json.loads(line)
