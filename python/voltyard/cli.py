@@ -29,7 +29,12 @@ from voltyard.loops import LOOPS
 from voltyard.ocpp.codec import OCPP_VERSIONS, load_codec
 
 if TYPE_CHECKING:
+    from voltyard_tui.emulate import EmulatorApp
+
     from voltyard.sim.craft import CraftRequest
+
+
+_EMULATE_S = 10.0 * 365 * 86400  # `voltyard emulate` runs until quit
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -67,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_serve(commands)
     _add_check_config(commands)
     _add_sim(commands)
+    _add_emulate(commands)
     _add_demo(commands)
     _add_plc_sim(commands)
     # Listed for `voltyard --help` only: `main` hands `voltyard tui ARGS` to the console before argparse
@@ -253,6 +259,47 @@ def _add_sim(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     fault.add_argument("--control-socket", type=Path, metavar="PATH", help="default: the sim run dir")
 
 
+def _add_emulate(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    emulate = commands.add_parser(
+        "emulate",
+        help="a console to drive a few simulated chargers by hand against any central system",
+        description=(
+            "Start N idle simulated chargers against the central system at --url and drive them from a "
+            "console: plug/unplug, present a tag, stop, faults, go offline and come back, a live frame "
+            "pane and the crafter (see docs/emulate.md). With --control-socket it drives a running "
+            "`voltyard sim run` instead. Needs the console (the voltyard-tui distribution)."
+        ),
+    )
+    emulate.add_argument("--url", help="central system, e.g. ws://127.0.0.1:9000/ocpp")
+    emulate.add_argument("--chargers", type=_positive_int, default=1, metavar="N", help="default 1")
+    emulate.add_argument(
+        "--connectors", type=_positive_int, default=2, metavar="M", help="per charger, default 2"
+    )
+    emulate.add_argument(
+        "--protocol",
+        metavar="VERSION[:SHARE],...",
+        help="OCPP version of the chargers: 1.6, 2.0.1 or 2.1, or a mix as for sim run (default 1.6)",
+    )
+    emulate.add_argument("--id-prefix", default="EMU", help="charger ids are PREFIX00000, ... (default EMU)")
+    emulate.add_argument("--password", help="Basic auth password (security profile 1); may hold {charger_id}")
+    emulate.add_argument(
+        "--security-profile", type=int, choices=(0, 1), default=0, help="0 (default) or 1 (--password)"
+    )
+    emulate.add_argument(
+        "--connect-timeout",
+        type=_positive_float,
+        default=15.0,
+        metavar="S",
+        help="seconds for every charger to boot before giving up (default 15)",
+    )
+    emulate.add_argument(
+        "--control-socket",
+        type=Path,
+        metavar="PATH",
+        help="drive the running `voltyard sim run` on this socket instead of starting chargers",
+    )
+
+
 def _add_sim_craft(actions: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     craft = actions.add_parser(
         "craft",
@@ -366,6 +413,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "check-config": lambda: run_check_config(args),
         "serve": lambda: run_serve(args),
         "sim": lambda: run_sim(args, parser),
+        "emulate": lambda: run_emulate(args),
         "demo": lambda: run_demo_command(args),
         "plc-sim": lambda: plc_sim(args),
     }
@@ -405,6 +453,86 @@ def run_demo_command(args: argparse.Namespace) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+
+
+def run_emulate(args: argparse.Namespace) -> int:  # noqa: PLR0911 - one exit code per way out
+    """`voltyard emulate`: the simulator and its console in one process (or the console alone, attached)."""
+    try:
+        from voltyard_tui.emulate import EmulatorApp  # noqa: PLC0415 - a separate, optional distribution
+    except ImportError:
+        print("voltyard emulate: the console is not installed: pip install ./tui", file=sys.stderr)
+        return 1
+    from voltyard.sim.control import send_command  # noqa: PLC0415 - the simulator loads only here
+
+    # Log records would write over the console's screen: nothing goes to stderr while it runs.
+    logging.basicConfig(handlers=[logging.NullHandler()], force=True)
+    if args.control_socket is not None:
+        try:
+            send_command(args.control_socket, {"command": "status"}, timeout=5.0)
+        except VoltyardError as exc:
+            print(f"voltyard emulate: {exc}", file=sys.stderr)
+            return 1
+        EmulatorApp(args.control_socket, title=str(args.control_socket)).run()
+        return 0
+    if not args.url:
+        print(
+            "voltyard emulate: give --url (the central system) or --control-socket (a running sim run)",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        return asyncio.run(_emulate(args, EmulatorApp))
+    except VoltyardError as exc:
+        print(f"voltyard emulate: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+async def _emulate(args: argparse.Namespace, app_class: type[EmulatorApp]) -> int:
+    import tempfile  # noqa: PLC0415
+
+    from voltyard.sim.fleet import FleetShape  # noqa: PLC0415
+    from voltyard.sim.link import ConnectOptions  # noqa: PLC0415
+    from voltyard.sim.protocols import parse_protocol  # noqa: PLC0415
+    from voltyard.sim.simulation import SimConfig, Simulation  # noqa: PLC0415
+
+    protocol = parse_protocol(args.protocol) if args.protocol is not None else ()
+    with tempfile.TemporaryDirectory(prefix="voltyard-emulate-") as run_dir:
+        config = SimConfig(
+            options=ConnectOptions(args.url, security_profile=args.security_profile, password=args.password),
+            shape=FleetShape(args.chargers, args.connectors, args.id_prefix, protocol=protocol),
+            scenario="idle",  # no plan: the chargers wait for the keys
+            duration=_EMULATE_S,
+            control_socket=Path(run_dir) / "control.sock",
+            keep_frames=True,
+        )
+        simulation = Simulation(config, warn=lambda message: None)
+        try:
+            await simulation.start()
+            fleet = simulation.fleet
+            assert fleet is not None
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + args.connect_timeout
+            while fleet.booted_once < len(fleet.chargers):
+                if simulation.connect_error is not None and fleet.connected_once == 0:
+                    print(f"voltyard emulate: cannot connect to {simulation.connect_error}", file=sys.stderr)
+                    return 1
+                if loop.time() > deadline:
+                    print(
+                        f"voltyard emulate: {len(fleet.chargers) - fleet.booted_once} of "
+                        f"{len(fleet.chargers)} chargers not booted within {args.connect_timeout:g} s "
+                        "(--connect-timeout)",
+                        file=sys.stderr,
+                    )
+                    return 1
+                await asyncio.sleep(0.05)
+            simulation.begin()
+            assert config.control_socket is not None
+            await app_class(config.control_socket, title=args.url).run_async()
+        finally:
+            await simulation.give_up()
+    return 0
 
 
 def run_tui(tui_args: list[str]) -> int:

@@ -1,9 +1,30 @@
 """The control socket of a running simulator: a unix socket taking one JSON command per line.
 
-`voltyard sim inject-fault CHARGER CONNECTOR` connects to it; so can any script. Commands:
-`{"command": "inject-fault", "charger": ID, "connector": N, "code": ERROR_CODE}`,
-`{"command": "clear-fault", "charger": ID, "connector": N}` and `{"command": "status"}`. Each gets
-one JSON line back: `{"ok": true, ...}` or `{"ok": false, "error": "..."}`.
+`voltyard sim inject-fault CHARGER CONNECTOR` and `voltyard emulate` connect to it; so can any script.
+Each command gets one JSON line back: `{"ok": true, ...}` or `{"ok": false, "error": "..."}` naming what
+was wrong. The commands (docs/sim.md, "Control socket", is the same list):
+
+- `{"command": "status"}`: `online`, `chargers`, `sessions`, `paused`.
+- `{"command": "chargers"}`: `chargers`, a list of `{id, version, online, booted, queued, connectors:
+  [{connector, status, error_code, plugged, session: null | {id_tag, transaction_id}}]}`.
+- `{"command": "plug" | "unplug", "charger": ID, "connector": N}`: the cable in or out (out ends a
+  session with EVDisconnected); answers `status`.
+- `{"command": "present-tag", "charger": ID, "connector": N, "id_tag": TAG}`: the driver presents a tag:
+  Authorize, then the start of a transaction, as the charger's OCPP version does (plugs in first).
+- `{"command": "stop", "charger": ID, "connector": N}`: the driver ends the session (reason Local).
+- `{"command": "inject-fault", "charger": ID, "connector": N, "code": ERROR_CODE}` and
+  `{"command": "clear-fault", "charger": ID, "connector": N}`.
+- `{"command": "offline" | "online", "charger": ID}`: drop the link and stay off (transaction messages
+  queue), then come back and replay them.
+- `{"command": "send", "charger": ID, "frame": TEXT}` or `{..., "action": A, "payload": {...}}`: send
+  a frame on the charger's connection (the crafter's path); answers `kind` (CALLRESULT, CALLERROR,
+  CALLRESULTERROR or timeout), `answer` (the frame text) and `rtt_ms`. Needs the frame log.
+- `{"command": "frames", "charger": ID, "since": SEQ}`: the frame log entries of that charger after
+  sequence number SEQ (0: all kept), each `{seq, time, direction, type, message_id, action, rtt_ms,
+  frame}`, and `last`, the sequence number to poll from next. Needs the frame log (`--frames`).
+- `{"command": "template", "charger": ID}` (and `"action": A`): the actions of the charger's OCPP
+  version, and a payload of A its schema accepts, to edit before a `send`.
+- `{"command": "pause"}` / `{"command": "resume"}`: hold the run's plan (no step runs) and go on.
 """
 
 from __future__ import annotations
@@ -12,7 +33,7 @@ import asyncio
 import contextlib
 import os
 import socket
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +43,8 @@ from voltyard.sim.errors import ControlError
 
 __all__ = ["ControlServer", "default_socket_path", "send_command"]
 
-Handler = Callable[[dict[str, Any]], dict[str, Any]]
+# A command is answered at once, or awaited (`send` waits for the central system's answer).
+Handler = Callable[[dict[str, Any]], dict[str, Any] | Awaitable[dict[str, Any]]]
 
 
 def default_socket_path() -> Path:
@@ -67,7 +89,8 @@ class ControlServer:
                     command = orjson.loads(line)
                     if not isinstance(command, dict):
                         raise ValueError("a command is a JSON object")
-                    reply = self._handler(command)
+                    answer = self._handler(command)
+                    reply = answer if isinstance(answer, dict) else await answer
                 except (ValueError, KeyError, TypeError) as exc:
                     reply = {"ok": False, "error": str(exc)}
                 writer.write(orjson.dumps(reply) + b"\n")

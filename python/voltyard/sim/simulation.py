@@ -18,13 +18,16 @@ import logging
 import os
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import orjson
+
+from voltyard._native import encode_call
 from voltyard.ocpp.codec import load_codec
-from voltyard.sim import behaviour
+from voltyard.sim import behaviour, craft
 from voltyard.sim.charger import SimCharger
 from voltyard.sim.context import FleetContext
 from voltyard.sim.control import ControlServer
@@ -34,7 +37,8 @@ from voltyard.sim.fleet import Fleet, FleetShape
 from voltyard.sim.frames import FrameLog
 from voltyard.sim.link import ConnectOptions
 from voltyard.sim.load import LoadConfig, LoadGenerator
-from voltyard.sim.plan import ActionRecord, Step, charger_rng
+from voltyard.sim.meter import Connector
+from voltyard.sim.plan import ActionRecord, Step, StepKind, charger_rng
 from voltyard.sim.progress import Progress
 from voltyard.sim.report import RunReport
 from voltyard.sim.scenario import PlanContext, Scenario
@@ -47,6 +51,25 @@ __all__ = ["SimConfig", "Simulation"]
 log = logging.getLogger(__name__)
 
 _SETTLE_POLL_S = 0.1
+_SEND_POLL_S = 0.01
+_SEND_TIMEOUT_S = 10.0
+_OFFLINE_S = 10.0 * 365 * 86400  # `offline`: down until `online`
+_ID_TAG_MAX = 20  # CiString20 (1.6 idTag)
+_CHARGER_COMMANDS = frozenset(
+    {
+        "plug",
+        "unplug",
+        "present-tag",
+        "stop",
+        "inject-fault",
+        "clear-fault",
+        "offline",
+        "online",
+        "send",
+        "frames",
+        "template",
+    }
+)
 _DEFAULT_KW_PER_CONNECTOR = 7.4
 
 
@@ -72,6 +95,7 @@ class SimConfig:
     frames_path: Path | None = None  # the frame log, written at the end (format by --frames-format or suffix)
     frames_format: str | None = None
     frames_limit: int = 100_000  # frames kept in memory; older ones are dropped and counted
+    keep_frames: bool = False  # a frame log without a file (the control socket's `frames` and `send`)
 
 
 class Simulation:
@@ -112,6 +136,8 @@ class Simulation:
         self.connect_phase: dict[str, Histogram] = {}
         self._cpu0 = self._began = self._ended = 0.0
         self._calls_at_begin = 0
+        self._paused_at: float | None = None  # loop time of `pause`, None while the plan runs
+        self._sent = 0  # frames sent with `send`: their message ids
 
     def _started(self) -> tuple[FleetContext, Fleet]:
         if self.ctx is None or self.fleet is None:
@@ -139,7 +165,7 @@ class Simulation:
             seed=config.seed,
             connect_concurrency=config.connect_concurrency,
         )
-        if config.frames_path is not None:
+        if config.frames_path is not None or config.keep_frames:
             ctx.frames = FrameLog(config.frames_limit)
         fleet = self.fleet = Fleet(ctx, config.shape, self.site_limit_kw)
         ctx.on_connect_failed = self._connect_failed
@@ -182,9 +208,9 @@ class Simulation:
 
     async def wait_end(self) -> None:
         assert self.ctx is not None
-        remaining = self._began + self.duration - self.ctx.loop.time()
-        if remaining > 0:
-            await asyncio.sleep(remaining)
+        # A pause moves the end (`_began`) on: sleep until the end as it stands then.
+        while (remaining := self._began + self.duration - self.ctx.loop.time()) > 0 or self._paused_at:
+            await asyncio.sleep(remaining if remaining > 0 else _SETTLE_POLL_S)
         self._ended = self.ctx.loop.time()
         if self.load is not None:
             self.load.stop()
@@ -265,9 +291,11 @@ class Simulation:
         assert self.ctx is not None
         return sorted(self.ctx.action_log, key=lambda record: record.charger)
 
-    # --- control socket ----------------------------------------------------------------------------
+    # --- control socket (the commands are listed in `control`'s docstring and docs/sim.md) -------------
 
-    def _command(self, command: dict[str, Any]) -> dict[str, Any]:
+    def _command(  # noqa: PLR0911 - one return per command reads as the table it is
+        self, command: dict[str, Any]
+    ) -> dict[str, Any] | Awaitable[dict[str, Any]]:
         fleet = self.fleet
         assert fleet is not None
         name = command.get("command")
@@ -278,22 +306,33 @@ class Simulation:
                 "online": fleet.online(),
                 "chargers": len(fleet.chargers),
                 "sessions": sessions,
+                "paused": self._paused_at is not None,
             }
-        if name not in ("inject-fault", "clear-fault"):
-            return {"ok": False, "error": f"unknown command {name!r}"}
+        if name == "chargers":
+            return {"ok": True, "chargers": [_charger_view(charger) for charger in fleet.chargers]}
+        if name in ("pause", "resume"):
+            return self._pause(name == "pause")
+        if not isinstance(name, str) or name not in _CHARGER_COMMANDS:
+            known = ", ".join(sorted({"status", "chargers", "pause", "resume", *_CHARGER_COMMANDS}))
+            return {"ok": False, "error": f"unknown command {name!r} (known: {known})"}
         charger = fleet.find(str(command.get("charger")))
         if charger is None:
-            return {"ok": False, "error": f"no charger {command.get('charger')!r} in this run"}
-        connector = charger.connector(int(command.get("connector", 1)))
+            return {"ok": False, "error": f"{name}: no charger {command.get('charger')!r} in this run"}
+        if name in ("offline", "online"):
+            return self._link(charger, name)
+        if name == "frames":
+            return self._frames(charger, command.get("since", 0))
+        if name == "send":
+            return self._send(charger, command)
+        if name == "template":
+            return _template(charger, command.get("action"))
+        number = command.get("connector", 1)
+        connector = charger.connector(number) if isinstance(number, int) else None
         if connector is None:
-            return {"ok": False, "error": f"{charger.charger_id} has no connector {command.get('connector')}"}
-        if name == "inject-fault":
-            code = str(command.get("code", "OtherError"))
-            if code not in ERROR_CODES:
-                return {"ok": False, "error": f"unknown error code {code!r}"}
-            behaviour.inject_fault(charger, connector, code)
-        elif connector.faulted and connector.clear_fault() is not None:
-            behaviour.notify(charger, connector)
+            return {"ok": False, "error": f"{name}: {charger.charger_id} has no connector {number!r}"}
+        refused = self._connector_command(charger, connector, name, command)
+        if refused is not None:
+            return {"ok": False, "error": f"{name}: {charger.charger_id} connector {number}: {refused}"}
         fleet.ctx.action_log.append(
             ActionRecord(charger.index, round(fleet.ctx.elapsed(), 3), f"{name} (control)", connector.status)
         )
@@ -303,6 +342,137 @@ class Simulation:
             "connector": connector.connector_id,
             "status": connector.status,
         }
+
+    def _connector_command(  # noqa: PLR0911 - one refusal per bad input
+        self, charger: SimCharger, connector: Connector, name: str, command: dict[str, Any]
+    ) -> str | None:
+        """Carry out a connector's command; why not, when it cannot be."""
+        if name == "inject-fault":
+            code = str(command.get("code", "OtherError"))
+            if code not in ERROR_CODES:
+                return f"unknown error code {code!r}"
+            behaviour.inject_fault(charger, connector, code)
+            return None
+        if name == "clear-fault":
+            if connector.faulted and connector.clear_fault() is not None:
+                behaviour.notify(charger, connector)
+            return None
+        if name == "present-tag":
+            tag = command.get("id_tag")
+            if not isinstance(tag, str) or not tag or len(tag) > _ID_TAG_MAX:
+                return f"id_tag must be a text of 1 to {_ID_TAG_MAX} characters, got {tag!r}"
+            if connector.session is not None:
+                return f"a session of {connector.session.id_tag} is already running"
+            if connector.faulted or connector.inoperative:
+                return f"the connector is {connector.status}"
+            return _step(charger, Step(0.0, "swipe", connector.connector_id, tag=tag))
+        if name == "stop" and connector.session is None:
+            return "no session is running"
+        kinds: dict[str, StepKind] = {"plug": "plug", "unplug": "unplug", "stop": "stop"}
+        return _step(charger, Step(0.0, kinds[name], connector.connector_id))
+
+    def _link(self, charger: SimCharger, name: str) -> dict[str, Any]:
+        if name == "offline":
+            # Down until told otherwise: transaction messages queue meanwhile, as in an "offline" step.
+            charger.drop(_OFFLINE_S)
+        else:
+            charger.down_until = 0.0
+            if charger.link is None:
+                if charger.timer is not None:
+                    charger.timer.cancel()
+                    charger.timer = None
+                charger.start()
+        return {
+            "ok": True,
+            "charger": charger.charger_id,
+            "online": charger.online,
+            "offline": name == "offline",
+        }
+
+    def _frames(self, charger: SimCharger, since: object) -> dict[str, Any]:
+        frames = self.ctx.frames if self.ctx is not None else None
+        if frames is None:
+            return {"ok": False, "error": "frames: the frame log is off (start the run with --frames)"}
+        if not isinstance(since, int) or since < 0:
+            return {"ok": False, "error": f"frames: since must be a sequence number >= 0, got {since!r}"}
+        first = frames.dropped + 1  # the sequence number of the oldest entry kept
+        entries = [
+            {"seq": first + i, **dataclasses.asdict(entry)}
+            for i, entry in enumerate(frames.entries)
+            if first + i > since and entry.charger == charger.charger_id
+        ]
+        return {
+            "ok": True,
+            "charger": charger.charger_id,
+            "frames": entries,
+            "last": frames.dropped + len(frames),
+        }
+
+    async def _send(  # noqa: PLR0911 - one refusal per bad input
+        self, charger: SimCharger, command: dict[str, Any]
+    ) -> dict[str, Any]:
+        """A frame on the charger's own connection, and the central system's answer to it."""
+        frames = self.ctx.frames if self.ctx is not None else None
+        if frames is None:
+            return {"ok": False, "error": "send: the frame log is off (start the run with --frames)"}
+        raw, action, payload = command.get("frame"), command.get("action"), command.get("payload", {})
+        if raw is not None and not isinstance(raw, str):
+            return {"ok": False, "error": f"send: frame must be the frame's text, got {raw!r}"}
+        if raw is None and (not isinstance(action, str) or not action):
+            return {"ok": False, "error": "send: give frame (the raw text) or action and payload"}
+        if raw is None and not isinstance(payload, dict):
+            return {"ok": False, "error": f"send: payload must be a JSON object, got {payload!r}"}
+        link = charger.link
+        if link is None:
+            return {"ok": False, "error": f"send: {charger.charger_id} is offline"}
+        self._sent += 1
+        message_id = f"emulate-{self._sent}"
+        if raw is not None:
+            data, expected = raw.encode("utf-8"), _raw_id(raw)
+        else:
+            assert isinstance(action, str)
+            assert isinstance(payload, dict)
+            data, expected = encode_call(message_id, action, payload), message_id
+        after = frames.dropped + len(frames)
+        sent_at = time.perf_counter()
+        if not link.send(data):
+            return {"ok": False, "error": f"send: {charger.charger_id}'s connection refused the frame"}
+        frames.sent(charger.charger_id, data)
+        timeout = float(command.get("timeout", _SEND_TIMEOUT_S))
+        while time.perf_counter() - sent_at < timeout:
+            first = frames.dropped + 1
+            for i, entry in enumerate(frames.entries):
+                if (
+                    first + i > after
+                    and entry.charger == charger.charger_id
+                    and entry.direction == "received"
+                    and entry.type in ("CALLRESULT", "CALLERROR", "CALLRESULTERROR")
+                    and (expected is None or entry.message_id in (expected, "-1"))
+                ):
+                    rtt_ms = round((time.perf_counter() - sent_at) * 1000.0, 3)
+                    return {"ok": True, "kind": entry.type, "answer": entry.frame, "rtt_ms": rtt_ms}
+            if charger.link is not link:
+                return {"ok": True, "kind": "closed", "answer": None, "rtt_ms": None}
+            await asyncio.sleep(_SEND_POLL_S)
+        return {"ok": True, "kind": "timeout", "answer": None, "rtt_ms": None}
+
+    def _pause(self, pause: bool) -> dict[str, Any]:
+        """Hold the plan: no step runs while paused; on resume the rest of it runs shifted by the pause."""
+        ctx, fleet = self._started()
+        if pause and self._paused_at is None:
+            self._paused_at = ctx.loop.time()
+            for charger in fleet.chargers:
+                if charger.plan_timer is not None:
+                    charger.plan_timer.cancel()
+                    charger.plan_timer = None
+        elif not pause and self._paused_at is not None:
+            held = ctx.loop.time() - self._paused_at
+            self._paused_at = None
+            ctx.t0 += held
+            self._began += held
+            for charger in fleet.chargers:
+                behaviour.start_plan(charger, charger.plan[charger.plan_pos :])
+        return {"ok": True, "paused": self._paused_at is not None}
 
     # --- report ------------------------------------------------------------------------------------
 
@@ -419,3 +589,58 @@ def _station_tags(plan: tuple[Step, ...], tags: tuple[str, ...]) -> tuple[Step, 
         else:
             steps.append(step)
     return tuple(steps)
+
+
+def _step(charger: SimCharger, step: Step) -> str | None:
+    """A driver's step now, as a scenario would take it; why not, when the connector refused it."""
+    outcome = behaviour.perform_step(charger, step)
+    return outcome if outcome.startswith("refused") else None
+
+
+def _charger_view(charger: SimCharger) -> dict[str, Any]:
+    return {
+        "id": charger.charger_id,
+        "version": charger.version,
+        "online": charger.online,
+        "booted": charger.booted,
+        "queued": len(charger.queue or ()),
+        "connectors": [
+            {
+                "connector": connector.connector_id,
+                "status": connector.status,
+                "error_code": connector.error_code,
+                "plugged": connector.plugged,
+                "session": None
+                if connector.session is None
+                else {"id_tag": connector.session.id_tag, "transaction_id": connector.session.transaction_id},
+            }
+            for connector in charger.connectors
+        ],
+    }
+
+
+def _template(charger: SimCharger, action: object) -> dict[str, Any]:
+    """The actions of the charger's version, and a schema-valid payload of `action` to start from."""
+    version = charger.version
+    known = craft.actions(version)
+    if action is None:
+        return {"ok": True, "version": version, "actions": known}
+    if not isinstance(action, str) or action not in known:
+        return {"ok": False, "error": f"template: OCPP {version} has no action {action!r}"}
+    return {
+        "ok": True,
+        "version": version,
+        "actions": known,
+        "payload": craft.payload_template(version, action),
+    }
+
+
+def _raw_id(raw: str) -> str | None:
+    """The message id of a raw frame (its answer carries it), None when there is none to read."""
+    try:
+        message = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    if isinstance(message, list) and len(message) > 1 and isinstance(message[1], str):
+        return message[1]
+    return None
