@@ -243,6 +243,35 @@ async def test_transaction_started_updated_ended(appliance) -> None:
     assert appliance.services.transactions.open_on("CP-201-TX") == []
 
 
+async def test_two_transactions_alike_but_for_their_id_are_both_stored(appliance) -> None:
+    """A station with no clock set and no meter sends the same timestamp, tag and meter start for every
+    transaction; 1.6's replay key made the second one's write fail (InternalError). Its transactionId tells
+    them apart, and a 1.6 replay is still one transaction."""
+    meter = [{"timestamp": NOW, "sampledValue": [{"value": 0.0}]}]
+    async with peer_201(appliance.ocpp_port, "CP-201-SAME") as peer:
+        for tx in ("TX-1", "TX-2"):
+            base = {"timestamp": NOW, "transaction_info": {"transaction_id": tx}}
+            started = await peer.call(
+                call201.TransactionEvent(
+                    event_type="Started", trigger_reason="Authorized", seq_no=0, meter_value=meter,
+                    id_token={"idToken": "FREE", "type": "Central"}, evse={"id": 1, "connectorId": 1}, **base,
+                )
+            )  # fmt: skip
+            assert started is not None, f"{tx}'s Started got a CALLERROR"  # the library returns None for one
+            await peer.call(
+                call201.TransactionEvent(event_type="Ended", trigger_reason="EVDeparted", seq_no=1, **base)
+            )
+    await appliance.store.flush()
+    with closing(appliance.read_connection()) as db:
+        stored = list(
+            db.execute(
+                "SELECT charger_tx_id, id_tag, stopped_at IS NOT NULL FROM transactions "
+                "WHERE charger_id = 'CP-201-SAME' ORDER BY id"
+            )
+        )
+    assert stored == [("TX-1", "FREE", 1), ("TX-2", "FREE", 1)]
+
+
 async def test_a_csms_only_or_16_action_gets_its_version_error(appliance) -> None:
     async with peer_201(appliance.ocpp_port, "CP-201-ERR", boot=True) as peer:
         websocket = peer._connection

@@ -49,11 +49,12 @@ _INSERT_TX = """
 INSERT INTO transactions (charger_id, connector_id, id_tag, start_time, meter_start, reservation_id,
                           started_at, clock_skew)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (charger_id, connector_id, id_tag, start_time, meter_start) DO NOTHING
+ON CONFLICT (charger_id, connector_id, id_tag, start_time, meter_start) WHERE charger_tx_id IS NULL DO NOTHING
 """
 _FIND_TX = """
 SELECT id FROM transactions
 WHERE charger_id = ? AND connector_id = ? AND id_tag = ? AND start_time = ? AND meter_start = ?
+  AND charger_tx_id IS NULL
 """
 _INSERT_STOP = """
 INSERT INTO stop_records (charger_id, transaction_id, id_tag, meter_stop, timestamp, reason, transaction_data,
