@@ -12,7 +12,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 
 from voltyard_tui.client import ApiError, ApiUnreachableError
 from voltyard_tui.models import Alert, format_time
-from voltyard_tui.screens.base import ConsoleScreen
+from voltyard_tui.screens.base import ConsoleScreen, while_attached
 from voltyard_tui.screens.forms import describe_error
 from voltyard_tui.state import Change
 
@@ -68,6 +68,7 @@ class AlertsScreen(ConsoleScreen):
         self._load()
 
     @work(exclusive=True, group="alerts")
+    @while_attached
     async def _load(self) -> None:
         try:
             alerts = await self.console.client.alerts(state="all" if self.show_all else "open")
@@ -122,6 +123,7 @@ class AlertsScreen(ConsoleScreen):
         self._ack(alert)
 
     @work(group="alerts-ack")
+    @while_attached
     async def _ack(self, alert: Alert) -> None:
         try:
             await self.console.client.ack_alert(alert.seq, self.console.operator)

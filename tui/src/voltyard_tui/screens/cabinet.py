@@ -18,7 +18,7 @@ from textual.widgets import Footer, Header, Static
 
 from voltyard_tui.client import ApiError, ApiUnreachableError
 from voltyard_tui.models import Cabinet
-from voltyard_tui.screens.base import ConsoleScreen
+from voltyard_tui.screens.base import ConsoleScreen, while_attached
 from voltyard_tui.state import Change
 from voltyard_tui.widgets.gun_card import GunCard
 from voltyard_tui.widgets.ring import RingView
@@ -83,6 +83,7 @@ class CabinetScreen(ConsoleScreen):
         self._load()
 
     @work(exclusive=True, group="cabinet")
+    @while_attached
     async def _load(self) -> None:
         status = self.query_one("#cabinet-status", Static)
         try:

@@ -15,7 +15,7 @@ from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, Ta
 from voltyard_tui.client import ApiError, ApiUnreachableError
 from voltyard_tui.models import Charger, ChargerDetail, Exchange, format_time
 from voltyard_tui.screens.action_picker import ActionPicker
-from voltyard_tui.screens.base import ConsoleScreen
+from voltyard_tui.screens.base import ConsoleScreen, while_attached
 from voltyard_tui.screens.command_modal import CommandModal
 from voltyard_tui.screens.crafter import CrafterScreen
 from voltyard_tui.screens.forms import ConfirmModal, FormField, FormModal, describe_error
@@ -95,6 +95,7 @@ class ChargerDetailScreen(ConsoleScreen):
         self._load()
 
     @work(exclusive=True, group="detail")
+    @while_attached
     async def _load(self) -> None:
         client = self.console.client
         status = self.query_one("#detail-status", Static)
@@ -272,6 +273,7 @@ class ChargerDetailScreen(ConsoleScreen):
         self.app.push_screen(ConfirmModal(question, title="Rotate key"), answered)
 
     @work(group="rotate")
+    @while_attached
     async def _rotate(self, key: str) -> None:
         status = self.query_one("#detail-status", Static)
         try:

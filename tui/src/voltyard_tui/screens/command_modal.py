@@ -22,7 +22,7 @@ from textual.widgets import Button, Input, Label, Select, Static, TextArea
 
 from voltyard_tui.actions import ACTIONS, ActionSpec, FieldKind, FieldSpec, FormError, parse_form
 from voltyard_tui.client import ApiError, ApiUnreachableError
-from voltyard_tui.screens.base import console_of
+from voltyard_tui.screens.base import console_of, while_attached
 from voltyard_tui.screens.forms import ConfirmModal
 
 __all__ = ["DESTRUCTIVE", "CommandModal", "describe_error"]
@@ -178,6 +178,7 @@ class CommandModal(ModalScreen[None]):
         self._send(payload)
 
     @work(exclusive=True, group="send")
+    @while_attached
     async def _send(self, payload: dict[str, object]) -> None:
         result = self.query_one("#result", Static)
         try:

@@ -21,7 +21,7 @@ from textual.widgets import Button, Checkbox, Footer, Header, Input, Label, Stat
 
 from voltyard_tui.actions import ACTIONS, FieldKind
 from voltyard_tui.client import ApiError, ApiUnreachableError
-from voltyard_tui.screens.base import ConsoleScreen
+from voltyard_tui.screens.base import ConsoleScreen, while_attached
 from voltyard_tui.screens.command_modal import describe_error
 
 __all__ = ["CrafterScreen", "template"]
@@ -135,6 +135,7 @@ class CrafterScreen(ConsoleScreen):
         self._send(charger_id, action, payload, validate)
 
     @work(exclusive=True, group="raw")
+    @while_attached
     async def _send(self, charger_id: str, action: str, payload: dict[str, Any], validate: bool) -> None:
         try:
             answer = await self.console.client.raw(charger_id, action, payload, validate=validate)

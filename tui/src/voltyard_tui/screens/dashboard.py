@@ -10,7 +10,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 
 from voltyard_tui.client import ApiError, ApiUnreachableError
 from voltyard_tui.models import Event, format_time
-from voltyard_tui.screens.base import ConsoleScreen
+from voltyard_tui.screens.base import ConsoleScreen, while_attached
 from voltyard_tui.state import CHATTY_KINDS, Change
 from voltyard_tui.widgets.event_log import EventLog
 from voltyard_tui.widgets.power_bar import PowerBar
@@ -106,6 +106,7 @@ class DashboardScreen(ConsoleScreen):
             self._draw_sessions()
 
     @work(exclusive=True, group="sessions")
+    @while_attached
     async def _reload_sessions(self) -> None:
         try:
             sessions = await self.console.client.transactions(active=True, limit=1000)

@@ -21,6 +21,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
 from voltyard_tui.client import ApiError, ApiUnreachableError
+from voltyard_tui.screens.base import while_attached
 
 __all__ = ["ConfirmModal", "FormField", "FormModal", "describe_error", "need"]
 
@@ -218,6 +219,7 @@ class FormModal(ModalScreen[str | None]):
         self.query_one("#form-send", Button).disabled = False
 
     @work(exclusive=True, group="form")
+    @while_attached
     async def _send(self, values: dict[str, str]) -> None:
         self._say(Text("Sending…", style="italic"))
         self.sent += 1

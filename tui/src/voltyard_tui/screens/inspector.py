@@ -23,7 +23,7 @@ from textual.widgets import DataTable, Footer, Header, Input, Select, Static
 from voltyard_tui.actions import ALL_ACTIONS
 from voltyard_tui.client import ApiError, ApiUnreachableError
 from voltyard_tui.models import Event
-from voltyard_tui.screens.base import ConsoleScreen
+from voltyard_tui.screens.base import ConsoleScreen, while_attached
 from voltyard_tui.widgets.message_table import MessageRow, MessageTable, RowFilter
 
 __all__ = ["InspectorScreen"]
@@ -122,6 +122,7 @@ class InspectorScreen(ConsoleScreen):
         }
 
     @work(exclusive=True, group="history")
+    @while_attached
     async def _load(self) -> None:
         wanted = self.row_filter
         try:
@@ -201,6 +202,7 @@ class InspectorScreen(ConsoleScreen):
         self._export(fmt)
 
     @work(exclusive=True, group="export")
+    @while_attached
     async def _export(self, fmt: str) -> None:
         try:
             export = await self.console.client.export_messages(fmt, **self._server_filters())

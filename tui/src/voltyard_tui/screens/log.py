@@ -19,7 +19,7 @@ from textual.widgets import Checkbox, Footer, Header, Input, Static
 
 from voltyard_tui.client import ApiError, ApiUnreachableError
 from voltyard_tui.models import CATEGORIES, Event
-from voltyard_tui.screens.base import ConsoleScreen
+from voltyard_tui.screens.base import ConsoleScreen, while_attached
 from voltyard_tui.state import CHATTY_KINDS, Change
 from voltyard_tui.widgets.event_log import EventLog, describe
 
@@ -74,6 +74,7 @@ class EventsScreen(ConsoleScreen):
         self._reload()
 
     @work(exclusive=True, group="events")
+    @while_attached
     async def _reload(self) -> None:
         try:
             await self.console.load_events()

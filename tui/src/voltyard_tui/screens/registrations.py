@@ -12,7 +12,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 
 from voltyard_tui.client import ApiError, ApiUnreachableError
 from voltyard_tui.models import Charger, format_time
-from voltyard_tui.screens.base import ConsoleScreen
+from voltyard_tui.screens.base import ConsoleScreen, while_attached
 from voltyard_tui.screens.forms import ConfirmModal, describe_error
 from voltyard_tui.state import Change
 
@@ -65,6 +65,7 @@ class RegistrationsScreen(ConsoleScreen):
         self._load()
 
     @work(exclusive=True, group="registrations")
+    @while_attached
     async def _load(self) -> None:
         try:
             pending, _ = await self.console.client.chargers(registration="Pending")
@@ -120,6 +121,7 @@ class RegistrationsScreen(ConsoleScreen):
         self.app.push_screen(ConfirmModal(question, title="Reject registration"), answered)
 
     @work(group="registration-write")
+    @while_attached
     async def _set(self, charger_id: str, registration: str) -> None:
         try:
             await self.console.client.set_registration(charger_id, registration, self.console.operator)

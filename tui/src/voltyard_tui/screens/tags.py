@@ -14,7 +14,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 
 from voltyard_tui.client import ApiError, ApiUnreachableError
 from voltyard_tui.models import IdTag, format_time, iso_utc
-from voltyard_tui.screens.base import ConsoleScreen
+from voltyard_tui.screens.base import ConsoleScreen, while_attached
 from voltyard_tui.screens.forms import ConfirmModal, FormField, FormModal, describe_error, need
 from voltyard_tui.state import Change
 
@@ -90,6 +90,7 @@ class TagsScreen(ConsoleScreen):
         self._load()
 
     @work(exclusive=True, group="tags")
+    @while_attached
     async def _load(self) -> None:
         try:
             tags = await self.console.client.id_tags()
@@ -191,6 +192,7 @@ class TagsScreen(ConsoleScreen):
         )
 
     @work(group="tag-write")
+    @while_attached
     async def _put(self, tag: IdTag, status: str) -> None:
         expiry = iso_utc(tag.expiry_date) if tag.expiry_date is not None else None
         try:
@@ -218,6 +220,7 @@ class TagsScreen(ConsoleScreen):
         self.app.push_screen(ConfirmModal(f"Delete id tag {selected}?", title="Delete"), answered)
 
     @work(group="tag-write")
+    @while_attached
     async def _delete(self, id_tag: str) -> None:
         try:
             await self.console.client.delete_id_tag(id_tag, self.console.operator)

@@ -12,7 +12,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 
 from voltyard_tui.client import ApiError, ApiUnreachableError
 from voltyard_tui.models import Transaction, format_time
-from voltyard_tui.screens.base import ConsoleScreen
+from voltyard_tui.screens.base import ConsoleScreen, while_attached
 from voltyard_tui.screens.forms import FormField, FormModal, describe_error
 from voltyard_tui.state import Change
 
@@ -107,6 +107,7 @@ class TransactionsScreen(ConsoleScreen):
         self._load()
 
     @work(exclusive=True, group="history")
+    @while_attached
     async def _load(self) -> None:
         try:
             items = await self.console.client.transactions(
