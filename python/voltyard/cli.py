@@ -248,6 +248,11 @@ def _add_sim(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     run.add_argument("--log-level", choices=("debug", "info", "warning", "error"), default="warning")
     _add_sim_craft(actions)
     actions.add_parser("scenarios", help="list the built-in scenarios")
+    _add_sim_control(actions)
+
+
+def _add_sim_control(actions: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """The `voltyard sim` commands that act on a running simulator through its control socket."""
     fault = actions.add_parser(
         "inject-fault",
         help="fault a connector of a running simulator",
@@ -257,6 +262,24 @@ def _add_sim(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     fault.add_argument("connector", metavar="CONNECTOR", type=_positive_int, help="connector number")
     fault.add_argument("--code", default="OtherError", help="ChargePointErrorCode, default OtherError")
     fault.add_argument("--control-socket", type=Path, metavar="PATH", help="default: the sim run dir")
+    listing = actions.add_parser(
+        "stations",
+        help="list the stations of a running simulator",
+        description="The stations of a running `voltyard sim run`: version, online or not, paused, sessions.",
+    )
+    listing.add_argument("--control-socket", type=Path, metavar="PATH", help="default: the sim run dir")
+    manage = actions.add_parser(
+        "station",
+        help="stop, start, pause or resume stations of a running simulator",
+        description=(
+            "Manage stations of a running `voltyard sim run` without restarting it. stop: the station's link "
+            "goes down and stays down (transaction messages queue); start: it connects again and replays "
+            "them; pause / resume: its scenario steps hold and go on (it stays connected)."
+        ),
+    )
+    manage.add_argument("action", choices=("stop", "start", "pause", "resume"))
+    manage.add_argument("charger", nargs="+", metavar="CHARGER", help="charger id(s), e.g. SIM00003")
+    manage.add_argument("--control-socket", type=Path, metavar="PATH", help="default: the sim run dir")
 
 
 def _add_emulate(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -599,18 +622,30 @@ def run_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_sim_control(args: argparse.Namespace, socket_path: Path) -> int:
+    """`voltyard sim inject-fault | stations | station`: one command to a running simulator."""
+    from voltyard.sim import commands  # noqa: PLC0415 - the simulator loads only for `sim`
+
+    if args.sim_command == "inject-fault":
+        return commands.inject_fault(
+            socket_path, args.charger, args.connector, args.code, out=sys.stdout, err=sys.stderr
+        )
+    if args.sim_command == "stations":
+        return commands.stations(socket_path, out=sys.stdout, err=sys.stderr)
+    return commands.station(socket_path, args.action, args.charger, out=sys.stdout, err=sys.stderr)
+
+
 def run_sim(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    """`voltyard sim run | scenarios | inject-fault`: options to configuration, then `sim.commands`."""
+    """`voltyard sim run | scenarios | inject-fault | stations | station`: options to configuration, then
+    `sim.commands`."""
     from voltyard.sim import commands  # noqa: PLC0415 - the simulator loads only for `sim`
     from voltyard.sim.control import default_socket_path  # noqa: PLC0415
 
     socket_path = getattr(args, "control_socket", None) or default_socket_path()
     if args.sim_command == "scenarios":
         return commands.list_scenarios(sys.stdout)
-    if args.sim_command == "inject-fault":
-        return commands.inject_fault(
-            socket_path, args.charger, args.connector, args.code, out=sys.stdout, err=sys.stderr
-        )
+    if args.sim_command in ("inject-fault", "stations", "station"):
+        return _run_sim_control(args, socket_path)
     if args.sim_command == "craft":
         return run_craft(args)
     if args.sim_command != "run":

@@ -112,3 +112,51 @@ def inject_fault(
         return 1
     print(f"{reply['charger']} connector {reply['connector']}: {reply['status']}", file=out)
     return 0
+
+
+# `voltyard sim station ACTION`: the control command each sends.
+STATION_ACTIONS = {"stop": "offline", "start": "online", "pause": "pause", "resume": "resume"}
+
+
+def stations(socket_path: Path, *, out: TextIO, err: TextIO) -> int:
+    """`voltyard sim stations`: the stations of a running simulator, one line each."""
+    try:
+        reply = send_command(socket_path, {"command": "chargers"})
+    except ControlError as exc:
+        print(f"voltyard sim: {exc}", file=err)
+        return 2
+    if not reply.get("ok"):
+        print(f"voltyard sim: {reply.get('error', 'refused')}", file=err)
+        return 1
+    for station in reply["chargers"]:
+        state = "online" if station["online"] else "offline"
+        if station.get("paused"):
+            state += ", paused"
+        sessions = sum(1 for connector in station["connectors"] if connector["session"] is not None)
+        print(
+            f"{station['id']}  OCPP {station['version']}  {state}  {sessions} session(s)  "
+            f"{station['queued']} queued",
+            file=out,
+        )
+    return 0
+
+
+def station(socket_path: Path, action: str, charger_ids: list[str], *, out: TextIO, err: TextIO) -> int:
+    """`voltyard sim station stop|start|pause|resume ID...`: manage stations of a running fleet.
+
+    stop: the station's link goes down and stays down (its transaction messages queue, as offline);
+    start: it connects again and replays them; pause / resume: its plan holds and goes on (it stays
+    connected). Every id is tried; the exit status is 1 if any was refused, 2 with no simulator."""
+    failed = False
+    for charger_id in charger_ids:
+        try:
+            reply = send_command(socket_path, {"command": STATION_ACTIONS[action], "charger": charger_id})
+        except ControlError as exc:
+            print(f"voltyard sim: {exc}", file=err)
+            return 2
+        if not reply.get("ok"):
+            print(f"voltyard sim: {reply.get('error', 'refused')}", file=err)
+            failed = True
+            continue
+        print(f"{charger_id}: {action} done", file=out)
+    return 1 if failed else 0

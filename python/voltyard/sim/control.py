@@ -1,6 +1,7 @@
 """The control socket of a running simulator: a unix socket taking one JSON command per line.
 
-`voltyard sim inject-fault CHARGER CONNECTOR` and `voltyard emulate` connect to it; so can any script.
+`voltyard sim inject-fault`, `voltyard sim stations`, `voltyard sim station` and `voltyard emulate` connect
+to it; so can any script.
 Each command gets one JSON line back: `{"ok": true, ...}` or `{"ok": false, "error": "..."}` naming what
 was wrong. The commands (docs/sim.md, "Control socket", is the same list):
 
@@ -24,7 +25,8 @@ was wrong. The commands (docs/sim.md, "Control socket", is the same list):
   frame}`, and `last`, the sequence number to poll from next. Needs the frame log (`--frames`).
 - `{"command": "template", "charger": ID}` (and `"action": A`): the actions of the charger's OCPP
   version, and a payload of A its schema accepts, to edit before a `send`.
-- `{"command": "pause"}` / `{"command": "resume"}`: hold the run's plan (no step runs) and go on.
+- `{"command": "pause"}` / `{"command": "resume"}`: hold the run's plan (no step runs) and go on; with
+  `"charger": ID`, that station's plan only (`voltyard sim station pause|resume`).
 """
 
 from __future__ import annotations

@@ -137,6 +137,8 @@ class Simulation:
         self._cpu0 = self._began = self._ended = 0.0
         self._calls_at_begin = 0
         self._paused_at: float | None = None  # loop time of `pause`, None while the plan runs
+        # Stations paused on their own (`pause` with a charger): charger id -> loop time of the pause.
+        self._stations_paused: dict[str, float] = {}
         self._sent = 0  # frames sent with `send`: their message ids
 
     def _started(self) -> tuple[FleetContext, Fleet]:
@@ -201,7 +203,12 @@ class Simulation:
                 plan = _station_tags(plan, charger.template.id_tags)
             self.planned_sessions += sum(1 for step in plan if step.kind == "swipe")
             self.planned_faults += sum(1 for step in plan if step.kind == "fault")
-            behaviour.start_plan(charger, plan)
+            if charger.charger_id in self._stations_paused:
+                # Paused before the scenario began: its plan waits from now, resumed as any station's.
+                charger.plan, charger.plan_pos = plan, 0
+                self._stations_paused[charger.charger_id] = ctx.t0
+            else:
+                behaviour.start_plan(charger, plan)
         if self.config.load is not None:
             self.load = LoadGenerator(fleet, self.config.load, self.config.seed)
             self.load.start()
@@ -309,9 +316,12 @@ class Simulation:
                 "paused": self._paused_at is not None,
             }
         if name == "chargers":
-            return {"ok": True, "chargers": [_charger_view(charger) for charger in fleet.chargers]}
+            views = [_charger_view(charger) for charger in fleet.chargers]
+            for view in views:
+                view["paused"] = view["id"] in self._stations_paused
+            return {"ok": True, "chargers": views}
         if name in ("pause", "resume"):
-            return self._pause(name == "pause")
+            return self._pause_command(command, name == "pause")
         if not isinstance(name, str) or name not in _CHARGER_COMMANDS:
             known = ", ".join(sorted({"status", "chargers", "pause", "resume", *_CHARGER_COMMANDS}))
             return {"ok": False, "error": f"unknown command {name!r} (known: {known})"}
@@ -471,8 +481,41 @@ class Simulation:
             ctx.t0 += held
             self._began += held
             for charger in fleet.chargers:
-                behaviour.start_plan(charger, charger.plan[charger.plan_pos :])
+                if charger.charger_id not in self._stations_paused:  # each resumes on its own
+                    behaviour.start_plan(charger, charger.plan[charger.plan_pos :])
         return {"ok": True, "paused": self._paused_at is not None}
+
+    def _pause_command(self, command: dict[str, Any], pause: bool) -> dict[str, Any]:
+        """`pause` / `resume`: the whole run's plan, or with `charger` one station's."""
+        if "charger" not in command:
+            return self._pause(pause)
+        _, fleet = self._started()
+        station = fleet.find(str(command["charger"]))
+        if station is None:
+            name = command["command"]
+            return {"ok": False, "error": f"{name}: no charger {command['charger']!r} in this run"}
+        return self._pause_station(station, pause)
+
+    def _pause_station(self, charger: SimCharger, pause: bool) -> dict[str, Any]:
+        """Hold one station's plan (it stays connected: heartbeats, answers, meter values go on); on resume
+        the rest of its plan runs shifted by the pause, the other stations' untouched."""
+        ctx, _ = self._started()
+        charger_id = charger.charger_id
+        if pause and charger_id not in self._stations_paused:
+            self._stations_paused[charger_id] = ctx.loop.time()
+            if charger.plan_timer is not None:
+                charger.plan_timer.cancel()
+                charger.plan_timer = None
+        elif not pause and charger_id in self._stations_paused:
+            held = ctx.loop.time() - self._stations_paused.pop(charger_id)
+            rest = tuple(
+                dataclasses.replace(step, at=step.at + held) for step in charger.plan[charger.plan_pos :]
+            )
+            if self._paused_at is None:  # else the run's own resume starts it
+                behaviour.start_plan(charger, rest)
+            else:
+                charger.plan, charger.plan_pos = rest, 0
+        return {"ok": True, "charger": charger_id, "paused": charger_id in self._stations_paused}
 
     # --- report ------------------------------------------------------------------------------------
 
