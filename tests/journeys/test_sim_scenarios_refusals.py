@@ -1,5 +1,5 @@
 """Scenarios that expect refusals and a charger-driven firmware update, against a real `voltyard serve`
-(the installed entry point, as a user runs it), for 1.6 and 2.0.1.
+(the installed entry point, as a user runs it), for 1.6, 2.0.1 and 2.1.
 
 auth_failure: a default appliance (unknown_id_tag = "reject") refuses every unknown tag and answers each
 malformed frame with the version's CALLERROR. firmware_update: the test sends UpdateFirmware through the
@@ -17,7 +17,7 @@ import pytest
 
 from tests.journeys.appliance import RunningAppliance, voltyard_bin
 
-PROTOCOLS = {"1.6": "P16", "2.0.1": "P201"}
+PROTOCOLS = {"1.6": "P16", "2.0.1": "P201", "2.1": "P21"}
 _FIRMWARE_URL = "https://fw.example.test/sim.bin"
 
 
