@@ -82,6 +82,16 @@ def test_a_fixed_count_and_an_unexpected_error_beside_the_expected_ones() -> Non
     assert "{'Heartbeat:Timeout': 1}" in results["no_errors"].detail
 
 
+def test_zero_refusals_is_an_expectation_but_all_of_nothing_is_not() -> None:
+    none = Expectations(refused_tags=0, callerrors={"ProtocolError": 0})
+    results = by_name(check(none, facts(Counters(starts_accepted=4, sessions_begun=4), {})))
+    assert results["refused_tags"].passed
+    assert results["callerrors ProtocolError"].passed
+    results = by_name(check(AUTH, facts(Counters(), {}, planned=0)))
+    assert not results["refused_tags"].passed
+    assert not results["callerrors FormationViolation"].passed
+
+
 def test_firmware_update_needs_the_whole_sequence_and_a_reboot() -> None:
     expect = Expectations(firmware_updated=True)
     done = Counters(firmware_updates=2, firmware_statuses=8, firmware_installed=2)
@@ -125,8 +135,9 @@ def test_a_scenario_file_expects_refusals(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("expect", "message"),
     [
-        ("refused_tags = 0", '[expect] refused_tags: expected a count of at least 1 or "all", got 0'),
-        ("refused_tags = true", '[expect] refused_tags: expected a count of at least 1 or "all", got True'),
+        ("refused_tags = -1", '[expect] refused_tags: expected a count (0 or more) or "all", got -1'),
+        ("refused_tags = true", '[expect] refused_tags: expected a count (0 or more) or "all", got True'),
+        ('refused_tags = "some"', '[expect] refused_tags: expected a count (0 or more) or "all", got'),
         (
             'callerrors = "FormationViolation"',
             "[expect] callerrors: expected a table of CALLERROR code = count",

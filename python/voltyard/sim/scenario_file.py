@@ -257,8 +257,8 @@ def _expectations(table: dict[str, Any], where: str) -> Expectations:
 def _count(raw: object, where: str) -> Count:
     if raw == ALL:
         return ALL
-    if isinstance(raw, bool) or not isinstance(raw, int) or raw < 1:
-        raise ScenarioError(f'{where}: expected a count of at least 1 or "all", got {raw!r}')
+    if isinstance(raw, bool) or not isinstance(raw, int) or raw < 0:
+        raise ScenarioError(f'{where}: expected a count (0 or more) or "all", got {raw!r}')
     return raw
 
 
