@@ -353,6 +353,13 @@ def _status_answered(charger: SimCharger, out: OutCall, payload: dict[str, Any])
         charger.ctx.stats.counters.faults_reported += 1
 
 
+def _firmware_answered(charger: SimCharger, out: OutCall, payload: dict[str, Any]) -> None:
+    counters = charger.ctx.stats.counters
+    counters.firmware_statuses += 1
+    if out.payload["status"] == "Installed":
+        counters.firmware_installed += 1
+
+
 _ANSWERS: dict[str, Callable[[SimCharger, OutCall, dict[str, Any]], None]] = {
     "BootNotification": _boot_answered,
     "StartTransaction": _start_answered,
@@ -360,6 +367,7 @@ _ANSWERS: dict[str, Callable[[SimCharger, OutCall, dict[str, Any]], None]] = {
     "Authorize": _authorize_answered,
     "StatusNotification": _status_answered,
     "TransactionEvent": _event_answered,
+    "FirmwareStatusNotification": _firmware_answered,
 }
 
 
@@ -486,6 +494,19 @@ def inject_fault(charger: SimCharger, connector: Connector, error_code: str) -> 
     _changed(charger, connector, connector.fault(error_code))
 
 
+# A Heartbeat with a property its schema forbids: every version answers it with the CALLERROR of a
+# payload that does not fit its PDU (1.6 FormationViolation, 2.x FormatViolation).
+MALFORMED_PAYLOAD: dict[str, Any] = {"malformed": True}
+
+
+def send_malformed(charger: SimCharger) -> None:
+    """Send a frame that breaks its schema on purpose; counted only if it can go (offline it is dropped)."""
+    if not charger.online:
+        return
+    charger.ctx.stats.counters.malformed_sent += 1
+    charger.call("Heartbeat", dict(MALFORMED_PAYLOAD))
+
+
 def reboot(charger: SimCharger, reason: str) -> None:
     """Stop every session with `reason`, lose the connection, come back and boot again."""
     for connector in charger.connectors:
@@ -510,4 +531,5 @@ _STEPS: dict[str, Callable[[SimCharger, Connector, Step], None]] = {
     "offline": lambda charger, connector, step: charger.drop(step.seconds),
     "drop": lambda charger, connector, step: charger.drop(),
     "reboot": lambda charger, connector, step: reboot(charger, "PowerLoss"),
+    "malformed": lambda charger, connector, step: send_malformed(charger),
 }

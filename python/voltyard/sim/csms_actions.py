@@ -172,6 +172,8 @@ def get_diagnostics(charger: SimCharger, payload: Payload) -> Payload:
 
 
 def update_firmware(charger: SimCharger, payload: Payload) -> Payload:
+    # Nothing is really downloaded: the charger walks the statuses of an update that succeeds, then reboots.
+    charger.ctx.stats.counters.firmware_updates += 1
     steps = ((0.0, "Downloading"), (0.5, "Downloaded"), (1.0, "Installing"), (1.5, "Installed"))
     for delay, status in steps:
         _later(charger, delay, partial(charger.call, "FirmwareStatusNotification", {"status": status}))

@@ -27,6 +27,7 @@ StepKind = Literal[
     "offline",  # the network is down for `seconds`: messages queue, transactions go on
     "drop",  # the connection drops; the charger reconnects with backoff
     "reboot",  # power cycle: sessions stop (PowerLoss), reconnect, BootNotification
+    "malformed",  # send a frame that breaks its schema on purpose (expect a CALLERROR for it)
 ]
 STEP_KINDS: Final[tuple[str, ...]] = StepKind.__args__  # type: ignore[attr-defined]
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Literal
 
 from voltyard.sim.plan import Step
 
-__all__ = ["Expectations", "PlanContext", "Planner", "Scenario", "session_steps"]
+__all__ = ["ALL", "Count", "Expectations", "PlanContext", "Planner", "Scenario", "session_steps"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,9 +31,20 @@ class PlanContext:
 Planner = Callable[[PlanContext, random.Random], list[Step]]
 
 
+ALL: Literal["all"] = "all"
+# How many refusals a scenario expects: a number, or "all" (one for each tag presented or malformed frame
+# sent, whatever the fleet's size).
+Count = int | Literal["all"]
+
+
 @dataclass(frozen=True, slots=True)
 class Expectations:
-    """What must hold at the end of a run for the scenario to pass (see `expectations.check`)."""
+    """What must hold at the end of a run for the scenario to pass (see `expectations.check`).
+
+    `refused_tags` and `callerrors` expect refusals: that many tags refused (and no session running on
+    one), and that many of the scenario's malformed frames answered with each CALLERROR code (1.6 and 2.x
+    spellings of a code count alike). Expected CALLERRORs are not counted against `no_errors`.
+    """
 
     sessions_complete: bool = False
     faults_reported: bool = False
@@ -40,6 +52,9 @@ class Expectations:
     all_back: bool = False
     site_limit: bool = False
     no_errors: bool = True
+    refused_tags: Count | None = None
+    callerrors: Mapping[str, Count] = field(default_factory=dict)
+    firmware_updated: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,15 +16,22 @@ from typing import Any
 
 from voltyard.sim.errors import ScenarioError
 from voltyard.sim.plan import STEP_KINDS, Step, StepKind
-from voltyard.sim.scenario import Expectations, PlanContext, Scenario, session_steps
+from voltyard.sim.scenario import ALL, Count, Expectations, PlanContext, Scenario, session_steps
 from voltyard.sim.settings import KEYS
 
-__all__ = ["ERROR_CODES", "load_scenario_file"]
+__all__ = ["CALLERROR_CODES", "ERROR_CODES", "load_scenario_file"]
 
 ERROR_CODES = frozenset({
     "ConnectorLockFailure", "EVCommunicationError", "GroundFailure", "HighTemperature", "InternalError",
     "LocalListConflict", "OtherError", "OverCurrentFailure", "OverVoltage", "PowerMeterFailure",
     "PowerSwitchFailure", "ReaderFailure", "ResetFailure", "UnderVoltage", "WeakSignal",
+})  # fmt: skip
+# CALLERROR codes of 1.6 and 2.x (both spellings of a code are accepted and count alike).
+CALLERROR_CODES = frozenset({
+    "FormationViolation", "FormatViolation", "GenericError", "InternalError", "MessageTypeNotSupported",
+    "NotImplemented", "NotSupported", "OccurenceConstraintViolation", "OccurrenceConstraintViolation",
+    "PropertyConstraintViolation", "ProtocolError", "RpcFrameworkError", "SecurityError",
+    "TypeConstraintViolation",
 })  # fmt: skip
 _TABLES = {"scenario", "settings", "sessions", "steps", "expect"}
 _SCENARIO_KEYS = {"name", "description", "duration", "site_limit_kw"}
@@ -220,10 +227,39 @@ def _settings(table: dict[str, Any], where: str) -> dict[str, str]:
 def _expectations(table: dict[str, Any], where: str) -> Expectations:
     known = {f.name for f in fields(Expectations)}
     _only(table, known, where, "[expect] ")
+    flags: dict[str, bool] = {}
     for key, value in table.items():
+        if key in ("refused_tags", "callerrors"):
+            continue
         if not isinstance(value, bool):
             raise ScenarioError(f"{where}: [expect] {key}: expected true or false, got {value!r}")
-    return Expectations(**table)
+        flags[key] = value
+    refused = table.get("refused_tags")
+    if refused is not None:
+        refused = _count(refused, f"{where}: [expect] refused_tags")
+    raw = table.get("callerrors", {})
+    if not isinstance(raw, dict):
+        raise ScenarioError(
+            f"{where}: [expect] callerrors: expected a table of CALLERROR code = count, e.g. "
+            f'{{"FormationViolation" = 1}}, got {raw!r}'
+        )
+    callerrors: dict[str, Count] = {}
+    for code, count in raw.items():
+        if code not in CALLERROR_CODES:
+            raise ScenarioError(
+                f"{where}: [expect] callerrors {code}: not a CALLERROR code "
+                f"(known: {', '.join(sorted(CALLERROR_CODES))})"
+            )
+        callerrors[code] = _count(count, f"{where}: [expect] callerrors {code}")
+    return Expectations(**flags, refused_tags=refused, callerrors=callerrors)
+
+
+def _count(raw: object, where: str) -> Count:
+    if raw == ALL:
+        return ALL
+    if isinstance(raw, bool) or not isinstance(raw, int) or raw < 0:
+        raise ScenarioError(f'{where}: expected a count (0 or more) or "all", got {raw!r}')
+    return raw
 
 
 def _plan(rules: list[_Rule], ctx: PlanContext, rng: random.Random) -> list[Step]:

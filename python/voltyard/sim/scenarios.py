@@ -11,10 +11,14 @@ from pathlib import Path
 
 from voltyard.sim.errors import ScenarioError
 from voltyard.sim.plan import Step
-from voltyard.sim.scenario import Expectations, PlanContext, Scenario, session_steps
+from voltyard.sim.scenario import ALL, Expectations, PlanContext, Scenario, session_steps
 from voltyard.sim.scenario_file import load_scenario_file
 
-__all__ = ["BUILTIN", "find_scenario", "tag_for"]
+__all__ = ["BUILTIN", "UNKNOWN_TAG_PREFIX", "find_scenario", "tag_for"]
+
+# The tags of auth_failure: a prefix no central system's tag list is expected to hold, so a default
+# `voltyard serve` (unknown_id_tag = "reject") refuses them.
+UNKNOWN_TAG_PREFIX = "UNKNOWN"
 
 
 def tag_for(index: int, connector: int) -> str:
@@ -172,6 +176,18 @@ def _demo(ctx: PlanContext, rng: random.Random) -> list[Step]:
     return steps
 
 
+def _auth_failure(ctx: PlanContext, rng: random.Random) -> list[Step]:
+    # Every connector's driver presents an unknown tag (Authorize refused: no session may start), and each
+    # charger sends one malformed frame, which the central system must answer with a CALLERROR.
+    d = ctx.duration
+    steps = [Step(rng.uniform(0.1, 0.3) * d, "malformed", 1)]
+    for connector in range(1, ctx.connectors + 1):
+        tag = f"{UNKNOWN_TAG_PREFIX}{ctx.index:06d}C{connector}"
+        steps.append(Step(rng.uniform(0.1, 0.4) * d, "swipe", connector, tag=tag))
+        steps.append(Step(0.6 * d, "unplug", connector))  # the refused driver leaves
+    return steps
+
+
 def _idle(ctx: PlanContext, rng: random.Random) -> list[Step]:
     return []
 
@@ -228,6 +244,22 @@ BUILTIN: dict[str, Scenario] = {
             60.0,
             _demo,
             Expectations(sessions_complete=True, faults_reported=True),
+        ),
+        Scenario(
+            "auth_failure",
+            "unknown tags presented (the central system must refuse them) and one malformed frame per "
+            "charger (it must answer FormationViolation, 2.x FormatViolation)",
+            20.0,
+            _auth_failure,
+            Expectations(refused_tags=ALL, callerrors={"FormationViolation": ALL}),
+        ),
+        Scenario(
+            "firmware_update",
+            "no steps: each UpdateFirmware the central system sends is walked through its status "
+            "notifications and a reboot (send one, e.g. through `voltyard serve`'s API)",
+            20.0,
+            _idle,
+            Expectations(firmware_updated=True, all_back=True),
         ),
         Scenario(
             "idle",

@@ -105,6 +105,10 @@ class Counters:
     offline_queued: int = 0
     replayed_answered: int = 0
     profiles_accepted: int = 0
+    malformed_sent: int = 0  # frames a scenario broke on purpose (a `malformed` step)
+    firmware_updates: int = 0  # UpdateFirmware requests the chargers accepted
+    firmware_statuses: int = 0  # FirmwareStatusNotification answered (of the update's sequence)
+    firmware_installed: int = 0  # ... of which Installed
 
     def as_dict(self) -> dict[str, int]:
         return dataclasses.asdict(self)

@@ -191,6 +191,21 @@ def reset(charger: SimCharger, payload: Payload) -> Payload:
     return {"status": "Accepted"}
 
 
+_FIRMWARE_STEPS: Final = ((0.0, "Downloading"), (0.5, "Downloaded"), (1.0, "Installing"), (1.5, "Installed"))
+
+
+def update_firmware(charger: SimCharger, payload: Payload) -> Payload:
+    # Nothing is really downloaded: the charger walks the statuses of an update that succeeds, each with
+    # the request's id, then reboots (BootNotification reason FirmwareUpdate), as a real one would.
+    charger.ctx.stats.counters.firmware_updates += 1
+    request_id = payload["requestId"]
+    for delay, status in _FIRMWARE_STEPS:
+        notice = {"status": status, "requestId": request_id}
+        _later(charger, partial(charger.call, "FirmwareStatusNotification", notice), delay)
+    _later(charger, lambda: behaviour.reboot(charger, "Reboot"), 2.0)
+    return {"status": "Accepted"}
+
+
 def unlock_connector(charger: SimCharger, payload: Payload) -> Payload:
     connector = _evse(charger, payload["evseId"])
     if connector is None or payload["connectorId"] != 1:
@@ -436,4 +451,5 @@ HANDLERS: dict[str, Handler] = {
     "SetVariables": set_variables,
     "TriggerMessage": trigger_message,
     "UnlockConnector": unlock_connector,
+    "UpdateFirmware": update_firmware,
 }
