@@ -1,0 +1,56 @@
+"""The emulator's frame filter on rows, and its fault codes against the simulator's."""
+
+from __future__ import annotations
+
+from voltyard.sim.scenario_file import ERROR_CODES
+
+from voltyard_tui.emulate.app import frame_row
+from voltyard_tui.emulate.faults import DEFAULT_CODE, FAULT_CODES
+from voltyard_tui.emulate.frames import FrameFilter
+
+
+def entry(direction: str, kind: str, action: str, frame: str) -> dict[str, object]:
+    return {
+        "time": "2026-12-07T10:00:00Z",
+        "charger": "EMU00000",
+        "direction": direction,
+        "type": kind,
+        "message_id": "m1",
+        "action": action,
+        "frame": frame,
+    }
+
+
+ROWS = [
+    frame_row(entry("sent", "CALL", "Authorize", '[2,"m1","Authorize",{"idTag":"TAG-7"}]')),
+    frame_row(entry("received", "CALLRESULT", "Authorize", '[3,"m1",{"idTagInfo":{"status":"Accepted"}}]')),
+    frame_row(entry("received", "CALL", "Reset", '[2,"c1","Reset",{"type":"Soft"}]')),
+    frame_row(entry("sent", "CALLERROR", "Reset", '[4,"c1","NotSupported","",{}]')),
+]
+
+
+def kept(wanted: FrameFilter) -> list[int]:
+    return [i for i, row in enumerate(ROWS) if wanted(row)]
+
+
+def test_each_filter_narrows_and_the_empty_one_keeps_all() -> None:
+    assert not FrameFilter()
+    assert kept(FrameFilter()) == [0, 1, 2, 3]
+    assert kept(FrameFilter(direction="out")) == [0, 3]
+    assert kept(FrameFilter(direction="in")) == [1, 2]
+    assert kept(FrameFilter(message_type="CALL")) == [0, 2]
+    assert kept(FrameFilter(message_type="RESULT")) == [1]
+    assert kept(FrameFilter(message_type="ERROR")) == [3]
+    assert kept(FrameFilter(action="reset")) == [2, 3]
+    assert kept(FrameFilter(search="tag-7")) == [0]
+    assert kept(FrameFilter(direction="in", action="Authorize")) == [1]
+
+
+def test_describe_names_what_is_active() -> None:
+    described = FrameFilter("in", "ERROR", "Reset", "x").describe()
+    assert described == "dir in, type CALLERROR, action ~Reset, search 'x'"
+
+
+def test_fault_codes_are_the_simulators() -> None:
+    assert set(FAULT_CODES) == ERROR_CODES
+    assert DEFAULT_CODE in FAULT_CODES
