@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from voltyard.sim.scenario_file import ERROR_CODES
 
-from voltyard_tui.emulate.app import frame_row
+from voltyard_tui.emulate.app import EmulatorApp, frame_row
 from voltyard_tui.emulate.faults import DEFAULT_CODE, FAULT_CODES
-from voltyard_tui.emulate.frames import FrameFilter
+from voltyard_tui.emulate.frames import FilterScreen, FrameFilter
 
 
 def entry(direction: str, kind: str, action: str, frame: str) -> dict[str, object]:
@@ -54,3 +56,24 @@ def test_describe_names_what_is_active() -> None:
 def test_fault_codes_are_the_simulators() -> None:
     assert set(FAULT_CODES) == ERROR_CODES
     assert DEFAULT_CODE in FAULT_CODES
+
+
+async def test_the_palette_offers_the_frame_filter(tmp_path: Path) -> None:
+    """ctrl+p, "Filter": the filter box; what it sets is the pane's filter (no simulator needed:
+    the filter box does not ask it for anything but the action hints)."""
+    app = EmulatorApp(tmp_path / "nobody.sock", poll=False)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.press("ctrl+p")
+        await pilot.press(*"Filter")
+        await pilot.press("enter")
+        for _ in range(50):
+            if isinstance(app.screen, FilterScreen):
+                break
+            await pilot.pause(0.1)
+        assert isinstance(app.screen, FilterScreen)
+        await pilot.press(*"TAG-7")  # the search box has the focus
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.frame_filter == FrameFilter(search="TAG-7")
+        await pilot.press("x")
+        assert app.frame_filter == FrameFilter()

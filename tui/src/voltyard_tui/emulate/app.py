@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import json
 from collections import deque
+from collections.abc import Iterable
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import work
-from textual.app import App, ComposeResult
+from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen, Screen
@@ -40,6 +42,19 @@ _STATUS_STYLE = {
     "Finishing": "yellow",
     "Faulted": "bold red",
     "Unavailable": "red",
+}
+# What a key does, for the palette (the footer's names are short, to fit eleven keys in 120 columns).
+_PALETTE_HELP = {
+    "plug": "plug the cable in",
+    "unplug": "plug the cable out",
+    "present_tag": "present an id tag",
+    "stop": "stop the session",
+    "fault": "inject a fault (asks the error code), or clear it when Faulted",
+    "filter_frames": "filter the frames by direction, type, action, or search their text",
+    "clear_filter": "show every frame again",
+    "offline": "take the charger offline, or bring it back (replaying its queue)",
+    "pause": "pause or resume the run's plan",
+    "crafter": "craft and send a frame",
 }
 
 
@@ -188,11 +203,11 @@ class EmulatorApp(App[None]):
         Binding("u", "unplug", "Unplug"),
         Binding("t", "present_tag", "Tag"),
         Binding("s", "stop", "Stop"),
-        Binding("f", "fault", "Fault/clear"),
-        Binding("slash", "filter_frames", "Filter frames"),
-        Binding("x", "clear_filter", "Clear filter"),
-        Binding("o", "offline", "Offline/online"),
-        Binding("space", "pause", "Pause/resume"),
+        Binding("f", "fault", "Fault"),
+        Binding("slash", "filter_frames", "Filter"),
+        Binding("x", "clear_filter", "Unfilter"),
+        Binding("o", "offline", "Link"),
+        Binding("space", "pause", "Pause"),
         Binding("c", "crafter", "Crafter"),
         Binding("q", "quit", "Quit"),
     ]
@@ -212,6 +227,17 @@ class EmulatorApp(App[None]):
         self.frame_filter = FrameFilter()
         self.actions: list[str] = []  # the selected charger's version's actions, for the filter's hints
         self.message = ""
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """The palette (ctrl+p) offers every key of the main screen, by its footer name."""
+        yield from super().get_system_commands(screen)
+        if screen is not self.screen_stack[0]:
+            return
+        for binding in self.BINDINGS:
+            if isinstance(binding, Binding) and binding.action != "quit":
+                key = "/" if binding.key == "slash" else binding.key
+                help_text = f"key {key}: {_PALETTE_HELP.get(binding.action, binding.description)}"
+                yield SystemCommand(binding.description, help_text, partial(self.run_action, binding.action))
 
     def compose(self) -> ComposeResult:
         yield Header()
