@@ -83,7 +83,7 @@ class FilterScreen(ModalScreen[FrameFilter | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label("Filter the frames (Enter or ctrl+s applies, ctrl+r clears all, Escape cancels)")
+            yield Label("Filter the frames: Enter applies, ctrl+r clears all, Escape cancels")
             with Horizontal():
                 yield Select(DIRECTIONS, prompt="both ways", value=self.current.direction or Select.NULL,
                              id="filter-direction")  # fmt: skip
