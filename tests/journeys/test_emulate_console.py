@@ -14,12 +14,15 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Static, TextArea
+from textual.widgets import Input, OptionList, Static, TextArea
 from voltyard.sim.fleet import FleetShape
 from voltyard.sim.link import ConnectOptions
 from voltyard.sim.simulation import SimConfig, Simulation
 from voltyard_tui.emulate import EmulatorApp
 from voltyard_tui.emulate.app import CrafterScreen
+from voltyard_tui.emulate.faults import FAULT_CODES, FaultScreen
+from voltyard_tui.emulate.frames import FilterScreen
+from voltyard_tui.widgets.message_table import MessageRow, MessageTable
 
 from tests.journeys.appliance import RunningAppliance, voltyard
 
@@ -164,3 +167,99 @@ def test_emulate_refuses_a_bad_url_and_an_unreachable_csms_in_one_line() -> None
         == "voltyard emulate: cannot connect to ws://127.0.0.1:9/ocpp/EMU00000: connection refused\n"
     )
     assert "Traceback" not in down.stderr
+
+
+def frames_shown(app: EmulatorApp) -> list[MessageRow]:
+    return list(app.query_one("#frames", MessageTable).shown)
+
+
+async def test_frame_filters_by_action_and_search_by_id_tag_then_clear(simulation: Simulation) -> None:
+    """`/` sets the filters: an action shows only its frames (the call and its answer), a search finds
+    the frame carrying an idTag, the type narrows further, `x` shows everything again."""
+    assert simulation.config.control_socket is not None
+    app = EmulatorApp(simulation.config.control_socket)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await until(pilot, lambda: app.chargers, "the table")
+        await pilot.press("t")
+        await pilot.press("enter")  # the default tag, EMU-TAG-1: Authorize, then StartTransaction
+        await until(pilot, lambda: (connector(app, 1)["session"] or {}).get("transaction_id"), "a tx id")
+        await until(
+            pilot,
+            lambda: any(r.action == "StartTransaction" and r.direction == "in" for r in frames_shown(app)),
+            "the StartTransaction answer in the pane",
+        )
+        everything = len(frames_shown(app))
+        assert {row.action for row in frames_shown(app)} > {"StartTransaction"}
+
+        await pilot.press("slash")
+        await until(pilot, lambda: isinstance(app.screen, FilterScreen), "the filter box")
+        app.screen.query_one("#filter-search", Input).value = ""
+        app.screen.query_one("#filter-action", Input).value = "StartTransaction"
+        app.screen.query_one("#filter-action", Input).focus()
+        await pilot.press("enter")
+        await until(pilot, lambda: not isinstance(app.screen, FilterScreen), "the filter applied")
+        shown = frames_shown(app)
+        assert [(row.direction, row.message_type) for row in shown] == [("out", "CALL"), ("in", "RESULT")]
+        assert {row.action for row in shown} == {"StartTransaction"}
+        assert "action ~StartTransaction" in str(app.query_one("#frames", MessageTable).border_title)
+
+        await pilot.press("x")
+        assert len(frames_shown(app)) >= everything
+
+        await pilot.press("slash")
+        await until(pilot, lambda: isinstance(app.screen, FilterScreen), "the filter box")
+        await pilot.press(*"emu-tag-1")  # the search box has the focus; case does not matter
+        await pilot.press("enter")
+        await until(pilot, lambda: not isinstance(app.screen, FilterScreen), "the search applied")
+        found = frames_shown(app)
+        assert {row.action for row in found} >= {"Authorize", "StartTransaction"}
+        assert all("EMU-TAG-1" in row.frame for row in found)
+        assert all(row.direction == "out" for row in found), "only the charger's calls carry the tag"
+
+        # The filter holds for what comes next: stopping the session sends the tag again.
+        await pilot.press("s")
+        await until(
+            pilot, lambda: any(row.action == "StopTransaction" for row in frames_shown(app)), "the stop"
+        )
+        assert all("EMU-TAG-1" in row.frame for row in frames_shown(app))
+
+        await pilot.press("slash")
+        await until(pilot, lambda: isinstance(app.screen, FilterScreen), "the filter box")
+        await pilot.press("ctrl+r")  # clear all, from the box
+        await until(pilot, lambda: not app.frame_filter, "the filter cleared")
+        assert len(frames_shown(app)) > len(found)
+        assert len(frames_shown(app)) == len(app.frame_rows)
+
+
+async def test_fault_key_injects_the_chosen_error_code(
+    appliance: RunningAppliance, simulation: Simulation
+) -> None:
+    """`f` asks which code (OtherError highlighted); the chosen one reaches the appliance's connector."""
+    assert simulation.config.control_socket is not None
+    app = EmulatorApp(simulation.config.control_socket)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await until(pilot, lambda: app.chargers, "the table")
+        await pilot.press("f")
+        await until(pilot, lambda: isinstance(app.screen, FaultScreen), "the fault picker")
+        codes = app.screen.query_one("#fault-code", OptionList)
+        assert codes.highlighted is not None
+        assert FAULT_CODES[codes.highlighted] == "OtherError"
+        for _ in range(FAULT_CODES.index("GroundFailure"), FAULT_CODES.index("OtherError")):
+            await pilot.press("up")
+        await pilot.press("enter")
+        await until(pilot, lambda: connector(app, 1)["status"] == "Faulted", "Faulted")
+        assert connector(app, 1)["error_code"] == "GroundFailure"
+        for _ in range(int(HANG_GUARD_S / 0.2)):
+            answer = await asyncio.to_thread(appliance.api, "GET", "/chargers/EMU00000")
+            (first,) = [c for c in answer.json["connectors"] if c["connector_id"] == 1]
+            if first["status"] == "Faulted":
+                break
+            await pilot.pause(0.2)
+        assert (first["connector_id"], first["status"], first["error_code"]) == (
+            1,
+            "Faulted",
+            "GroundFailure",
+        )
+        await pilot.press("f")  # a Faulted connector: f clears it, no question
+        await until(pilot, lambda: connector(app, 1)["error_code"] == "NoError", "the fault cleared")
+        assert connector(app, 1)["status"] != "Faulted"

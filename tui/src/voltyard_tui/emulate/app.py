@@ -1,20 +1,24 @@
 """The emulator's console: the simulated chargers and their connectors, a live frame pane, the crafter.
 
 It talks to the simulator only through its control socket (`ControlClient`), polling `chargers` for
-the table and `frames` for the selected charger's pane. The keys are in the footer and in the command
+the table and `frames` for the selected charger's pane, which shows the frames its filter
+(`FrameFilter`, set with `/`, cleared with `x`) lets through. The keys are in the footer and in the command
 palette (ctrl+p), as in the operator console; it shares that console's CSS and its message table.
 """
 
 from __future__ import annotations
 
 import json
+from collections import deque
+from collections.abc import Iterable
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import work
-from textual.app import App, ComposeResult
+from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen, Screen
@@ -22,6 +26,8 @@ from textual.suggester import SuggestFromList
 from textual.widgets import DataTable, Footer, Header, Input, Label, Static, TextArea
 
 from voltyard_tui.emulate.client import ControlClient, ControlRefusedError, ControlUnreachableError
+from voltyard_tui.emulate.faults import FaultScreen
+from voltyard_tui.emulate.frames import KEEP, FilterScreen, FrameFilter
 from voltyard_tui.widgets.message_table import MessageRow, MessageTable
 
 __all__ = ["CrafterScreen", "EmulatorApp", "TagScreen", "frame_row"]
@@ -36,6 +42,19 @@ _STATUS_STYLE = {
     "Finishing": "yellow",
     "Faulted": "bold red",
     "Unavailable": "red",
+}
+# What a key does, for the palette (the footer's names are short, to fit eleven keys in 120 columns).
+_PALETTE_HELP = {
+    "plug": "plug the cable in",
+    "unplug": "plug the cable out",
+    "present_tag": "present an id tag",
+    "stop": "stop the session",
+    "fault": "inject a fault (asks the error code), or clear it when Faulted",
+    "filter_frames": "filter the frames by direction, type, action, or search their text",
+    "clear_filter": "show every frame again",
+    "offline": "take the charger offline, or bring it back (replaying its queue)",
+    "pause": "pause or resume the run's plan",
+    "crafter": "craft and send a frame",
 }
 
 
@@ -184,9 +203,11 @@ class EmulatorApp(App[None]):
         Binding("u", "unplug", "Unplug"),
         Binding("t", "present_tag", "Tag"),
         Binding("s", "stop", "Stop"),
-        Binding("f", "fault", "Fault/clear"),
-        Binding("o", "offline", "Offline/online"),
-        Binding("space", "pause", "Pause/resume"),
+        Binding("f", "fault", "Fault"),
+        Binding("slash", "filter_frames", "Filter"),
+        Binding("x", "clear_filter", "Unfilter"),
+        Binding("o", "offline", "Link"),
+        Binding("space", "pause", "Pause"),
         Binding("c", "crafter", "Crafter"),
         Binding("q", "quit", "Quit"),
     ]
@@ -202,7 +223,21 @@ class EmulatorApp(App[None]):
         self.paused = False
         self.frames_charger: str | None = None
         self.frames_since = 0
+        self.frame_rows: deque[MessageRow] = deque(maxlen=KEEP)  # the selected charger's, unfiltered
+        self.frame_filter = FrameFilter()
+        self.actions: list[str] = []  # the selected charger's version's actions, for the filter's hints
         self.message = ""
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """The palette (ctrl+p) offers every key of the main screen, by its footer name."""
+        yield from super().get_system_commands(screen)
+        if screen is not self.screen_stack[0]:
+            return
+        for binding in self.BINDINGS:
+            if isinstance(binding, Binding) and binding.action != "quit":
+                key = "/" if binding.key == "slash" else binding.key
+                help_text = f"key {key}: {_PALETTE_HELP.get(binding.action, binding.description)}"
+                yield SystemCommand(binding.description, help_text, partial(self.run_action, binding.action))
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -268,6 +303,8 @@ class EmulatorApp(App[None]):
         pane = self.query_one("#frames", MessageTable)
         if charger != self.frames_charger:
             self.frames_charger, self.frames_since = charger, 0
+            self.frame_rows.clear()
+            self.actions = []
             pane.show_rows([])
         try:
             reply = await self.client.request("frames", charger=charger, since=self.frames_since)
@@ -277,8 +314,27 @@ class EmulatorApp(App[None]):
         except ControlUnreachableError:
             return
         self.frames_since = int(reply["last"])
-        pane.append((frame_row(entry) for entry in reply["frames"]), follow=True)
-        pane.border_title = f"Frames of {charger}"
+        rows = [frame_row(entry) for entry in reply["frames"]]
+        self.frame_rows.extend(rows)
+        pane.append((row for row in rows if self.frame_filter(row)), follow=True)
+        self._title_frames()
+
+    def _title_frames(self) -> None:
+        pane = self.query_one("#frames", MessageTable)
+        title = f"Frames of {self.frames_charger}" if self.frames_charger else "Frames"
+        if self.frame_filter:
+            title += f" · {pane.row_count} of {len(self.frame_rows)} · {self.frame_filter.describe()}"
+        pane.border_title = title
+
+    def apply_filter(self, wanted: FrameFilter) -> None:
+        """Show the frames already polled that `wanted` lets through; the next ones pass it too."""
+        self.frame_filter = wanted
+        pane = self.query_one("#frames", MessageTable)
+        pane.show_rows(row for row in self.frame_rows if wanted(row))
+        if pane.row_count:
+            pane.move_cursor(row=pane.row_count - 1)
+        self._title_frames()
+        self.say(f"frames: {wanted.describe()}" if wanted else "frames: all shown")
 
     def _show_status(self) -> None:
         online = sum(1 for charger in self.chargers if charger["online"])
@@ -336,9 +392,39 @@ class EmulatorApp(App[None]):
         await self.command("stop")
 
     async def action_fault(self) -> None:
-        connector = self._connector()
-        faulted = connector is not None and connector["status"] == "Faulted"
-        await self.command("clear-fault" if faulted else "inject-fault")
+        """Clear the fault of a Faulted connector, else ask which error code to inject."""
+        selected, connector = self.selected(), self._connector()
+        if selected is None or connector is None:
+            self.say("no connector selected", error=True)
+            return
+        if connector["status"] == "Faulted":
+            await self.command("clear-fault")
+            return
+
+        async def inject(code: str | None) -> None:
+            if code:
+                await self.command("inject-fault", code=code)
+
+        self.push_screen(FaultScreen(f"{selected[0]} connector {selected[1]}"), inject)
+
+    async def action_filter_frames(self) -> None:
+        selected = self.selected()
+        if selected is not None and not self.actions:
+            try:
+                reply = await self.client.request("template", charger=selected[0])
+            except (ControlRefusedError, ControlUnreachableError):
+                pass  # the hints are a help only; the filter works without them
+            else:
+                self.actions = list(reply["actions"])
+
+        def chosen(wanted: FrameFilter | None) -> None:
+            if wanted is not None:
+                self.apply_filter(wanted)
+
+        self.push_screen(FilterScreen(self.frame_filter, self.actions), chosen)
+
+    def action_clear_filter(self) -> None:
+        self.apply_filter(FrameFilter())
 
     async def action_offline(self) -> None:
         connector = self._connector()
