@@ -65,7 +65,7 @@ def test_scenarios_are_listed(capsys: pytest.CaptureFixture[str]) -> None:
     names = [line.split()[0] for line in capsys.readouterr().out.splitlines()[:-1]]
     assert names == [
         "basic_charge", "morning_rush", "fault_injection", "power_saturation", "reconnect_storm",
-        "offline_replay", "demo", "idle",
+        "offline_replay", "demo", "auth_failure", "firmware_update", "idle",
     ]  # fmt: skip
 
 
