@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import closing
 from pathlib import Path
 from typing import Any
 
-import orjson
 import pytest
 from voltyard.runtime import Appliance
 from voltyard.sim.fleet import FleetShape
 from voltyard.sim.link import ConnectOptions
 from voltyard.sim.simulation import SimConfig, Simulation
 
-HANG_GUARD_S = 15.0
+from tests.integration.sim_control import control, until
 
 
 @pytest.fixture
@@ -43,29 +41,6 @@ async def simulation(appliance: Appliance, tmp_path: Path) -> AsyncIterator[Simu
     simulation.begin()
     yield simulation
     await simulation.finish()
-
-
-async def control(simulation: Simulation, command: dict[str, Any]) -> dict[str, Any]:
-    """One command over the real unix socket, as `voltyard emulate` sends it."""
-    path = simulation.config.control_socket
-    assert path is not None
-    reader, writer = await asyncio.open_unix_connection(str(path))
-    try:
-        writer.write(orjson.dumps(command) + b"\n")
-        await writer.drain()
-        reply = orjson.loads(await asyncio.wait_for(reader.readline(), HANG_GUARD_S))
-    finally:
-        writer.close()
-        await writer.wait_closed()
-    assert isinstance(reply, dict)
-    return reply
-
-
-async def until(check: Callable[[], Any]) -> None:
-    """Wait until `check()` holds (a hang guard bounds it; nothing is timed)."""
-    async with asyncio.timeout(HANG_GUARD_S):
-        while not check():
-            await asyncio.sleep(0.02)
 
 
 def connector_of(reply: dict[str, Any], charger: str, number: int) -> dict[str, Any]:

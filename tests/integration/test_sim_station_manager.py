@@ -4,19 +4,17 @@ appliance."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import orjson
 import pytest
 from voltyard.runtime import Appliance
 from voltyard.sim.fleet import FleetShape
 from voltyard.sim.link import ConnectOptions
 from voltyard.sim.simulation import SimConfig, Simulation
 
-HANG_GUARD_S = 30.0
+from tests.integration.sim_control import control, until
 
 
 @pytest.fixture
@@ -42,27 +40,6 @@ async def simulation(appliance: Appliance, tmp_path: Path) -> AsyncIterator[Simu
     assert await simulation.wait_booted()
     yield simulation
     await simulation.finish()
-
-
-async def control(simulation: Simulation, command: dict[str, Any]) -> dict[str, Any]:
-    path = simulation.config.control_socket
-    assert path is not None
-    reader, writer = await asyncio.open_unix_connection(str(path))
-    try:
-        writer.write(orjson.dumps(command) + b"\n")
-        await writer.drain()
-        reply = orjson.loads(await asyncio.wait_for(reader.readline(), HANG_GUARD_S))
-    finally:
-        writer.close()
-        await writer.wait_closed()
-    assert isinstance(reply, dict)
-    return reply
-
-
-async def until(check: Callable[[], Any]) -> None:
-    async with asyncio.timeout(HANG_GUARD_S):  # a hang guard: nothing is timed
-        while not check():
-            await asyncio.sleep(0.02)
 
 
 def steps_done(simulation: Simulation, index: int) -> int:

@@ -533,3 +533,21 @@ _STEPS: dict[str, Callable[[SimCharger, Connector, Step], None]] = {
     "reboot": lambda charger, connector, step: reboot(charger, "PowerLoss"),
     "malformed": lambda charger, connector, step: send_malformed(charger),
 }
+
+
+def limit_in_force_w(charger: SimCharger, number: int, now: float) -> float | None:
+    """The charging limit (W) the charger's profiles put on connector (1.6) or EVSE (2.x) `number` now (0:
+    the whole charger), shared among its sessions as the meter applies it; None with no profile in force.
+    What GetCompositeSchedule answers in either version."""
+    if charger.profiles is None:
+        return None
+    connector = charger.connector(number)
+    session = connector.session if connector is not None else None
+    sharing = max(1, sum(1 for c in charger.connectors if c.session is not None))
+    return charger.profiles.limit_w(
+        number,
+        now,
+        connector.session_epoch if connector is not None else None,
+        session.transaction_id if session is not None else None,
+        sharing,
+    )

@@ -304,18 +304,7 @@ def get_composite_schedule(charger: SimCharger, payload: Payload) -> Payload:
     if connector_id != 0 and charger.connector(connector_id) is None:
         return {"status": "Rejected"}
     now = time.time()
-    connector = charger.connector(connector_id)
-    session = connector.session if connector is not None else None
-    sharing = max(1, sum(1 for c in charger.connectors if c.session is not None))
-    limit = None
-    if charger.profiles is not None:
-        limit = charger.profiles.limit_w(
-            connector_id,
-            now,
-            connector.session_epoch if connector is not None else None,
-            session.transaction_id if session is not None else None,
-            sharing,
-        )
+    limit = behaviour.limit_in_force_w(charger, connector_id, now)
     if limit is None:
         return {"status": "Rejected"}  # no profile in force: nothing to compose
     unit = payload.get("chargingRateUnit", "W")
