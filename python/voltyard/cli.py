@@ -505,6 +505,9 @@ def run_emulate(args: argparse.Namespace) -> int:  # noqa: PLR0911 - one exit co
         return 2
     try:
         return asyncio.run(_emulate(args, EmulatorApp))
+    except ConfigError as exc:  # a flag's value: a usage error, as for `sim run` and argparse
+        print(f"voltyard emulate: {exc}", file=sys.stderr)
+        return 2
     except VoltyardError as exc:
         print(f"voltyard emulate: {exc}", file=sys.stderr)
         return 1

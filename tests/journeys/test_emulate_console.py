@@ -157,7 +157,7 @@ async def test_crafter_shows_the_callerror_of_a_malformed_frame(simulation: Simu
 def test_emulate_refuses_a_bad_url_and_an_unreachable_csms_in_one_line() -> None:
     bad = voltyard("emulate", "--url", "http://127.0.0.1:9/ocpp")
     assert (bad.returncode, bad.stderr) == (
-        1,
+        2,
         "voltyard emulate: --url 'http://127.0.0.1:9/ocpp': must start with ws:// or wss://\n",
     )
     down = voltyard("emulate", "--url", "ws://127.0.0.1:9/ocpp", "--connect-timeout", "20")
