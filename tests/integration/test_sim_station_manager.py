@@ -4,6 +4,7 @@ appliance."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -63,6 +64,33 @@ async def test_a_paused_station_holds_its_plan_and_resumes_it_while_the_others_r
     resumed = await control(simulation, {"command": "resume", "charger": "SIM00000"})
     assert resumed["paused"] is False
     await until(lambda: steps_done(simulation, 0) >= 1)
+
+
+async def test_a_station_paused_across_a_pause_of_the_run_is_shifted_once(simulation: Simulation) -> None:
+    """Station paused, then the whole run, the station resumed while the run holds, then the run: the
+    station's next step moves by the time it stood still, not by that plus the overlap of the two pauses."""
+    simulation.begin()
+    assert simulation.fleet is not None
+    station = simulation.fleet.chargers[0]
+    loop = asyncio.get_running_loop()
+
+    def next_due() -> float:
+        return station.ctx.t0 + station.plan[station.plan_pos].at
+
+    due = next_due()
+    before_pause = loop.time()
+    await control(simulation, {"command": "pause", "charger": "SIM00000"})
+    after_pause = loop.time()
+    await control(simulation, {"command": "pause"})
+    await asyncio.sleep(0.5)
+    await control(simulation, {"command": "resume", "charger": "SIM00000"})
+    await asyncio.sleep(0.3)
+    before_resume = loop.time()
+    await control(simulation, {"command": "resume"})
+    after_resume = loop.time()
+    assert steps_done(simulation, 0) == 0
+    shift = next_due() - due
+    assert before_resume - after_pause <= shift <= after_resume - before_pause
 
 
 async def test_a_stopped_station_stays_down_and_a_started_one_comes_back(simulation: Simulation) -> None:

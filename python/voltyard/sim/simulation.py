@@ -137,7 +137,8 @@ class Simulation:
         self._cpu0 = self._began = self._ended = 0.0
         self._calls_at_begin = 0
         self._paused_at: float | None = None  # loop time of `pause`, None while the plan runs
-        # Stations paused on their own (`pause` with a charger): charger id -> loop time of the pause.
+        self._run_held = 0.0  # seconds the whole run's plan was held by `pause`, ended pauses only
+        # Stations paused on their own (`pause` with a charger): charger id -> plan clock at the pause.
         self._stations_paused: dict[str, float] = {}
         self._sent = 0  # frames sent with `send`: their message ids
 
@@ -206,7 +207,7 @@ class Simulation:
             if charger.charger_id in self._stations_paused:
                 # Paused before the scenario began: its plan waits from now, resumed as any station's.
                 charger.plan, charger.plan_pos = plan, 0
-                self._stations_paused[charger.charger_id] = ctx.t0
+                self._stations_paused[charger.charger_id] = self._plan_clock()
             else:
                 behaviour.start_plan(charger, plan)
         if self.config.load is not None:
@@ -478,12 +479,20 @@ class Simulation:
         elif not pause and self._paused_at is not None:
             held = ctx.loop.time() - self._paused_at
             self._paused_at = None
+            self._run_held += held
             ctx.t0 += held
             self._began += held
             for charger in fleet.chargers:
                 if charger.charger_id not in self._stations_paused:  # each resumes on its own
                     behaviour.start_plan(charger, charger.plan[charger.plan_pos :])
         return {"ok": True, "paused": self._paused_at is not None}
+
+    def _plan_clock(self) -> float:
+        """The loop's time less every moment the whole run's plan was held: it stands still while paused."""
+        ctx, _ = self._started()
+        now = ctx.loop.time()
+        holding = now - self._paused_at if self._paused_at is not None else 0.0
+        return now - self._run_held - holding
 
     def _pause_command(self, command: dict[str, Any], pause: bool) -> dict[str, Any]:
         """`pause` / `resume`: the whole run's plan, or with `charger` one station's."""
@@ -499,15 +508,16 @@ class Simulation:
     def _pause_station(self, charger: SimCharger, pause: bool) -> dict[str, Any]:
         """Hold one station's plan (it stays connected: heartbeats, answers, meter values go on); on resume
         the rest of its plan runs shifted by the pause, the other stations' untouched."""
-        ctx, _ = self._started()
         charger_id = charger.charger_id
         if pause and charger_id not in self._stations_paused:
-            self._stations_paused[charger_id] = ctx.loop.time()
+            self._stations_paused[charger_id] = self._plan_clock()
             if charger.plan_timer is not None:
                 charger.plan_timer.cancel()
                 charger.plan_timer = None
         elif not pause and charger_id in self._stations_paused:
-            held = ctx.loop.time() - self._stations_paused.pop(charger_id)
+            # On the plan clock: the part of the station's pause that the whole run was paused too is
+            # made up by the run's own resume (it shifts every plan), so it is not counted twice.
+            held = self._plan_clock() - self._stations_paused.pop(charger_id)
             rest = tuple(
                 dataclasses.replace(step, at=step.at + held) for step in charger.plan[charger.plan_pos :]
             )
