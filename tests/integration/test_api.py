@@ -16,6 +16,7 @@ from voltyard.api.tokens import ensure_tokens
 from voltyard.events.kinds import COMMAND_ORIGIN
 
 from tests.e2e.peer import connected_peer
+from tests.e2e.test_v201_peer import peer_201
 
 NOW = "2026-11-25T10:00:00Z"
 
@@ -779,8 +780,6 @@ async def test_a_2x_chargers_readings_count_in_the_site_power_and_the_live_strea
     go out live; a 2.x charger's, in its TransactionEvents and MeterValues, did neither."""
     from ocpp.v201 import call as call201  # noqa: PLC0415
 
-    from tests.e2e.test_v201_peer import peer_201  # noqa: PLC0415
-
     ws = await api.ws_connect("/api/v1/stream?kinds=MeterValues", headers=api.reader)
 
     def reading(watts: float, wh: float) -> list[dict]:
@@ -821,3 +820,51 @@ async def test_a_2x_chargers_readings_count_in_the_site_power_and_the_live_strea
         )
     await ws.close()
     assert ("CS-POWER", 2) not in appliance.services.transactions.power_w  # its session is over
+
+
+COMMAND_IDS_NAMING_NOTHING = [
+    ("1.6", "ReserveNow", {"connectorId": -1, "expiryDate": NOW, "idTag": "T", "reservationId": 1},
+     "/connectorId: -1 is not 0 (the charge point) or a connector from 1"),
+    ("1.6", "RemoteStartTransaction", {"connectorId": 0, "idTag": "T"},
+     "/connectorId: 0 is not a connector from 1"),
+    ("1.6", "UnlockConnector", {"connectorId": 0}, "/connectorId: 0 is not a connector from 1"),
+    ("1.6", "SetChargingProfile", {"connectorId": -2, "csChargingProfiles": {
+        "chargingProfileId": 1, "stackLevel": 0, "chargingProfilePurpose": "TxDefaultProfile",
+        "chargingProfileKind": "Absolute", "chargingSchedule": {
+            "chargingRateUnit": "W", "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 1000}]}}},
+     "/connectorId: -2 is not 0 (the charge point) or a connector from 1"),
+    ("2.0.1", "RequestStartTransaction", {"evseId": 0, "remoteStartId": 1, "idToken": {
+        "idToken": "T", "type": "Central"}}, "/evseId: 0 is not an EVSE from 1"),
+    ("2.0.1", "ChangeAvailability", {"operationalStatus": "Inoperative", "evse": {"id": 0}},
+     "/evse/id: 0 is not an EVSE from 1"),
+    ("2.0.1", "TriggerMessage",
+     {"requestedMessage": "StatusNotification", "evse": {"id": 1, "connectorId": -1}},
+     "/evse/connectorId: -1 is not a connector from 1"),
+    ("2.0.1", "SetVariables", {"setVariableData": [{"attributeValue": "1", "variable": {"name": "Enabled"},
+        "component": {"name": "Connector", "evse": {"id": -3}}}]},
+     "/setVariableData/0/component/evse/id: -3 is not an EVSE from 1"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("version", "action", "request_", "message"), COMMAND_IDS_NAMING_NOTHING)
+async def test_a_command_naming_a_connector_or_evse_that_cannot_exist_is_422_and_not_sent(
+    api, appliance, version: str, action: str, request_: dict, message: str
+) -> None:
+    """The charger's own calls were held to this (a negative connectorId is refused); the operator's were
+    sent as they came, and an accepted reservation or profile for connector -1 was stored."""
+    charger_id = f"CP-IDS-{version.replace('.', '')}"
+    peer_of = connected_peer if version == "1.6" else peer_201
+    async with peer_of(appliance.ocpp_port, charger_id):
+        error = await error_of(
+            await api.post(
+                f"/api/v1/chargers/{charger_id}/commands/{action}", json=request_, headers=api.operator
+            ),
+            422,
+            "invalid_request",
+        )
+        assert error["message"] == f"{action} request: PropertyConstraintViolation: {message}"
+    await appliance.store.flush()
+    out = await json_of(
+        await api.get(f"/api/v1/messages?charger_id={charger_id}&direction=out", headers=api.reader)
+    )
+    assert out["items"] == []

@@ -40,6 +40,7 @@ from voltyard.events.kinds import COMMAND_ORIGIN, CommandAnswered, CommandSent, 
 from voltyard.metrics import Metrics, count
 from voltyard.ocpp.actions import ACTION_TABLES, Direction
 from voltyard.ocpp.codec import load_codec
+from voltyard.ocpp.connector_ids import check_command
 from voltyard.ocpp.redaction import redacted
 from voltyard.ocpp.registry import Registry
 from voltyard.ocpp.session import Session
@@ -152,6 +153,7 @@ class Commands:
                 )
             try:
                 self._codec_of(version).validate(action, payload)
+                check_command(version, action, payload)
             except (OcppError, FrameEncodeError) as exc:
                 raise InvalidCommandError(f"{action} request: {exc}") from exc
         else:
