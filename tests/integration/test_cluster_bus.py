@@ -402,3 +402,4 @@ async def _holder_is(node: Node, charger_id: str, holder: str) -> bool:
         return await node.presence.holder(charger_id) == holder
     except Exception:
         return False
+

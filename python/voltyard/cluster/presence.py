@@ -185,6 +185,11 @@ class Presence:
                 keys=[*node_keys, *(self._keys.charger(c) for c in chunk)], args=args
             )
             lost.extend(chunk[int(i) - 1] for i in found)
+        # A charger released while the script ran (its socket closed) may have been renewed or taken again
+        # by it: hand it back, so that no lease outlives its socket.
+        for charger_id in set(chargers) - self.held - set(lost):
+            await self._release(keys=[self._keys.charger(charger_id)], args=[self.node_id])
+        lost = [charger_id for charger_id in lost if charger_id in self.held]
         for charger_id in lost:
             self.held.discard(charger_id)
             log.warning("cluster: node %s lost %s to another node", self.node_id, charger_id)
