@@ -16,7 +16,6 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import orjson
 import redis.asyncio as aioredis
@@ -25,9 +24,10 @@ from redis.backoff import ExponentialBackoff
 from redis.exceptions import RedisError
 
 from voltyard.cluster.keys import Keys
+from voltyard.config import redacted_url
 from voltyard.errors import ClusterError
 
-__all__ = ["BUS_ERRORS", "Bus", "InboxHandler", "cancel_and_wait", "redacted_url"]
+__all__ = ["BUS_ERRORS", "Bus", "InboxHandler", "cancel_and_wait"]
 
 log = logging.getLogger(__name__)
 
@@ -53,23 +53,6 @@ async def cancel_and_wait(task: asyncio.Task[None] | None) -> None:
         await asyncio.wait({task}, timeout=0.05)
     if not task.cancelled() and task.exception() is not None:
         log.warning("cluster: %s ended with %r", task.get_name(), task.exception())
-
-
-def redacted_url(url: str) -> str:
-    """`url` with its password (if any) replaced by `***`, for messages and logs."""
-    try:
-        parts = urlsplit(url)
-        password = parts.password
-    except ValueError:
-        return "<unreadable URL>"
-    if not password:
-        return url
-    user = parts.username or ""
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    port = f":{parts.port}" if parts.port is not None else ""
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}{port}"))
 
 
 class Bus:

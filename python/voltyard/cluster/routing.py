@@ -23,8 +23,9 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from voltyard.cluster.bus import BUS_ERRORS, Bus, redacted_url
+from voltyard.cluster.bus import BUS_ERRORS, Bus
 from voltyard.cluster.presence import Presence
+from voltyard.config import redacted_url
 from voltyard.errors import (
     CallErrorReceivedError,
     ChargerOfflineError,
