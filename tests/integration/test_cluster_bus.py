@@ -98,6 +98,16 @@ async def test_unreachable_redis_is_one_clear_error_naming_the_url_without_its_p
     assert "unreachable" in message
 
 
+async def test_a_redis_that_refuses_the_node_is_a_clear_error(redis_url: str) -> None:
+    host = redis_url.removeprefix("redis://")
+    bus = Bus(f"redis://:wrong-secret@{host}", "a")
+    with pytest.raises(ClusterError) as caught:
+        await bus.start()
+    message = str(caught.value)
+    assert message.startswith(f"cluster: Redis at redis://:***@{host} refused this node: ")
+    assert "wrong-secret" not in message
+
+
 def test_a_url_that_is_not_redis_is_a_cluster_error() -> None:
     with pytest.raises(ClusterError, match=r"http://x:\*\*\*@h/ is not a Redis URL"):
         Bus("http://x:pw@h/", "a")

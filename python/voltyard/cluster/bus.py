@@ -21,7 +21,8 @@ import orjson
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
-from redis.exceptions import RedisError
+from redis.exceptions import AuthenticationError, ConnectionError, RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from voltyard.cluster.keys import Keys
 from voltyard.config import redacted_url
@@ -71,6 +72,7 @@ class Bus:
         self.url = url
         self.node_id = node_id
         self.keys = Keys(prefix)
+        self._connect_timeout = connect_timeout
         try:
             self.redis: aioredis.Redis = aioredis.Redis.from_url(
                 url,
@@ -109,14 +111,24 @@ class Bus:
         Raises:
             ClusterError: Redis is unreachable or refused us (the message names the URL, redacted).
         """
+        where = f"cluster: Redis at {redacted_url(self.url)}"
         try:
             await self.redis.ping()
         except BUS_ERRORS as exc:
             await self.redis.aclose()
-            raise ClusterError(f"cluster: Redis at {redacted_url(self.url)} is unreachable: {exc}") from None
+            # A server that answered but refused us (a password, an ACL) is not "unreachable".
+            unreachable = isinstance(exc, (ConnectionError, RedisTimeoutError, OSError))
+            if isinstance(exc, AuthenticationError) or not unreachable:
+                raise ClusterError(f"{where} refused this node: {exc}") from None
+            raise ClusterError(f"{where} is unreachable: {exc}") from None
         self.up = True
         self._listener = asyncio.create_task(self._listen(), name=f"cluster inbox {self.node_id}")
-        await self.subscribed.wait()
+        try:
+            async with asyncio.timeout(self._connect_timeout * 5):
+                await self.subscribed.wait()
+        except TimeoutError:
+            await self.stop()
+            raise ClusterError(f"{where} answered PING but not the inbox's SUBSCRIBE") from None
 
     async def stop(self) -> None:
         """Stop listening and close the connections (nothing is released: see `Node.stop`)."""

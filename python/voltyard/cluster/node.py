@@ -52,6 +52,8 @@ class Node:
         self.leases: dict[str, SingletonLease] = {}
         self.lease_ms = lease_ms
         self.bus.on("close", self._close)
+        # Back from a Redis outage: renew at once (a Redis restarted empty lost every lease).
+        self.bus.on_reconnect(self.presence.heartbeat_soon)
 
     def singleton(
         self, name: str, *, on_acquired: TokenCallback | None = None, on_lost: Callback | None = None

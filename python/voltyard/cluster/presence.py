@@ -200,6 +200,13 @@ class Presence:
                     await outcome
         return lost
 
+    async def heartbeat_soon(self) -> None:
+        """A heartbeat now, out of turn (Redis is back); a failure is left to the next regular one."""
+        try:
+            await self.heartbeat()
+        except BUS_ERRORS as exc:
+            log.debug("cluster: heartbeat of %s failed: %s", self.node_id, exc)
+
     async def _beat(self) -> None:
         # Three renewals per lease: one lost renewal (a blip) does not lose the lease.
         interval = self.lease_ms / 3000
