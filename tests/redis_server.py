@@ -7,6 +7,7 @@ and `start()` again brings it back on the same port, empty. No mock: the nodes s
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -38,10 +39,10 @@ def answers_ping(port: int) -> bool:
 class RedisServer:
     """One redis-server process; the port is kept across restarts (nodes reconnect to the same URL)."""
 
-    def __init__(self, directory: Path, port: int | None = None) -> None:
-        binary = shutil.which("redis-server") or (
-            "/usr/bin/redis-server" if Path("/usr/bin/redis-server").exists() else None
-        )
+    def __init__(self, directory: Path, port: int | None = None, *, search_path: str | None = None) -> None:
+        # `search_path`: where to look for the binary instead of $PATH and /usr/sbin:/usr/bin (Debian's).
+        path = search_path if search_path is not None else f"{os.environ.get('PATH', '')}:/usr/sbin:/usr/bin"
+        binary = shutil.which("redis-server", path=path)
         if binary is None:
             raise RedisServerMissingError(
                 f"redis-server is not installed: the cluster tests need Debian's package `{PACKAGE}` "

@@ -31,7 +31,7 @@ from voltyard.errors import (
 )
 from voltyard.events.kinds import ChargerConnected
 
-from tests.redis_server import free_port
+from tests.redis_server import RedisServer, RedisServerMissingError, free_port
 
 LEASE_MS = 600
 
@@ -406,3 +406,8 @@ async def _holder_is(node: Node, charger_id: str, holder: str) -> bool:
         return await node.presence.holder(charger_id) == holder
     except Exception:
         return False
+
+
+def test_the_test_server_names_the_debian_package_when_redis_server_is_missing(tmp_path) -> None:
+    with pytest.raises(RedisServerMissingError, match=r"Debian's package `redis-server`"):
+        RedisServer(tmp_path, search_path=str(tmp_path))
