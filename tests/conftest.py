@@ -85,3 +85,27 @@ async def appliance(appliance_config):
     await running.start()
     yield running
     await running.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory):
+    """One real redis-server (Debian's `redis-server`) for the session; a missing binary fails, never
+    skips (.ci/run installs the package)."""
+    from tests.redis_server import RedisServer, RedisServerMissingError  # noqa: PLC0415
+
+    try:
+        server = RedisServer(tmp_path_factory.mktemp("redis"))
+    except RedisServerMissingError as exc:
+        pytest.fail(str(exc))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server) -> str:
+    """The session's Redis, emptied (FLUSHALL) for this test; restarted first if a test killed it."""
+    if redis_server.process is None:
+        redis_server.start()
+    redis_server.flushall()
+    return str(redis_server.url)

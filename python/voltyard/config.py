@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
+import socket
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import UnionType
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
+from urllib.parse import urlsplit, urlunsplit
 
 from voltyard.can.config import CabinetConfig
 from voltyard.errors import CabinetConfigError, ConfigError
@@ -208,6 +211,28 @@ class UplinkConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class ClusterConfig:
+    """The cluster bus on Redis (docs/scale-out.md, "Cluster bus on Redis"). No `redis`: one node alone,
+    no Redis needed."""
+
+    # redis://[user:password@]host:port/db, rediss:// (TLS) or unix:///path/to/redis.sock.
+    redis: str = ""
+    # This node's id, unique in the cluster; "" is the host name and the process id (`host-1234`).
+    node_id: str = ""
+    # Seconds a node's leases (its own, its chargers', its singletons') last without renewal: a dead node's
+    # chargers and singletons move to other nodes after about this long.
+    lease: float = 6.0
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.redis)
+
+    def node_name(self) -> str:
+        """`node_id`, or the host name and process id when it is not set."""
+        return self.node_id or f"{socket.gethostname()}-{os.getpid()}"
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     """The whole configuration; `source` is the file it came from, if any."""
 
@@ -219,6 +244,7 @@ class Config:
     health: HealthConfig = field(default_factory=HealthConfig)
     leniency: LeniencyConfig = field(default_factory=LeniencyConfig)
     uplink: UplinkConfig = field(default_factory=UplinkConfig)
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)
     cabinet: CabinetConfig | None = None
     power: PowerConfig = field(default_factory=PowerConfig)
     power_enabled: bool = False
@@ -276,6 +302,7 @@ _BOUNDS: dict[tuple[str, str], tuple[float, float]] = {
     ("health", "response_min_interval"): (0, 86400),
     ("health", "clock_skew_tolerance"): (0, 86400),
     ("uplink", "security_profile"): (0, 3),
+    ("cluster", "lease"): (1.0, 60.0),
     ("uplink", "backoff_min"): (0.1, 3600),
     ("uplink", "backoff_max"): (0.1, 86400),
     ("uplink", "call_timeout"): (0.1, 3600),
@@ -411,6 +438,7 @@ def _check_together(sections: Mapping[str, Any], where: str) -> None:
             + f" (known: {', '.join(known_versions)})"
         )
     _check_uplink(sections["uplink"], f"{where}: uplink")
+    _check_cluster(sections["cluster"], f"{where}: cluster")
     leniency = sections["leniency"]
     for key, rules in [
         ("default", leniency.default),
@@ -421,6 +449,49 @@ def _check_together(sections: Mapping[str, Any], where: str) -> None:
             raise ConfigError(
                 f"{where}: leniency.{key}: unknown rule {unknown[0]!r} (known: {', '.join(LENIENCY_RULES)})"
             )
+
+
+# A node id goes into Redis key and channel names: letters, digits and . _ - only.
+_NODE_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+_REDIS_SCHEMES = ("redis", "rediss", "unix")
+
+
+def redacted_url(url: str) -> str:
+    """`url` with its password (if any) replaced by `***`, for messages and logs."""
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+        port = f":{parts.port}" if parts.port is not None else ""
+    except ValueError:
+        return "<unreadable URL>"
+    if not password:
+        return url
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}{port}"))
+
+
+def _check_cluster(cluster: ClusterConfig, where: str) -> None:
+    """[cluster]: a Redis URL and a node id that can name keys, refused at start otherwise."""
+    if cluster.node_id and not _NODE_ID.fullmatch(cluster.node_id):
+        raise ConfigError(
+            f"{where}.node_id: {cluster.node_id!r} is not a node id (1-64 letters, digits, '.', '_', '-')"
+        )
+    if not cluster.enabled:
+        return
+    shown = redacted_url(cluster.redis)
+    try:
+        parts = urlsplit(cluster.redis)
+        parts.port  # noqa: B018 (reading it checks it: a port that is not a number raises ValueError)
+    except ValueError as exc:
+        raise ConfigError(f"{where}.redis: {shown} is not a URL: {exc}") from None
+    if parts.scheme not in _REDIS_SCHEMES:
+        raise ConfigError(
+            f"{where}.redis: {shown} is not a Redis URL (redis://host:port/db, rediss://... or unix://...)"
+        )
+    if parts.scheme != "unix" and not parts.hostname:
+        raise ConfigError(f"{where}.redis: {shown} names no host (redis://host:port/db)")
 
 
 def _check_uplink(uplink: UplinkConfig, where: str) -> None:

@@ -14,7 +14,7 @@ import math
 from collections.abc import Mapping
 
 from voltyard.can.config import CabinetConfig
-from voltyard.config import Config, source_of
+from voltyard.config import Config, redacted_url, source_of
 
 __all__ = ["SERVE_FLAGS", "render_config"]
 
@@ -33,13 +33,16 @@ def render_config(config: Config) -> str:
         f"# voltyard check-config: the effective configuration (file: {config.source or 'none'})",
         "# Each value is followed by where it came from: default, file, or the flag that set it.",
     ]
-    for section in ("server", "ocpp", "store", "security", "admission", "health", "leniency", "uplink"):
+    sections = ("server", "ocpp", "store", "security", "admission", "health", "leniency", "uplink", "cluster")
+    for section in sections:
         lines += ["", f"[{section}]"]
         value = getattr(config, section)
         for item in dataclasses.fields(value):
             shown = getattr(value, item.name)
             if (section, item.name) == ("uplink", "passwords"):  # the keys are secrets: which ones, not what
                 shown = dict.fromkeys(shown, "********")
+            if (section, item.name) == ("cluster", "redis"):  # its password is a secret
+                shown = redacted_url(shown)
             lines.append(_line(config, section, item.name, shown))
     lines += ["", "[power]", _line(config, "power", "enabled", config.power_enabled)]
     lines += [

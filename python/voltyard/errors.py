@@ -230,6 +230,25 @@ class InvalidCommandError(CommandError, ValueError):
     """The request payload, or the charger's answer, does not satisfy the OCPP 1.6 schema."""
 
 
+class NodeLostError(CommandError):
+    """Cluster: the node that held the charger went away (its lease expired, or it stopped listening) while
+    the call was routed to it or waited for its answer."""
+
+
+class ClusterError(VoltyardError):
+    """Cluster: the Redis bus is unreachable or failed; the message names the URL (password redacted).
+
+    `voltyard serve` exits 2 on it at start, as on a configuration error."""
+
+
+class ClusterUnavailableError(ClusterError, CommandError):
+    """Cluster: a routed call could not be sent or answered because Redis is unreachable right now."""
+
+
+class StaleLeaseError(ClusterError):
+    """Cluster: a write fenced with a lease token older than the newest one seen (a stale singleton)."""
+
+
 class PlannerError(VoltyardError, ValueError):
     """The planner refused its snapshot, or the previous plan given with it.
 

@@ -12,6 +12,8 @@ down:
     site       power/ (site power: it may use domain services)
     decisions  domain/
     devices    can/ (the CAN bus, its frames and drivers: the domain's cabinet bridge drives them)
+    cluster    cluster/ (the cluster bus on Redis: presence, routing, fan-out, leases; above events/ so that
+               it may hand the fleet's events to the bus, below everything that will use it)
     events     events/ (the bus, events/bus.py, persists events through the store writer, so it sits above
                store/)
     store      store/ (all SQL)
@@ -51,6 +53,7 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
     ("site", frozenset({"power"})),
     ("decisions", frozenset({"domain"})),
     ("devices", frozenset({"can"})),
+    ("cluster", frozenset({"cluster"})),
     ("events", frozenset({"events"})),
     ("store", frozenset({"store"})),
     ("event kinds", frozenset({"events.kinds"})),
@@ -240,6 +243,9 @@ def test_the_graph_is_read_whole() -> None:
         ("ocpp.dispatch", "domain.chargers", False),
         ("sim.charger", "ocpp.codec", False),
         ("config", "can.config", False),
+        ("cluster.fanout", "events.kinds", False),
+        ("cluster.routing", "ocpp.commands", True),
+        ("events.bus", "cluster.fanout", True),
         ("runtime", "gateway.server", False),
     ],
 )
