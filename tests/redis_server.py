@@ -7,8 +7,10 @@ and `start()` again brings it back on the same port, empty. No mock: the nodes s
 
 from __future__ import annotations
 
+import ctypes
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -19,6 +21,13 @@ PACKAGE = "redis-server"  # Debian's package of the binary
 
 class RedisServerMissingError(RuntimeError):
     """The redis-server binary is not installed."""
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: SIGTERM when the test process dies, so that a killed pytest (a hang guard,
+    ^C twice) leaves no redis-server behind (Linux's PR_SET_PDEATHSIG)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(1, signal.SIGTERM)  # 1: PR_SET_PDEATHSIG
 
 
 def free_port() -> int:
@@ -75,6 +84,7 @@ class RedisServer:
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent,  # noqa: PLW1509 (prctl only: async-signal-safe enough)
         )  # fmt: skip
         deadline = time.monotonic() + timeout
         while not answers_ping(self.port):
