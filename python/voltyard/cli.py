@@ -23,7 +23,14 @@ from voltyard.can.config import BusConfig
 from voltyard.config import Config, load_config
 from voltyard.config_view import render_config
 from voltyard.demo import DemoOptions, run_demo
-from voltyard.errors import ConfigError, OcppError, SchemaLoadError, StoreUnusableError, VoltyardError
+from voltyard.errors import (
+    ConfigError,
+    OcppError,
+    SchemaLoadError,
+    StoreUnreachableError,
+    StoreUnusableError,
+    VoltyardError,
+)
 from voltyard.gateway.tls import server_context
 from voltyard.loops import LOOPS
 from voltyard.ocpp.codec import OCPP_VERSIONS, load_codec
@@ -610,7 +617,7 @@ def run_serve(args: argparse.Namespace) -> int:
     except (ConfigError, SchemaLoadError) as exc:  # configured material or schemas that cannot be loaded
         print(f"voltyard: {exc}", file=sys.stderr)
         return 2
-    except StoreUnusableError as exc:  # damaged or newer: a restart loop would change nothing
+    except (StoreUnusableError, StoreUnreachableError) as exc:  # damaged, newer, or its server is not there
         print(f"voltyard: {exc}", file=sys.stderr)
         return 2
     except VoltyardError as exc:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import UnionType
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
+from urllib.parse import urlsplit, urlunsplit
 
 from voltyard.can.config import CabinetConfig
 from voltyard.errors import CabinetConfigError, ConfigError
@@ -32,12 +33,14 @@ __all__ = [
     "OcppConfig",
     "SecurityConfig",
     "ServerConfig",
+    "StoreBackendName",
     "StoreConfig",
     "UplinkConfig",
     "accepted_keys",
     "default_data_dir",
     "load_config",
     "read_password_file",
+    "redact_dsn",
     "source_of",
 ]
 
@@ -53,6 +56,7 @@ UnknownChargerPolicy = Literal["accept", "pending", "reject"]
 UnknownIdTagPolicy = Literal["accept", "reject"]
 # The OCPP versions a charger may speak (the handshake picks the highest it offers of those allowed).
 OcppVersionName = Literal["1.6", "2.0.1", "2.1"]
+StoreBackendName = Literal["sqlite", "postgresql"]
 
 
 def default_data_dir() -> Path:
@@ -90,8 +94,13 @@ class OcppConfig:
 
 @dataclass(frozen=True, slots=True)
 class StoreConfig:
-    """The SQLite store and the limits of every table that grows (voltyard.store.retention)."""
+    """The store (SQLite or PostgreSQL) and the limits of the tables that grow (voltyard.store.retention)."""
 
+    # "sqlite": a file in the data directory, nothing to install (the default). "postgresql": the database
+    # at `dsn`, which several nodes can share (docs/scale-out.md).
+    backend: StoreBackendName = "sqlite"
+    # postgresql://user[:password]@host[:port]/database[?options]; only with backend = "postgresql".
+    dsn: str | None = None
     telemetry_commit_interval: float = 0.5
     message_log_max_rows: int = 2_000_000
     message_log_max_age_days: float = 30.0
@@ -411,6 +420,7 @@ def _check_together(sections: Mapping[str, Any], where: str) -> None:
             + f" (known: {', '.join(known_versions)})"
         )
     _check_uplink(sections["uplink"], f"{where}: uplink")
+    _check_store(sections["store"], f"{where}: store")
     leniency = sections["leniency"]
     for key, rules in [
         ("default", leniency.default),
@@ -566,6 +576,44 @@ def _nested(cls: type[Any], raw: object, where: str, path: Path | None) -> objec
         return cls(**kwargs)
     except ValueError as exc:
         raise ConfigError(f"{where}: {exc}") from exc
+
+
+def _check_store(store: StoreConfig, where: str) -> None:
+    """The backend and its URL go together: PostgreSQL needs one, SQLite takes none."""
+    if store.backend == "postgresql":
+        if store.dsn is None:
+            raise ConfigError(f'{where}.dsn: missing (backend = "postgresql" needs the database\'s URL)')
+        if not store.dsn.startswith(("postgresql://", "postgres://")):
+            raise ConfigError(
+                f"{where}.dsn: {redact_dsn(store.dsn)!r} is not a postgresql:// URL "
+                "(postgresql://user[:password]@host[:port]/database)"
+            )
+        try:
+            urlsplit(store.dsn).port  # noqa: B018 - parsing it is the check: a port that is not a number
+        except ValueError as exc:
+            raise ConfigError(f"{where}.dsn: {redact_dsn(store.dsn)!r}: {exc}") from exc
+    elif store.dsn is not None:
+        raise ConfigError(
+            f'{where}.dsn: set, but store.backend is "sqlite" (set backend = "postgresql" to use it, or '
+            "remove the dsn)"
+        )
+
+
+def redact_dsn(dsn: str) -> str:
+    """`dsn` with its password (if any) replaced by `***`: what logs, errors and check-config show."""
+    try:
+        parts = urlsplit(dsn)
+        if parts.password is None:
+            return dsn
+        host = parts.hostname or ""
+        if ":" in host:  # an IPv6 address
+            host = f"[{host}]"
+        netloc = f"{parts.username or ''}:***@{host}"
+        if parts.port is not None:
+            netloc += f":{parts.port}"
+        return urlunsplit(parts._replace(netloc=netloc))
+    except ValueError:  # not a URL that can be taken apart (a bad port): show nothing of what it holds
+        return "<the configured PostgreSQL URL, not shown: it does not parse>"
 
 
 def _check_readable(path: Path | None, where: str) -> None:

@@ -14,7 +14,7 @@ import math
 from collections.abc import Mapping
 
 from voltyard.can.config import CabinetConfig
-from voltyard.config import Config, source_of
+from voltyard.config import Config, redact_dsn, source_of
 
 __all__ = ["SERVE_FLAGS", "render_config"]
 
@@ -40,6 +40,8 @@ def render_config(config: Config) -> str:
             shown = getattr(value, item.name)
             if (section, item.name) == ("uplink", "passwords"):  # the keys are secrets: which ones, not what
                 shown = dict.fromkeys(shown, "********")
+            if (section, item.name) == ("store", "dsn") and shown is not None:  # its password is a secret
+                shown = redact_dsn(shown)
             lines.append(_line(config, section, item.name, shown))
     lines += ["", "[power]", _line(config, "power", "enabled", config.power_enabled)]
     lines += [
