@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,8 +61,15 @@ def codec() -> OcppCodec:
 
 
 @pytest.fixture
-def appliance_config(tmp_path: Path):
-    """A builder of configs for an in-process appliance on a free port and a fresh data dir."""
+def appliance_config(request, tmp_path: Path):
+    """A builder of configs for an in-process appliance on a free port and a fresh data dir.
+
+    Its store is SQLite's file, or with VOLTYARD_TEST_STORE=postgresql a fresh database of the session's
+    PostgreSQL server: `VOLTYARD_TEST_STORE=postgresql pytest tests/e2e tests/integration` runs every
+    in-process appliance of the suite on PostgreSQL."""
+    store: dict[str, object] = {}
+    if os.environ.get("VOLTYARD_TEST_STORE", "sqlite") == "postgresql":
+        store = {"backend": "postgresql", "dsn": request.getfixturevalue("pg_dsn")}
 
     def build(**sections: dict[str, object]) -> Config:
         overrides: dict[str, dict[str, object]] = {
@@ -70,7 +78,8 @@ def appliance_config(tmp_path: Path):
                 "host": "127.0.0.1",
                 "port": 0,
                 **sections.pop("server", {}),
-            }
+            },
+            "store": {**store, **sections.pop("store", {})},
         }
         overrides.update(sections)
         return load_config(None, overrides)

@@ -1,5 +1,6 @@
-"""A real PostgreSQL server for tests: Debian's postgresql-15 binaries, a data directory in a temporary
-directory, listening on 127.0.0.1 on a free port (and on a Unix socket in that directory), fsync on.
+"""A real PostgreSQL server for tests: Debian's postgresql-15 binaries (or $VOLTYARD_PG_BIN), a data
+directory in a temporary directory, listening on 127.0.0.1 on a free port (and on a Unix socket in that
+directory), fsync on.
 
 PostgreSQL refuses to run as root: when the tests run as root (CI, this appliance's build machine), the
 server runs as the `postgres` system user that Debian's package creates. One server per pytest session
@@ -22,7 +23,24 @@ from pathlib import Path
 
 __all__ = ["PG_BIN", "PgServer", "PgServerError"]
 
-PG_BIN = Path(os.environ.get("VOLTYARD_PG_BIN", "/usr/lib/postgresql/15/bin"))
+
+def _pg_bin() -> Path:
+    """$VOLTYARD_PG_BIN, else Debian's PostgreSQL 15 (bookworm's), else the newest Debian version present."""
+    if "VOLTYARD_PG_BIN" in os.environ:
+        return Path(os.environ["VOLTYARD_PG_BIN"])
+    debian = Path("/usr/lib/postgresql")
+    found = sorted(
+        (int(path.parent.parent.name), path.parent)
+        for path in debian.glob("*/bin/initdb")
+        if path.parent.parent.name.isdigit()
+    )
+    preferred = debian / "15" / "bin"
+    if (preferred / "initdb").is_file() or not found:
+        return preferred
+    return found[-1][1]
+
+
+PG_BIN = _pg_bin()
 _START_TIMEOUT_S = 60
 _SUPERUSER = "postgres"
 

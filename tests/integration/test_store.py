@@ -27,6 +27,7 @@ from voltyard.store.db import connect, migrate, migrations
 from voltyard.store.event_log import events_after, mark_synced, sync_cursor
 from voltyard.store.message_log import MessageLog, decode_block
 from voltyard.store.meter_log import MeterLog, last_energy_wh, meter_readings
+from voltyard.store.postgresql import PostgresBackend
 from voltyard.store.writer import StoreWriter
 
 
@@ -417,3 +418,25 @@ async def test_meter_readings_round_trip_through_blocks_and_rows(store_backend: 
     with closing(store_backend.open_reader()) as db:
         assert [r.charger_id for r in meter_readings(db)] == ["CP", "CP", "CP", "CP"]  # damaged block skipped
     await writer.close()
+
+
+async def test_a_lost_postgresql_connection_costs_its_group_and_the_writer_reconnects(pg_dsn: str) -> None:
+    # The server restarted, or an operator ended the session: the writes of that commit fail (they were not
+    # stored: their callers hear so), and the writer serves again without a restart of voltyard.
+    writer = await started(PostgresBackend(pg_dsn))
+    try:
+        pid = await writer.durable(lambda conn: conn.execute("SELECT pg_backend_pid()").fetchone()[0])
+        with psycopg.connect(pg_dsn, autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        with pytest.raises(StoreError, match="commit failed"):
+            await writer.durable(lambda conn: conn.execute("INSERT INTO settings VALUES ('lost', '1')"))
+        assert writer.running
+        assert not writer.health().ok
+        await writer.durable(lambda conn: conn.execute("INSERT INTO settings VALUES ('after', '1')"))
+        assert writer.health().ok, writer.health().problems
+        again = await writer.durable(lambda conn: conn.execute("SELECT pg_backend_pid()").fetchone()[0])
+        assert again != pid
+    finally:
+        await writer.close()
+    with closing(PostgresBackend(pg_dsn).open_reader()) as db:
+        assert [tuple(row) for row in db.execute("SELECT key FROM settings")] == [("after",)]

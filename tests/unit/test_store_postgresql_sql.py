@@ -10,7 +10,7 @@ import pytest
 from voltyard.config import load_config, redact_dsn
 from voltyard.config_view import render_config
 from voltyard.errors import ConfigError
-from voltyard.store.postgresql import pg_sql
+from voltyard.store.postgresql import copy_sql, pg_sql
 
 
 def test_plain_parameters_become_percent_s() -> None:
@@ -115,3 +115,27 @@ def test_check_config_shows_the_backend_and_the_url_without_its_password(tmp_pat
     assert 'backend = "postgresql"  # file' in shown
     assert 'dsn = "postgresql://vy:***@127.0.0.1:5432/vy"  # file' in shown
     assert "hunter2" not in shown
+
+
+def test_a_plain_insert_of_parameters_becomes_a_copy() -> None:
+    assert copy_sql("INSERT INTO events (time, kind, charger_id, data) VALUES (?, ?, ?, ?)") == (
+        "COPY events (time, kind, charger_id, data) FROM STDIN"
+    )
+    multiline = "\nINSERT INTO status_history (charger_id,\n    connector_id)\nVALUES (?, ?)\n"
+    assert copy_sql(multiline) == "COPY status_history (charger_id, connector_id) FROM STDIN"
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "INSERT INTO t (a, b) VALUES (?, ?) ON CONFLICT (a) DO NOTHING",
+        "INSERT INTO t (a, b) VALUES (?, 1)",
+        "INSERT INTO t (a, b) VALUES (?, ?) RETURNING a",
+        "INSERT INTO t (a, b) VALUES (?, ?, ?)",
+        "INSERT INTO t VALUES (?, ?)",
+        "INSERT INTO t (a, b) SELECT ?, ?",
+        "UPDATE t SET a = ? WHERE b = ?",
+    ],
+)
+def test_anything_but_a_plain_insert_of_parameters_is_not_a_copy(sql: str) -> None:
+    assert copy_sql(sql) is None
