@@ -90,7 +90,7 @@ class StoreWriter:
         """`store`: the backend, or the path of an SQLite file."""
         self.backend: Backend = SqliteBackend(store) if isinstance(store, Path) else store
         # The SQLite file, None on a backend that is not a local file.
-        self.path: Path | None = store if isinstance(store, Path) else None
+        self.path: Path | None = self.backend.path if isinstance(self.backend, SqliteBackend) else None
         self.where = self.backend.where
         self.commit_interval = commit_interval
         self.min_free_bytes = min_free_bytes  # less free on the data directory's volume: degraded
