@@ -184,7 +184,9 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--config", type=Path, metavar="FILE", help="a voltyard.toml (see configs/voltyard.toml)"
     )
-    parser.add_argument("--data-dir", type=Path, metavar="DIR", help="where the SQLite store lives")
+    parser.add_argument(
+        "--data-dir", type=Path, metavar="DIR", help="the data directory: API tokens and the SQLite store"
+    )
     parser.add_argument("--host", help="address of the OCPP listener (default 0.0.0.0)")
     parser.add_argument("--port", type=_port, help="OCPP websocket port (default 9000; 0 picks a free one)")
     parser.add_argument("--api-port", type=_port, help="control API port (default 8180)")
