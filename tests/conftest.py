@@ -132,10 +132,13 @@ def store_backend(request, tmp_path: Path):
     from voltyard.store.db import SqliteBackend  # noqa: PLC0415
 
     if request.param == "sqlite":
-        return SqliteBackend(tmp_path / "v.db")
-    from voltyard.store.postgresql import PostgresBackend  # noqa: PLC0415
+        backend = SqliteBackend(tmp_path / "v.db")
+    else:
+        from voltyard.store.postgresql import PostgresBackend  # noqa: PLC0415
 
-    return PostgresBackend(request.getfixturevalue("pg_dsn"))
+        backend = PostgresBackend(request.getfixturevalue("pg_dsn"))
+    yield backend
+    backend.close()  # the readers' idle connections
 
 
 @pytest.fixture
@@ -173,7 +176,7 @@ class ServedStore:
 
 
 @pytest.fixture(params=STORE_BACKENDS)
-def served_store(request, tmp_path: Path) -> ServedStore:
+def served_store(request, tmp_path: Path):
     """A store for `voltyard serve` (tests/server_process.py) with the data directory tmp_path/data, once
     per backend: SQLite's file there, or a fresh PostgreSQL database named in the config file."""
     from voltyard.store.db import DB_FILENAME, SqliteBackend  # noqa: PLC0415
@@ -182,9 +185,12 @@ def served_store(request, tmp_path: Path) -> ServedStore:
     config = tmp_path / "voltyard-store.toml"
     if request.param == "sqlite":
         config.write_text("", encoding="utf-8")
-        return ServedStore("sqlite", data_dir, config, SqliteBackend(data_dir / DB_FILENAME))
-    from voltyard.store.postgresql import PostgresBackend  # noqa: PLC0415
+        served = ServedStore("sqlite", data_dir, config, SqliteBackend(data_dir / DB_FILENAME))
+    else:
+        from voltyard.store.postgresql import PostgresBackend  # noqa: PLC0415
 
-    dsn = request.getfixturevalue("pg_dsn")
-    config.write_text(f'[store]\nbackend = "postgresql"\ndsn = "{dsn}"\n', encoding="utf-8")
-    return ServedStore("postgresql", data_dir, config, PostgresBackend(dsn))
+        dsn = request.getfixturevalue("pg_dsn")
+        config.write_text(f'[store]\nbackend = "postgresql"\ndsn = "{dsn}"\n', encoding="utf-8")
+        served = ServedStore("postgresql", data_dir, config, PostgresBackend(dsn))
+    yield served
+    served.backend.close()  # type: ignore[attr-defined]  # the readers' idle connections

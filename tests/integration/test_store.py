@@ -438,5 +438,5 @@ async def test_a_lost_postgresql_connection_costs_its_group_and_the_writer_recon
         assert again != pid
     finally:
         await writer.close()
-    with closing(PostgresBackend(pg_dsn).open_reader()) as db:
-        assert [tuple(row) for row in db.execute("SELECT key FROM settings")] == [("after",)]
+    with psycopg.connect(pg_dsn) as db:
+        assert db.execute("SELECT key FROM settings").fetchall() == [("after",)]

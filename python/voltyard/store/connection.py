@@ -74,3 +74,7 @@ class Backend(Protocol):
     def is_corruption(self, exc: BaseException) -> bool:
         """Whether `exc` says the store's pages are damaged."""
         ...
+
+    def close(self) -> None:
+        """Release what the backend keeps between connections (after the writer closed)."""
+        ...

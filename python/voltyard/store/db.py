@@ -237,3 +237,6 @@ class SqliteBackend:
 
     def is_corruption(self, exc: BaseException) -> bool:
         return is_corruption(exc)
+
+    def close(self) -> None:
+        """Nothing kept: each reader opens the file anew (cheap)."""

@@ -20,8 +20,9 @@ import contextlib
 import functools
 import logging
 import re
+import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,8 @@ log = logging.getLogger(__name__)
 
 # A server that does not answer (a firewall dropping packets) fails the start after this, never hangs it.
 CONNECT_TIMEOUT_S = 5
+# Readers' connections kept open for the next request, at most.
+_IDLE_READERS = 4
 # Taken while migrating: of nodes starting together, one migrates and the others then find it done.
 _MIGRATION_LOCK = 0x766F6C74  # "volt"
 
@@ -140,10 +143,20 @@ class PgConnection:
     """A psycopg connection that takes the store's SQL (`?` parameters); autocommit, so that transactions
     are the writer's explicit BEGIN ... COMMIT and a reader holds none between statements."""
 
-    def __init__(self, dsn: str, *, readonly: bool = False) -> None:
+    def __init__(
+        self,
+        dsn: str,
+        *,
+        readonly: bool = False,
+        raw: psycopg.Connection[Any] | None = None,
+        release: Callable[[psycopg.Connection[Any]], None] | None = None,
+    ) -> None:
+        """A new connection to `dsn`, or `raw` when given; `close` hands it to `release` if given (a pool)
+        rather than closing it."""
         self.dsn = dsn
         self.readonly = readonly
-        self.raw = _open(dsn, readonly=readonly)
+        self.raw = raw if raw is not None else _open(dsn, readonly=readonly)
+        self._release = release
 
     def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> Cursor:
         text, order = pg_sql(sql)
@@ -183,7 +196,11 @@ class PgConnection:
         self.raw = fresh
 
     def close(self) -> None:
-        self.raw.close()
+        release, self._release = self._release, None
+        if release is not None:
+            release(self.raw)
+        else:
+            self.raw.close()
 
 
 def _open(dsn: str, *, readonly: bool) -> psycopg.Connection[Any]:
@@ -200,6 +217,10 @@ def _open(dsn: str, *, readonly: bool) -> psycopg.Connection[Any]:
     if readonly:
         conn.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
     return conn
+
+
+def _reusable(raw: psycopg.Connection[Any]) -> bool:
+    return not raw.closed and not raw.broken and raw.info.transaction_status == pq.TransactionStatus.IDLE
 
 
 def _reason(exc: BaseException, dsn: str) -> str:
@@ -307,6 +328,11 @@ class PostgresBackend:
     def __init__(self, dsn: str) -> None:
         self.dsn = dsn
         self.where = redact(dsn)
+        # Readers' connections kept open between requests: the API opens one per request, and a new
+        # PostgreSQL connection costs milliseconds (a TCP handshake, a login, a server process).
+        self._idle: list[psycopg.Connection[Any]] = []
+        self._idle_lock = threading.Lock()
+        self._closed = False
 
     def open_writer(self) -> Connection:
         conn = PgConnection(self.dsn)
@@ -318,7 +344,28 @@ class PostgresBackend:
         return conn
 
     def open_reader(self) -> Connection:
-        return PgConnection(self.dsn, readonly=True)
+        with self._idle_lock:
+            while self._idle:
+                raw = self._idle.pop()
+                if _reusable(raw):
+                    return PgConnection(self.dsn, readonly=True, raw=raw, release=self._release)
+                raw.close()
+        return PgConnection(self.dsn, readonly=True, release=self._release)
+
+    def _release(self, raw: psycopg.Connection[Any]) -> None:
+        with self._idle_lock:
+            if not self._closed and len(self._idle) < _IDLE_READERS and _reusable(raw):
+                self._idle.append(raw)
+                return
+        raw.close()
+
+    def close(self) -> None:
+        """Close the idle readers' connections (at the end: the writer is closed)."""
+        with self._idle_lock:
+            self._closed = True
+            idle, self._idle = self._idle, []
+        for raw in idle:
+            raw.close()
 
     def in_transaction(self, conn: Connection) -> bool:
         assert isinstance(conn, PgConnection)

@@ -253,6 +253,7 @@ class StoreWriter:
         await asyncio.get_running_loop().run_in_executor(None, thread.join)
         self._thread = None
         self._fail_queued()
+        self.backend.close()
 
     def _dead_error(self) -> StoreError:
         reason = f": {self._ended}" if self._ended is not None else ""
