@@ -491,7 +491,7 @@ async def _start(appliance: Appliance, config: Config) -> None:
     api_port = await appliance.start_api(config.server.api_host, config.server.api_port)
     log.info(
         "voltyard ready: %s (also /{chargePointId}), control API http://%s:%d/api/v1 (token in %s), "
-        "store %s",
+        "data %s",
         appliance.urls, config.server.api_host, api_port, config.server.data_dir / "api-token-operator",
         appliance.store.where,
     )  # fmt: skip

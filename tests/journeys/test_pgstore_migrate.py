@@ -62,7 +62,7 @@ def test_a_sqlite_store_copied_to_postgresql_serves_the_same_history(tmp_path: P
     postgres = RunningAppliance(tmp_path / "site")
     postgres.start(config=_config(tmp_path, store), flags=[])
     try:
-        assert f"store {pg_dsn}" in postgres.text
+        assert f"data {pg_dsn}" in postgres.text
         assert _transactions(postgres) == before
         assert [tag["id_tag"] for tag in postgres.api("GET", "/id-tags").json["items"]] == ["CARD-1"]
         _charge(postgres, "NEW")

@@ -127,7 +127,7 @@ def test_serve_on_postgresql_keeps_what_it_stored_across_a_restart(tmp_path: Pat
     first = RunningAppliance(tmp_path / "site")
     first.start(config=config, flags=[])
     try:
-        assert f"store {pg_dsn}" in first.text
+        assert f"data {pg_dsn}" in first.text
         answer = first.api("PUT", "/id-tags/CARD-1", {"status": "Accepted"})
         assert answer.status == 200, answer
         health = first.api("GET", "/health").json
