@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,8 +61,15 @@ def codec() -> OcppCodec:
 
 
 @pytest.fixture
-def appliance_config(tmp_path: Path):
-    """A builder of configs for an in-process appliance on a free port and a fresh data dir."""
+def appliance_config(request, tmp_path: Path):
+    """A builder of configs for an in-process appliance on a free port and a fresh data dir.
+
+    Its store is SQLite's file, or with VOLTYARD_TEST_STORE=postgresql a fresh database of the session's
+    PostgreSQL server: `VOLTYARD_TEST_STORE=postgresql pytest tests/e2e tests/integration` runs every
+    in-process appliance of the suite on PostgreSQL."""
+    store: dict[str, object] = {}
+    if os.environ.get("VOLTYARD_TEST_STORE", "sqlite") == "postgresql":
+        store = {"backend": "postgresql", "dsn": request.getfixturevalue("pg_dsn")}
 
     def build(**sections: dict[str, object]) -> Config:
         overrides: dict[str, dict[str, object]] = {
@@ -70,7 +78,8 @@ def appliance_config(tmp_path: Path):
                 "host": "127.0.0.1",
                 "port": 0,
                 **sections.pop("server", {}),
-            }
+            },
+            "store": {**store, **sections.pop("store", {})},
         }
         overrides.update(sections)
         return load_config(None, overrides)
@@ -85,6 +94,106 @@ async def appliance(appliance_config):
     await running.start()
     yield running
     await running.stop()
+
+
+# --- the store's backends (tests/pg_server.py) ---------------------------------------------------------
+
+STORE_BACKENDS = ("sqlite", "postgresql")
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """One real PostgreSQL server for the session (Debian's postgresql-15 binaries, as `postgres` when the
+    tests run as root). Missing binaries fail the tests that need it, naming the package: never a skip."""
+    from tests.pg_server import PgServer, PgServerError  # noqa: PLC0415 - only the PostgreSQL tests
+
+    server = PgServer()
+    try:
+        server.start()
+    except PgServerError as exc:
+        server.stop()
+        pytest.fail(f"cannot start the PostgreSQL test server: {exc}", pytrace=False)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def pg_dsn(pg_server):
+    """The URL of a new, empty database of the session's server, dropped after the test."""
+    dsn = pg_server.fresh_database()
+    yield dsn
+    pg_server.drop_database(dsn)
+
+
+@pytest.fixture(params=STORE_BACKENDS)
+def store_backend(request, tmp_path: Path):
+    """The store backend of the test, once per backend: SQLite's file in tmp_path, or a fresh PostgreSQL
+    database (nothing opened yet)."""
+    from voltyard.store.db import SqliteBackend  # noqa: PLC0415
+
+    if request.param == "sqlite":
+        backend = SqliteBackend(tmp_path / "v.db")
+    else:
+        from voltyard.store.postgresql import PostgresBackend  # noqa: PLC0415
+
+        backend = PostgresBackend(request.getfixturevalue("pg_dsn"))
+    yield backend
+    backend.close()  # the readers' idle connections
+
+
+@pytest.fixture
+def store_db(store_backend):
+    """A writing connection of `store_backend` with the schema migrated (autocommit: each statement
+    commits unless the test opens a transaction)."""
+    conn = store_backend.open_writer()
+    yield conn
+    conn.close()
+
+
+@dataclass(frozen=True, slots=True)
+class ServedStore:
+    """The store of a `voltyard serve` subprocess whose data directory is `data_dir`: the config file that
+    selects its backend (pass `flags`; `add` appends settings of the test's own) and the backend to read
+    what it stored."""
+
+    name: str
+    data_dir: Path
+    config: Path
+    backend: object  # voltyard.store.connection.Backend
+
+    @property
+    def flags(self) -> tuple[str, ...]:
+        return ("--config", str(self.config))
+
+    def add(self, toml: str) -> None:
+        """Append `toml` (other sections than [store]) to the config file."""
+        with self.config.open("a", encoding="utf-8") as file:
+            file.write("\n" + toml)
+
+    def reader(self):
+        """A read connection to what the server stored (close it)."""
+        return self.backend.open_reader()  # type: ignore[attr-defined]
+
+
+@pytest.fixture(params=STORE_BACKENDS)
+def served_store(request, tmp_path: Path):
+    """A store for `voltyard serve` (tests/server_process.py) with the data directory tmp_path/data, once
+    per backend: SQLite's file there, or a fresh PostgreSQL database named in the config file."""
+    from voltyard.store.db import DB_FILENAME, SqliteBackend  # noqa: PLC0415
+
+    data_dir = tmp_path / "data"
+    config = tmp_path / "voltyard-store.toml"
+    if request.param == "sqlite":
+        config.write_text("", encoding="utf-8")
+        served = ServedStore("sqlite", data_dir, config, SqliteBackend(data_dir / DB_FILENAME))
+    else:
+        from voltyard.store.postgresql import PostgresBackend  # noqa: PLC0415
+
+        dsn = request.getfixturevalue("pg_dsn")
+        config.write_text(f'[store]\nbackend = "postgresql"\ndsn = "{dsn}"\n', encoding="utf-8")
+        served = ServedStore("postgresql", data_dir, config, PostgresBackend(dsn))
+    yield served
+    served.backend.close()  # type: ignore[attr-defined]  # the readers' idle connections
 
 
 @pytest.fixture(scope="session")

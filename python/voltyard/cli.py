@@ -23,7 +23,14 @@ from voltyard.can.config import BusConfig
 from voltyard.config import Config, load_config
 from voltyard.config_view import render_config
 from voltyard.demo import DemoOptions, run_demo
-from voltyard.errors import ConfigError, OcppError, SchemaLoadError, StoreUnusableError, VoltyardError
+from voltyard.errors import (
+    ConfigError,
+    OcppError,
+    SchemaLoadError,
+    StoreUnreachableError,
+    StoreUnusableError,
+    VoltyardError,
+)
 from voltyard.gateway.tls import server_context
 from voltyard.loops import LOOPS
 from voltyard.ocpp.codec import OCPP_VERSIONS, load_codec
@@ -75,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_emulate(commands)
     _add_demo(commands)
     _add_plc_sim(commands)
+    _add_store(commands)
     # Listed for `voltyard --help` only: `main` hands `voltyard tui ARGS` to the console before argparse
     # sees them (argparse's REMAINDER refuses options such as --api-url that come first).
     commands.add_parser(
@@ -126,15 +134,35 @@ def _add_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "given overrides the file, the file overrides the defaults; `voltyard check-config` shows the "
             "result). Stops cleanly on SIGINT or SIGTERM (a second SIGINT stops at once). Exit codes: 0 "
             "after a clean stop; 2 when restarting cannot help until someone acts: a configuration error, "
-            "or a store this build must not use (damaged, not a database, or written by a newer "
-            "voltyard); 1 when the appliance cannot start for another reason (data directory unwritable "
-            "or in use, listener address in use)."
+            "a store this build must not use (damaged, not a database, or written by a newer voltyard), or "
+            "a PostgreSQL store that cannot be reached; 1 when the appliance cannot start for another "
+            "reason (data directory unwritable or in use, listener address in use)."
         ),
     )
     _add_config_flags(serve)
     serve.add_argument("--loop", choices=LOOPS, default="uvloop", help="event loop (default uvloop)")
     serve.add_argument(
         "--log-level", choices=("debug", "info", "warning", "error"), default="info", help="default info"
+    )
+
+
+def _add_store(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    store = commands.add_parser("store", help="the appliance's store: copy it to PostgreSQL")
+    actions = store.add_subparsers(dest="store_command", metavar="STORE_COMMAND", required=True)
+    copy = actions.add_parser(
+        "migrate-to-postgresql",
+        help="copy a data directory's SQLite store into an empty PostgreSQL database",
+        description=(
+            "Copy the SQLite store of a data directory (voltyard.db) into an empty PostgreSQL database, in "
+            "one transaction: every table, ids kept, each id sequence set past the highest id the store "
+            "ever gave. Stop voltyard serve first (the data directory is locked while copying); then set "
+            '[store] backend = "postgresql" and dsn to serve from the database. Exit 0 when copied, 2 '
+            "with one line saying why when refused or failed (nothing is copied then)."
+        ),
+    )
+    copy.add_argument("--data-dir", type=Path, metavar="DIR", required=True, help="the appliance's data dir")
+    copy.add_argument(
+        "--dsn", metavar="URL", required=True, help="postgresql://user[:password]@host[:port]/database"
     )
 
 
@@ -156,7 +184,9 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--config", type=Path, metavar="FILE", help="a voltyard.toml (see configs/voltyard.toml)"
     )
-    parser.add_argument("--data-dir", type=Path, metavar="DIR", help="where the SQLite store lives")
+    parser.add_argument(
+        "--data-dir", type=Path, metavar="DIR", help="the data directory: API tokens and the SQLite store"
+    )
     parser.add_argument("--host", help="address of the OCPP listener (default 0.0.0.0)")
     parser.add_argument("--port", type=_port, help="OCPP websocket port (default 9000; 0 picks a free one)")
     parser.add_argument("--api-port", type=_port, help="control API port (default 8180)")
@@ -439,12 +469,36 @@ def main(argv: Sequence[str] | None = None) -> int:
         "emulate": lambda: run_emulate(args),
         "demo": lambda: run_demo_command(args),
         "plc-sim": lambda: plc_sim(args),
+        "store": lambda: run_store(args),
     }
     command = commands.get(args.command)
     if command is None:
         parser.print_help()
         return 2
     return command()
+
+
+def run_store(args: argparse.Namespace) -> int:
+    """`voltyard store migrate-to-postgresql`: 0 when copied, 2 (one line) when refused or failed."""
+    from voltyard.config import redacted_url  # noqa: PLC0415
+    from voltyard.store.copy_to_postgresql import copy_to_postgresql  # noqa: PLC0415 - psycopg only here
+
+    where = redacted_url(args.dsn)
+    if not args.dsn.startswith(("postgresql://", "postgres://")):
+        print(f"voltyard: --dsn: {where!r} is not a postgresql:// URL", file=sys.stderr)
+        return 2
+    try:
+        result = copy_to_postgresql(
+            args.data_dir, args.dsn, lambda table, rows: print(f"{table}: {rows} rows", flush=True)
+        )
+    except VoltyardError as exc:
+        print(f"voltyard: {exc}", file=sys.stderr)
+        return 2
+    print(
+        f"copied {args.data_dir / 'voltyard.db'} into {where}: {result.total} rows in {len(result.rows)} "
+        f'tables; serve from it with [store] backend = "postgresql" and dsn = "{where}"'
+    )
+    return 0
 
 
 def run_check_frames(args: argparse.Namespace) -> int:
@@ -613,7 +667,7 @@ def run_serve(args: argparse.Namespace) -> int:
     except (ConfigError, SchemaLoadError) as exc:  # configured material or schemas that cannot be loaded
         print(f"voltyard: {exc}", file=sys.stderr)
         return 2
-    except StoreUnusableError as exc:  # damaged or newer: a restart loop would change nothing
+    except (StoreUnusableError, StoreUnreachableError) as exc:  # damaged, newer, or its server is not there
         print(f"voltyard: {exc}", file=sys.stderr)
         return 2
     except VoltyardError as exc:

@@ -35,6 +35,7 @@ __all__ = [
     "OcppConfig",
     "SecurityConfig",
     "ServerConfig",
+    "StoreBackendName",
     "StoreConfig",
     "UplinkConfig",
     "accepted_keys",
@@ -56,6 +57,7 @@ UnknownChargerPolicy = Literal["accept", "pending", "reject"]
 UnknownIdTagPolicy = Literal["accept", "reject"]
 # The OCPP versions a charger may speak (the handshake picks the highest it offers of those allowed).
 OcppVersionName = Literal["1.6", "2.0.1", "2.1"]
+StoreBackendName = Literal["sqlite", "postgresql"]
 
 
 def default_data_dir() -> Path:
@@ -93,8 +95,13 @@ class OcppConfig:
 
 @dataclass(frozen=True, slots=True)
 class StoreConfig:
-    """The SQLite store and the limits of every table that grows (voltyard.store.retention)."""
+    """The store (SQLite or PostgreSQL) and the limits of the tables that grow (voltyard.store.retention)."""
 
+    # "sqlite": a file in the data directory, nothing to install (the default). "postgresql": the database
+    # at `dsn`, which several nodes can share (docs/scale-out.md).
+    backend: StoreBackendName = "sqlite"
+    # postgresql://user[:password]@host[:port]/database[?options]; only with backend = "postgresql".
+    dsn: str | None = None
     telemetry_commit_interval: float = 0.5
     message_log_max_rows: int = 2_000_000
     message_log_max_age_days: float = 30.0
@@ -439,6 +446,7 @@ def _check_together(sections: Mapping[str, Any], where: str) -> None:
         )
     _check_uplink(sections["uplink"], f"{where}: uplink")
     _check_cluster(sections["cluster"], f"{where}: cluster")
+    _check_store(sections["store"], f"{where}: store")
     leniency = sections["leniency"]
     for key, rules in [
         ("default", leniency.default),
@@ -637,6 +645,27 @@ def _nested(cls: type[Any], raw: object, where: str, path: Path | None) -> objec
         return cls(**kwargs)
     except ValueError as exc:
         raise ConfigError(f"{where}: {exc}") from exc
+
+
+def _check_store(store: StoreConfig, where: str) -> None:
+    """The backend and its URL go together: PostgreSQL needs one, SQLite takes none."""
+    if store.backend == "postgresql":
+        if store.dsn is None:
+            raise ConfigError(f'{where}.dsn: missing (backend = "postgresql" needs the database\'s URL)')
+        if not store.dsn.startswith(("postgresql://", "postgres://")):
+            raise ConfigError(
+                f"{where}.dsn: {redacted_url(store.dsn)!r} is not a postgresql:// URL "
+                "(postgresql://user[:password]@host[:port]/database)"
+            )
+        try:
+            urlsplit(store.dsn).port  # noqa: B018 - parsing it is the check: a port that is not a number
+        except ValueError as exc:
+            raise ConfigError(f"{where}.dsn: {redacted_url(store.dsn)!r}: {exc}") from exc
+    elif store.dsn is not None:
+        raise ConfigError(
+            f'{where}.dsn: set, but store.backend is "sqlite" (set backend = "postgresql" to use it, or '
+            "remove the dsn)"
+        )
 
 
 def _check_readable(path: Path | None, where: str) -> None:

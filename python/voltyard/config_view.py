@@ -43,6 +43,8 @@ def render_config(config: Config) -> str:
                 shown = dict.fromkeys(shown, "********")
             if (section, item.name) == ("cluster", "redis"):  # its password is a secret
                 shown = redacted_url(shown)
+            if (section, item.name) == ("store", "dsn") and shown is not None:  # its password is a secret
+                shown = redacted_url(shown)
             lines.append(_line(config, section, item.name, shown))
     lines += ["", "[power]", _line(config, "power", "enabled", config.power_enabled)]
     lines += [

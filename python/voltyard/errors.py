@@ -184,7 +184,14 @@ class ConfigError(VoltyardError, ValueError):
 
 
 class StoreError(VoltyardError):
-    """The SQLite store could not be opened, migrated or written."""
+    """The store (SQLite or PostgreSQL) could not be opened, migrated or written."""
+
+
+class StoreUnreachableError(StoreError):
+    """The PostgreSQL server of `[store] dsn` cannot be reached or refuses the login at start.
+
+    `voltyard serve` exits 2 on it (as on a configuration error), with one line naming the URL (its
+    password redacted): a supervisor's restart loop should not hide a wrong URL or a server that is down."""
 
 
 class StoreUnusableError(StoreError):

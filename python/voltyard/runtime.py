@@ -16,7 +16,6 @@ import logging
 import os
 import resource
 import signal
-import sqlite3
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -60,8 +59,10 @@ from voltyard.power.cabinet_power import CabinetPower
 from voltyard.power.manager import SiteManager
 from voltyard.power.plan_view import plan_to_dict
 from voltyard.power.ports import SystemClock
+from voltyard.store.backends import open_backend
+from voltyard.store.connection import Connection
 from voltyard.store.data_dir import DataDir
-from voltyard.store.db import DB_FILENAME, connect
+from voltyard.store.db import DB_FILENAME
 from voltyard.store.message_log import MessageLog
 from voltyard.store.retention import Retention
 from voltyard.store.writer import StoreWriter
@@ -87,7 +88,7 @@ class Appliance:
         self.db_path: Path = config.server.data_dir / DB_FILENAME
         self.data_dir = DataDir(config.server.data_dir)
         self.store = StoreWriter(
-            self.db_path,
+            open_backend(config.store, config.server.data_dir),
             commit_interval=config.store.telemetry_commit_interval,
             min_free_bytes=config.store.min_free_disk_mb * 2**20,
         )
@@ -128,7 +129,7 @@ class Appliance:
         credentials = Credentials(self.store)
         transactions = Transactions(self.store, events, ClockSkew(config.health.clock_skew_tolerance))
         self._site = Site(self.store, events, transactions)
-        with contextlib.closing(connect(self.db_path)) as conn:
+        with contextlib.closing(self.store.backend.open_reader()) as conn:
             for part in (chargers, authorization, credentials, transactions, self._site):
                 part.load(conn)
         registry = self.registry
@@ -376,9 +377,9 @@ class Appliance:
         await self.store.close()
         self.data_dir.close()
 
-    def read_connection(self) -> sqlite3.Connection:
-        """A read-only connection for queries (WAL lets it read beside the writer)."""
-        return connect(self.db_path, readonly=True)
+    def read_connection(self) -> Connection:
+        """A read-only connection for queries (beside the writer: SQLite's WAL, PostgreSQL's MVCC)."""
+        return self.store.backend.open_reader()
 
     @property
     def ocpp_url(self) -> str:
@@ -492,7 +493,7 @@ async def _start(appliance: Appliance, config: Config) -> None:
         "voltyard ready: %s (also /{chargePointId}), control API http://%s:%d/api/v1 (token in %s), "
         "data %s",
         appliance.urls, config.server.api_host, api_port, config.server.data_dir / "api-token-operator",
-        appliance.db_path,
+        appliance.store.where,
     )  # fmt: skip
 
 

@@ -11,11 +11,11 @@ import asyncio
 import contextlib
 import json
 import random
-import sqlite3
 from contextlib import closing
 
 import websockets
 
+from tests.conftest import ServedStore
 from tests.server_process import ServerProcess
 
 CHARGERS = 40
@@ -48,8 +48,8 @@ async def charger_loop(
                 progress.set()
 
 
-async def test_sigkill_under_load_loses_no_acknowledged_transaction(tmp_path) -> None:
-    server = ServerProcess(tmp_path / "data")
+async def test_sigkill_under_load_loses_no_acknowledged_transaction(served_store: ServedStore) -> None:
+    server = ServerProcess(served_store.data_dir, *served_store.flags)
     port = await server.start()
     started: dict[int, str] = {}
     stopped: set[int] = set()
@@ -68,11 +68,11 @@ async def test_sigkill_under_load_loses_no_acknowledged_transaction(tmp_path) ->
     await server.process.wait()  # type: ignore[union-attr]
     assert len(started) >= 200
 
-    restarted = ServerProcess(tmp_path / "data")
+    restarted = ServerProcess(served_store.data_dir, *served_store.flags)
     await restarted.start()
     assert await restarted.stop() == 0
 
-    with closing(sqlite3.connect(tmp_path / "data" / "voltyard.db")) as db:
+    with closing(served_store.reader()) as db:
         stored = dict(db.execute("SELECT id, charger_id FROM transactions"))
         closed = {row[0] for row in db.execute("SELECT id FROM transactions WHERE stopped_at IS NOT NULL")}
     missing = {tx: charger for tx, charger in started.items() if stored.get(tx) != charger}

@@ -1,5 +1,6 @@
-"""The store on a real SQLite file: migrations, the writer thread's group commit, failure isolation,
-telemetry within the commit interval, and the message log's blocks."""
+"""The store on a real SQLite file and on a real PostgreSQL database (`store_backend`, tests/conftest.py):
+migrations, the writer thread's group commit, failure isolation, telemetry within the commit interval, and
+the message log's and meter log's blocks."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
+import psycopg
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -20,15 +22,17 @@ from voltyard._native import MessageLogBuffer, decompress_block
 from voltyard.errors import LogBlockError, StoreError
 from voltyard.events.bus import CATEGORY_CASE
 from voltyard.events.kinds import Event
+from voltyard.store.connection import Backend, Connection
 from voltyard.store.db import connect, migrate, migrations
 from voltyard.store.event_log import events_after, mark_synced, sync_cursor
 from voltyard.store.message_log import MessageLog, decode_block
 from voltyard.store.meter_log import MeterLog, last_energy_wh, meter_readings
+from voltyard.store.postgresql import PostgresBackend
 from voltyard.store.writer import StoreWriter
 
 
-async def started(path: Path, interval: float = 0.05) -> StoreWriter:
-    writer = StoreWriter(path, commit_interval=interval)
+async def started(store: Path | Backend, interval: float = 0.05) -> StoreWriter:
+    writer = StoreWriter(store, commit_interval=interval)
     await writer.start()
     return writer
 
@@ -46,34 +50,34 @@ def test_migrations_set_the_version_and_refuse_newer_files(tmp_path: Path) -> No
             migrate(conn, path)
 
 
-async def test_durable_writes_share_commits_and_fail_alone(tmp_path: Path) -> None:
-    writer = await started(tmp_path / "v.db")
+async def test_durable_writes_share_commits_and_fail_alone(store_backend: Backend) -> None:
+    writer = await started(store_backend)
 
     def insert(n: int):
         return lambda conn: (
-            conn.execute("INSERT INTO id_tags (id_tag, status) VALUES (?, 'Accepted')", (f"T{n}",)).lastrowid
+            conn.execute("INSERT INTO id_tags (id_tag, status) VALUES (?, 'Accepted')", (f"T{n}",)).rowcount
         )
 
-    def broken(conn: sqlite3.Connection) -> None:
+    def broken(conn: Connection) -> None:
         conn.execute("INSERT INTO id_tags (id_tag) VALUES ('T5')")  # duplicate of a write in the same group
         raise AssertionError("unreachable")
 
     futures = [writer.durable(insert(n)) for n in range(200)]
     failing = writer.durable(broken)
     results = await asyncio.gather(*futures)
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises((sqlite3.IntegrityError, psycopg.errors.UniqueViolation)):
         await failing
     assert len(results) == 200
     assert writer.commits < 50  # 200 durable writes, grouped
     await writer.close()
-    with closing(sqlite3.connect(tmp_path / "v.db")) as db:
+    with closing(store_backend.open_reader()) as db:
         assert db.execute("SELECT count(*) FROM id_tags").fetchone() == (200,)
 
 
-async def test_telemetry_is_committed_within_the_interval(tmp_path: Path) -> None:
-    writer = await started(tmp_path / "v.db", interval=0.05)
+async def test_telemetry_is_committed_within_the_interval(store_backend: Backend) -> None:
+    writer = await started(store_backend, interval=0.05)
     writer.append("INSERT INTO events (time, kind, data) VALUES (?, ?, ?)", (time.time(), "Probe", "{}"))
-    with closing(connect(tmp_path / "v.db", readonly=True)) as reader:
+    with closing(store_backend.open_reader()) as reader:
         for _ in range(100):
             if reader.execute("SELECT count(*) FROM events").fetchone() == (1,):
                 break
@@ -86,14 +90,17 @@ async def test_telemetry_is_committed_within_the_interval(tmp_path: Path) -> Non
 SETTINGS = "SELECT key, value FROM settings ORDER BY key"
 
 
-async def test_upserted_state_keeps_the_latest_row_per_key_and_comes_first(tmp_path: Path) -> None:
-    writer = await started(tmp_path / "v.db", interval=60)  # only the flush hands over
-    upsert = "INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)"
+async def test_upserted_state_keeps_the_latest_row_per_key_and_comes_first(store_backend: Backend) -> None:
+    writer = await started(store_backend, interval=60)  # only the flush hands over
+    upsert = (
+        "INSERT INTO settings (key, value) VALUES (?, ?) "
+        "ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+    )
     writer.append("UPDATE settings SET value = value || '+' WHERE key = 'a'", ())
     for key, value in (("a", "1"), ("b", "1"), ("a", "2")):
         writer.upsert(upsert, key, (key, value))
     await writer.flush()
-    with closing(connect(tmp_path / "v.db", readonly=True)) as db:
+    with closing(store_backend.open_reader()) as db:
         # "a" written once, with its latest value, before the interval's UPDATE ran.
         assert db.execute("SELECT key, value FROM settings ORDER BY key").fetchall() == [
             ("a", "2+"),
@@ -102,50 +109,51 @@ async def test_upserted_state_keeps_the_latest_row_per_key_and_comes_first(tmp_p
     writer.upsert(upsert, "a", ("a", "3"))
     await writer.flush()
     await writer.close()
-    with closing(sqlite3.connect(tmp_path / "v.db")) as db:
+    with closing(store_backend.open_reader()) as db:
         assert db.execute("SELECT key, value FROM settings ORDER BY key").fetchall() == [
             ("a", "3"),
             ("b", "1"),
         ]
 
 
-async def test_a_bad_telemetry_row_costs_only_itself(tmp_path: Path) -> None:
-    writer = await started(tmp_path / "v.db")
+async def test_a_bad_telemetry_row_costs_only_itself(store_backend: Backend) -> None:
+    writer = await started(store_backend)
     sql = "INSERT INTO id_tags (id_tag, status) VALUES (?, ?)"
     for row in (("A", "Accepted"), ("A", "Accepted"), ("B", "Blocked")):
         writer.append(sql, row)
     await writer.flush()
     assert writer.rows_failed == 1
     await writer.close()
-    with closing(sqlite3.connect(tmp_path / "v.db")) as db:
+    with closing(store_backend.open_reader()) as db:
         assert db.execute("SELECT id_tag FROM id_tags ORDER BY id_tag").fetchall() == [("A",), ("B",)]
 
 
-async def test_a_row_python_cannot_bind_costs_only_itself(tmp_path: Path) -> None:
-    # An int past 64 bits raises OverflowError (not sqlite3.Error) while binding: it once ended the writer
-    # thread, and with it all storage (issue 17).
-    writer = await started(tmp_path / "v.db")
-    sql = "INSERT INTO settings (key, value) VALUES (?, ?)"
+async def test_a_row_python_cannot_bind_costs_only_itself(store_backend: Backend) -> None:
+    # An int past 64 bits raises OverflowError (not sqlite3.Error) while binding with SQLite (PostgreSQL
+    # refuses it for the BIGINT column): it once ended the writer thread, and with it all storage (issue 17).
+    writer = await started(store_backend)
+    sql = "INSERT INTO sync_cursors (name, seq) VALUES (?, ?)"
     for row in (("a", 1), ("b", 2**63), ("c", object()), ("d", 4)):
         writer.append(sql, row)
     await writer.flush()
     assert writer.rows_failed == 2
     assert writer.running
     assert writer.stopped_error is None
-    assert await writer.durable(lambda conn: conn.execute("SELECT count(*) FROM settings").fetchone()[0]) == 2
+    count = await writer.durable(lambda conn: conn.execute("SELECT count(*) FROM sync_cursors").fetchone()[0])
+    assert count == 2
     await writer.close()
-    with closing(sqlite3.connect(tmp_path / "v.db")) as db:
-        stored = db.execute("SELECT key, value FROM settings ORDER BY key").fetchall()
-    assert stored == [("a", "1"), ("d", "4")]
+    with closing(store_backend.open_reader()) as db:
+        stored = db.execute("SELECT name, seq FROM sync_cursors ORDER BY name").fetchall()
+    assert [tuple(row) for row in stored] == [("a", 1), ("d", 4)]
 
 
-async def test_a_unit_of_work_raising_anything_fails_alone(tmp_path: Path) -> None:
-    writer = await started(tmp_path / "v.db")
+async def test_a_unit_of_work_raising_anything_fails_alone(store_backend: Backend) -> None:
+    writer = await started(store_backend)
 
-    def overflow(conn: sqlite3.Connection) -> None:
-        conn.execute("INSERT INTO settings (key, value) VALUES ('x', ?)", (2**63,))
+    def overflow(conn: Connection) -> None:
+        conn.execute("INSERT INTO sync_cursors (name, seq) VALUES ('x', ?)", (2**63,))
 
-    with pytest.raises(OverflowError):
+    with pytest.raises((OverflowError, psycopg.errors.NumericValueOutOfRange)):
         await writer.durable(overflow)
     assert writer.running
     await writer.durable(lambda conn: conn.execute("INSERT INTO settings VALUES ('y', '1')"))
@@ -156,20 +164,20 @@ class _FailingBatch(StoreWriter):
     """A test-only seam at the store boundary: a telemetry batch naming the table `fail_here` raises what
     no statement of the batch would (an error outside the per-row isolation)."""
 
-    def _write_batch(self, conn: sqlite3.Connection, batch: dict[str, list[tuple[object, ...]]]) -> None:
+    def _write_batch(self, conn: Connection, batch: dict[str, list[tuple[object, ...]]]) -> None:
         if any("fail_here" in sql for sql in batch):
             raise RuntimeError("injected")
         super()._write_batch(conn, batch)
 
 
 async def test_an_unexpected_error_costs_its_group_and_every_durable_write_in_it_is_answered(
-    tmp_path: Path,
+    store_backend: Backend,
 ) -> None:
-    writer = _FailingBatch(tmp_path / "v.db", commit_interval=60)
+    writer = _FailingBatch(store_backend, commit_interval=60)
     await writer.start()
     entered, gate = threading.Event(), threading.Event()
 
-    def hold(conn: sqlite3.Connection) -> None:
+    def hold(conn: Connection) -> None:
         entered.set()
         gate.wait(30)
 
@@ -189,7 +197,7 @@ async def test_an_unexpected_error_costs_its_group_and_every_durable_write_in_it
     assert writer.rows_failed == 1
     await writer.durable(lambda conn: conn.execute("INSERT INTO settings VALUES ('after', '1')"))
     await writer.close()
-    with closing(sqlite3.connect(tmp_path / "v.db")) as db:
+    with closing(store_backend.open_reader()) as db:
         assert db.execute("SELECT key FROM settings").fetchall() == [("after",)]
 
 
@@ -197,13 +205,13 @@ class _Fatal(BaseException):
     """What the writer cannot isolate: not an Exception (an interrupt, a broken interpreter state)."""
 
 
-async def test_a_writer_that_stops_says_so_and_refuses_every_later_write(tmp_path: Path) -> None:
-    writer = await started(tmp_path / "v.db")
+async def test_a_writer_that_stops_says_so_and_refuses_every_later_write(store_backend: Backend) -> None:
+    writer = await started(store_backend)
     heard: list[BaseException] = []
     told = asyncio.Event()
     writer.when_stopped(lambda error: (heard.append(error), told.set()))
 
-    def fatal(conn: sqlite3.Connection) -> None:
+    def fatal(conn: Connection) -> None:
         raise _Fatal("injected")
 
     with pytest.raises(StoreError, match="writer has stopped: injected"):
@@ -217,8 +225,8 @@ async def test_a_writer_that_stops_says_so_and_refuses_every_later_write(tmp_pat
     await asyncio.wait_for(writer.close(), 30)  # a hang guard: closing a stopped writer does not wait
 
 
-async def test_message_log_blocks_query_and_prune(tmp_path: Path) -> None:
-    writer = await started(tmp_path / "v.db")
+async def test_message_log_blocks_query_and_prune(store_backend: Backend) -> None:
+    writer = await started(store_backend)
     log = MessageLog(writer, max_rows=5, max_age_days=1)
     for n in range(4):
         log.exchange(
@@ -231,7 +239,7 @@ async def test_message_log_blocks_query_and_prune(tmp_path: Path) -> None:
             "CP1", "in", time.time(), b'[2,"%d","Heartbeat",{}]' % n, 2, str(n), "Heartbeat", b"[3]", 3
         )
     await writer.flush()
-    with closing(connect(tmp_path / "v.db", readonly=True)) as db:
+    with closing(store_backend.open_reader()) as db:
         newest = MessageLog.query(db, charger_id="CP1", limit=3)
         assert [e.message_id for e in newest] == ["7", "6", "5"]
         (reset,) = MessageLog.query(db, action="Reset")
@@ -318,17 +326,22 @@ def _deflate_block(exchanges: list[tuple[float, bytes, str, bytes]]) -> bytes:
     return packer.compress(b"".join(parts)) + packer.flush()
 
 
-async def test_blocks_of_older_stores_stay_readable_and_damaged_ones_are_skipped(tmp_path: Path) -> None:
-    writer = await started(tmp_path / "v.db")
+async def test_blocks_of_older_stores_stay_readable_and_damaged_ones_are_skipped(
+    store_backend: Backend,
+) -> None:
+    writer = await started(store_backend)
     log = MessageLog(writer, max_rows=100, max_age_days=1)
     old = _deflate_block([(100.0, b'[2,"a","Heartbeat",{}]', "a", b'[3,"a",{}]')])
     insert = "INSERT INTO message_log (charger_id, first_time, last_time, count, actions, data, codec) "
     insert += "VALUES "
-    await writer.durable(lambda conn: conn.execute(insert + "('CP', 100, 100, 1, 'Heartbeat', ?, 0)", (old,)))
-    await writer.durable(lambda conn: conn.execute(insert + "('CP', 150, 150, 1, 'Heartbeat', x'0102', 1)"))
+    row = "('CP', 100, 100, 1, 'Heartbeat', ?, 0)"
+    await writer.durable(lambda conn: conn.execute(insert + row, (old,)))
+    await writer.durable(
+        lambda conn: conn.execute(insert + "('CP', 150, 150, 1, 'Heartbeat', ?, 1)", (b"\x01\x02",))
+    )
     log.exchange("CP", "in", 200.0, b'[2,"b","Heartbeat",{}]', 2, "b", "Heartbeat", b'[3,"b",{}]', 3)
     await writer.flush()
-    with closing(connect(tmp_path / "v.db", readonly=True)) as db:
+    with closing(store_backend.open_reader()) as db:
         found = MessageLog.query(db, charger_id="CP")
     assert [(e.message_id, e.reply_time is not None) for e in found] == [("b", True), ("a", True)]
     assert found[1].reply == b'[3,"a",{}]'
@@ -371,8 +384,8 @@ async def test_event_log_after_a_cursor_and_sync_markers(appliance) -> None:
         assert [event.data["n"] for event in after if event.kind == "Probe"] == [3, 4]
 
 
-async def test_meter_readings_round_trip_through_blocks_and_rows(tmp_path: Path) -> None:
-    writer = await started(tmp_path / "v.db")
+async def test_meter_readings_round_trip_through_blocks_and_rows(store_backend: Backend) -> None:
+    writer = await started(store_backend)
     meters = MeterLog(writer)
     # A reading of a store before version 5 (or of a StopTransaction's transactionData): a row.
     await writer.durable(
@@ -386,7 +399,7 @@ async def test_meter_readings_round_trip_through_blocks_and_rows(tmp_path: Path)
     meters.append("CP", 1, 7, "T3", b"[]", None, 4.0, 4.0, False)
     meters.append("OTHER", 2, 8, "T4", b"[]", 99.0, None, 5.0, False)
     await writer.flush()
-    with closing(connect(tmp_path / "v.db", readonly=True)) as db:
+    with closing(store_backend.open_reader()) as db:
         of_seven = meter_readings(db, transaction_id=7)
         assert [(r.timestamp, r.energy_wh, r.power_w) for r in of_seven] == [
             ("T0", 5.0, None), ("T1", 10.0, 2.0), ("T3", None, 4.0),
@@ -400,8 +413,30 @@ async def test_meter_readings_round_trip_through_blocks_and_rows(tmp_path: Path)
         assert last_energy_wh(db, "CP", 9) is None
         # A block of transaction 7 with no energy reading leaves its last energy where it was.
         assert db.execute("SELECT count(*) FROM meter_blocks").fetchone() == (3,)
-    damage = "UPDATE meter_blocks SET data = x'00' WHERE transaction_id = 8"
-    await writer.durable(lambda conn: conn.execute(damage))
-    with closing(connect(tmp_path / "v.db", readonly=True)) as db:
+    damage = "UPDATE meter_blocks SET data = ? WHERE transaction_id = 8"
+    await writer.durable(lambda conn: conn.execute(damage, (b"\x00",)))
+    with closing(store_backend.open_reader()) as db:
         assert [r.charger_id for r in meter_readings(db)] == ["CP", "CP", "CP", "CP"]  # damaged block skipped
     await writer.close()
+
+
+async def test_a_lost_postgresql_connection_costs_its_group_and_the_writer_reconnects(pg_dsn: str) -> None:
+    # The server restarted, or an operator ended the session: the writes of that commit fail (they were not
+    # stored: their callers hear so), and the writer serves again without a restart of voltyard.
+    writer = await started(PostgresBackend(pg_dsn))
+    try:
+        pid = await writer.durable(lambda conn: conn.execute("SELECT pg_backend_pid()").fetchone()[0])
+        with psycopg.connect(pg_dsn, autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        with pytest.raises(StoreError, match="commit failed"):
+            await writer.durable(lambda conn: conn.execute("INSERT INTO settings VALUES ('lost', '1')"))
+        assert writer.running
+        assert not writer.health().ok
+        await writer.durable(lambda conn: conn.execute("INSERT INTO settings VALUES ('after', '1')"))
+        assert writer.health().ok, writer.health().problems
+        again = await writer.durable(lambda conn: conn.execute("SELECT pg_backend_pid()").fetchone()[0])
+        assert again != pid
+    finally:
+        await writer.close()
+    with psycopg.connect(pg_dsn) as db:
+        assert db.execute("SELECT key FROM settings").fetchall() == [("after",)]

@@ -11,12 +11,12 @@ import asyncio
 import contextlib
 import json
 import random
-import sqlite3
 from contextlib import closing
 from typing import Any
 
 import websockets
 
+from tests.conftest import ServedStore
 from tests.server_process import ServerProcess
 
 CHARGERS = 20
@@ -51,8 +51,8 @@ async def charger_loop(
                 progress.set()
 
 
-async def test_sigkill_under_201_load_loses_no_answered_event(tmp_path) -> None:
-    server = ServerProcess(tmp_path / "data")
+async def test_sigkill_under_201_load_loses_no_answered_event(served_store: ServedStore) -> None:
+    server = ServerProcess(served_store.data_dir, *served_store.flags)
     port = await server.start()
     started: set[tuple[str, str]] = set()
     ended: set[tuple[str, str]] = set()
@@ -68,11 +68,11 @@ async def test_sigkill_under_201_load_loses_no_answered_event(tmp_path) -> None:
     await server.process.wait()  # type: ignore[union-attr]
     assert len(started) >= 100
 
-    restarted = ServerProcess(tmp_path / "data")
+    restarted = ServerProcess(served_store.data_dir, *served_store.flags)
     await restarted.start()
     assert await restarted.stop() == 0
 
-    with closing(sqlite3.connect(tmp_path / "data" / "voltyard.db")) as db:
+    with closing(served_store.reader()) as db:
         stored = set(db.execute("SELECT charger_id, charger_tx_id FROM transactions"))
         closed = set(
             db.execute("SELECT charger_id, charger_tx_id FROM transactions WHERE stopped_at IS NOT NULL")

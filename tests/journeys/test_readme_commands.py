@@ -7,7 +7,7 @@ from tests.journeys.appliance import RunningAppliance, voltyard
 
 def test_help_of_every_documented_command_works() -> None:
     commands = (["--help"], ["serve", "--help"], ["demo", "--help"], ["sim", "--help"], ["plc-sim", "--help"],
-                ["check-frames", "--help"])  # fmt: skip
+                ["check-frames", "--help"], ["store", "migrate-to-postgresql", "--help"])  # fmt: skip
     for args in commands:
         result = voltyard(*args)
         assert result.returncode == 0, (args, result.stderr)

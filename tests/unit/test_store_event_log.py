@@ -2,31 +2,25 @@
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Iterator
-from contextlib import closing
-from pathlib import Path
-
 import orjson
 import pytest
 from voltyard.events.bus import CATEGORY_CASE
 from voltyard.events.kinds import CATEGORIES, KIND_CATEGORIES, category_of
 from voltyard.store import event_log
-from voltyard.store.db import connect, migrate
+from voltyard.store.connection import Connection
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Iterator[sqlite3.Connection]:
-    with closing(connect(tmp_path / "v.db")) as conn:
-        migrate(conn, tmp_path / "v.db")
-        yield conn
+def db(store_db: Connection) -> Connection:
+    """A migrated store of each backend (tests/conftest.py `store_db`)."""
+    return store_db
 
 
-def _add(db: sqlite3.Connection, kind: str, data: dict[str, object], charger: str | None = "CP1") -> None:
+def _add(db: Connection, kind: str, data: dict[str, object], charger: str | None = "CP1") -> None:
     event_log.insert(db, (1.0, kind, charger, orjson.dumps(data).decode()))
 
 
-def test_the_sql_category_filter_agrees_with_category_of_for_every_kind(db: sqlite3.Connection) -> None:
+def test_the_sql_category_filter_agrees_with_category_of_for_every_kind(db: Connection) -> None:
     cases = [(kind, {}) for kind in KIND_CATEGORIES] + [("ChargerBooted", {})]
     cases += [(kind, {"origin": origin}) for kind in ("CommandSent", "CommandAnswered")
               for origin in ("power", "health", "operator", None, 5)]  # fmt: skip
@@ -39,7 +33,7 @@ def test_the_sql_category_filter_agrees_with_category_of_for_every_kind(db: sqli
         assert in_sql == in_python, f"category {category}: SQL filter and events.category_of disagree"
 
 
-def test_events_after_and_latest_page_by_seq(db: sqlite3.Connection) -> None:
+def test_events_after_and_latest_page_by_seq(db: Connection) -> None:
     for n in range(10):
         _add(db, "Probe", {"n": n})
     after = event_log.events_after(db, CATEGORY_CASE, 3, 4)
@@ -49,14 +43,14 @@ def test_events_after_and_latest_page_by_seq(db: sqlite3.Connection) -> None:
     assert event_log.last_seq(db) == 10
 
 
-def test_sync_cursor_never_moves_back(db: sqlite3.Connection) -> None:
+def test_sync_cursor_never_moves_back(db: Connection) -> None:
     assert event_log.sync_cursor(db, "upstream") == 0, "a consumer that never synced stands at 0"
     assert event_log.mark_synced(db, "upstream", 7) == 7
     assert event_log.mark_synced(db, "upstream", 3) == 7, "a cursor moved back"
     assert event_log.sync_cursor(db, "upstream") == 7
 
 
-def test_an_alert_is_acknowledged_once(db: sqlite3.Connection) -> None:
+def test_an_alert_is_acknowledged_once(db: Connection) -> None:
     _add(db, "Alert", {"kind": "Test"})
     _add(db, "ChargerBooted", {})  # not an alert
     seq = event_log.last_seq(db) - 1
@@ -75,7 +69,7 @@ def test_an_alert_is_acknowledged_once(db: sqlite3.Connection) -> None:
     assert [a.acknowledged_by for a in event_log.alerts(db, CATEGORY_CASE, "acknowledged", 10)] == ["ana"]
 
 
-def test_an_acknowledgement_logged_before_camel_case_keys_still_counts(db: sqlite3.Connection) -> None:
+def test_an_acknowledgement_logged_before_camel_case_keys_still_counts(db: Connection) -> None:
     """Rows an appliance logged before the payload keys were camelCase name the alert `alert_seq`: the alert
     they acknowledged stays acknowledged."""
     _add(db, "Alert", {"kind": "Test"})

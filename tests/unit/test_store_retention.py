@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterator
 from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from voltyard.config import StoreConfig
+from voltyard.store.connection import Connection
 from voltyard.store.db import connect, migrate, migrations
 from voltyard.store.meter_log import MeterLog, meter_readings
 from voltyard.store.retention import prune_tables
@@ -26,22 +26,20 @@ DAY = 86400.0
 
 
 @pytest.fixture
-def conn(tmp_path: Path) -> Iterator[sqlite3.Connection]:
-    path = tmp_path / "voltyard.db"
-    with closing(connect(path)) as opened:
-        migrate(opened, path)
-        yield opened
+def conn(store_db: Connection) -> Connection:
+    """A migrated store of each backend (tests/conftest.py `store_db`)."""
+    return store_db
 
 
-def _block(conn: sqlite3.Connection, last_timestamp: str, stored_at: float, tx: int | None = None) -> None:
+def _block(conn: Connection, last_timestamp: str, stored_at: float, tx: int | None = None) -> None:
     conn.execute(
         "INSERT INTO meter_blocks (charger_id, connector_id, transaction_id, first_timestamp, "
-        "last_timestamp, count, data, stored_at) VALUES ('CP', 1, ?, ?, ?, 1, x'00', ?)",
-        (tx, last_timestamp, last_timestamp, stored_at),
+        "last_timestamp, count, data, stored_at) VALUES ('CP', 1, ?, ?, ?, 1, ?, ?)",
+        (tx, last_timestamp, last_timestamp, b"\x00", stored_at),
     )
 
 
-def test_meter_blocks_go_by_when_they_were_stored_not_by_the_chargers_text(conn: sqlite3.Connection) -> None:
+def test_meter_blocks_go_by_when_they_were_stored_not_by_the_chargers_text(conn: Connection) -> None:
     now = time.time()
     _block(conn, "2099-01-01T00:00:00Z", now - 100 * DAY)  # a clock far ahead, stored long ago: goes
     _block(conn, "2000-01-01T00:00:00+14:00", now)  # a clock far behind, stored now: stays
@@ -80,7 +78,7 @@ def test_the_migration_gives_existing_blocks_their_instant(tmp_path: Path) -> No
 
 @pytest.mark.parametrize("table", ["stop_records", "certificate_requests"])
 def test_stop_records_and_certificate_requests_are_bounded_by_age_and_rows(
-    conn: sqlite3.Connection, table: str
+    conn: Connection, table: str
 ) -> None:
     now = time.time()
     insert = {
@@ -99,7 +97,7 @@ def test_stop_records_and_certificate_requests_are_bounded_by_age_and_rows(
     assert prune_tables(conn, config, now) == {}
 
 
-def test_finished_transactions_are_kept_unless_an_age_is_set(conn: sqlite3.Connection) -> None:
+def test_finished_transactions_are_kept_unless_an_age_is_set(conn: Connection) -> None:
     now = time.time()
     rows = [(1, now - 400 * DAY, now - 399 * DAY), (2, now - 400 * DAY, None), (3, now - 2 * DAY, now - DAY)]
     for tx, started, stopped in rows:
@@ -130,7 +128,7 @@ async def test_meter_blocks_are_stamped_when_stored(tmp_path: Path) -> None:
         assert [reading.energy_wh for reading in meter_readings(db, charger_id="CP")] == [10.0]
 
 
-def _transaction(conn: sqlite3.Connection, tx: int, stopped_at: float | None) -> None:
+def _transaction(conn: Connection, tx: int, stopped_at: float | None) -> None:
     conn.execute(
         "INSERT INTO transactions (id, charger_id, connector_id, id_tag, meter_start, start_time, "
         "started_at, stopped_at, charger_tx_id) "
@@ -139,7 +137,7 @@ def _transaction(conn: sqlite3.Connection, tx: int, stopped_at: float | None) ->
     )
 
 
-def _event(conn: sqlite3.Connection, tx: int, seq_no: int, received_at: float) -> None:
+def _event(conn: Connection, tx: int, seq_no: int, received_at: float) -> None:
     conn.execute(
         "INSERT INTO transaction_events (charger_id, charger_tx_id, seq_no, transaction_id, event_type, "
         "trigger_reason, offline, timestamp, payload, received_at) "
@@ -149,7 +147,7 @@ def _event(conn: sqlite3.Connection, tx: int, seq_no: int, received_at: float) -
 
 
 def test_transaction_events_age_as_readings_but_never_those_of_an_open_transaction(
-    conn: sqlite3.Connection,
+    conn: Connection,
 ) -> None:
     now = time.time()
     _transaction(conn, 1, now - 100 * DAY)  # ended long ago
@@ -164,7 +162,7 @@ def test_transaction_events_age_as_readings_but_never_those_of_an_open_transacti
 
 
 def test_a_pruned_transaction_takes_its_events_and_its_uplink_map_once_nothing_queued_names_it(
-    conn: sqlite3.Connection,
+    conn: Connection,
 ) -> None:
     now = time.time()
     for tx in (1, 2, 3):

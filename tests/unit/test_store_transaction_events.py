@@ -3,26 +3,19 @@ transaction opened by its first event and closed once by its Ended, whatever ord
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Iterator
-from contextlib import closing
-from pathlib import Path
-
 import pytest
 from voltyard.store import transaction_events as tx_events
 from voltyard.store import transactions as tx_store
-from voltyard.store.db import connect, migrate
+from voltyard.store.connection import Connection
 
 NOW = "2026-11-25T10:00:00Z"
 LATER = "2026-11-25T11:00:00Z"
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Iterator[sqlite3.Connection]:
-    path = tmp_path / "v.db"
-    with closing(connect(path)) as conn:
-        migrate(conn, path)
-        yield conn
+def db(store_db: Connection) -> Connection:
+    """A migrated store of each backend (tests/conftest.py `store_db`)."""
+    return store_db
 
 
 def _event(
@@ -35,12 +28,19 @@ def _event(
     )  # fmt: skip
 
 
-def _record(db: sqlite3.Connection, row: tx_events.EventRow) -> tx_events.EventOutcome:
-    with db:
-        return tx_events.record_event(db, row)
+def _record(db: Connection, row: tx_events.EventRow) -> tx_events.EventOutcome:
+    # One transaction, as the writer runs it.
+    db.execute("BEGIN")
+    try:
+        outcome = tx_events.record_event(db, row)
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+    return outcome
 
 
-def _rows(db: sqlite3.Connection) -> list[tuple[object, ...]]:
+def _rows(db: Connection) -> list[tuple[object, ...]]:
     return list(
         db.execute(
             "SELECT charger_id, charger_tx_id, meter_start, meter_stop, stop_reason, stopped_at IS NOT NULL "
@@ -49,7 +49,7 @@ def _rows(db: sqlite3.Connection) -> list[tuple[object, ...]]:
     )
 
 
-def test_started_updated_ended_make_one_transaction(db: sqlite3.Connection) -> None:
+def test_started_updated_ended_make_one_transaction(db: Connection) -> None:
     started = _record(db, _event(0, "Started", energy=1000.0))
     assert started.still_open
     assert not started.duplicate
@@ -65,7 +65,7 @@ def test_started_updated_ended_make_one_transaction(db: sqlite3.Connection) -> N
     assert kinds == ["TransactionStarted", "TransactionStopped"]
 
 
-def test_a_replayed_seq_no_is_answered_but_stored_once(db: sqlite3.Connection) -> None:
+def test_a_replayed_seq_no_is_answered_but_stored_once(db: Connection) -> None:
     first = _record(db, _event(0, "Started", energy=1000.0))
     again = _record(db, _event(0, "Started", energy=1000.0))
     assert again.duplicate
@@ -79,7 +79,7 @@ def test_a_replayed_seq_no_is_answered_but_stored_once(db: sqlite3.Connection) -
     assert _rows(db) == [("CP-2", "TX-1", 1000, 1000, "EVDeparted", 1)]
 
 
-def test_out_of_order_ended_first_closes_once(db: sqlite3.Connection) -> None:
+def test_out_of_order_ended_first_closes_once(db: Connection) -> None:
     ended = _record(db, _event(2, "Ended", energy=2000.0))
     assert not ended.still_open
     late_start = _record(db, _event(0, "Started", energy=500.0))
@@ -88,9 +88,8 @@ def test_out_of_order_ended_first_closes_once(db: sqlite3.Connection) -> None:
     assert len(_rows(db)) == 1
 
 
-def test_string_ids_sit_beside_16_integer_ids(db: sqlite3.Connection) -> None:
-    with db:
-        started = tx_store.start(db, tx_store.StartRow("CP-16", 1, "TAG", NOW, 0, None, clock_skew=False))
+def test_string_ids_sit_beside_16_integer_ids(db: Connection) -> None:
+    started = tx_store.start(db, tx_store.StartRow("CP-16", 1, "TAG", NOW, 0, None, clock_skew=False))
     two = _record(db, _event(0, "Started", tx="TX-1"))
     other = _record(db, _event(0, "Started", tx="TX-1", charger="CP-3"))  # ids are per charger
     assert len({started.transaction_id, two.transaction_id, other.transaction_id}) == 3

@@ -7,7 +7,6 @@ runtime nor gateway (tests/unit/test_layers.py).
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -25,6 +24,7 @@ from voltyard.metrics import Metrics
 from voltyard.ocpp.commands import Commands
 from voltyard.ocpp.leniency import Leniency
 from voltyard.ocpp.registry import Registry
+from voltyard.store.connection import Connection
 from voltyard.store.writer import StoreWriter
 
 if TYPE_CHECKING:
@@ -67,7 +67,7 @@ class Refused(Protocol):
 
 
 # A read-only connection to the store's file (WAL lets it read beside the writer); the caller closes it.
-Reader = Callable[[], sqlite3.Connection]
+Reader = Callable[[], Connection]
 # The DC cabinet's view (its guns, slots, modules and plan), or `configured: false`.
 CabinetView = Callable[[], dict[str, object]]
 # The uplink's state for /health (voltyard.uplink), or `enabled: false` when none is configured.

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import sqlite3
 import time
 from collections.abc import Callable
 from typing import Literal, TypeVar, cast
@@ -22,6 +21,7 @@ from voltyard.api.views import AlertList, EventPage, SyncCursor, alert_view, eve
 from voltyard.events.bus import CATEGORY_CASE
 from voltyard.events.kinds import CATEGORIES
 from voltyard.store import event_log
+from voltyard.store.connection import Connection
 
 __all__ = ["routes"]
 
@@ -30,7 +30,7 @@ routes = web.RouteTableDef()
 T = TypeVar("T")
 
 
-async def _read(request: web.Request, query: Callable[[sqlite3.Connection], T]) -> T:
+async def _read(request: web.Request, query: Callable[[Connection], T]) -> T:
     reader = request.app[READER]
 
     def run() -> T:
@@ -51,7 +51,7 @@ async def list_events(request: web.Request) -> web.Response:
     if latest is not None:
         count = latest
 
-        def newest(db: sqlite3.Connection) -> web.Response:
+        def newest(db: Connection) -> web.Response:
             # `next` is the newest seq of the whole log: a client following from there misses nothing and
             # re-reads nothing, whatever the filter skipped.
             upto = event_log.last_seq(db)

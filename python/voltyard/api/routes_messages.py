@@ -16,7 +16,6 @@ import asyncio
 import csv
 import io
 import logging
-import sqlite3
 import threading
 from collections.abc import Generator
 
@@ -28,6 +27,7 @@ from voltyard.api.keys import READER, Reader
 from voltyard.api.params import query_int, query_str, query_time
 from voltyard.api.views import Message, MessagePage, optional_time
 from voltyard.ocpp.timefmt import iso_utc
+from voltyard.store.connection import Connection
 from voltyard.store.message_log import Exchange, LogFilter, MessageLog, Position
 
 __all__ = ["routes"]
@@ -131,7 +131,7 @@ class _Export:
         self._start = start
         self._kind = kind
         self._lock = threading.Lock()
-        self._conn: sqlite3.Connection | None = None
+        self._conn: Connection | None = None
         self._rows: Generator[tuple[Position, Exchange]] | None = None
         self._left: int | None = None
         self.sent = 0

@@ -7,13 +7,13 @@ charger accepted a SendLocalList, and are durable before anything relies on them
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from voltyard.config import OcppConfig
 from voltyard.store import id_tags
+from voltyard.store.connection import Connection
 from voltyard.store.writer import StoreWriter
 
 __all__ = ["Authorization", "IdTag", "UpstreamAuthorize"]
@@ -55,7 +55,7 @@ class Authorization:
         # system's idTagInfo, or to None when it could not answer (the local answer is used then).
         self.upstream: UpstreamAuthorize | None = None
 
-    def load(self, conn: sqlite3.Connection) -> None:
+    def load(self, conn: Connection) -> None:
         for id_tag, status, expiry, parent in id_tags.load_tags(conn):
             self.tags[id_tag] = IdTag(id_tag, status, expiry, parent)
 

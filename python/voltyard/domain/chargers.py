@@ -6,7 +6,6 @@ loaded back at start, so a charger accepted before a restart stays accepted.
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,6 +14,7 @@ from voltyard.config import OcppConfig
 from voltyard.events.bus import EventBus
 from voltyard.events.kinds import ChargerBooted, ChargerRegistered, ConnectorStatusChanged
 from voltyard.store import chargers as charger_store
+from voltyard.store.connection import Connection
 from voltyard.store.writer import StoreWriter
 
 __all__ = ["ChargerRecord", "Chargers", "ConnectorState"]
@@ -78,7 +78,7 @@ class Chargers:
         self.records: dict[str, ChargerRecord] = {}
         self._seen: set[str] = set()
 
-    def load(self, conn: sqlite3.Connection) -> None:
+    def load(self, conn: Connection) -> None:
         """Fill the registry from the store (at start)."""
         for row in charger_store.load_chargers(conn):
             record = ChargerRecord(

@@ -24,7 +24,6 @@ import hashlib
 import hmac
 import os
 import secrets
-import sqlite3
 import string
 import threading
 import time
@@ -32,6 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from voltyard.store import credentials as credentials_store
+from voltyard.store.connection import Connection
 from voltyard.store.writer import StoreWriter
 
 __all__ = [
@@ -121,7 +121,7 @@ class Credentials:
         self._macs: dict[str, bytes] = {}
         self._pool: ThreadPoolExecutor | None = None
 
-    def load(self, conn: sqlite3.Connection) -> None:
+    def load(self, conn: Connection) -> None:
         key = credentials_store.load_mac_key(conn)
         if key is not None:
             self._mac_key = key

@@ -6,13 +6,13 @@ drawn is the sum of the chargers' latest metered power plus the cabinet's.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 
 from voltyard.domain.transactions import Transactions
 from voltyard.events.bus import EventBus
 from voltyard.events.kinds import SiteLimitChanged
 from voltyard.store import site as site_store
+from voltyard.store.connection import Connection
 from voltyard.store.writer import StoreWriter
 
 __all__ = ["Site"]
@@ -32,7 +32,7 @@ class Site:
         # Charge points whose power is the cabinet's (its guns): counted once, in cabinet_kw.
         self.own_charge_points: frozenset[str] = frozenset()
 
-    def load(self, conn: sqlite3.Connection) -> None:
+    def load(self, conn: Connection) -> None:
         stored = site_store.load_limit_kw(conn)
         if stored is not None:
             self.limit_kw = stored

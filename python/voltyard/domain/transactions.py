@@ -29,7 +29,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -44,6 +43,7 @@ from voltyard.events.kinds import ClockSkew as ClockSkewEvent
 from voltyard.events.kinds import Event, MeterValues, TransactionStopFlagged, Warning
 from voltyard.store import transaction_events as tx_events
 from voltyard.store import transactions as tx_store
+from voltyard.store.connection import Connection
 from voltyard.store.meter_log import MeterLog
 from voltyard.store.writer import StoreWriter
 
@@ -121,7 +121,7 @@ class Transactions:
         self._owner[transaction_id] = charger_id
         self._started_at[transaction_id] = started_at
 
-    def load(self, conn: sqlite3.Connection) -> None:
+    def load(self, conn: Connection) -> None:
         for transaction_id, charger_id, connector_id, start_time in tx_store.load_open(conn):
             self._opened(charger_id, connector_id, transaction_id, start_time, _stored_instant(start_time))
         self.charger_tx_ids.update(tx_events.open_charger_tx_ids(conn))

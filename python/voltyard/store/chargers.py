@@ -7,9 +7,9 @@ interval): the functions that take a `StoreWriter` queue rows, the ones that tak
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 
+from voltyard.store.connection import Connection
 from voltyard.store.writer import StoreWriter
 
 __all__ = [
@@ -109,12 +109,14 @@ class ConnectorRow:
     availability: str
 
 
-def load_chargers(conn: sqlite3.Connection) -> list[ChargerRow]:
-    conn.row_factory = sqlite3.Row
-    try:
-        return [
+def load_chargers(conn: Connection) -> list[ChargerRow]:
+    columns = (*BOOT_COLUMNS, *_LOADED)
+    found = []
+    for values in conn.execute(f"SELECT id, {', '.join(columns)} FROM chargers"):
+        row = dict(zip(columns, values[1:], strict=True))
+        found.append(
             ChargerRow(
-                id=row["id"],
+                id=values[0],
                 registration=row["registration"],
                 boot={column: row[column] for column in BOOT_COLUMNS if row[column] is not None},
                 last_seen=row["last_seen"],
@@ -126,13 +128,25 @@ def load_chargers(conn: sqlite3.Connection) -> list[ChargerRow]:
                 max_frame_size=row["max_frame_size"],
                 leniency=row["leniency"],
             )
-            for row in conn.execute("SELECT * FROM chargers")
-        ]
-    finally:
-        conn.row_factory = None
+        )
+    return found
 
 
-def load_connectors(conn: sqlite3.Connection) -> list[ConnectorRow]:
+# The columns of a `chargers` row that `load_chargers` reads beside the boot columns.
+_LOADED = (
+    "registration",
+    "last_seen",
+    "firmware_status",
+    "diagnostics_status",
+    "log_status",
+    "security_profile",
+    "local_list_version",
+    "max_frame_size",
+    "leniency",
+)
+
+
+def load_connectors(conn: Connection) -> list[ConnectorRow]:
     return [
         ConnectorRow(*row)
         for row in conn.execute(
@@ -143,7 +157,7 @@ def load_connectors(conn: sqlite3.Connection) -> list[ConnectorRow]:
 
 
 def save_limits(
-    conn: sqlite3.Connection, charger_id: str, max_frame_size: int | None, leniency: str, now: float
+    conn: Connection, charger_id: str, max_frame_size: int | None, leniency: str, now: float
 ) -> None:
     """A charger's frame size override and tolerated deviations (a charger not yet seen is recorded)."""
     conn.execute(

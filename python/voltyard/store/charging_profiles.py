@@ -11,7 +11,13 @@ from voltyard.store.writer import StoreWriter
 
 __all__ = ["append_cleared", "append_installed"]
 
-_INSTALL = "INSERT OR REPLACE INTO charging_profiles VALUES (?, ?, ?, ?, ?, ?, ?)"
+_INSTALL = """
+INSERT INTO charging_profiles (charger_id, connector_id, profile_id, stack_level, purpose, profile,
+                               updated_at)
+VALUES (?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (charger_id, connector_id, profile_id) DO UPDATE SET stack_level = excluded.stack_level,
+    purpose = excluded.purpose, profile = excluded.profile, updated_at = excluded.updated_at
+"""
 # ClearChargingProfile request fields and the columns they select.
 _FILTERS = (
     ("id", "profile_id"),

@@ -6,8 +6,9 @@ Functions over a connection, run on the writer thread (`StoreWriter.durable`, or
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable
+
+from voltyard.store.connection import Connection
 
 __all__ = ["SET_VALUE", "replace_snapshot", "set_value_params"]
 
@@ -27,8 +28,15 @@ def set_value_params(charger_id: str, key: str, value: str, at: float) -> tuple[
     return (charger_id, key, value, at)
 
 
-def replace_snapshot(conn: sqlite3.Connection, charger_id: str, rows: Iterable[Row], *, full: bool) -> None:
+def replace_snapshot(conn: Connection, charger_id: str, rows: Iterable[Row], *, full: bool) -> None:
     """Store a GetConfiguration answer; a `full` read (no keys asked for) replaces the charger's snapshot."""
     if full:
         conn.execute("DELETE FROM configuration WHERE charger_id = ?", (charger_id,))
-    conn.executemany("INSERT OR REPLACE INTO configuration VALUES (?, ?, ?, ?, ?)", rows)
+    conn.executemany(_REPLACE, rows)
+
+
+_REPLACE = """
+INSERT INTO configuration (charger_id, key, value, readonly, updated_at) VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (charger_id, key) DO UPDATE SET value = excluded.value, readonly = excluded.readonly,
+    updated_at = excluded.updated_at
+"""

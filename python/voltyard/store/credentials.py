@@ -3,24 +3,24 @@ each charger (`chargers`), and the appliance's key for those keyed hashes (`appl
 
 from __future__ import annotations
 
-import sqlite3
+from voltyard.store.connection import Connection
 
 __all__ = ["load_credentials", "load_mac_key", "save_credentials", "save_password_mac"]
 
 
-def load_credentials(conn: sqlite3.Connection) -> list[tuple[str, int, str | None, bytes | None]]:
+def load_credentials(conn: Connection) -> list[tuple[str, int, str | None, bytes | None]]:
     """(charger id, security profile, password hash or None, password keyed hash or None) of every charger."""
     return list(conn.execute("SELECT id, security_profile, password_hash, password_mac FROM chargers"))
 
 
-def load_mac_key(conn: sqlite3.Connection) -> bytes | None:
+def load_mac_key(conn: Connection) -> bytes | None:
     """The appliance's key of the passwords' keyed hashes (made by migration 6)."""
     row = conn.execute("SELECT value FROM appliance_secrets WHERE name = 'password_mac_key'").fetchone()
     return None if row is None else bytes(row[0])
 
 
 def save_credentials(
-    conn: sqlite3.Connection,
+    conn: Connection,
     charger_id: str,
     *,
     profile: int,
@@ -39,9 +39,7 @@ def save_credentials(
     )
 
 
-def save_password_mac(
-    conn: sqlite3.Connection, charger_id: str, password_hash: str, password_mac: bytes
-) -> None:
+def save_password_mac(conn: Connection, charger_id: str, password_hash: str, password_mac: bytes) -> None:
     """Remember the keyed hash of a password just verified against `password_hash` (unless it changed)."""
     conn.execute(
         "UPDATE chargers SET password_mac = ? WHERE id = ? AND password_hash = ?",

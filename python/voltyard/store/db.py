@@ -21,9 +21,11 @@ from importlib import resources
 from pathlib import Path
 
 from voltyard.errors import StoreError, StoreUnusableError
+from voltyard.store.connection import Connection
 
 __all__ = [
     "DB_FILENAME",
+    "SqliteBackend",
     "check_integrity",
     "connect",
     "is_corruption",
@@ -200,3 +202,41 @@ def migrate(conn: sqlite3.Connection, path: Path) -> int:
             raise StoreError(f"{path}: migration {name} failed: {exc}") from exc
         current = version
     return current
+
+
+class SqliteBackend:
+    """The embedded default: one SQLite file under the data directory (see the module docstring)."""
+
+    begin = "BEGIN IMMEDIATE"
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.where = str(path)
+        self.volume: Path | None = path.parent
+
+    def open_writer(self) -> sqlite3.Connection:
+        conn = connect(self.path)
+        try:
+            migrate(conn, self.path)
+            check_integrity(conn, self.path)
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def open_reader(self) -> sqlite3.Connection:
+        return connect(self.path, readonly=True)
+
+    def in_transaction(self, conn: Connection) -> bool:
+        assert isinstance(conn, sqlite3.Connection)
+        return conn.in_transaction
+
+    def recover(self, conn: Connection) -> None:
+        assert isinstance(conn, sqlite3.Connection)
+        reclaim_wal(conn)
+
+    def is_corruption(self, exc: BaseException) -> bool:
+        return is_corruption(exc)
+
+    def close(self) -> None:
+        """Nothing kept: each reader opens the file anew (cheap)."""

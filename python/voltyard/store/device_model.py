@@ -9,10 +9,10 @@ could grow the table, and the disk, without end by naming new variables. The cou
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
+from voltyard.store.connection import Connection
 from voltyard.store.writer import StoreWriter
 
 __all__ = ["MAX_ATTRIBUTES", "VariableRow", "append_report", "read", "size"]
@@ -45,14 +45,14 @@ def append_report(store: StoreWriter, rows: Sequence[VariableRow]) -> None:
         store.append(_UPSERT, row)
 
 
-def size(conn: sqlite3.Connection, charger_id: str) -> int:
+def size(conn: Connection, charger_id: str) -> int:
     """How many attributes the charger's device model holds."""
     sql = "SELECT attributes FROM device_model_sizes WHERE charger_id = ?"
     row = conn.execute(sql, (charger_id,)).fetchone()
     return int(row[0]) if row is not None else 0
 
 
-def read(conn: sqlite3.Connection, charger_id: str) -> list[tuple[Any, ...]]:
+def read(conn: Connection, charger_id: str) -> list[tuple[Any, ...]]:
     """The charger's device model, by component and variable: (component, component_instance, evse_id,
     connector_id, variable, variable_instance, attribute_type, value, mutability)."""
     return list(

@@ -8,7 +8,6 @@ builds it), the bus is `voltyard.events.bus`'; the category of an event is its t
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
@@ -16,6 +15,7 @@ from typing import Any, Literal, TypeVar
 import orjson
 
 from voltyard.events.kinds import AlertAcknowledged, Event, EventRow
+from voltyard.store.connection import Connection
 from voltyard.store.writer import StoreWriter
 
 E = TypeVar("E", bound=Event)
@@ -53,7 +53,7 @@ class CategoryCase:
         """A WHERE clause (and its parameters) keeping the events of `categories` (all of them when empty)."""
         wanted = sorted(set(categories))
         if not wanted:
-            return "1", []
+            return "1 = 1", []
         return f"{self.sql} IN ({', '.join('?' for _ in wanted)})", wanted
 
 
@@ -86,12 +86,12 @@ def category_case(
     )
 
 
-def insert(conn: sqlite3.Connection, row: EventRow) -> None:
+def insert(conn: Connection, row: EventRow) -> None:
     """Record an event inside `conn`'s transaction (writer thread): committed with the change it tells of."""
     conn.execute(INSERT_EVENT, row)
 
 
-def record(conn: sqlite3.Connection, event: E) -> E:
+def record(conn: Connection, event: E) -> E:
     """`insert` `event` inside `conn`'s transaction; returns it for the caller to tell the subscribers of
     once the commit is on disk (`EventBus.notify`, on the event loop)."""
     insert(conn, event.row())
@@ -119,7 +119,7 @@ def _logged(rows: Iterable[tuple[int, float, str, str | None, str]]) -> list[Log
 
 
 def events_after(
-    conn: sqlite3.Connection,
+    conn: Connection,
     case: CategoryCase,
     cursor: int,
     limit: int = 500,
@@ -138,7 +138,7 @@ def events_after(
 
 
 def events_latest(
-    conn: sqlite3.Connection,
+    conn: Connection,
     case: CategoryCase,
     count: int,
     categories: Iterable[str] = (),
@@ -156,23 +156,24 @@ def events_latest(
     return _logged(rows)
 
 
-def last_seq(conn: sqlite3.Connection) -> int:
+def last_seq(conn: Connection) -> int:
     """The newest sequence number given (0 for an empty log)."""
     row = conn.execute("SELECT max(seq) FROM events").fetchone()
     return int(row[0] or 0)
 
 
-def mark_synced(conn: sqlite3.Connection, consumer: str, seq: int) -> int:
+def mark_synced(conn: Connection, consumer: str, seq: int) -> int:
     """Record that `consumer` has everything up to `seq`; never moves a cursor back. Returns the cursor."""
     conn.execute(
         "INSERT INTO sync_cursors (name, seq) VALUES (?, ?) "
-        "ON CONFLICT (name) DO UPDATE SET seq = max(seq, excluded.seq)",
+        "ON CONFLICT (name) DO UPDATE SET seq = CASE WHEN excluded.seq > sync_cursors.seq THEN excluded.seq "
+        "ELSE sync_cursors.seq END",
         (consumer, seq),
     )
     return int(conn.execute("SELECT seq FROM sync_cursors WHERE name = ?", (consumer,)).fetchone()[0])
 
 
-def sync_cursor(conn: sqlite3.Connection, consumer: str) -> int:
+def sync_cursor(conn: Connection, consumer: str) -> int:
     """Where `consumer` stands (0 before its first sync)."""
     row = conn.execute("SELECT seq FROM sync_cursors WHERE name = ?", (consumer,)).fetchone()
     return int(row[0]) if row else 0
@@ -187,7 +188,7 @@ class AlertState:
     acknowledged_at: float | None
 
 
-def _acknowledgements(conn: sqlite3.Connection, since: int) -> dict[int, tuple[str, float]]:
+def _acknowledgements(conn: Connection, since: int) -> dict[int, tuple[str, float]]:
     """{alert seq: (operator, time)} of the acknowledgements recorded after `since`: few (people make them),
     and never before the alert they name."""
     found: dict[int, tuple[str, float]] = {}
@@ -202,7 +203,7 @@ def _acknowledgements(conn: sqlite3.Connection, since: int) -> dict[int, tuple[s
 
 
 def alerts(
-    conn: sqlite3.Connection, case: CategoryCase, state: Literal["open", "acknowledged", "all"], limit: int
+    conn: Connection, case: CategoryCase, state: Literal["open", "acknowledged", "all"], limit: int
 ) -> list[AlertState]:
     """Alerts, newest first: open ones (not acknowledged), acknowledged ones, or all."""
     where, params = case.where(["alert"])
@@ -224,7 +225,7 @@ def alerts(
     return found
 
 
-def alert(conn: sqlite3.Connection, case: CategoryCase, seq: int) -> AlertState | None:
+def alert(conn: Connection, case: CategoryCase, seq: int) -> AlertState | None:
     """One alert by its seq (None when no alert has it)."""
     where, params = case.where(["alert"])
     row = conn.execute(
@@ -238,7 +239,7 @@ def alert(conn: sqlite3.Connection, case: CategoryCase, seq: int) -> AlertState 
 
 
 def acknowledge_alert(
-    conn: sqlite3.Connection, case: CategoryCase, seq: int, operator: str | None, at: float
+    conn: Connection, case: CategoryCase, seq: int, operator: str | None, at: float
 ) -> tuple[AlertState, AlertAcknowledged] | Literal["missing", "acknowledged"]:
     """Record `operator`'s acknowledgement of alert `seq` (writer thread): the check and the record are one
     step, so of two operators acknowledging at once one gets "acknowledged". Writes the AlertAcknowledged

@@ -3,9 +3,10 @@ version on its `chargers` row)."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable
 from typing import Any
+
+from voltyard.store.connection import Connection
 
 __all__ = ["TagRow", "apply_local_list", "delete_tag", "load_tags", "upsert_tags"]
 
@@ -19,20 +20,20 @@ ON CONFLICT (id_tag) DO UPDATE SET status = excluded.status, expiry_date = exclu
 """
 
 
-def load_tags(conn: sqlite3.Connection) -> list[TagRow]:
+def load_tags(conn: Connection) -> list[TagRow]:
     return list(conn.execute("SELECT id_tag, status, expiry_date, parent_id_tag FROM id_tags"))
 
 
-def upsert_tags(conn: sqlite3.Connection, rows: Iterable[TagRow]) -> None:
+def upsert_tags(conn: Connection, rows: Iterable[TagRow]) -> None:
     """Add or change tags (in the caller's transaction: all of them or, on failure, none)."""
     conn.executemany(_UPSERT_TAG, rows)
 
 
-def delete_tag(conn: sqlite3.Connection, id_tag: str) -> None:
+def delete_tag(conn: Connection, id_tag: str) -> None:
     conn.execute("DELETE FROM id_tags WHERE id_tag = ?", (id_tag,))
 
 
-def apply_local_list(conn: sqlite3.Connection, charger_id: str, request: dict[str, Any]) -> None:
+def apply_local_list(conn: Connection, charger_id: str, request: dict[str, Any]) -> None:
     """Record an accepted SendLocalList request (writer thread): its version and entries, Full or
     Differential."""
     if request["updateType"] == "Full":
@@ -45,8 +46,9 @@ def apply_local_list(conn: sqlite3.Connection, charger_id: str, request: dict[st
             )
             continue
         conn.execute(
-            "INSERT OR REPLACE INTO local_list (charger_id, id_tag, status, expiry_date, parent_id_tag) "
-            "VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO local_list (charger_id, id_tag, status, expiry_date, parent_id_tag) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (charger_id, id_tag) DO UPDATE SET status = excluded.status, "
+            "expiry_date = excluded.expiry_date, parent_id_tag = excluded.parent_id_tag",
             (charger_id, entry["idTag"], info["status"], info.get("expiryDate"), info.get("parentIdTag")),
         )
     conn.execute(

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import logging
 import re
-import sqlite3
 import time
 import zlib
 from collections.abc import Generator, Iterator
@@ -28,6 +27,7 @@ from dataclasses import dataclass
 
 from voltyard._native import MessageLogBuffer, decompress_block, unpack_exchanges
 from voltyard.errors import LogBlockError
+from voltyard.store.connection import Connection
 from voltyard.store.writer import StoreWriter
 
 __all__ = ["CODEC_DEFLATE", "CODEC_LZ4", "Exchange", "LogFilter", "MessageLog", "Position", "decode_block"]
@@ -149,7 +149,7 @@ class MessageLog:
 
     @staticmethod
     def walk(
-        conn: sqlite3.Connection, where: LogFilter, start: Position | None = None
+        conn: Connection, where: LogFilter, start: Position | None = None
     ) -> Generator[tuple[Position, Exchange]]:
         """Exchanges matching `where`, newest first, from `start` on (the newest when None), each with its
         position.
@@ -208,7 +208,7 @@ class MessageLog:
 
     @staticmethod
     def page(
-        conn: sqlite3.Connection, where: LogFilter, start: Position | None, limit: int
+        conn: Connection, where: LogFilter, start: Position | None, limit: int
     ) -> tuple[list[Exchange], Position | None]:
         """At most `limit` exchanges of `walk`, and the position of the next match (None: there is none)."""
         found: list[Exchange] = []
@@ -220,7 +220,7 @@ class MessageLog:
 
     @staticmethod
     def query(
-        conn: sqlite3.Connection,
+        conn: Connection,
         *,
         charger_id: str | None = None,
         action: str | None = None,
@@ -237,7 +237,7 @@ class MessageLog:
         """Delete blocks past the age limit or beyond the exchange limit (oldest first); returns how many."""
         max_rows, cutoff = self.max_rows, time.time() - self.max_age_days * 86400
 
-        def work(conn: sqlite3.Connection) -> int:
+        def work(conn: Connection) -> int:
             deleted = conn.execute("DELETE FROM message_log WHERE last_time < ?", (cutoff,)).rowcount
             kept = 0
             for block_id, count in conn.execute(

@@ -16,13 +16,13 @@ durable commit, as `meter_values` rows, which is also where every reading of a s
 from __future__ import annotations
 
 import logging
-import sqlite3
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from voltyard._native import MeterReadingBuffer, decompress_block, unpack_readings
 from voltyard.errors import LogBlockError
+from voltyard.store.connection import Connection
 from voltyard.store.writer import StoreWriter, Work
 
 __all__ = ["MeterLog", "MeterReading", "decode_meter_block", "last_energy_wh", "meter_readings"]
@@ -70,7 +70,7 @@ class MeterLog:
             return None
         taken = self._buffer.take()
 
-        def write(conn: sqlite3.Connection) -> None:
+        def write(conn: Connection) -> None:
             stored_at = time.time()
             conn.executemany(_INSERT, [(*block, stored_at) for block in taken.blocks()])
 
@@ -92,7 +92,7 @@ def decode_meter_block(
 
 
 def meter_readings(
-    conn: sqlite3.Connection, *, charger_id: str | None = None, transaction_id: int | None = None
+    conn: Connection, *, charger_id: str | None = None, transaction_id: int | None = None
 ) -> list[MeterReading]:
     """The stored readings (of one charger, of one transaction, when given) in the order received."""
     if transaction_id is not None and charger_id is None:
@@ -101,7 +101,7 @@ def meter_readings(
         charger_id = owner[0] if owner is not None else None
     filters = (("charger_id", charger_id), ("transaction_id", transaction_id))
     given = {column: value for column, value in filters if value is not None}
-    where = " AND ".join(f"{column} = ?" for column in given) or "1"
+    where = " AND ".join(f"{column} = ?" for column in given) or "1 = 1"
     params = list(given.values())
     found = [
         MeterReading(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], bool(row[8]))
@@ -125,7 +125,7 @@ def meter_readings(
     return found
 
 
-def last_energy_wh(conn: sqlite3.Connection, charger_id: str, transaction_id: int) -> float | None:
+def last_energy_wh(conn: Connection, charger_id: str, transaction_id: int) -> float | None:
     """The last energy reading the transaction's own charger stored for it, None if it has none."""
     for sql in (
         "SELECT energy_wh FROM meter_blocks WHERE transaction_id = ? AND charger_id = ? "

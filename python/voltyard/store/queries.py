@@ -6,9 +6,9 @@ rows; the API shapes them (`voltyard.api.views`).
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any, NamedTuple
 
+from voltyard.store.connection import Connection
 from voltyard.store.meter_log import last_energy_wh
 
 __all__ = [
@@ -24,7 +24,7 @@ __all__ = [
 
 _TRANSACTION_COLUMNS = (
     "id, charger_id, connector_id, id_tag, meter_start, start_time, meter_stop, stop_time, stop_reason, "
-    "stop_flag, stopped_at IS NULL, clock_skew, charger_tx_id"
+    "stop_flag, CASE WHEN stopped_at IS NULL THEN 1 ELSE 0 END, clock_skew, charger_tx_id"
 )
 
 
@@ -59,7 +59,7 @@ class StopRecordRow(NamedTuple):
     received_at: float
 
 
-def _transactions(conn: sqlite3.Connection, rows: list[Any]) -> list[TransactionRow]:
+def _transactions(conn: Connection, rows: list[Any]) -> list[TransactionRow]:
     # An active one has delivered what its meter reads now: its latest reading is read with it.
     return [
         TransactionRow._make((*row, last_energy_wh(conn, row[1], row[0]) if row[6] is None else None))
@@ -68,7 +68,7 @@ def _transactions(conn: sqlite3.Connection, rows: list[Any]) -> list[Transaction
 
 
 def transactions_page(
-    conn: sqlite3.Connection,
+    conn: Connection,
     *,
     active: bool | None,
     charger_id: str | None,
@@ -80,7 +80,7 @@ def transactions_page(
 ) -> tuple[int, list[TransactionRow]]:
     """(how many match, one page of them newest first): the filters given (None: any), on `started_at` for
     `since`/`until` (inclusive)."""
-    clauses: list[str] = ["1"]
+    clauses: list[str] = ["1 = 1"]
     params: list[object] = []
     if active is not None:
         clauses.append("stopped_at IS NULL" if active else "stopped_at IS NOT NULL")
@@ -101,7 +101,7 @@ def transactions_page(
     return int(total), _transactions(conn, rows)
 
 
-def transaction(conn: sqlite3.Connection, transaction_id: int) -> TransactionRow | None:
+def transaction(conn: Connection, transaction_id: int) -> TransactionRow | None:
     rows = conn.execute(
         f"SELECT {_TRANSACTION_COLUMNS} FROM transactions WHERE id = ?", (transaction_id,)
     ).fetchall()
@@ -109,7 +109,7 @@ def transaction(conn: sqlite3.Connection, transaction_id: int) -> TransactionRow
     return found[0] if found else None
 
 
-def active_transactions(conn: sqlite3.Connection, charger_id: str) -> list[TransactionRow]:
+def active_transactions(conn: Connection, charger_id: str) -> list[TransactionRow]:
     """A charger's transactions not stopped, oldest first."""
     rows = conn.execute(
         f"SELECT {_TRANSACTION_COLUMNS} FROM transactions WHERE charger_id = ? AND stopped_at IS NULL "
@@ -119,7 +119,7 @@ def active_transactions(conn: sqlite3.Connection, charger_id: str) -> list[Trans
     return _transactions(conn, rows)
 
 
-def stop_records(conn: sqlite3.Connection, transaction_id: int) -> list[StopRecordRow]:
+def stop_records(conn: Connection, transaction_id: int) -> list[StopRecordRow]:
     """Every stop received for a transaction, in the order received."""
     return [
         StopRecordRow(*row)
@@ -131,7 +131,7 @@ def stop_records(conn: sqlite3.Connection, transaction_id: int) -> list[StopReco
     ]
 
 
-def charger_configuration(conn: sqlite3.Connection, charger_id: str) -> list[tuple[str, str | None, bool]]:
+def charger_configuration(conn: Connection, charger_id: str) -> list[tuple[str, str | None, bool]]:
     """(key, value, readonly) of the configuration the charger last reported, by key."""
     return [
         (key, value, bool(readonly))
@@ -141,7 +141,7 @@ def charger_configuration(conn: sqlite3.Connection, charger_id: str) -> list[tup
     ]
 
 
-def local_list(conn: sqlite3.Connection, charger_id: str) -> list[tuple[str, str, str | None, str | None]]:
+def local_list(conn: Connection, charger_id: str) -> list[tuple[str, str, str | None, str | None]]:
     """(id_tag, status, expiry_date, parent_id_tag) of the charger's local list as it accepted it, by tag."""
     return list(
         conn.execute(

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import sqlite3
-
+from voltyard.store.connection import Connection
 from voltyard.store.writer import StoreWriter
 
 __all__ = ["ReservationRow", "append_cancelled", "record"]
@@ -11,11 +10,18 @@ __all__ = ["ReservationRow", "append_cancelled", "record"]
 # id, charger id, connector id, idTag, parentIdTag, expiryDate, status (the charger's answer), updated_at.
 ReservationRow = tuple[int, str, int, str, str | None, str, str, float]
 
-_RECORD = "INSERT OR REPLACE INTO reservations VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+_RECORD = """
+INSERT INTO reservations (id, charger_id, connector_id, id_tag, parent_id_tag, expiry_date, status,
+                          updated_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (id) DO UPDATE SET charger_id = excluded.charger_id, connector_id = excluded.connector_id,
+    id_tag = excluded.id_tag, parent_id_tag = excluded.parent_id_tag, expiry_date = excluded.expiry_date,
+    status = excluded.status, updated_at = excluded.updated_at
+"""
 _CANCEL = "UPDATE reservations SET status = 'Cancelled', updated_at = ? WHERE id = ? AND charger_id = ?"
 
 
-def record(conn: sqlite3.Connection, row: ReservationRow) -> None:
+def record(conn: Connection, row: ReservationRow) -> None:
     """A ReserveNow and its answer (durably: the reservation id may be named by a later StartTransaction)."""
     conn.execute(_RECORD, row)
 

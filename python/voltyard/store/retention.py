@@ -26,11 +26,11 @@ the writer (and every durable write behind it) for seconds; the next pass, a min
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from dataclasses import dataclass
 
 from voltyard.config import StoreConfig
+from voltyard.store.connection import Connection
 from voltyard.store.writer import StoreWriter
 
 __all__ = ["Retention", "prune_tables"]
@@ -43,6 +43,8 @@ _NOT_OPEN = (
 )
 
 _TRANSACTION_IDS = "SELECT id FROM transactions"
+# A TransactionEvent's key: its primary key (never SQLite's rowid, which PostgreSQL has not).
+_EVENT_KEY = "(charger_id, charger_tx_id, seq_no)"
 _QUEUED_IDS = "SELECT transaction_id FROM uplink_queue WHERE transaction_id IS NOT NULL"
 
 
@@ -59,7 +61,7 @@ class Retention:
         return await self.store.durable(lambda conn: prune_tables(conn, config, now))
 
 
-def prune_tables(conn: sqlite3.Connection, config: StoreConfig, now: float) -> dict[str, int]:
+def prune_tables(conn: Connection, config: StoreConfig, now: float) -> dict[str, int]:
     """Delete what is past the limits of `config` at time `now` (unix seconds); rows deleted per table."""
     deleted = {
         "events": _by_age_and_rows(
@@ -103,7 +105,7 @@ def prune_tables(conn: sqlite3.Connection, config: StoreConfig, now: float) -> d
         # A 2.x charger's TransactionEvents carry its readings (Updated every meter interval): they age as
         # readings do. Their (charger, transactionId, seqNo) key only matters while a replay may come.
         deleted["transaction_events"] = _delete(
-            conn, "transaction_events", "rowid", f"received_at < ? AND {_NOT_OPEN}", (cutoff,)
+            conn, "transaction_events", _EVENT_KEY, f"received_at < ? AND {_NOT_OPEN}", (cutoff,)
         )
     if config.transactions_max_age_days > 0:
         cutoff = now - config.transactions_max_age_days * _DAY
@@ -111,7 +113,7 @@ def prune_tables(conn: sqlite3.Connection, config: StoreConfig, now: float) -> d
             conn, "transactions", "id", "stopped_at IS NOT NULL AND stopped_at < ?", (cutoff,)
         )
         deleted["transaction_events"] += _delete(
-            conn, "transaction_events", "rowid", f"transaction_id NOT IN ({_TRANSACTION_IDS})", ()
+            conn, "transaction_events", _EVENT_KEY, f"transaction_id NOT IN ({_TRANSACTION_IDS})", ()
         )
         # The uplink's map of a transaction pruned here, once nothing queued names it.
         deleted["uplink_transactions"] = _delete(
@@ -125,7 +127,7 @@ def prune_tables(conn: sqlite3.Connection, config: StoreConfig, now: float) -> d
 
 
 def _by_age_and_rows(
-    conn: sqlite3.Connection, names: tuple[str, str, str], now: float, days: float, rows: int
+    conn: Connection, names: tuple[str, str, str], now: float, days: float, rows: int
 ) -> int:
     table, key, time_column = names
     deleted = 0
@@ -140,8 +142,10 @@ def _by_age_and_rows(
     return deleted
 
 
-def _delete(conn: sqlite3.Connection, table: str, key: str, where: str, params: tuple[object, ...]) -> int:
+def _delete(conn: Connection, table: str, key: str, where: str, params: tuple[object, ...]) -> int:
+    columns = key.strip("()")  # a composite key is compared as a row value, and listed bare in the SELECT
     sql = (
-        f"DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM {table} WHERE {where} ORDER BY {key} LIMIT ?)"
+        f"DELETE FROM {table} WHERE {key} IN "
+        f"(SELECT {columns} FROM {table} WHERE {where} ORDER BY {columns} LIMIT ?)"
     )
     return int(conn.execute(sql, (*params, _CHUNK)).rowcount)

@@ -11,12 +11,12 @@ of an open transaction that come in order (`voltyard.domain.transactions`).
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from voltyard.events.kinds import Event, TransactionStarted, TransactionStopped
+from voltyard.store.connection import Connection
 from voltyard.store.event_log import record
 from voltyard.store.meter_log import last_energy_wh
 from voltyard.store.transactions import MeterRow
@@ -39,6 +39,7 @@ _OPEN = """
 INSERT INTO transactions (charger_id, connector_id, id_tag, start_time, meter_start, started_at, clock_skew,
                           charger_tx_id)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+RETURNING id
 """
 _OPEN_CHARGER_IDS = """
 SELECT id, charger_tx_id FROM transactions WHERE stopped_at IS NULL AND charger_tx_id IS NOT NULL
@@ -102,7 +103,7 @@ class EventOutcome:
     highest_seq_no: int
 
 
-def record_event(conn: sqlite3.Connection, row: EventRow) -> EventOutcome:
+def record_event(conn: Connection, row: EventRow) -> EventOutcome:
     """Store one TransactionEvent unless its (charger, transactionId, seqNo) is stored already.
 
     The first event of a transactionId (Started, or whichever came first after an offline spell: seqNos may
@@ -113,12 +114,12 @@ def record_event(conn: sqlite3.Connection, row: EventRow) -> EventOutcome:
     found = conn.execute(_FIND, (row.charger_id, row.charger_tx_id)).fetchone()
     if found is None:
         meter_start = round(row.energy_wh) if row.energy_wh is not None else 0
-        cursor = conn.execute(
+        (opened,) = conn.execute(
             _OPEN,
             (row.charger_id, row.connector_id, row.id_tag or "", row.timestamp, meter_start, now,
              row.clock_skew, row.charger_tx_id),
-        )  # fmt: skip
-        transaction_id = int(cursor.lastrowid or 0)
+        ).fetchone()  # fmt: skip
+        transaction_id = int(opened)
         connector_id, start_time, stopped_at = row.connector_id, row.timestamp, None
         started = TransactionStarted(
             row.charger_id,
@@ -178,6 +179,6 @@ def append_readings(store: StoreWriter, rows: Sequence[MeterRow]) -> None:
         store.append(_METER, row)
 
 
-def open_charger_tx_ids(conn: sqlite3.Connection) -> list[tuple[int, str]]:
+def open_charger_tx_ids(conn: Connection) -> list[tuple[int, str]]:
     """(id, charger_tx_id) of every open 2.x transaction: the text id a charger's TxProfile names."""
     return list(conn.execute(_OPEN_CHARGER_IDS))

@@ -12,7 +12,6 @@ here, in the same transaction.
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from voltyard.events.kinds import (
     TransactionStopFlagged,
     TransactionStopped,
 )
+from voltyard.store.connection import Connection
 from voltyard.store.event_log import record
 from voltyard.store.meter_log import last_energy_wh
 
@@ -131,7 +131,7 @@ class Closed:
     recorded: tuple[Event, ...]
 
 
-def load_open(conn: sqlite3.Connection) -> list[tuple[int, str, int, str]]:
+def load_open(conn: Connection) -> list[tuple[int, str, int, str]]:
     """(id, charger_id, connector_id, start_time) of every transaction not stopped."""
     return list(
         conn.execute(
@@ -140,7 +140,7 @@ def load_open(conn: sqlite3.Connection) -> list[tuple[int, str, int, str]]:
     )
 
 
-def start(conn: sqlite3.Connection, row: StartRow) -> Started:
+def start(conn: Connection, row: StartRow) -> Started:
     """Allocate the transaction's id, or find the one a replay of the same start got. A new one is recorded
     with its TransactionStarted (and ClockSkew) event and marks its reservation Used."""
     key = row.key()
@@ -172,7 +172,7 @@ def start(conn: sqlite3.Connection, row: StartRow) -> Started:
     return Started(int(transaction_id), stopped[0] is None, tuple(recorded))
 
 
-def stop(conn: sqlite3.Connection, row: StopRow, meters: Sequence[MeterRow]) -> Stopped:
+def stop(conn: Connection, row: StopRow, meters: Sequence[MeterRow]) -> Stopped:
     """Record a StopTransaction whatever the store knew of it: Stopped, StoppedAfterReconcile (a real stop
     of a transaction closed as reconciled), Unknown, Duplicate (the same stop again) or AlreadyStopped (a
     different stop of a stopped transaction); every one gets a stop record, and the readings come with
@@ -235,7 +235,7 @@ def stop(conn: sqlite3.Connection, row: StopRow, meters: Sequence[MeterRow]) -> 
 
 
 def stop_out_of_range(
-    conn: sqlite3.Connection,
+    conn: Connection,
     row: StopRow,
     meters: Sequence[MeterRow],
     known_id: bool,
@@ -269,7 +269,7 @@ def stop_out_of_range(
 
 
 def reconcile(
-    conn: sqlite3.Connection, charger_id: str, candidates: Sequence[int], reason: str, stamp: str
+    conn: Connection, charger_id: str, candidates: Sequence[int], reason: str, stamp: str
 ) -> Closed:
     """Close those of `candidates` still open as reconciled at `stamp`, with the last energy reading known
     (else their meter_start); one TransactionReconciled event each."""
@@ -297,7 +297,7 @@ def reconcile(
 
 
 def force_close(
-    conn: sqlite3.Connection, transaction_id: int, meter_stop: int, timestamp: str, operator: str
+    conn: Connection, transaction_id: int, meter_stop: int, timestamp: str, operator: str
 ) -> Closed:
     """Close an open transaction its charger never stopped (an operator's decision, audited by a
     TransactionForceClosed event); nothing closed when it is not open."""

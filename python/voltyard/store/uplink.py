@@ -8,11 +8,12 @@ any connection.
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
+
+from voltyard.store.connection import Connection
 
 __all__ = [
     "Queued",
@@ -54,7 +55,7 @@ class TransactionLink:
 
 
 def enqueue(  # noqa: PLR0917 - the columns of one row, in their order
-    conn: sqlite3.Connection,
+    conn: Connection,
     charger_id: str,
     action: str,
     payload: dict[str, Any],
@@ -62,16 +63,15 @@ def enqueue(  # noqa: PLR0917 - the columns of one row, in their order
     queued_at: float,
 ) -> int:
     """Append a message to the queue; returns its sequence number."""
-    cursor = conn.execute(
+    (seq,) = conn.execute(
         "INSERT INTO uplink_queue (charger_id, action, payload, transaction_id, queued_at) "
-        "VALUES (?, ?, ?, ?, ?)",
+        "VALUES (?, ?, ?, ?, ?) RETURNING seq",
         (charger_id, action, orjson.dumps(payload).decode(), transaction_id, queued_at),
-    )
-    assert cursor.lastrowid is not None
-    return cursor.lastrowid
+    ).fetchone()
+    return int(seq)
 
 
-def head(conn: sqlite3.Connection, charger_id: str, limit: int = 50) -> list[Queued]:
+def head(conn: Connection, charger_id: str, limit: int = 50) -> list[Queued]:
     """The oldest queued messages of a charge point, in order."""
     return [
         Queued(seq, charger, action, orjson.loads(payload), transaction_id)
@@ -83,7 +83,7 @@ def head(conn: sqlite3.Connection, charger_id: str, limit: int = 50) -> list[Que
     ]
 
 
-def delivered(conn: sqlite3.Connection, seq: int, charger_id: str, at: float) -> None:
+def delivered(conn: Connection, seq: int, charger_id: str, at: float) -> None:
     """The central system answered message `seq`: it leaves the queue, and the charge point synced `at`."""
     conn.execute("DELETE FROM uplink_queue WHERE seq = ?", (seq,))
     conn.execute(
@@ -94,7 +94,7 @@ def delivered(conn: sqlite3.Connection, seq: int, charger_id: str, at: float) ->
 
 
 def queue_page(
-    conn: sqlite3.Connection, charger_id: str | None, limit: int, offset: int
+    conn: Connection, charger_id: str | None, limit: int, offset: int
 ) -> tuple[int, list[tuple[Queued, float]]]:
     """The messages waiting (of one charge point, or all), oldest first, with when each was queued, and how
     many wait in all."""
@@ -112,32 +112,33 @@ def queue_page(
     return int(total), page
 
 
-def queue_lengths(conn: sqlite3.Connection) -> dict[str, int]:
+def queue_lengths(conn: Connection) -> dict[str, int]:
     """Messages waiting, per charge point."""
     return dict(conn.execute("SELECT charger_id, count(*) FROM uplink_queue GROUP BY charger_id").fetchall())
 
 
-def last_syncs(conn: sqlite3.Connection) -> dict[str, float]:
+def last_syncs(conn: Connection) -> dict[str, float]:
     """When each charge point's last message was answered upstream."""
     return dict(conn.execute("SELECT charger_id, last_sync FROM uplink_sync").fetchall())
 
 
-def link_transaction(conn: sqlite3.Connection, transaction_id: int, charger_id: str) -> None:
+def link_transaction(conn: Connection, transaction_id: int, charger_id: str) -> None:
     """A local transaction goes upstream (its id unknown there until its start is answered)."""
     conn.execute(
-        "INSERT OR IGNORE INTO uplink_transactions (transaction_id, charger_id) VALUES (?, ?)",
+        "INSERT INTO uplink_transactions (transaction_id, charger_id) VALUES (?, ?) "
+        "ON CONFLICT (transaction_id) DO NOTHING",
         (transaction_id, charger_id),
     )
 
 
-def set_upstream_id(conn: sqlite3.Connection, transaction_id: int, upstream_id: int) -> None:
+def set_upstream_id(conn: Connection, transaction_id: int, upstream_id: int) -> None:
     conn.execute(
         "UPDATE uplink_transactions SET upstream_id = ? WHERE transaction_id = ?",
         (upstream_id, transaction_id),
     )
 
 
-def set_meter_cursor(conn: sqlite3.Connection, transaction_id: int, cursor: float, stopped: bool) -> None:
+def set_meter_cursor(conn: Connection, transaction_id: int, cursor: float, stopped: bool) -> None:
     """The readings up to `cursor` (received_at) are queued; a stopped transaction gets no more."""
     conn.execute(
         "UPDATE uplink_transactions SET meter_cursor = ?, stopped = ? WHERE transaction_id = ?",
@@ -145,7 +146,7 @@ def set_meter_cursor(conn: sqlite3.Connection, transaction_id: int, cursor: floa
     )
 
 
-def linked_transactions(conn: sqlite3.Connection) -> list[TransactionLink]:
+def linked_transactions(conn: Connection) -> list[TransactionLink]:
     """Every local transaction that goes upstream, oldest first."""
     return [
         TransactionLink(transaction_id, charger_id, upstream_id, cursor, bool(stopped))
@@ -156,13 +157,14 @@ def linked_transactions(conn: sqlite3.Connection) -> list[TransactionLink]:
     ]
 
 
-def unqueued_transactions(conn: sqlite3.Connection) -> list[int]:
+def unqueued_transactions(conn: Connection) -> list[int]:
     """Local transactions since the uplink first started that were never queued (the appliance ended between
     a transaction's commit and its queueing), oldest first. The first call sets the mark: the transactions
     before it are history the central system never asked for."""
+    # `WHERE 1 = 1`: SQLite reads an ON CONFLICT right after a SELECT's FROM as a join's, without it.
     conn.execute(
-        "INSERT OR IGNORE INTO uplink_watermark (id, transaction_id) "
-        "SELECT 1, coalesce(max(id), 0) FROM transactions"
+        "INSERT INTO uplink_watermark (id, transaction_id) "
+        "SELECT 1, coalesce(max(id), 0) FROM transactions WHERE 1 = 1 ON CONFLICT (id) DO NOTHING"
     )
     return [transaction_id for (transaction_id,) in conn.execute(_UNQUEUED)]
 

@@ -1,17 +1,21 @@
 """The store's single writer thread, with group commit.
 
+The connection under it is the configured backend's (voltyard.store.connection: SQLite's file, the
+embedded default, or PostgreSQL); everything below holds for both.
+
 Two kinds of writes reach it. Telemetry (message log, meter values, status history) is appended on the
 event loop to in-memory batches, handed over every `commit_interval` seconds and committed in one
 transaction: cheap per row, durable within the interval. Durable work (a StartTransaction's id, a
 stop, a local-list change) is a function run in the thread; its future resolves only after the commit
-that contains it has been fsynced (WAL, synchronous=FULL). Everything queued while one commit runs goes
-into the next, so a burst of durable writes shares one fsync.
+that contains it has been fsynced (SQLite: WAL, synchronous=FULL; PostgreSQL: its COMMIT returned, the
+server's WAL flushed). Everything queued while one commit runs goes into the next, so a burst of durable
+writes shares one fsync.
 
 Each unit of work runs under its own SAVEPOINT: one failing statement fails its own future and nothing
-else in the group. Whatever a telemetry row or a unit of work raises (not only `sqlite3.Error`: a Python int
-past 64 bits raises OverflowError while binding) costs that row or that unit alone; it is counted in
-`rows_failed` and logged. A commit that fails costs its group, which is reported the same way. One bad row
-once ended the thread and with it all storage (issue 17).
+else in the group. Whatever a telemetry row or a unit of work raises (not only the driver's errors: a
+Python int past 64 bits raises OverflowError while binding) costs that row or that unit alone; it is
+counted in `rows_failed` and logged. A commit that fails costs its group, which is reported the same way.
+One bad row once ended the thread and with it all storage (issue 17).
 
 If the thread cannot open the store, `start` raises; if it ever ends for another reason, every write
 waiting on it and every later one fails with StoreError at once, `stopped_error` says why, the callbacks
@@ -26,7 +30,6 @@ import asyncio
 import logging
 import os
 import queue
-import sqlite3
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -34,7 +37,8 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from voltyard.errors import StoreError
-from voltyard.store.db import check_integrity, connect, is_corruption, migrate, reclaim_wal
+from voltyard.store.connection import Backend, Connection
+from voltyard.store.db import SqliteBackend
 from voltyard.store.health import StoreHealth
 
 __all__ = ["BlockBuffer", "StoreWriter", "Work"]
@@ -44,7 +48,7 @@ T = TypeVar("T")
 _FAILURE_LOG_EVERY_S = 60.0
 
 Batch = dict[str, list[tuple[Any, ...]]]
-Work = Callable[[sqlite3.Connection], Any]
+Work = Callable[[Connection], Any]
 # A collector hands over its own pending telemetry as a function to run in the writer thread, or None.
 Collector = Callable[[], Work | None]
 
@@ -80,8 +84,14 @@ class _Stop:
 class StoreWriter:
     """Owns the only writing connection; see the module docstring for the two write paths."""
 
-    def __init__(self, path: Path, *, commit_interval: float = 0.5, min_free_bytes: int = 0) -> None:
-        self.path = path
+    def __init__(
+        self, store: Path | Backend, *, commit_interval: float = 0.5, min_free_bytes: int = 0
+    ) -> None:
+        """`store`: the backend, or the path of an SQLite file."""
+        self.backend: Backend = SqliteBackend(store) if isinstance(store, Path) else store
+        # The SQLite file, None on a backend that is not a local file.
+        self.path: Path | None = self.backend.path if isinstance(self.backend, SqliteBackend) else None
+        self.where = self.backend.where
         self.commit_interval = commit_interval
         self.min_free_bytes = min_free_bytes  # less free on the data directory's volume: degraded
         self.commits = 0
@@ -91,7 +101,9 @@ class StoreWriter:
         self.commits_failed = 0
         self.last_commit_at: float | None = None  # unix seconds of the last successful commit
         self.last_failure: str | None = None  # why the last commit failed, while it is the latest outcome
-        self.corrupt: str | None = None  # SQLite reported damaged pages (SQLITE_CORRUPT/NOTADB): what it said
+        self.corrupt: str | None = (
+            None  # the backend reported damaged pages (SQLITE_CORRUPT...): what it said
+        )
         self._failure_logged_at = 0.0
         self._failures_unlogged = 0
         self._queue: queue.SimpleQueue[Batch | _Telemetry | tuple[Work, asyncio.Future[Any]] | _Stop] = (
@@ -103,13 +115,13 @@ class StoreWriter:
         self._tick: asyncio.TimerHandle | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
-        self._conn: sqlite3.Connection | None = None
+        self._conn: Connection | None = None
         # Why the thread ended, once it has (set in the thread before it returns).
         self._ended: BaseException | None = None
         self._stopped_callbacks: list[Callable[[BaseException], None]] = []
 
     async def start(self) -> None:
-        """Open and migrate the file (in the writer thread), then start serving writes.
+        """Open and migrate the store (in the writer thread), then start serving writes.
 
         Raises:
             StoreError: the store cannot be opened or migrated; no thread is left behind.
@@ -142,11 +154,14 @@ class StoreWriter:
 
     def health(self) -> StoreHealth:
         """What the store's writer and its volume are doing now (cheap: one statvfs)."""
-        try:
-            stats = os.statvfs(self.path.parent)
-            free: int | None = stats.f_bavail * stats.f_frsize
-        except OSError:
-            free = None
+        free: int | None = None
+        volume = self.backend.volume
+        if volume is not None:
+            try:
+                stats = os.statvfs(volume)
+                free = stats.f_bavail * stats.f_frsize
+            except OSError:
+                free = None
         stopped = self._ended
         return StoreHealth.judge(
             running=stopped is None,
@@ -199,10 +214,10 @@ class StoreWriter:
 
         self._collectors.append(collect)
 
-    def durable(self, work: Callable[[sqlite3.Connection], T]) -> asyncio.Future[T]:
+    def durable(self, work: Callable[[Connection], T]) -> asyncio.Future[T]:
         """Run `work(conn)` in the writer thread; the future resolves once its commit is on disk."""
         if self._loop is None:
-            raise StoreError(f"{self.path}: the store writer is not running")
+            raise StoreError(f"{self.where}: the store writer is not running")
         future: asyncio.Future[T] = self._loop.create_future()
         if not self.running:
             future.set_exception(self._dead_error())
@@ -238,10 +253,11 @@ class StoreWriter:
         await asyncio.get_running_loop().run_in_executor(None, thread.join)
         self._thread = None
         self._fail_queued()
+        self.backend.close()
 
     def _dead_error(self) -> StoreError:
         reason = f": {self._ended}" if self._ended is not None else ""
-        return StoreError(f"{self.path}: the store writer has stopped{reason}")
+        return StoreError(f"{self.where}: the store writer has stopped{reason}")
 
     def _fail_queued(self) -> None:
         """Fail every durable write left in the queue of an ended thread (runs on the loop)."""
@@ -277,9 +293,7 @@ class StoreWriter:
     def _run(self, ready: asyncio.Future[None]) -> None:
         assert self._loop is not None
         try:
-            self._conn = connect(self.path)
-            migrate(self._conn, self.path)
-            check_integrity(self._conn, self.path)
+            self._conn = self.backend.open_writer()
         except Exception as exc:  # handed to the starting coroutine
             failed: list[Outcome] = [(ready, None, exc)]
             self._loop.call_soon_threadsafe(_settle, failed)
@@ -328,10 +342,10 @@ class StoreWriter:
     def _commit_group(self, jobs: list[Batch | _Telemetry | tuple[Work, asyncio.Future[Any]]]) -> None:
         assert self._conn is not None
         assert self._loop is not None
-        conn = self._conn
+        conn, backend = self._conn, self.backend
         outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
         try:
-            conn.execute("BEGIN IMMEDIATE")
+            conn.execute(backend.begin)
             for job in jobs:
                 if isinstance(job, dict):
                     self._write_batch(conn, job)
@@ -353,13 +367,13 @@ class StoreWriter:
                 # The first commit after failures (a disk that was full has room again): give the space
                 # the WAL took back now, before it grows again (see db.reclaim_wal).
                 self.last_failure = None
-                reclaim_wal(conn)
+                backend.recover(conn)
                 log.warning("store: commits succeed again")
         except Exception as exc:
-            # Not only sqlite3.Error: whatever fails a group costs that group, never the thread.
+            # Not only the driver's errors: whatever fails a group costs that group, never the thread.
             self.rows_failed += 1
             self.commits_failed += 1
-            failed = StoreError(f"{self.path}: commit failed: {exc}")
+            failed = StoreError(f"{self.where}: commit failed: {exc}")
             # Every durable write of the group, run or not yet run when it failed: none is left waiting.
             outcomes = [(job[1], None, failed) for job in jobs if isinstance(job, tuple)]
             now = time.monotonic()
@@ -378,24 +392,24 @@ class StoreWriter:
                     self._failure_logged_at, self._failures_unlogged = now, 0
             self.last_failure = f"{type(exc).__name__}: {exc}"
             self.note_corruption(exc)
-            if conn.in_transaction:
+            if backend.in_transaction(conn):
                 conn.execute("ROLLBACK")
-            reclaim_wal(conn)
+            backend.recover(conn)
         if outcomes:
             self._loop.call_soon_threadsafe(_settle, outcomes)
 
     def note_corruption(self, error: BaseException | None) -> None:
         """Damaged pages met by a write here or by a read of the API: /health says so until a restart (whose
         integrity check then refuses the store), whatever else still succeeds."""
-        if error is not None and is_corruption(error):
+        if error is not None and self.backend.is_corruption(error):
             if self.corrupt is None:
                 log.critical(
-                    "store: SQLite reports damaged pages: %s; restore the store from a backup", error
+                    "store: the database reports damaged pages: %s; restore the store from a backup", error
                 )
             self.corrupt = str(error)
 
     @staticmethod
-    def _run_work(conn: sqlite3.Connection, work: Work) -> tuple[Any, BaseException | None]:
+    def _run_work(conn: Connection, work: Work) -> tuple[Any, BaseException | None]:
         conn.execute("SAVEPOINT work")
         try:
             result = work(conn)
@@ -406,18 +420,24 @@ class StoreWriter:
         conn.execute("RELEASE work")
         return result, None
 
-    def _write_batch(self, conn: sqlite3.Connection, batch: Batch) -> None:
+    def _write_batch(self, conn: Connection, batch: Batch) -> None:
         for sql, rows in batch.items():
             conn.execute("SAVEPOINT batch")
             try:
                 conn.executemany(sql, rows)
-            except Exception:  # sqlite3.Error, or OverflowError/TypeError/ValueError while binding a value
-                # One bad row must not cost the others: retry them one by one.
+            except Exception:  # the driver's, or OverflowError/TypeError/ValueError while binding a value
+                # One bad row must not cost the others: retry them one by one, each under its own
+                # savepoint (PostgreSQL refuses every statement of a transaction after a failed one until
+                # it is rolled back to a savepoint).
                 conn.execute("ROLLBACK TO batch")
                 for row in rows:
+                    conn.execute("SAVEPOINT row")
                     try:
                         conn.execute(sql, row)
+                        conn.execute("RELEASE row")
                     except Exception as exc:
+                        conn.execute("ROLLBACK TO row")
+                        conn.execute("RELEASE row")
                         self.rows_failed += 1
                         self.note_corruption(exc)
                         log.error(

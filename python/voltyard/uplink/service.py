@@ -33,7 +33,6 @@ import asyncio
 import contextlib
 import itertools
 import logging
-import sqlite3
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -58,6 +57,7 @@ from voltyard.ocpp.actions import CSMS_ACTIONS
 from voltyard.ocpp.codec import load_codec
 from voltyard.store import queries
 from voltyard.store import uplink as uplink_store
+from voltyard.store.connection import Connection
 from voltyard.store.meter_log import meter_readings
 from voltyard.store.writer import StoreWriter
 from voltyard.uplink import messages, translate
@@ -85,7 +85,7 @@ class Uplink:
         events: EventBus,
         chargers: Chargers,
         call: Call,
-        reader: Callable[[], sqlite3.Connection],
+        reader: Callable[[], Connection],
         share_kw: ShareKw,
         own_charge_points: tuple[str, ...] = (),
         *,
@@ -131,7 +131,7 @@ class Uplink:
         self._open_on: dict[tuple[str, int], set[int]] = {}
         self._connector_of: dict[int, tuple[str, int]] = {}
         self._inbox: asyncio.Queue[Event | None] = asyncio.Queue()
-        self._conn: sqlite3.Connection | None = None
+        self._conn: Connection | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._unsubscribe: Callable[[], None] | None = None
 
@@ -184,7 +184,7 @@ class Uplink:
             self._conn.close()
             self._conn = None
 
-    def _catch_up(self, conn: sqlite3.Connection, transaction_id: int) -> None:
+    def _catch_up(self, conn: Connection, transaction_id: int) -> None:
         """A transaction committed, but not queued before the appliance ended: its start (and stop) queued."""
         row = queries.transaction(conn, transaction_id)
         if row is None or not self.config.goes_upstream(row.charger_id):
@@ -364,7 +364,7 @@ class Uplink:
         payload = messages.start_request(event)
         now = time.time()
 
-        def write(conn: sqlite3.Connection) -> None:
+        def write(conn: Connection) -> None:
             uplink_store.link_transaction(conn, transaction_id, charger_id)
             uplink_store.enqueue(conn, charger_id, "StartTransaction", payload, transaction_id, now)
 
@@ -401,7 +401,7 @@ class Uplink:
 
         meter = messages.meter_values_request(transaction_id, readings) if readings else None
 
-        def write(conn: sqlite3.Connection) -> None:
+        def write(conn: Connection) -> None:
             if meter is not None:
                 uplink_store.enqueue(conn, charger_id, "MeterValues", meter, transaction_id, now)
             uplink_store.enqueue(conn, charger_id, "StopTransaction", stop, transaction_id, now)
@@ -435,7 +435,7 @@ class Uplink:
             now = time.time()
             transaction_id, charger_id = link.transaction_id, link.charger_id
 
-            def write(conn: sqlite3.Connection) -> None:
+            def write(conn: Connection) -> None:
                 if payload is not None:  # noqa: B023 - none that 1.6 can carry: the cursor moves on all the same
                     uplink_store.enqueue(conn, charger_id, "MeterValues", payload, transaction_id, now)  # noqa: B023
                 uplink_store.set_meter_cursor(conn, transaction_id, cursor, False)  # noqa: B023
@@ -445,7 +445,7 @@ class Uplink:
             if payload is not None:
                 self._queued(charger_id, 1)
 
-    def _reader_conn(self) -> sqlite3.Connection:
+    def _reader_conn(self) -> Connection:
         assert self._conn is not None, "the uplink is not started"
         return self._conn
 
@@ -493,7 +493,7 @@ class Uplink:
         if not states:
             return
 
-        def write(conn: sqlite3.Connection) -> None:
+        def write(conn: Connection) -> None:
             for payload in states:
                 uplink_store.enqueue(conn, link.charger_id, "StatusNotification", payload, None, now)
 
@@ -531,7 +531,7 @@ class Uplink:
         now = time.time()
         transaction_id = queued.transaction_id
 
-        def write(conn: sqlite3.Connection) -> None:
+        def write(conn: Connection) -> None:
             if upstream_id is not None and transaction_id is not None:
                 uplink_store.set_upstream_id(conn, transaction_id, upstream_id)
             uplink_store.delivered(conn, queued.seq, queued.charger_id, now)
