@@ -162,8 +162,8 @@ def test_the_wal_is_checkpointed_by_bytes_whatever_the_page_size(tmp_path: Path,
         conn.execute("CREATE TABLE t (x)")
     with closing(connect(path)) as conn:
         assert conn.execute("PRAGMA page_size").fetchone()[0] == page_size
-        assert conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] * page_size == 4 * 2**20
-        assert conn.execute("PRAGMA journal_size_limit").fetchone()[0] == 4 * 2**20
+        assert conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] * page_size == 16 * 2**20
+        assert conn.execute("PRAGMA journal_size_limit").fetchone()[0] == 16 * 2**20
 
 
 async def test_the_disk_threshold_is_reported(tmp_path: Path) -> None:

@@ -105,6 +105,33 @@ async def test_an_awaitable_reply_is_sent_when_it_is_ready(tmp_path: Path) -> No
         assert await session.next_frame(1) == [3, "m1", {"currentTime": "2026-01-01T00:00:00Z"}]
 
 
+async def test_every_answer_is_counted_once_in_the_handling_histogram(tmp_path: Path) -> None:
+    """The hot path counts a fast answer itself (`Metrics.handled` inlined); a slow one goes through
+    `Metrics.handled`. Either way each answer lands in exactly one bucket, and its time in the sum."""
+    async with protocol_parts(tmp_path) as parts:
+        parts.router.on("Heartbeat")(lambda session, payload: {"currentTime": "2026-01-01T00:00:00Z"})
+
+        @parts.router.on("DataTransfer")
+        async def slow(session: Session, payload: Payload) -> Payload:
+            await asyncio.sleep(0.002)  # a lower bound: over the first bucket (0.1 ms) whatever the load
+            return {"status": "Accepted"}
+
+        parts.accept("CP-1")
+        session = FakeSession("CP-1")
+        receive = parts.dispatcher.receiver("1.6")  # what a 1.6 connection binds once
+        for number in range(3):
+            receive(session, b'[2,"m%d","Heartbeat",{}]' % number)
+        assert len(session.sent) == 3
+        assert sum(parts.metrics.handling_counts) == 3
+        fast_sum = parts.metrics.handling_sum
+        assert fast_sum > 0
+        receive(session, b'[2,"m9","DataTransfer",{"vendorId":"v"}]')
+        assert await session.next_frame(4) == [3, "m9", {"status": "Accepted"}]
+        assert sum(parts.metrics.handling_counts) == 4
+        assert sum(parts.metrics.handling_counts[1:]) >= 1  # the slow one, past the first bucket
+        assert parts.metrics.handling_sum - fast_sum >= 0.002
+
+
 async def test_a_new_session_replaces_the_old_one_whose_late_close_changes_nothing(tmp_path: Path) -> None:
     async with protocol_parts(tmp_path) as parts:
         first, second = FakeSession("CP-1"), FakeSession("CP-1")

@@ -88,6 +88,7 @@ class Transactions:
         self._store = store
         self._events = events
         self._meters = MeterLog(store)
+        self._append_read = self._meters.append_read  # the native method, bound once
         self.skewed = clock_skew or ClockSkew(300.0)
         self.power_w: dict[tuple[str, int], float] = {}
         # Open transactions by (charger, connector): {transaction id: start timestamp}, so that status
@@ -375,14 +376,17 @@ class Transactions:
     def record_meter_values(self, charger_id: str, read: MeterValuesRead, received_at: float) -> None:
         """Store each meterValue as sent plus its normalised energy and power (committed within 1 s), as the
         sender's readings (module docstring: another charger's transaction is not attached)."""
+        # The hot path (most frames a charger sends): each attribute of the native `read` is read once, and
+        # the clock is judged at most once a second per charger (`_skew_judged`).
         skew_limit = received_at + self.skewed.tolerance
         transaction_id = read.transaction_id
-        if transaction_id is not None and self._owner.get(transaction_id, charger_id) != charger_id:
-            self._foreign_readings(charger_id, read, transaction_id, received_at, skew_limit)
+        if transaction_id is None or self._owner.get(transaction_id, charger_id) == charger_id:
+            self._append_read(charger_id, read, received_at, skew_limit)
         else:
-            self._meters.append_read(charger_id, read, received_at, skew_limit)
-        if received_at - self._skew_judged.get(charger_id, 0.0) >= 1.0:
-            self._skew_judged[charger_id] = received_at
+            self._foreign_readings(charger_id, read, transaction_id, received_at, skew_limit)
+        skew_judged = self._skew_judged
+        if received_at - skew_judged.get(charger_id, 0.0) >= 1.0:
+            skew_judged[charger_id] = received_at
             self._check_skew(charger_id, read, skew_limit)
         power_w = read.power_w
         if power_w is not None:

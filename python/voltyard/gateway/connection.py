@@ -110,7 +110,8 @@ class ChargerConnection(WSListener):
         self._context = context
         self._dispatcher = context.dispatcher
         self._metrics: Metrics = context.dispatcher.metrics
-        self._receive = context.dispatcher.receive  # bound once: one attribute read per message
+        # Bound once, for this session's OCPP version: one attribute read per message, no version compared.
+        self._receive = context.dispatcher.receiver(ocpp_version)
         self._rate = TokenBucket(context.message_rate, context.message_burst)
         self._control = TokenBucket(context.control_frame_rate, context.control_frame_burst)
         self._budget = context.budget
@@ -202,8 +203,8 @@ class ChargerConnection(WSListener):
             self._queue(data)
             return
         budget = self._budget
-        budget.left -= 1
-        if budget.left < 0 and self.admitted and budget.over():
+        left = budget.left = budget.left - 1
+        if left < 0 and self.admitted and budget.over():
             # This turn of the loop has done its share: hold the message to a later turn and stop reading.
             # Chargers not yet admitted (a handshake's BootNotification) go first, never held here.
             if self.transport is None:
