@@ -19,5 +19,9 @@ step "ruff";     python3 -m ruff check python tests bench tui
                  python3 -m ruff format --check python tests bench tui
 step "mypy";     python3 -m mypy --strict python/voltyard tui/src
 step "stubtest"; python3 -m mypy.stubtest voltyard._native
-# pytest exits non-zero (5) when it collects nothing, so an empty run fails here too.
-step "pytest";   python3 -m pytest
+# pytest exits non-zero (5) when it collects nothing, so an empty run fails here too (under xdist as well).
+# Most of the suite waits (subprocesses, sockets, scenarios in real time), so it runs on worker processes
+# (pytest-xdist): VOLTYARD_TEST_WORKERS of them, 2 unless set (0: serial, in this process). loadgroup hands
+# the tests out one at a time as a worker frees up, and keeps an `xdist_group` on one worker;
+# tests/conftest.py puts the long ones first.
+step "pytest";   python3 -m pytest -n "${VOLTYARD_TEST_WORKERS:-2}" --dist loadgroup

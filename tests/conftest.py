@@ -218,3 +218,22 @@ def redis_url(redis_server) -> str:
         redis_server.start()
     redis_server.flushall()
     return str(redis_server.url)
+
+
+def _longest_first(item: pytest.Item) -> tuple[bool, float]:
+    """Sort key: tests marked `slow` first, the longest declared hang guard (`timeout`) first among them."""
+    timeout = item.get_closest_marker("timeout")
+    declared = float(timeout.args[0]) if timeout is not None and timeout.args else 0.0
+    return item.get_closest_marker("slow") is None, -declared
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (scripts/test.sh runs `-n 2 --dist loadgroup`), the long tests start first.
+
+    Each worker collects, and the controller hands the tests out in the collected order, one at a time as a
+    worker frees up. A long test handed out last keeps one worker busy while the other idles: the cold
+    release-wheel build alone is minutes. Started first, the long tests run while the other worker takes the
+    short ones. A serial run (no PYTEST_XDIST_WORKER) keeps pytest's own order.
+    """
+    if "PYTEST_XDIST_WORKER" in os.environ:
+        items.sort(key=_longest_first)  # stable: the collected order within each rank

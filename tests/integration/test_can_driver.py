@@ -272,6 +272,9 @@ async def test_frame_loss_below_the_limits_is_no_fault(cabinet: Cabinet) -> None
 
 @pytest.mark.slow
 @pytest.mark.timeout(180)  # a 60 s measurement window (Done-when 3 of its issue), plus 12 PLCs' start-up
+# Under scripts/test.sh's workers, never beside the cold release build (test_wheels.py, same group): that
+# takes both cores, and the p99 measured beside it failed in a clean-clone CI run.
+@pytest.mark.xdist_group("release_build")
 @pytest.mark.plcs(range(12))
 async def test_relay_control_period_over_a_minute_with_12_plcs(cabinet: Cabinet) -> None:
     """Done-when 3: p1 and p99 of the RelayControl period within 100 ms +- 20 ms, no watchdog."""

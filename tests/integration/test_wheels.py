@@ -109,6 +109,9 @@ def one_wheel(out_dir: Path, pattern: str) -> Path:
 @pytest.mark.slow
 # A hang guard: a cold release build (fat LTO) on a busy 2-core machine takes minutes.
 @pytest.mark.timeout(1200)
+# Under scripts/test.sh's workers, its group (the RelayControl period measurement) runs after it on the same
+# worker, not beside it: the build takes both cores.
+@pytest.mark.xdist_group("release_build")
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the wheels are built for Linux")
 def test_release_wheels_install_and_run_without_rust(tmp_path: Path) -> None:
     out_dir = tmp_path / "dist"
